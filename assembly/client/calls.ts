@@ -1,0 +1,253 @@
+import { strnlen } from "../netlink/attr";
+import { IWPM_GROUP_MASK, IWPM_UABI_VERSION_MIN, MAX_NL_CLIENTS, OP_ADD_MAPPING, OP_QUERY_MAPPING, OP_REG_PID } from "../iwpm/constants";
+import { buildAddMapping, buildQueryMapping, buildRegPid, buildRemoveMapping } from "../iwpm/messages";
+import { ADDR_SIZE, addrFromSockaddr, addrToSockaddr } from "../iwpm/sockaddr";
+import {
+  E_CLIENT_EXITED,
+  E_DAEMON_UNAVAILABLE,
+  E_INVALID_ARG,
+  E_NOT_FOUND,
+  E_NOT_INITIALIZED,
+  E_NOT_REGISTERED,
+  E_TIMEOUT,
+  OK,
+} from "../status";
+import { mapinfoCreate, mapinfoFree, mapinfoRemove } from "../tables/mapinfo";
+import { remoteInfoFree, remoteInfoTake } from "../tables/remote-info";
+import {
+  OUTCOME_SETTLED,
+  OUTCOME_TIMED_OUT,
+  OUTCOME_UNKNOWN,
+  R_DEVNAME,
+  R_LOCAL,
+  R_REMOTE,
+  requestAdd,
+  requestClient,
+  requestDeadline,
+  requestNextDue,
+  requestOp,
+  requestPtr,
+  requestSeq,
+  requestSettle,
+  requestSoonest,
+} from "../tables/requests";
+import { NIL } from "../tables/slab";
+import { EV_REQUEST_DONE, pushEvent, setEventOp } from "./events";
+import {
+  abiVersion,
+  clientValid,
+  daemonPid,
+  echoSeq,
+  initCount,
+  initTotal,
+  nowNs,
+  ownPort,
+  PID_UNAVAILABLE,
+  PID_UNDEFINED,
+  REG_UNDEF,
+  REG_VALID,
+  registration,
+  sendTx,
+  setDaemonPid,
+  setInitCount,
+  setInitTotal,
+  setRegistration,
+  takeSeq,
+  timeoutNs,
+  TX,
+} from "./state";
+import { bump, STAT_TX_MESSAGES } from "./stats";
+
+// The seed API of include/rdma/iw_portmap.h (reference §4.4, §4.7). Calls
+// take their addresses from ARGS and return a sequence number (> 0) when a
+// reply is awaited, 0 when done at once, or a negative status. Completions
+// arrive later as events.
+
+/** Call arguments: four sockaddr_storage slots, then the device and netdev names. */
+export const ARGS: usize = memory.data(560, 8);
+export const ARG_ADDR_SIZE: usize = 128;
+export const ARG_DEVNAME: usize = ARGS + 512;
+export const ARG_IFNAME: usize = ARGS + 544;
+
+// @ts-ignore: decorator
+@inline
+function argAddr(n: u32): usize {
+  return ARGS + <usize>n * ARG_ADDR_SIZE;
+}
+
+const C_LOCAL: usize = memory.data(<i32>ADDR_SIZE, 8);
+const C_REMOTE: usize = memory.data(<i32>ADDR_SIZE, 8);
+const C_OUT: usize = memory.data(<i32>ADDR_SIZE, 8);
+
+export function clientInit(client: u32): i32 {
+  if (client >= MAX_NL_CLIENTS) return -E_INVALID_ARG;
+  setInitCount(client, initCount(client) + 1);
+  setInitTotal(initTotal + 1);
+  setRegistration(client, REG_UNDEF);
+  return OK;
+}
+
+/** Drops one init of `client`; the last exit of all clients frees both tables. */
+export function clientExit(client: u32): i32 {
+  if (!clientValid(client)) return -E_NOT_INITIALIZED;
+  const left = initCount(client) - 1;
+  setInitCount(client, left);
+  setInitTotal(initTotal - 1);
+  setRegistration(client, REG_UNDEF);
+  if (left == 0) settleClientRequests(client);
+  if (initTotal == 0) {
+    mapinfoFree();
+    remoteInfoFree();
+  }
+  return OK;
+}
+
+function settleClientRequests(client: u32): void {
+  let i = requestSoonest();
+  while (i != NIL) {
+    const next = requestNextDue(i);
+    if (requestClient(i) == client) settleWith(i, E_CLIENT_EXITED, OUTCOME_SETTLED);
+    i = next;
+  }
+}
+
+function settleWith(i: u32, status: i32, outcome: u32): void {
+  const e = pushEvent(EV_REQUEST_DONE, requestClient(i), status, requestSeq(i));
+  setEventOp(e, requestOp(i));
+  requestSettle(i, outcome);
+}
+
+/** Settles every request whose deadline has passed; returns how many. */
+export function expireRequests(): u32 {
+  const now = nowNs();
+  let n: u32 = 0;
+  let i = requestSoonest();
+  while (i != NIL && requestDeadline(i) <= now) {
+    settleWith(i, E_TIMEOUT, OUTCOME_TIMED_OUT);
+    n++;
+    i = requestSoonest();
+  }
+  return n;
+}
+
+/** Milliseconds until the earliest deadline (0 if due), or -1 with nothing pending. */
+export function nextTimeoutMs(): i32 {
+  const i = requestSoonest();
+  if (i == NIL) return -1;
+  const now = nowNs();
+  const due = requestDeadline(i);
+  if (due <= now) return 0;
+  const ms = (due - now + 999_999) / 1_000_000;
+  return ms > <u64>i32.MAX_VALUE ? i32.MAX_VALUE : <i32>ms;
+}
+
+function newRequest(seq: u32, op: u32, client: u32): u32 {
+  return requestAdd(seq, op, client, nowNs() + timeoutNs);
+}
+
+export function registerPid(client: u32): i32 {
+  if (!clientValid(client)) return -E_NOT_INITIALIZED;
+  const devLen = strnlen(ARG_DEVNAME, 32);
+  if (devLen == 0 || devLen > 31 || strnlen(ARG_IFNAME, 16) > 15) return -E_INVALID_ARG;
+  if (registration(client) == REG_VALID || daemonPid == PID_UNAVAILABLE) return OK;
+  const seq = takeSeq();
+  const len = buildRegPid(TX, client, seq, ownPort, echoSeq, ARG_IFNAME, ARG_DEVNAME);
+  const i = newRequest(seq, OP_REG_PID, client);
+  memory.copy(requestPtr(i) + R_DEVNAME, ARG_DEVNAME, 32);
+  // Registration is multicast to the port mappers' group; a failure means nobody listens.
+  const status = sendTx(len, 0, IWPM_GROUP_MASK);
+  if (status != OK) {
+    requestSettle(i, OUTCOME_UNKNOWN);
+    setDaemonPid(PID_UNAVAILABLE);
+    return -status;
+  }
+  bump(STAT_TX_MESSAGES);
+  return <i32>seq;
+}
+
+/** Checks shared by add and query: client, daemon, registration, flags against the version. */
+function mappingGate(client: u32, flags: u32): i32 {
+  if (!clientValid(client)) return E_NOT_INITIALIZED;
+  if (daemonPid <= 0) return E_DAEMON_UNAVAILABLE;
+  if (registration(client) != REG_VALID) return E_NOT_REGISTERED;
+  // A v3 daemon has no FLAGS attribute, so a flagged request cannot be honoured.
+  if (flags != 0 && abiVersion <= IWPM_UABI_VERSION_MIN) return E_INVALID_ARG;
+  return OK;
+}
+
+export function addMapping(client: u32, flags: u32): i32 {
+  if (!addrFromSockaddr(C_LOCAL, argAddr(0))) return -E_INVALID_ARG;
+  const gate = mappingGate(client, flags);
+  if (gate != OK) return -gate;
+  const seq = takeSeq();
+  const len = buildAddMapping(TX, client, seq, ownPort, echoSeq, C_LOCAL, flags, abiVersion > IWPM_UABI_VERSION_MIN);
+  const i = newRequest(seq, OP_ADD_MAPPING, client);
+  memory.copy(requestPtr(i) + R_LOCAL, C_LOCAL, ADDR_SIZE);
+  const status = sendTx(len, <u32>daemonPid, 0);
+  if (status != OK) {
+    requestSettle(i, OUTCOME_UNKNOWN);
+    setDaemonPid(PID_UNDEFINED);
+    return -status;
+  }
+  bump(STAT_TX_MESSAGES);
+  return <i32>seq;
+}
+
+export function addAndQueryMapping(client: u32, flags: u32): i32 {
+  if (!addrFromSockaddr(C_LOCAL, argAddr(0)) || !addrFromSockaddr(C_REMOTE, argAddr(1))) return -E_INVALID_ARG;
+  const gate = mappingGate(client, flags);
+  if (gate != OK) return -gate;
+  const seq = takeSeq();
+  const len = buildQueryMapping(TX, client, seq, ownPort, echoSeq, C_LOCAL, C_REMOTE, flags, abiVersion > IWPM_UABI_VERSION_MIN);
+  const i = newRequest(seq, OP_QUERY_MAPPING, client);
+  const r = requestPtr(i);
+  memory.copy(r + R_LOCAL, C_LOCAL, ADDR_SIZE);
+  memory.copy(r + R_REMOTE, C_REMOTE, ADDR_SIZE);
+  // Unlike add and remove, a failed query send leaves the daemon pid as it is (reference §4.2).
+  const status = sendTx(len, <u32>daemonPid, 0);
+  if (status != OK) {
+    requestSettle(i, OUTCOME_UNKNOWN);
+    return -status;
+  }
+  bump(STAT_TX_MESSAGES);
+  return <i32>seq;
+}
+
+/** Fire and forget: no reply exists. Without a daemon there is nothing to release. */
+export function removeMapping(client: u32): i32 {
+  if (!addrFromSockaddr(C_LOCAL, argAddr(0))) return -E_INVALID_ARG;
+  if (!clientValid(client)) return -E_NOT_INITIALIZED;
+  if (daemonPid <= 0) return OK;
+  if (registration(client) == REG_UNDEF) return -E_NOT_REGISTERED;
+  const len = buildRemoveMapping(TX, client, takeSeq(), ownPort, echoSeq, C_LOCAL);
+  const status = sendTx(len, <u32>daemonPid, 0);
+  if (status != OK) {
+    setDaemonPid(PID_UNDEFINED);
+    return -status;
+  }
+  bump(STAT_TX_MESSAGES);
+  return OK;
+}
+
+/** Mapped local (slot 0) + mapped remote (slot 1) -> the unmapped remote in slot 2, consumed. */
+export function getRemoteInfo(client: u32): i32 {
+  if (!clientValid(client)) return -E_NOT_INITIALIZED;
+  if (!addrFromSockaddr(C_LOCAL, argAddr(0)) || !addrFromSockaddr(C_REMOTE, argAddr(1))) return -E_INVALID_ARG;
+  if (!remoteInfoTake(C_LOCAL, C_REMOTE, C_OUT)) return -E_NOT_FOUND;
+  addrToSockaddr(argAddr(2), C_OUT);
+  return OK;
+}
+
+/** Records local (slot 0) -> mapped (slot 1) for replay to a restarted daemon. */
+export function createMapinfo(client: u32, flags: u32): i32 {
+  if (!clientValid(client)) return -E_NOT_INITIALIZED;
+  if (!addrFromSockaddr(C_LOCAL, argAddr(0)) || !addrFromSockaddr(C_REMOTE, argAddr(1))) return -E_INVALID_ARG;
+  mapinfoCreate(C_LOCAL, C_REMOTE, client, flags);
+  return OK;
+}
+
+/** Deletes the newest record whose mapped address (slot 1) matches; local (slot 0) must be valid. */
+export function removeMapinfo(): i32 {
+  if (!addrFromSockaddr(C_LOCAL, argAddr(0)) || !addrFromSockaddr(C_REMOTE, argAddr(1))) return -E_INVALID_ARG;
+  return mapinfoRemove(C_REMOTE) ? OK : -E_NOT_FOUND;
+}

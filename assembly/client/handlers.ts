@@ -1,0 +1,453 @@
+import { recv_from, ERRNO_AGAIN, ERRNO_MSGSIZE } from "../bindings";
+import { NLMSG_HDRLEN, nlmsgAlign } from "../netlink/align";
+import { msgLen, msgPid, msgSeq, msgType } from "../netlink/message";
+import { attrPtr } from "../netlink/attr";
+import { frameMessage } from "../iwpm/codec";
+import {
+  IWPM_UABI_VERSION_MIN,
+  LINUX_EINVAL,
+  MAX_DAEMON_DATAGRAM,
+  MAX_NL_CLIENTS,
+  NLMSG_ERROR,
+  NLMSG_MIN_TYPE,
+  OP_ADD_MAPPING,
+  OP_HANDLE_ERR,
+  OP_HELLO,
+  OP_MAPINFO,
+  OP_MAPINFO_NUM,
+  OP_QUERY_MAPPING,
+  OP_REG_PID,
+  OP_REMOTE_INFO,
+  OP_REMOVE_MAPPING,
+  typeClient,
+  typeOp,
+} from "../iwpm/constants";
+import {
+  buildBatchDone,
+  buildHello,
+  buildMapinfoNum,
+  buildMapinfoRecord,
+  buildNetlinkError,
+  ulibNamePtr,
+} from "../iwpm/messages";
+import { attrU16, attrU32, DIR_TO_CLIENT, parseMessage, schemaMaxId } from "../iwpm/schema";
+import { ADDR_SIZE, addrEqual, addrFromSockaddr } from "../iwpm/sockaddr";
+import {
+  E_BAD_CONTROL,
+  E_BAD_FAMILY,
+  E_BAD_ULIB,
+  E_BAD_VALUE,
+  E_BAD_VERSION,
+  E_DUPLICATE_RESPONSE,
+  E_LATE_RESPONSE,
+  E_NETLINK_ERROR,
+  E_PID_MISMATCH,
+  E_REMOTE_INFO_FULL,
+  E_SEND_FAILED,
+  E_STRAY_SEQ,
+  E_TRUNCATED_DATAGRAM,
+  E_TRUNCATED_HEADER,
+  E_UNKNOWN_CLIENT,
+  E_UNKNOWN_OP,
+  E_WRONG_SOURCE,
+  IWPM_REMOTE_QUERY_REJECT,
+  IWPM_USER_LIB_INFO_ERR,
+  OK,
+} from "../status";
+import { mapinfoClient, mapinfoCount, mapinfoFirst, mapinfoFlags, mapinfoLocal, mapinfoMapped, mapinfoNext } from "../tables/mapinfo";
+import { remoteInfoInsert } from "../tables/remote-info";
+import {
+  OUTCOME_SETTLED,
+  OUTCOME_TIMED_OUT,
+  R_DEVNAME,
+  R_LOCAL,
+  R_REMOTE,
+  requestClient,
+  requestFind,
+  requestOp,
+  requestOutcome,
+  requestPtr,
+  requestSeq,
+  requestSettle,
+} from "../tables/requests";
+import { NIL } from "../tables/slab";
+import {
+  EV_DAEMON_HELLO,
+  EV_MAPINFO_ACK,
+  EV_MAPINFO_REQUEST,
+  EV_MAPINFO_SENT,
+  EV_MAPPING_ERROR,
+  EV_REMOTE_INFO,
+  EV_REQUEST_DONE,
+  EVENT_SOFT_LIMIT,
+  eventCount,
+  pushEvent,
+  setEventAddr,
+  setEventOp,
+  setEventPort,
+  setEventStatus,
+  setEventValues,
+} from "./events";
+import {
+  abiVersion,
+  clientValid,
+  daemonPid,
+  maxVersion,
+  ownPort,
+  PID_UNAVAILABLE,
+  PID_UNDEFINED,
+  REG_INCOMPL,
+  REG_VALID,
+  RX,
+  RX_CAP,
+  sendTx,
+  setAbiVersion,
+  setDaemonPid,
+  setEchoSeq,
+  setRegistration,
+  socketFd,
+  takeSeq,
+  TX,
+} from "./state";
+import { bump, drop, STAT_RX_DATAGRAMS, STAT_RX_MESSAGES, STAT_TX_MESSAGES } from "./stats";
+
+// Inbound: one handler per message the daemon sends (reference §4.6), with
+// the kernel's checks. Anything malformed, unexpected or untrusted is dropped
+// and counted under its reason; nothing here can leave a table half-changed,
+// because every check runs before the first write.
+
+const IO: usize = memory.data(16, 8);
+const C_A: usize = memory.data(<i32>ADDR_SIZE, 8);
+const C_B: usize = memory.data(<i32>ADDR_SIZE, 8);
+const C_C: usize = memory.data(<i32>ADDR_SIZE, 8);
+const C_D: usize = memory.data(<i32>ADDR_SIZE, 8);
+
+// The MAPINFO_NUM each client sent last, so its ack can be matched.
+const MAPINFO_NUM_SEQ: usize = memory.data(<i32>MAX_NL_CLIENTS * 4, 4);
+
+/** Reads queued datagrams until none is left or the event queue needs draining. 1 = stopped early. */
+export function poll(): i32 {
+  while (eventCount() < EVENT_SOFT_LIMIT) {
+    const errno = recv_from(socketFd, RX, RX_CAP, IO, IO + 4, IO + 8);
+    if (errno == ERRNO_AGAIN) return 0;
+    if (errno == ERRNO_MSGSIZE) {
+      drop(E_TRUNCATED_DATAGRAM);
+      continue;
+    }
+    if (errno != 0) return -<i32>errno;
+    handleDatagram(RX, load<u32>(IO), load<u32>(IO, 4));
+  }
+  return 1;
+}
+
+/** Handles every message of one datagram; a framing error ends the datagram. */
+export function handleDatagram(buf: usize, len: u32, port: u32): void {
+  bump(STAT_RX_DATAGRAMS);
+  let off: u32 = 0;
+  while (<i64>len - <i64>off > 0) {
+    const framed = frameMessage(buf + off, len - off);
+    if (framed < 0) {
+      drop(-framed);
+      return;
+    }
+    handleMessage(buf + off, <u32>framed, port);
+    off += nlmsgAlign(<u32>framed);
+  }
+}
+
+function dropUnmatched(seq: u32): void {
+  const outcome = requestOutcome(seq);
+  drop(outcome == OUTCOME_SETTLED ? E_DUPLICATE_RESPONSE : outcome == OUTCOME_TIMED_OUT ? E_LATE_RESPONSE : E_STRAY_SEQ);
+}
+
+function handleMessage(msg: usize, len: u32, port: u32): void {
+  bump(STAT_RX_MESSAGES);
+  const type = <u32>msgType(msg);
+  // Port 0 is the kernel; only it can send from there. Once the daemon is
+  // known, nobody else may speak for it, except to announce a (re)started
+  // daemon with HELLO or a MAPINFO request.
+  if (type < <u32>NLMSG_MIN_TYPE) {
+    if (port != 0 && daemonPid > 0 && port != <u32>daemonPid) drop(E_WRONG_SOURCE);
+    else if (type == <u32>NLMSG_ERROR) handleNetlinkError(msg, len);
+    return;
+  }
+  const client = typeClient(type);
+  const op = typeOp(type);
+  if (schemaMaxId(DIR_TO_CLIENT, op, 4) == 0) return drop(E_UNKNOWN_OP);
+  if (!clientValid(client)) return drop(E_UNKNOWN_CLIENT);
+  const announce = op == OP_HELLO || op == OP_MAPINFO;
+  if (port != 0 && daemonPid > 0 && port != <u32>daemonPid && !announce) return drop(E_WRONG_SOURCE);
+  if (port != 0 && msgPid(msg) != port) return drop(E_PID_MISMATCH);
+  const status = parseMessage(msg, len, DIR_TO_CLIENT, op, 4);
+  if (status != OK) return drop(status);
+  if (op == OP_REG_PID) onRegPidReply(msg);
+  else if (op == OP_ADD_MAPPING) onAddMappingReply(msg);
+  else if (op == OP_QUERY_MAPPING) onQueryMappingReply(msg);
+  else if (op == OP_REMOTE_INFO) onRemoteInfo(msg, client);
+  else if (op == OP_HANDLE_ERR) onMappingError(msg, client);
+  else if (op == OP_MAPINFO) onMapinfoRequest(msg, len, client);
+  else if (op == OP_MAPINFO_NUM) onMapinfoAck(msg, client);
+  else if (op == OP_HELLO) onHello(msg, len, client);
+}
+
+/** Finds the pending request a reply names, or counts why there is none. */
+function matchRequest(seq: u32, op: u32): u32 {
+  const i = requestFind(seq);
+  if (i == NIL || requestOp(i) != op) {
+    dropUnmatched(seq);
+    return NIL;
+  }
+  return i;
+}
+
+function complete(i: u32, status: i32): usize {
+  const e = pushEvent(EV_REQUEST_DONE, requestClient(i), status, requestSeq(i));
+  setEventOp(e, requestOp(i));
+  return e;
+}
+
+/** strcmp over two NUL-terminated names of at most 32 bytes. */
+function sameName(a: usize, b: usize): bool {
+  for (let k: usize = 0; k < 32; k++) {
+    const c = load<u8>(a + k);
+    if (c != load<u8>(b + k)) return false;
+    if (c == 0) return true;
+  }
+  return true;
+}
+
+function onRegPidReply(msg: usize): void {
+  const i = matchRequest(attrU32(1), OP_REG_PID);
+  if (i == NIL) return;
+  const version = <u32>attrU16(4);
+  // A v3-only client accepts exactly v3, as v3 kernels did.
+  const versionOk = maxVersion <= IWPM_UABI_VERSION_MIN ? version == IWPM_UABI_VERSION_MIN : version >= IWPM_UABI_VERSION_MIN;
+  let status = OK;
+  if (!sameName(attrPtr(2), requestPtr(i) + R_DEVNAME) || !sameName(attrPtr(3), ulibNamePtr()) || !versionOk) {
+    status = IWPM_USER_LIB_INFO_ERR;
+  } else {
+    setDaemonPid(<i32>msgPid(msg));
+    setAbiVersion(min(version, maxVersion));
+    setEchoSeq(msgSeq(msg));
+    setRegistration(requestClient(i), REG_VALID);
+  }
+  const e = complete(i, status);
+  setEventValues(e, abiVersion, version, 0);
+  setEventPort(e, msgPid(msg));
+  requestSettle(i, OUTCOME_SETTLED);
+}
+
+function onAddMappingReply(msg: usize): void {
+  setEchoSeq(msgSeq(msg));
+  const i = matchRequest(attrU32(1), OP_ADD_MAPPING);
+  if (i == NIL) return;
+  let status = OK;
+  // The daemon echoes the local address; it must be ours, and mapping keeps the family.
+  if (
+    !addrFromSockaddr(C_A, attrPtr(2)) ||
+    !addrFromSockaddr(C_B, attrPtr(3)) ||
+    !addrEqual(C_A, requestPtr(i) + R_LOCAL) ||
+    load<u16>(C_A) != load<u16>(C_B)
+  ) {
+    status = IWPM_USER_LIB_INFO_ERR;
+  }
+  const e = complete(i, status);
+  if (status == OK) setEventAddr(e, 0, C_B);
+  requestSettle(i, OUTCOME_SETTLED);
+}
+
+function onQueryMappingReply(msg: usize): void {
+  setEchoSeq(msgSeq(msg));
+  const i = matchRequest(attrU32(1), OP_QUERY_MAPPING);
+  if (i == NIL) return;
+  let status = OK;
+  if (<i32>attrU16(6) == IWPM_REMOTE_QUERY_REJECT) {
+    status = IWPM_REMOTE_QUERY_REJECT;
+  } else {
+    const r = requestPtr(i);
+    if (
+      !addrFromSockaddr(C_A, attrPtr(2)) ||
+      !addrFromSockaddr(C_B, attrPtr(3)) ||
+      !addrFromSockaddr(C_C, attrPtr(4)) ||
+      !addrFromSockaddr(C_D, attrPtr(5)) ||
+      !addrEqual(C_A, r + R_LOCAL) ||
+      !addrEqual(C_B, r + R_REMOTE) ||
+      load<u16>(C_A) != load<u16>(C_C) ||
+      load<u16>(C_B) != load<u16>(C_D)
+    ) {
+      status = IWPM_USER_LIB_INFO_ERR;
+    }
+  }
+  const e = complete(i, status);
+  if (status == OK) {
+    setEventAddr(e, 0, C_C);
+    setEventAddr(e, 1, C_D);
+  }
+  requestSettle(i, OUTCOME_SETTLED);
+}
+
+function onRemoteInfo(msg: usize, client: u32): void {
+  if (
+    !addrFromSockaddr(C_A, attrPtr(2)) ||
+    !addrFromSockaddr(C_B, attrPtr(3)) ||
+    !addrFromSockaddr(C_C, attrPtr(4)) ||
+    !addrFromSockaddr(C_D, attrPtr(5)) ||
+    load<u16>(C_A) != load<u16>(C_C) ||
+    load<u16>(C_B) != load<u16>(C_D)
+  ) {
+    return drop(E_BAD_FAMILY);
+  }
+  setEchoSeq(msgSeq(msg));
+  if (!remoteInfoInsert(C_C, C_D, C_B, client)) return drop(E_REMOTE_INFO_FULL);
+  const e = pushEvent(EV_REMOTE_INFO, client, OK, msgSeq(msg));
+  setEventAddr(e, 0, C_A);
+  setEventAddr(e, 1, C_B);
+  setEventAddr(e, 2, C_C);
+  setEventAddr(e, 3, C_D);
+}
+
+function onMappingError(msg: usize, client: u32): void {
+  const seq = attrU32(1);
+  const code = <i32>attrU16(2);
+  if (code == 0) return drop(E_BAD_VALUE);
+  if (seq == 0) {
+    // Errors about MAPINFO records name no request (ERR_SEQ 0): report them as they are.
+    const e = pushEvent(EV_MAPPING_ERROR, client, code, 0);
+    setEventPort(e, msgPid(msg));
+    return;
+  }
+  const i = requestFind(seq);
+  if (i == NIL) return dropUnmatched(seq);
+  setEchoSeq(msgSeq(msg));
+  complete(i, code);
+  requestSettle(i, OUTCOME_SETTLED);
+}
+
+function onMapinfoRequest(msg: usize, len: u32, client: u32): void {
+  const version = <u32>attrU16(2);
+  if (!sameName(attrPtr(1), ulibNamePtr())) return drop(E_BAD_ULIB);
+  if (version < IWPM_UABI_VERSION_MIN) return drop(E_BAD_VERSION);
+  setEchoSeq(msgSeq(msg));
+  setRegistration(client, REG_INCOMPL);
+  setDaemonPid(<i32>msgPid(msg));
+  const e = pushEvent(EV_MAPINFO_REQUEST, client, OK, msgSeq(msg));
+  setEventValues(e, version, 0, 0);
+  setEventPort(e, msgPid(msg));
+  // With no record of any client the kernel sends nothing back.
+  if (mapinfoCount() != 0) resendMapinfo(client);
+}
+
+/**
+ * Replays this client's records to the daemon in datagrams iwpmd can read
+ * whole (each ends with NLMSG_DONE, where iwpmd stops), then MAPINFO_NUM.
+ */
+function resendMapinfo(client: u32): void {
+  const withFlags = abiVersion > IWPM_UABI_VERSION_MIN;
+  const recordSize: u32 = withFlags ? 288 : 280;
+  const to = <u32>daemonPid;
+  let off: u32 = 0;
+  let records: u32 = 0;
+  let datagrams: u32 = 0;
+  let status = OK;
+  for (let i = mapinfoFirst(); i != NIL && status == OK; i = mapinfoNext(i)) {
+    if (mapinfoClient(i) != client) continue;
+    if (off + recordSize + NLMSG_HDRLEN > MAX_DAEMON_DATAGRAM) {
+      status = flushBatch(off, to);
+      datagrams++;
+      off = 0;
+    }
+    off += buildMapinfoRecord(TX + off, client, ownPort, mapinfoLocal(i), mapinfoMapped(i), mapinfoFlags(i), withFlags);
+    records++;
+  }
+  if (status == OK && (off > 0 || datagrams == 0)) {
+    status = flushBatch(off, to);
+    datagrams++;
+  }
+  let numSeq: u32 = 0;
+  if (status == OK) {
+    numSeq = takeSeq();
+    status = sendTx(buildMapinfoNum(TX, client, numSeq, ownPort, records), to, 0);
+    if (status == OK) {
+      bump(STAT_TX_MESSAGES);
+      store<u32>(MAPINFO_NUM_SEQ + (<usize>client << 2), numSeq);
+    }
+  }
+  const e = pushEvent(EV_MAPINFO_SENT, client, status, numSeq);
+  setEventValues(e, records, datagrams, 0);
+  setEventPort(e, to);
+}
+
+function flushBatch(off: u32, to: u32): i32 {
+  const len = off + buildBatchDone(TX + off, ownPort);
+  return sendTx(len, to, 0);
+}
+
+function onMapinfoAck(msg: usize, client: u32): void {
+  const seq = attrU32(1);
+  const slot = MAPINFO_NUM_SEQ + (<usize>client << 2);
+  if (seq == 0 || load<u32>(slot) != seq) return drop(E_STRAY_SEQ);
+  store<u32>(slot, 0);
+  setEchoSeq(msgSeq(msg));
+  // ACK_NUM counts every record the daemon accepted since it started, so a
+  // difference from SEND_NUM is reported, not treated as a failure.
+  const e = pushEvent(EV_MAPINFO_ACK, client, OK, seq);
+  setEventValues(e, attrU32(2), attrU32(3), 0);
+  setEventPort(e, msgPid(msg));
+}
+
+function onHello(msg: usize, len: u32, client: u32): void {
+  const offered = <u32>attrU16(1);
+  const e = pushEvent(EV_DAEMON_HELLO, client, OK, msgSeq(msg));
+  setEventPort(e, msgPid(msg));
+  if (maxVersion <= IWPM_UABI_VERSION_MIN) {
+    // A v3 kernel has no HELLO op and answers with NLMSG_ERROR; iwpmd reads
+    // that as "fall back to v3" (reference §4.9).
+    const status = sendTx(buildNetlinkError(TX, msg, len, -LINUX_EINVAL), msgPid(msg), 0);
+    setEventStatus(e, status);
+    setEventValues(e, IWPM_UABI_VERSION_MIN, offered, 1);
+    return;
+  }
+  if (offered < IWPM_UABI_VERSION_MIN) {
+    setEventStatus(e, E_BAD_VERSION);
+    setEventValues(e, abiVersion, offered, 0);
+    return drop(E_BAD_VERSION);
+  }
+  setRegistration(client, REG_INCOMPL);
+  setEchoSeq(msgSeq(msg));
+  setAbiVersion(min(maxVersion, offered));
+  setDaemonPid(<i32>msgPid(msg));
+  const status = sendTx(buildHello(TX, client, takeSeq(), ownPort, abiVersion), msgPid(msg), 0);
+  if (status == OK) bump(STAT_TX_MESSAGES);
+  setEventStatus(e, status);
+  setEventValues(e, abiVersion, offered, 0);
+}
+
+/** NLMSG_ERROR from the kernel: fails the request it names, if any. */
+function handleNetlinkError(msg: usize, len: u32): void {
+  if (len < NLMSG_HDRLEN * 2 + 4) return drop(E_BAD_CONTROL);
+  const origSeq = load<u32>(msg, NLMSG_HDRLEN + 4 + 8);
+  const i = requestFind(origSeq);
+  if (i == NIL) return drop(E_NETLINK_ERROR);
+  const e = complete(i, E_NETLINK_ERROR);
+  setEventValues(e, <u32>-load<i32>(msg, NLMSG_HDRLEN), 0, 0);
+  requestSettle(i, OUTCOME_SETTLED);
+}
+
+/**
+ * The host could not deliver a datagram the core sent (reported after the
+ * fact, with the datagram back in RX). Fails the request it carried and
+ * applies the kernel's pid rules for send failures (reference §4.2).
+ */
+export function sendFailed(len: u32, errno: u32): void {
+  if (len < NLMSG_HDRLEN || msgLen(RX) < NLMSG_HDRLEN) return;
+  const type = <u32>msgType(RX);
+  if (type < <u32>NLMSG_MIN_TYPE) return;
+  const op = typeOp(type);
+  if (op == OP_REG_PID) setDaemonPid(PID_UNAVAILABLE);
+  else if ((op == OP_ADD_MAPPING || op == OP_REMOVE_MAPPING) && daemonPid > 0) setDaemonPid(PID_UNDEFINED);
+  const i = requestFind(msgSeq(RX));
+  if (i == NIL || requestOp(i) != op) return;
+  const e = complete(i, E_SEND_FAILED);
+  setEventValues(e, errno, 0, 0);
+  requestSettle(i, OUTCOME_SETTLED);
+}

@@ -1,0 +1,114 @@
+import { clock_time_get, CLOCK_MONOTONIC, random_get, send_to } from "../bindings";
+import { IWPM_UABI_VERSION, IWPM_UABI_VERSION_MIN, MAX_NL_CLIENTS } from "../iwpm/constants";
+import { E_SEND_FAILED, OK } from "../status";
+import { bump, STAT_TX_DATAGRAMS } from "./stats";
+
+// The client's global state (reference §4.1, §4.2) and its I/O buffers.
+
+export const PID_UNDEFINED: i32 = -1;
+export const PID_UNAVAILABLE: i32 = -2;
+
+export const REG_UNDEF: u8 = 0x01;
+export const REG_VALID: u8 = 0x02;
+export const REG_INCOMPL: u8 = 0x04;
+
+/** Send buffer: one datagram as iwpmd reads it at most. */
+export const TX_CAP: u32 = 4112;
+export const TX: usize = memory.data(<i32>TX_CAP, 8);
+/** Receive buffer: the largest datagram the host hands over at once. */
+export const RX_CAP: u32 = 65536;
+export const RX: usize = memory.data(<i32>RX_CAP, 8);
+const SCRATCH: usize = memory.data(32, 8);
+
+/** Daemon port id (> 0) or PID_UNDEFINED / PID_UNAVAILABLE. */
+export let daemonPid: i32 = PID_UNDEFINED;
+/** Negotiated ABI version: starts at the minimum, as the kernel does. */
+export let abiVersion: u32 = IWPM_UABI_VERSION_MIN;
+/** The highest version this client speaks; 3 makes it answer HELLO as a v3 kernel would. */
+export let maxVersion: u32 = IWPM_UABI_VERSION;
+/** Header seq of the last daemon message accepted, echoed in attribute 1 of requests. */
+export let echoSeq: u32 = 0;
+let nextSeq: u32 = 1;
+export let ownPort: u32 = 0;
+export let socketFd: u32 = 3;
+export let timeoutNs: u64 = 10_000_000_000;
+export let lastErrno: u32 = 0;
+
+const REGISTRATION: usize = memory.data(<i32>MAX_NL_CLIENTS);
+const INIT_COUNT: usize = memory.data(<i32>MAX_NL_CLIENTS * 4, 4);
+export let initTotal: u32 = 0;
+
+export function setDaemonPid(pid: i32): void {
+  daemonPid = pid;
+}
+export function setAbiVersion(v: u32): void {
+  abiVersion = v;
+}
+export function setMaxVersion(v: u32): void {
+  maxVersion = v;
+}
+export function setEchoSeq(seq: u32): void {
+  echoSeq = seq;
+}
+export function setOwnPort(port: u32): void {
+  ownPort = port;
+}
+export function setSocketFd(fd: u32): void {
+  socketFd = fd;
+}
+export function setTimeoutMs(ms: u32): void {
+  timeoutNs = <u64>ms * 1_000_000;
+}
+export function setInitTotal(n: u32): void {
+  initTotal = n;
+}
+
+/**
+ * A fresh request sequence number. A user-space client starts at a random
+ * point (the kernel starts at 1) so that a reply meant for an earlier
+ * process on the same port is not taken for its own.
+ */
+export function takeSeq(): u32 {
+  // Kept within 1..2^31-1 so a sequence number and a negative status share one i32 return.
+  const seq = nextSeq;
+  nextSeq = seq >= 0x7fffffff ? 1 : seq + 1;
+  return seq;
+}
+export function seedSeq(random: bool): void {
+  if (random && random_get(SCRATCH, 4) == 0) nextSeq = (load<u32>(SCRATCH) & 0x3fffffff) + 1;
+  else nextSeq = 1;
+}
+export function peekSeq(): u32 {
+  return nextSeq;
+}
+
+export function registration(client: u32): u8 {
+  return load<u8>(REGISTRATION + client);
+}
+export function setRegistration(client: u32, state: u8): void {
+  store<u8>(REGISTRATION + client, state);
+}
+export function initCount(client: u32): u32 {
+  return load<u32>(INIT_COUNT + (<usize>client << 2));
+}
+export function setInitCount(client: u32, n: u32): void {
+  store<u32>(INIT_COUNT + (<usize>client << 2), n);
+}
+export function clientValid(client: u32): bool {
+  return client < MAX_NL_CLIENTS && initCount(client) > 0;
+}
+
+export function nowNs(): u64 {
+  return clock_time_get(CLOCK_MONOTONIC, 1000, SCRATCH) == 0 ? load<u64>(SCRATCH) : 0;
+}
+
+/** Sends `len` bytes of TX. Returns OK or E_SEND_FAILED with the errno kept in lastErrno. */
+export function sendTx(len: u32, port: u32, groups: u32): i32 {
+  const errno = send_to(socketFd, TX, len, port, groups, SCRATCH + 8);
+  if (errno != 0) {
+    lastErrno = errno;
+    return E_SEND_FAILED;
+  }
+  bump(STAT_TX_DATAGRAMS);
+  return OK;
+}

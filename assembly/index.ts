@@ -1,0 +1,245 @@
+// The exported ABI of the core (docs/abi.md). Only integers and offsets into
+// the core's memory cross this boundary; the host reads results from the
+// buffers named here.
+
+import { ENCODE_MAX, decodeMessage, encodeMessage, DECODED } from "./iwpm/codec";
+import { addrToSockaddr } from "./iwpm/sockaddr";
+import { remoteInfoCheck, remoteInfoCount, remoteInfoSetLimit } from "./tables/remote-info";
+import {
+  mapinfoCheck,
+  mapinfoClient,
+  mapinfoCount,
+  mapinfoFirst,
+  mapinfoFlags,
+  mapinfoLocal,
+  mapinfoMapped,
+  mapinfoNext,
+} from "./tables/mapinfo";
+import { requestCount as pendingCount } from "./tables/requests";
+import {
+  addAndQueryMapping as callAddAndQuery,
+  addMapping as callAddMapping,
+  ARGS,
+  clientExit,
+  clientInit,
+  createMapinfo as callCreateMapinfo,
+  expireRequests,
+  getRemoteInfo as callGetRemoteInfo,
+  nextTimeoutMs as callNextTimeout,
+  registerPid as callRegisterPid,
+  removeMapinfo as callRemoveMapinfo,
+  removeMapping as callRemoveMapping,
+} from "./client/calls";
+import { EVENT_SIZE, eventBase, eventCount as pendingEvents, eventsClear as clearEvents } from "./client/events";
+import { handleDatagram, poll as pollSocket, sendFailed as reportSendFailed } from "./client/handlers";
+import {
+  abiVersion,
+  daemonPid as currentPid,
+  echoSeq as currentEcho,
+  lastErrno as currentErrno,
+  peekSeq,
+  registration as registrationOf,
+  RX,
+  RX_CAP,
+  seedSeq,
+  setMaxVersion as configureMaxVersion,
+  setOwnPort,
+  setSocketFd,
+  setTimeoutMs as configureTimeout,
+  TX,
+} from "./client/state";
+import { STAT_COUNT, STATS, statsReset } from "./client/stats";
+import { MAX_NL_CLIENTS } from "./iwpm/constants";
+// The abort replacement named in asconfig.json lives here.
+import "./diag";
+
+/** Bumped whenever an export, an import or a shared record layout changes. */
+const CORE_ABI_VERSION: u32 = 1;
+
+const CODEC_IO: usize = memory.data(<i32>ENCODE_MAX, 8);
+
+export function coreAbiVersion(): u32 {
+  return CORE_ABI_VERSION;
+}
+
+// ---- buffers --------------------------------------------------------------
+export function argsPtr(): usize {
+  return ARGS;
+}
+export function rxPtr(): usize {
+  return RX;
+}
+export function rxCap(): u32 {
+  return RX_CAP;
+}
+export function txPtr(): usize {
+  return TX;
+}
+export function eventsPtr(): usize {
+  return eventBase();
+}
+export function eventCount(): u32 {
+  return pendingEvents();
+}
+export function eventSize(): u32 {
+  return EVENT_SIZE;
+}
+export function eventsClear(): void {
+  clearEvents();
+}
+export function statsPtr(): usize {
+  return STATS;
+}
+export function statCount(): u32 {
+  return <u32>STAT_COUNT;
+}
+export function resetStats(): void {
+  statsReset();
+}
+
+// ---- configuration --------------------------------------------------------
+/** Our netlink port id, written as nlmsg_pid so replies come back to us. */
+export function setPort(port: u32): void {
+  setOwnPort(port);
+}
+export function setSocket(fd: u32): void {
+  setSocketFd(fd);
+}
+export function setTimeoutMs(ms: u32): void {
+  configureTimeout(ms);
+}
+/** 4 (default) or 3: a v3 client answers HELLO as a v3 kernel would, making iwpmd fall back. */
+export function setMaxVersion(version: u32): i32 {
+  if (version != 3 && version != 4) return -122;
+  configureMaxVersion(version);
+  return 0;
+}
+export function setRemoteInfoLimit(n: u32): void {
+  remoteInfoSetLimit(n);
+}
+/** random != 0: start sequence numbers at a random point (via random_get); else at 1. */
+export function seedSequence(random: u32): void {
+  seedSeq(random != 0);
+}
+
+// ---- state ------------------------------------------------------------------
+export function daemonPid(): i32 {
+  return currentPid;
+}
+export function validPid(): u32 {
+  return currentPid > 0 ? 1 : 0;
+}
+export function negotiatedVersion(): u32 {
+  return abiVersion;
+}
+export function registration(client: u32): u32 {
+  return client < MAX_NL_CLIENTS ? <u32>registrationOf(client) : 0;
+}
+export function echoSeq(): u32 {
+  return currentEcho;
+}
+export function nextSeq(): u32 {
+  return peekSeq();
+}
+export function lastErrno(): u32 {
+  return currentErrno;
+}
+export function requestCount(): u32 {
+  return pendingCount();
+}
+
+// ---- the seed API -------------------------------------------------------------
+export function init(client: u32): i32 {
+  return clientInit(client);
+}
+export function exit(client: u32): i32 {
+  return clientExit(client);
+}
+export function registerPid(client: u32): i32 {
+  return callRegisterPid(client);
+}
+export function addMapping(client: u32, flags: u32): i32 {
+  return callAddMapping(client, flags);
+}
+export function addAndQueryMapping(client: u32, flags: u32): i32 {
+  return callAddAndQuery(client, flags);
+}
+export function removeMapping(client: u32): i32 {
+  return callRemoveMapping(client);
+}
+export function getRemoteInfo(client: u32): i32 {
+  return callGetRemoteInfo(client);
+}
+export function createMapinfo(client: u32, flags: u32): i32 {
+  return callCreateMapinfo(client, flags);
+}
+export function removeMapinfo(): i32 {
+  return callRemoveMapinfo();
+}
+
+// ---- event loop ---------------------------------------------------------------
+export function poll(): i32 {
+  return pollSocket();
+}
+/** Handles a datagram the host already wrote into RX (replay, benchmarks). */
+export function handleRx(len: u32, port: u32): void {
+  handleDatagram(RX, len < RX_CAP ? len : RX_CAP, port);
+}
+export function tick(): u32 {
+  return expireRequests();
+}
+export function nextTimeoutMs(): i32 {
+  return callNextTimeout();
+}
+/** The host reports a send that failed after the fact; the datagram is back in RX. */
+export function sendFailed(len: u32, errno: u32): void {
+  reportSendFailed(len, errno);
+}
+
+// ---- tables -------------------------------------------------------------------
+export function mapinfoSize(): u32 {
+  return mapinfoCount();
+}
+export function mapinfoHead(): u32 {
+  return mapinfoFirst();
+}
+export function mapinfoAfter(i: u32): u32 {
+  return mapinfoNext(i);
+}
+/** Writes record i's local and mapped addresses to ARGS slots 0 and 1; returns its flags. */
+export function mapinfoRead(i: u32): u32 {
+  addrToSockaddr(ARGS, mapinfoLocal(i));
+  addrToSockaddr(ARGS + 128, mapinfoMapped(i));
+  return mapinfoFlags(i);
+}
+export function mapinfoOwner(i: u32): u32 {
+  return mapinfoClient(i);
+}
+export function mapinfoVerify(): i32 {
+  return mapinfoCheck();
+}
+export function remoteInfoSize(): u32 {
+  return remoteInfoCount();
+}
+export function remoteInfoVerify(): i32 {
+  return remoteInfoCheck();
+}
+
+// ---- codec --------------------------------------------------------------------
+export function codecPtr(): usize {
+  return CODEC_IO;
+}
+export function codecCap(): u32 {
+  return ENCODE_MAX;
+}
+export function decodedPtr(): usize {
+  return DECODED;
+}
+/** Decodes the message at CODEC_IO into the decoded record; returns a status. */
+export function decode(len: u32, dir: u32, version: u32): i32 {
+  return decodeMessage(CODEC_IO, len < ENCODE_MAX ? len : ENCODE_MAX, dir, version);
+}
+/** Encodes the decoded record into CODEC_IO; returns the length or a negative status. */
+export function encode(dir: u32, version: u32): i32 {
+  return encodeMessage(CODEC_IO, ENCODE_MAX, dir, version);
+}

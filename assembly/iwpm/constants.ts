@@ -1,0 +1,65 @@
+// Protocol constants (protocol reference §1.4, §1.5, §2.2, §4.9). Values
+// mirror include/uapi/rdma/rdma_netlink.h.
+
+export const NETLINK_USERSOCK: u32 = 2;
+export const NETLINK_RDMA: u32 = 20;
+
+/** RDMA_NL_GROUP_IWPM as a bind/send bitmask (group 2 = bit 1). */
+export const IWPM_GROUP_MASK: u32 = 1 << 1;
+
+export const RDMA_NL_IWCM: u32 = 2;
+/** nlmsg_type carries the client index in 6 bits. */
+export const MAX_NL_CLIENTS: u32 = 64;
+
+export const OP_REG_PID: u32 = 0;
+export const OP_ADD_MAPPING: u32 = 1;
+export const OP_QUERY_MAPPING: u32 = 2;
+export const OP_REMOVE_MAPPING: u32 = 3;
+export const OP_REMOTE_INFO: u32 = 4;
+export const OP_HANDLE_ERR: u32 = 5;
+export const OP_MAPINFO: u32 = 6;
+export const OP_MAPINFO_NUM: u32 = 7;
+export const OP_HELLO: u32 = 8;
+export const NUM_OPS: u32 = 9;
+
+// @ts-ignore: decorator
+@inline
+export function rdmaType(client: u32, op: u32): u16 {
+  return <u16>((client << 10) + op);
+}
+// @ts-ignore: decorator
+@inline
+export function typeClient(type: u32): u32 {
+  return (type >> 10) & 0x3f;
+}
+// @ts-ignore: decorator
+@inline
+export function typeOp(type: u32): u32 {
+  return type & 0x3ff;
+}
+
+export const NLM_F_REQUEST: u16 = 0x1;
+export const NLM_F_MULTI: u16 = 0x2;
+export const NLMSG_NOOP: u16 = 1;
+export const NLMSG_ERROR: u16 = 2;
+export const NLMSG_DONE: u16 = 3;
+export const NLMSG_OVERRUN: u16 = 4;
+export const NLMSG_MIN_TYPE: u16 = 0x10;
+
+export const IWPM_FLAGS_NO_PORT_MAP: u32 = 1;
+
+export const IWPM_UABI_VERSION_MIN: u32 = 3;
+export const IWPM_UABI_VERSION: u32 = 4;
+
+export const IFNAME_SIZE: u32 = 16;
+export const DEVNAME_SIZE: u32 = 32;
+export const ULIBNAME_SIZE: u32 = 32;
+
+/** iwpmd checks the library name a client registers with. */
+export const ULIB_NAME: string = "iWarpPortMapperUser";
+
+/** iwpmd reads at most this many bytes of one datagram (4096 + 16). */
+export const MAX_DAEMON_DATAGRAM: u32 = 4112;
+
+// Linux errno values carried in NLMSG_ERROR.
+export const LINUX_EINVAL: i32 = 22;

@@ -1,0 +1,120 @@
+// struct sockaddr_storage (128 bytes, reference §3) and the compact form the
+// tables keep (28 bytes). Both compare as the kernel compares them: family,
+// address bytes and port; flowinfo, scope id and trailing bytes are kept for
+// faithful re-encoding but never compared.
+
+export const SOCKADDR_SIZE: u32 = 128;
+export const AF_INET: u16 = 2;
+export const AF_INET6: u16 = 10;
+
+// Compact layout: [0] family u16, [2] port (network order, as on the wire),
+// [4] flowinfo (raw), [8] 16 address bytes (IPv4 uses the first 4), [24] scope id.
+export const ADDR_SIZE: u32 = 28;
+const C_FAMILY: usize = 0;
+const C_PORT: usize = 2;
+const C_FLOWINFO: usize = 4;
+const C_ADDR: usize = 8;
+const C_SCOPE: usize = 24;
+
+// sockaddr_in / sockaddr_in6 field offsets
+const SIN_PORT: usize = 2;
+const SIN_ADDR: usize = 4;
+const SIN6_FLOWINFO: usize = 4;
+const SIN6_ADDR: usize = 8;
+const SIN6_SCOPE_ID: usize = 24;
+
+/** Reads a sockaddr_storage into compact form; false for a family other than AF_INET/AF_INET6. */
+export function addrFromSockaddr(dst: usize, sa: usize): bool {
+  const family = load<u16>(sa);
+  memory.fill(dst, 0, ADDR_SIZE);
+  if (family == AF_INET) {
+    store<u16>(dst, family, C_FAMILY);
+    store<u16>(dst, load<u16>(sa, SIN_PORT), C_PORT);
+    store<u32>(dst, load<u32>(sa, SIN_ADDR), C_ADDR);
+    return true;
+  }
+  if (family == AF_INET6) {
+    store<u16>(dst, family, C_FAMILY);
+    store<u16>(dst, load<u16>(sa, SIN_PORT), C_PORT);
+    store<u32>(dst, load<u32>(sa, SIN6_FLOWINFO), C_FLOWINFO);
+    memory.copy(dst + C_ADDR, sa + SIN6_ADDR, 16);
+    store<u32>(dst, load<u32>(sa, SIN6_SCOPE_ID), C_SCOPE);
+    return true;
+  }
+  return false;
+}
+
+/** Writes a zero-filled sockaddr_storage from compact form, as the kernel builds one. */
+export function addrToSockaddr(sa: usize, src: usize): void {
+  memory.fill(sa, 0, SOCKADDR_SIZE);
+  const family = load<u16>(src, C_FAMILY);
+  store<u16>(sa, family);
+  store<u16>(sa, load<u16>(src, C_PORT), SIN_PORT);
+  if (family == AF_INET) {
+    store<u32>(sa, load<u32>(src, C_ADDR), SIN_ADDR);
+  } else if (family == AF_INET6) {
+    store<u32>(sa, load<u32>(src, C_FLOWINFO), SIN6_FLOWINFO);
+    memory.copy(sa + SIN6_ADDR, src + C_ADDR, 16);
+    store<u32>(sa, load<u32>(src, C_SCOPE), SIN6_SCOPE_ID);
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+export function addrFamily(a: usize): u16 {
+  return load<u16>(a, C_FAMILY);
+}
+
+/** iwpm_compare_sockaddr: family, port and address bytes (IPv4 tails are zero in compact form). */
+// @ts-ignore: decorator
+@inline
+export function addrEqual(a: usize, b: usize): bool {
+  return (
+    load<u32>(a, C_FAMILY) == load<u32>(b, C_FAMILY) &&
+    load<u64>(a, C_ADDR) == load<u64>(b, C_ADDR) &&
+    load<u64>(a, C_ADDR + 8) == load<u64>(b, C_ADDR + 8)
+  );
+}
+
+/** Same comparison straight on two sockaddr_storage buffers (used to check echoed addresses). */
+export function sockaddrEqual(a: usize, b: usize): bool {
+  const family = load<u16>(a);
+  if (family != load<u16>(b) || load<u16>(a, SIN_PORT) != load<u16>(b, SIN_PORT)) return false;
+  if (family == AF_INET) return load<u32>(a, SIN_ADDR) == load<u32>(b, SIN_ADDR);
+  if (family == AF_INET6) return memory.compare(a + SIN6_ADDR, b + SIN6_ADDR, 16) == 0;
+  return false;
+}
+
+// Murmur3-style mixing: the key is internal, so any good 32-bit hash serves
+// (the kernel's jhash only picks buckets of its fixed-size tables).
+// @ts-ignore: decorator
+@inline
+function mixWord(h: u32, k: u32): u32 {
+  k *= 0xcc9e2d51;
+  k = rotl<u32>(k, 15);
+  k *= 0x1b873593;
+  h ^= k;
+  h = rotl<u32>(h, 13);
+  return h * 5 + 0xe6546b64;
+}
+
+// @ts-ignore: decorator
+@inline
+export function finalMix(h: u32): u32 {
+  h ^= h >> 16;
+  h *= 0x85ebca6b;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35;
+  h ^= h >> 16;
+  return h;
+}
+
+/** Hash of the compared fields of a compact address, continuing from `seed`. */
+export function addrHash(a: usize, seed: u32): u32 {
+  let h = mixWord(seed, load<u32>(a, C_FAMILY));
+  h = mixWord(h, load<u32>(a, C_ADDR));
+  h = mixWord(h, load<u32>(a, C_ADDR + 4));
+  h = mixWord(h, load<u32>(a, C_ADDR + 8));
+  h = mixWord(h, load<u32>(a, C_ADDR + 12));
+  return finalMix(h);
+}

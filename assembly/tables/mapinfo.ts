@@ -1,0 +1,121 @@
+import { ADDR_SIZE, addrEqual, addrHash } from "../iwpm/sockaddr";
+import { HashIndex } from "./hash-index";
+import { NIL, Slab } from "./slab";
+
+// The mapinfo table: every mapping the client uses, kept to replay to a
+// restarted daemon (reference §4.7). Duplicates are allowed and removal takes
+// the newest record whose mapped address matches, as iwpm_remove_mapinfo
+// does. Records are also linked in creation order, the order of the resend.
+
+const R_LOCAL: usize = 0;
+const R_MAPPED: usize = 28;
+const R_FLAGS: usize = 56;
+const R_CLIENT: usize = 60;
+const R_HASH_LOCAL: u32 = 64;
+const R_NEXT_LOCAL: u32 = 68;
+const R_HASH_MAPPED: u32 = 72;
+const R_NEXT_MAPPED: u32 = 76;
+const R_PREV: usize = 80;
+const R_NEXT: usize = 84;
+const RECORD_SIZE: u32 = 88;
+
+const SEED_LOCAL: u32 = 0x6d61706c;
+const SEED_MAPPED: u32 = 0x6d617070;
+
+const slab = new Slab(RECORD_SIZE);
+const byLocal = new HashIndex(slab, R_HASH_LOCAL, R_NEXT_LOCAL);
+const byMapped = new HashIndex(slab, R_HASH_MAPPED, R_NEXT_MAPPED);
+let oldest: u32 = NIL;
+let newest: u32 = NIL;
+
+export function mapinfoCreate(local: usize, mapped: usize, client: u32, flags: u32): u32 {
+  const i = slab.alloc();
+  const r = slab.ptr(i);
+  memory.copy(r + R_LOCAL, local, ADDR_SIZE);
+  memory.copy(r + R_MAPPED, mapped, ADDR_SIZE);
+  store<u32>(r + R_FLAGS, flags);
+  store<u8>(r + R_CLIENT, <u8>client);
+  store<u32>(r + R_PREV, newest);
+  if (newest != NIL) store<u32>(slab.ptr(newest) + R_NEXT, i);
+  else oldest = i;
+  newest = i;
+  byLocal.insert(i, addrHash(r + R_LOCAL, SEED_LOCAL));
+  byMapped.insert(i, addrHash(r + R_MAPPED, SEED_MAPPED));
+  return i;
+}
+
+export function mapinfoFindByMapped(mapped: usize): u32 {
+  let i = byMapped.first(addrHash(mapped, SEED_MAPPED));
+  while (i != NIL && !addrEqual(slab.ptr(i) + R_MAPPED, mapped)) i = byMapped.next(i);
+  return i;
+}
+
+export function mapinfoFindByLocal(local: usize): u32 {
+  let i = byLocal.first(addrHash(local, SEED_LOCAL));
+  while (i != NIL && !addrEqual(slab.ptr(i) + R_LOCAL, local)) i = byLocal.next(i);
+  return i;
+}
+
+/** Removes the newest record with this mapped address; false when there is none. */
+export function mapinfoRemove(mapped: usize): bool {
+  const i = mapinfoFindByMapped(mapped);
+  if (i == NIL) return false;
+  const r = slab.ptr(i);
+  byLocal.unlink(i);
+  byMapped.unlink(i);
+  const prev = load<u32>(r + R_PREV);
+  const next = load<u32>(r + R_NEXT);
+  if (prev != NIL) store<u32>(slab.ptr(prev) + R_NEXT, next);
+  else oldest = next;
+  if (next != NIL) store<u32>(slab.ptr(next) + R_PREV, prev);
+  else newest = prev;
+  slab.free(i);
+  return true;
+}
+
+export function mapinfoCount(): u32 {
+  return slab.live;
+}
+/** Oldest record, for iteration in creation order. */
+export function mapinfoFirst(): u32 {
+  return oldest;
+}
+export function mapinfoNext(i: u32): u32 {
+  return load<u32>(slab.ptr(i) + R_NEXT);
+}
+export function mapinfoLocal(i: u32): usize {
+  return slab.ptr(i) + R_LOCAL;
+}
+export function mapinfoMapped(i: u32): usize {
+  return slab.ptr(i) + R_MAPPED;
+}
+export function mapinfoFlags(i: u32): u32 {
+  return load<u32>(slab.ptr(i) + R_FLAGS);
+}
+export function mapinfoClient(i: u32): u32 {
+  return <u32>load<u8>(slab.ptr(i) + R_CLIENT);
+}
+
+export function mapinfoFree(): void {
+  slab.release();
+  byLocal.release();
+  byMapped.release();
+  oldest = NIL;
+  newest = NIL;
+}
+
+/** Structural check: both indexes and the order list reach exactly the live records. 0 when sound. */
+export function mapinfoCheck(): i32 {
+  const live = slab.live;
+  if (byLocal.count != live || byMapped.count != live) return 1;
+  if (byLocal.reachable() != live || byMapped.reachable() != live) return 2;
+  let n: u32 = 0;
+  let prev: u32 = NIL;
+  for (let i = oldest; i != NIL; i = mapinfoNext(i)) {
+    if (load<u32>(slab.ptr(i) + R_PREV) != prev || ++n > live) return 3;
+    if (mapinfoFindByMapped(mapinfoMapped(i)) == NIL || mapinfoFindByLocal(mapinfoLocal(i)) == NIL) return 4;
+    prev = i;
+  }
+  if (n != live || prev != newest) return 5;
+  return 0;
+}

@@ -1,0 +1,118 @@
+import { finalMix } from "../iwpm/sockaddr";
+import { HashIndex } from "./hash-index";
+import { NIL, Slab } from "./slab";
+
+// Pending requests by sequence number, also linked in deadline order so
+// expiry looks only at the head. Settled sequence numbers are remembered in a
+// ring, so a reply that arrives twice or after its timeout is told apart from
+// one that never had a request.
+
+const R_SEQ: usize = 0;
+const R_OP: usize = 4;
+const R_CLIENT: usize = 5;
+const R_DEADLINE: usize = 8;
+const R_HASH: u32 = 16;
+const R_NEXT: u32 = 20;
+const R_PREV_DUE: usize = 24;
+const R_NEXT_DUE: usize = 28;
+/** Request arguments the reply is checked against (compact addresses, device name). */
+export const R_LOCAL: usize = 32;
+export const R_REMOTE: usize = 60;
+export const R_DEVNAME: usize = 88;
+const RECORD_SIZE: u32 = 120;
+
+const slab = new Slab(RECORD_SIZE);
+const index = new HashIndex(slab, R_HASH, R_NEXT);
+let soonest: u32 = NIL;
+let latest: u32 = NIL;
+
+export const OUTCOME_UNKNOWN: u32 = 0;
+export const OUTCOME_SETTLED: u32 = 1;
+export const OUTCOME_TIMED_OUT: u32 = 2;
+const RECENT_SIZE: u32 = 4096;
+const RECENT: usize = memory.data(<i32>RECENT_SIZE * 8, 8);
+
+// @ts-ignore: decorator
+@inline
+function seqHash(seq: u32): u32 {
+  return finalMix(seq);
+}
+
+export function requestAdd(seq: u32, op: u32, client: u32, deadline: u64): u32 {
+  const i = slab.alloc();
+  const r = slab.ptr(i);
+  store<u32>(r + R_SEQ, seq);
+  store<u8>(r + R_OP, <u8>op);
+  store<u8>(r + R_CLIENT, <u8>client);
+  store<u64>(r + R_DEADLINE, deadline);
+  index.insert(i, seqHash(seq));
+  // Deadlines usually arrive in order, so the walk back from the tail stops at once.
+  let after = latest;
+  while (after != NIL && load<u64>(slab.ptr(after) + R_DEADLINE) > deadline) {
+    after = load<u32>(slab.ptr(after) + R_PREV_DUE);
+  }
+  const before = after == NIL ? soonest : load<u32>(slab.ptr(after) + R_NEXT_DUE);
+  store<u32>(r + R_PREV_DUE, after);
+  store<u32>(r + R_NEXT_DUE, before);
+  if (after != NIL) store<u32>(slab.ptr(after) + R_NEXT_DUE, i);
+  else soonest = i;
+  if (before != NIL) store<u32>(slab.ptr(before) + R_PREV_DUE, i);
+  else latest = i;
+  return i;
+}
+
+export function requestFind(seq: u32): u32 {
+  let i = index.first(seqHash(seq));
+  while (i != NIL && load<u32>(slab.ptr(i) + R_SEQ) != seq) i = index.next(i);
+  return i;
+}
+
+/** Removes a request and remembers how it ended. */
+export function requestSettle(i: u32, outcome: u32): void {
+  const r = slab.ptr(i);
+  const seq = load<u32>(r + R_SEQ);
+  const ring = RECENT + (<usize>(seq & (RECENT_SIZE - 1)) << 3);
+  store<u32>(ring, seq);
+  store<u32>(ring, outcome, 4);
+  index.unlink(i);
+  const prev = load<u32>(r + R_PREV_DUE);
+  const next = load<u32>(r + R_NEXT_DUE);
+  if (prev != NIL) store<u32>(slab.ptr(prev) + R_NEXT_DUE, next);
+  else soonest = next;
+  if (next != NIL) store<u32>(slab.ptr(next) + R_PREV_DUE, prev);
+  else latest = prev;
+  slab.free(i);
+}
+
+/** How a recent sequence number that is no longer pending ended. */
+export function requestOutcome(seq: u32): u32 {
+  const ring = RECENT + (<usize>(seq & (RECENT_SIZE - 1)) << 3);
+  if (load<u32>(ring, 4) == OUTCOME_UNKNOWN || load<u32>(ring) != seq) return OUTCOME_UNKNOWN;
+  return load<u32>(ring, 4);
+}
+
+/** The request with the earliest deadline, or NIL. */
+export function requestSoonest(): u32 {
+  return soonest;
+}
+export function requestNextDue(i: u32): u32 {
+  return load<u32>(slab.ptr(i) + R_NEXT_DUE);
+}
+export function requestCount(): u32 {
+  return slab.live;
+}
+export function requestPtr(i: u32): usize {
+  return slab.ptr(i);
+}
+export function requestSeq(i: u32): u32 {
+  return load<u32>(slab.ptr(i) + R_SEQ);
+}
+export function requestOp(i: u32): u32 {
+  return <u32>load<u8>(slab.ptr(i) + R_OP);
+}
+export function requestClient(i: u32): u32 {
+  return <u32>load<u8>(slab.ptr(i) + R_CLIENT);
+}
+export function requestDeadline(i: u32): u64 {
+  return load<u64>(slab.ptr(i) + R_DEADLINE);
+}
