@@ -3,12 +3,14 @@
 // buffers named here.
 
 import { ENCODE_MAX, decodeMessage, encodeMessage, DECODED } from "./iwpm/codec";
-import { addrToSockaddr } from "./iwpm/sockaddr";
+import { ADDR_SIZE, addrFromSockaddr, addrToSockaddr } from "./iwpm/sockaddr";
 import { remoteInfoCheck, remoteInfoCount, remoteInfoSetLimit } from "./tables/remote-info";
 import {
   mapinfoCheck,
   mapinfoClient,
   mapinfoCount,
+  mapinfoFindByLocal,
+  mapinfoFindByMapped,
   mapinfoFirst,
   mapinfoFlags,
   mapinfoLocal,
@@ -56,6 +58,7 @@ import "./diag";
 /** Bumped whenever an export, an import or a shared record layout changes. */
 const CORE_ABI_VERSION: u32 = 1;
 
+const LOOKUP: usize = memory.data(<i32>ADDR_SIZE, 8);
 const CODEC_IO: usize = memory.data(<i32>ENCODE_MAX, 8);
 
 export function coreAbiVersion(): u32 {
@@ -117,9 +120,9 @@ export function setMaxVersion(version: u32): i32 {
 export function setRemoteInfoLimit(n: u32): void {
   remoteInfoSetLimit(n);
 }
-/** random != 0: start sequence numbers at a random point (via random_get); else at 1. */
-export function seedSequence(random: u32): void {
-  seedSeq(random != 0);
+/** Where request sequence numbers start: `first` (1..2^31-1), or 0 for a random point via random_get. */
+export function seedSequence(first: u32): void {
+  seedSeq(first);
 }
 
 // ---- state ------------------------------------------------------------------
@@ -211,6 +214,11 @@ export function mapinfoRead(i: u32): u32 {
   addrToSockaddr(ARGS, mapinfoLocal(i));
   addrToSockaddr(ARGS + 128, mapinfoMapped(i));
   return mapinfoFlags(i);
+}
+/** The newest record whose local (by 0) or mapped (by 1) address equals ARGS slot 0; 0 if none. */
+export function mapinfoFind(by: u32): u32 {
+  if (!addrFromSockaddr(LOOKUP, ARGS)) return 0;
+  return by == 0 ? mapinfoFindByLocal(LOOKUP) : mapinfoFindByMapped(LOOKUP);
 }
 export function mapinfoOwner(i: u32): u32 {
   return mapinfoClient(i);

@@ -74,9 +74,10 @@ export function takeSeq(): u32 {
   nextSeq = seq >= 0x7fffffff ? 1 : seq + 1;
   return seq;
 }
-export function seedSeq(random: bool): void {
-  if (random && random_get(SCRATCH, 4) == 0) nextSeq = (load<u32>(SCRATCH) & 0x3fffffff) + 1;
-  else nextSeq = 1;
+export function seedSeq(first: u32): void {
+  if (first != 0) nextSeq = first & 0x7fffffff;
+  else if (random_get(SCRATCH, 4) == 0) nextSeq = (load<u32>(SCRATCH) & 0x3fffffff) + 1;
+  if (nextSeq == 0) nextSeq = 1;
 }
 export function peekSeq(): u32 {
   return nextSeq;

@@ -1,0 +1,176 @@
+import type { Shim } from "../host/shim.js";
+import { IwpmError } from "./errors.js";
+import { type CoreEvent, readEvent } from "./events.js";
+import { readSockaddr, type SockAddr, SOCKADDR_SIZE, writeSockaddr } from "./sockaddr.js";
+import { STATUS_LIMIT, TRAFFIC_STATS } from "./status.js";
+
+/** The core ABI this host code speaks (assembly/index.ts CORE_ABI_VERSION). */
+export const CORE_ABI_VERSION = 1;
+
+/** The core's exports (assembly/index.ts); all integers, pointers are offsets into `memory`. */
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  coreAbiVersion(): number;
+  argsPtr(): number;
+  rxPtr(): number;
+  rxCap(): number;
+  txPtr(): number;
+  eventsPtr(): number;
+  eventCount(): number;
+  eventSize(): number;
+  eventsClear(): void;
+  statsPtr(): number;
+  statCount(): number;
+  resetStats(): void;
+  setPort(port: number): void;
+  setSocket(fd: number): void;
+  setTimeoutMs(ms: number): void;
+  setMaxVersion(version: number): number;
+  setRemoteInfoLimit(n: number): void;
+  seedSequence(first: number): void;
+  daemonPid(): number;
+  validPid(): number;
+  negotiatedVersion(): number;
+  registration(nlClient: number): number;
+  echoSeq(): number;
+  nextSeq(): number;
+  lastErrno(): number;
+  requestCount(): number;
+  init(nlClient: number): number;
+  exit(nlClient: number): number;
+  registerPid(nlClient: number): number;
+  addMapping(nlClient: number, flags: number): number;
+  addAndQueryMapping(nlClient: number, flags: number): number;
+  removeMapping(nlClient: number): number;
+  getRemoteInfo(nlClient: number): number;
+  createMapinfo(nlClient: number, flags: number): number;
+  removeMapinfo(): number;
+  poll(): number;
+  handleRx(len: number, port: number): void;
+  tick(): number;
+  nextTimeoutMs(): number;
+  sendFailed(len: number, errno: number): void;
+  mapinfoSize(): number;
+  mapinfoHead(): number;
+  mapinfoAfter(i: number): number;
+  mapinfoRead(i: number): number;
+  mapinfoFind(by: number): number;
+  mapinfoOwner(i: number): number;
+  mapinfoVerify(): number;
+  remoteInfoSize(): number;
+  remoteInfoVerify(): number;
+  codecPtr(): number;
+  codecCap(): number;
+  decodedPtr(): number;
+  decode(len: number, dir: number, version: number): number;
+  encode(dir: number, version: number): number;
+}
+
+export interface MapinfoRecord {
+  nlClient: number;
+  local: SockAddr;
+  mapped: SockAddr;
+  flags: number;
+}
+
+const ARG_DEVNAME = 512;
+const ARG_IFNAME = 544;
+
+/** Compiles and instantiates the core against a shim, refusing a core of another ABI version. */
+export async function instantiateCore(source: BufferSource | WebAssembly.Module, shim: Shim): Promise<Core> {
+  const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
+  const instance = await WebAssembly.instantiate(module, shim.imports);
+  const exports = instance.exports as unknown as CoreExports;
+  shim.bind(exports.memory);
+  const found = exports.coreAbiVersion();
+  if (found !== CORE_ABI_VERSION) {
+    throw new IwpmError(
+      "ABI_MISMATCH",
+      `the iwpm core speaks ABI ${found} but this host expects ${CORE_ABI_VERSION}; rebuild the core with \`npm run build\` or install matching package versions`,
+    );
+  }
+  return new Core(exports);
+}
+
+/** Typed access to one core instance: argument slots, events, tables and counters. */
+export class Core {
+  constructor(readonly exports: CoreExports) {}
+
+  /** A fresh view: memory.grow detaches earlier ones. */
+  view(): DataView {
+    return new DataView(this.exports.memory.buffer);
+  }
+
+  bytes(): Uint8Array {
+    return new Uint8Array(this.exports.memory.buffer);
+  }
+
+  writeAddr(slot: number, addr: SockAddr): void {
+    writeSockaddr(this.view(), this.exports.argsPtr() + slot * SOCKADDR_SIZE, addr);
+  }
+
+  readAddr(slot: number): SockAddr | null {
+    return readSockaddr(this.view(), this.exports.argsPtr() + slot * SOCKADDR_SIZE);
+  }
+
+  /** Writes the NUL-padded device (32) and netdev (16) names; false when either is too long. */
+  writeNames(devName: string, ifName: string): boolean {
+    const enc = new TextEncoder();
+    const dev = enc.encode(devName);
+    const ifn = enc.encode(ifName);
+    if (dev.length > 31 || ifn.length > 15) return false;
+    const args = this.exports.argsPtr();
+    const mem = this.bytes();
+    mem.fill(0, args + ARG_DEVNAME, args + ARG_IFNAME + 16);
+    mem.set(dev, args + ARG_DEVNAME);
+    mem.set(ifn, args + ARG_IFNAME);
+    return true;
+  }
+
+  /** Reads and clears the events the last calls produced. */
+  drainEvents(): CoreEvent[] {
+    const n = this.exports.eventCount();
+    if (n === 0) return [];
+    const view = this.view();
+    const base = this.exports.eventsPtr();
+    const size = this.exports.eventSize();
+    const out: CoreEvent[] = [];
+    for (let i = 0; i < n; i++) out.push(readEvent(view, base + i * size));
+    this.exports.eventsClear();
+    return out;
+  }
+
+  /** Hands a datagram to the core as if it had arrived on the socket. */
+  feed(datagram: Uint8Array, port: number): void {
+    const len = Math.min(datagram.length, this.exports.rxCap());
+    this.bytes().set(datagram.subarray(0, len), this.exports.rxPtr());
+    this.exports.handleRx(len, port);
+  }
+
+  /** Per-reason drop counters (by status name) and traffic totals. */
+  stats(): { drops: Record<number, number>; rxDatagrams: number; rxMessages: number; txDatagrams: number; txMessages: number; dropped: number } {
+    const view = this.view();
+    const base = this.exports.statsPtr();
+    const drops: Record<number, number> = {};
+    for (let code = 0; code < STATUS_LIMIT; code++) {
+      const n = view.getUint32(base + code * 4, true);
+      if (n !== 0) drops[code] = n;
+    }
+    const total = (i: number) => view.getUint32(base + (STATUS_LIMIT + i) * 4, true);
+    const [rxDatagrams, rxMessages, txDatagrams, txMessages, dropped] = TRAFFIC_STATS.map((_, i) => total(i)) as [number, number, number, number, number];
+    return { drops, rxDatagrams, rxMessages, txDatagrams, txMessages, dropped };
+  }
+
+  /** Every mapinfo record in creation order. */
+  mapinfo(): MapinfoRecord[] {
+    const out: MapinfoRecord[] = [];
+    for (let i = this.exports.mapinfoHead(); i !== 0; i = this.exports.mapinfoAfter(i)) {
+      const flags = this.exports.mapinfoRead(i);
+      const local = this.readAddr(0);
+      const mapped = this.readAddr(1);
+      if (local === null || mapped === null) throw new Error("mapinfo record with an unknown address family");
+      out.push({ nlClient: this.exports.mapinfoOwner(i), local, mapped, flags });
+    }
+    return out;
+  }
+}
