@@ -1,12 +1,19 @@
-// Fixed-size records in one growable heap block, addressed by a stable
-// 1-based index (0 is the null link). Freed records are reused first, so a
-// table under churn stays at its high-water size without fragmenting.
+// Fixed-size records addressed by a stable 1-based index (0 is the null
+// link). Records live in chunks of 4096 that never move, so growth copies
+// nothing and memory stays near the live size (no 1.5x-2.5x peak of a
+// reallocated block). Freed records are reused first.
 
 export const NIL: u32 = 0;
 
+const CHUNK_SHIFT: u32 = 12;
+const CHUNK_RECORDS: u32 = 1 << CHUNK_SHIFT;
+const CHUNK_MASK: u32 = CHUNK_RECORDS - 1;
+
 export class Slab {
-  base: usize = 0;
-  capacity: u32 = 0;
+  /** Chunk pointers, u32 each. */
+  chunks: usize = 0;
+  chunkCount: u32 = 0;
+  chunkSlots: u32 = 0;
   /** Records ever handed out (the next fresh index is top + 1). */
   top: u32 = 0;
   live: u32 = 0;
@@ -17,17 +24,17 @@ export class Slab {
   // @ts-ignore: decorator
   @inline
   ptr(i: u32): usize {
-    return this.base + <usize>i * this.recordSize;
+    return <usize>load<u32>(this.chunks + (<usize>(i >> CHUNK_SHIFT) << 2)) + <usize>(i & CHUNK_MASK) * this.recordSize;
   }
 
-  /** A zeroed record. Growth moves the block: never keep a pointer across alloc. */
+  /** A zeroed record. */
   alloc(): u32 {
     let i = this.freeHead;
     if (i != NIL) {
       this.freeHead = load<u32>(this.ptr(i));
     } else {
-      if (this.top + 1 >= this.capacity) this.grow();
       i = ++this.top;
+      if (i >> CHUNK_SHIFT >= this.chunkCount) this.addChunk();
     }
     memory.fill(this.ptr(i), 0, this.recordSize);
     this.live++;
@@ -40,25 +47,25 @@ export class Slab {
     this.live--;
   }
 
-  clear(): void {
+  release(): void {
+    for (let c: u32 = 0; c < this.chunkCount; c++) heap.free(<usize>load<u32>(this.chunks + (<usize>c << 2)));
+    if (this.chunks != 0) heap.free(this.chunks);
+    this.chunks = 0;
+    this.chunkCount = 0;
+    this.chunkSlots = 0;
     this.top = 0;
     this.live = 0;
     this.freeHead = NIL;
   }
 
-  release(): void {
-    if (this.base != 0) heap.free(this.base);
-    this.base = 0;
-    this.capacity = 0;
-    this.clear();
-  }
-
-  // 1.5x growth keeps the peak during a move near 2.5x the records, inside
-  // the per-mapping memory budget at a million entries.
-  private grow(): void {
-    const next: u32 = this.capacity < 64 ? 64 : this.capacity + (this.capacity >> 1);
-    const bytes = <usize>next * this.recordSize;
-    this.base = this.base == 0 ? heap.alloc(bytes) : heap.realloc(this.base, bytes);
-    this.capacity = next;
+  private addChunk(): void {
+    if (this.chunkCount == this.chunkSlots) {
+      this.chunkSlots = this.chunkSlots == 0 ? 16 : this.chunkSlots << 1;
+      const bytes = <usize>this.chunkSlots << 2;
+      this.chunks = this.chunks == 0 ? heap.alloc(bytes) : heap.realloc(this.chunks, bytes);
+    }
+    const chunk = heap.alloc(<usize>CHUNK_RECORDS * this.recordSize);
+    store<u32>(this.chunks + (<usize>this.chunkCount << 2), <u32>chunk);
+    this.chunkCount++;
   }
 }
