@@ -297,8 +297,8 @@ function onRemoteInfo(msg: usize, client: u32): void {
   ) {
     return drop(E_BAD_FAMILY);
   }
-  setEchoSeq(msgSeq(msg));
   if (!remoteInfoInsert(C_C, C_D, C_B, client)) return drop(E_REMOTE_INFO_FULL);
+  setEchoSeq(msgSeq(msg));
   const e = pushEvent(EV_REMOTE_INFO, client, OK, msgSeq(msg));
   setEventAddr(e, 0, C_A);
   setEventAddr(e, 1, C_B);
@@ -397,6 +397,7 @@ function onMapinfoAck(msg: usize, client: u32): void {
 
 function onHello(msg: usize, len: u32, client: u32): void {
   const offered = <u32>attrU16(1);
+  if (maxVersion > IWPM_UABI_VERSION_MIN && offered < IWPM_UABI_VERSION_MIN) return drop(E_BAD_VERSION);
   const e = pushEvent(EV_DAEMON_HELLO, client, OK, msgSeq(msg));
   setEventPort(e, msgPid(msg));
   if (maxVersion <= IWPM_UABI_VERSION_MIN) {
@@ -406,11 +407,6 @@ function onHello(msg: usize, len: u32, client: u32): void {
     setEventStatus(e, status);
     setEventValues(e, IWPM_UABI_VERSION_MIN, offered, 1);
     return;
-  }
-  if (offered < IWPM_UABI_VERSION_MIN) {
-    setEventStatus(e, E_BAD_VERSION);
-    setEventValues(e, abiVersion, offered, 0);
-    return drop(E_BAD_VERSION);
   }
   setRegistration(client, REG_INCOMPL);
   setEchoSeq(msgSeq(msg));

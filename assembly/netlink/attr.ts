@@ -117,7 +117,8 @@ export function putU16(p: usize, id: u32, value: u16): usize {
 export function putBytes(p: usize, id: u32, src: usize, len: u32): usize {
   putAttrHeader(p, len, id);
   const padded = nlaAlign(len);
-  store<u32>(p + NLA_HDRLEN + padded - 4, 0);
+  // Zero the last payload word first so the copy leaves clean padding (none for an empty payload).
+  if (padded != 0) store<u32>(p + NLA_HDRLEN + padded - 4, 0);
   memory.copy(p + NLA_HDRLEN, src, len);
   return p + NLA_HDRLEN + padded;
 }

@@ -381,6 +381,7 @@ describe("the client drops bad datagrams under one reason and changes nothing", 
       build: (t) => t.daemon.mapinfoRequest(4, 9, "iWarpPortMapperUsr"),
     },
     { name: "a MAPINFO request of version 2", reason: S.BAD_VERSION, build: (t) => t.daemon.mapinfoRequest(2, 9) },
+    { name: "a HELLO offering version 2", reason: S.BAD_VERSION, build: (t) => t.daemon.hello(2, 9) },
     { name: "HANDLE_ERR with code 0", reason: S.BAD_VALUE, build: (t) => t.daemon.handleErr(t.pending, 0) },
     {
       name: "NLMSG_ERROR too short to hold the offending header",
@@ -440,25 +441,21 @@ describe("the client drops bad datagrams under one reason and changes nothing", 
     expectDropped(t, reply(t, 0x200), DAEMON, S.LATE_RESPONSE, { echoSeq: 0x200 });
   });
 
-  // Core bug: onRemoteInfo stores the echo seq before it checks the table's
-  // limit, so a REMOTE_INFO dropped as REMOTE_INFO_FULL still moves echoSeq()
-  // (to the dropped message's header seq). Every other drop leaves it alone,
-  // and the family check just before it runs first for that reason.
-  it("[core bug] REMOTE_INFO beyond setRemoteInfoLimit(1) → REMOTE_INFO_FULL, the table stays at 1", async () => {
+  it("REMOTE_INFO beyond setRemoteInfoLimit(1) → REMOTE_INFO_FULL, the table stays at 1", async () => {
     const t = await primedClient();
     t.core.exports.setRemoteInfoLimit(1);
     expectDropped(t, t.daemon.remoteInfo(OTHER_INFO), DAEMON, S.REMOTE_INFO_FULL);
     expect(t.core.exports.remoteInfoSize()).toBe(1);
   });
 
-  it("REMOTE_INFO_FULL keeps the table at its limit (echo seq aside)", async () => {
+  it("REMOTE_INFO_FULL leaves the stored entry to consume", async () => {
     const t = await primedClient();
     t.core.exports.setRemoteInfoLimit(1);
     const before = snapshot(t.core);
     t.core.feed(t.daemon.remoteInfo(OTHER_INFO), DAEMON);
     expect(t.core.stats().drops).toEqual({ [S.REMOTE_INFO_FULL]: 1 });
     expect(t.core.drainEvents()).toEqual([]);
-    expect({ ...snapshot(t.core), echoSeq: before.echoSeq }).toEqual(before);
+    expect(snapshot(t.core)).toEqual(before);
     // The stored entry is still the one to consume.
     t.core.writeAddr(0, STORED_INFO.mappedLocal);
     t.core.writeAddr(1, STORED_INFO.mappedRemote);

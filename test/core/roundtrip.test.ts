@@ -176,11 +176,8 @@ describe(`decode → encode round trip (mulberry32 seed 0x${SEED.toString(16)})`
     expect(hex(core.bytes().slice(core.exports.codecPtr(), core.exports.codecPtr() + msg.length))).toBe(hex(msg));
   });
 
-  // Core bug: an unknown attribute with an empty payload (nla_len 4) is
-  // re-encoded as four zero bytes (nla_len 0, type 0). encode's attribute
-  // writer zero-fills the last padding word at payload + align4(len) - 4,
-  // which for len 0 is the attribute header it has just written.
-  it("[core bug] re-encodes an unknown attribute with an empty payload", () => {
+  // nla_len 4: the zero-filled padding word must not land on the header.
+  it("re-encodes an unknown attribute with an empty payload", () => {
     const msg = nlmsg({ type: rdma(2, 8), seq: 1, pid: 1234 }, [attrRaw(1, new Uint8Array([4, 0])), attrRaw(9, new Uint8Array(0))]);
     expect(hex(msg)).toBe("1c0000000808010001000000d2040000060001000400000004000900");
     core.bytes().set(msg, core.exports.codecPtr());
