@@ -18,31 +18,22 @@ export const PRELOAD_SOURCE = "src/preload/iwpmd_preload.c";
 export const PRELOAD_LIBRARY = "build/preload/libiwpmd_preload.so";
 
 const run = (cmd, args) =>
-	new Promise((resolve, reject) => {
-		execFile(
-			cmd,
-			args,
-			{ cwd: root, encoding: "utf8" },
-			(err, stdout, stderr) => {
-				if (err) {
-					reject(
-						new Error(
-							`${cmd} ${args.join(" ")} failed:\n${stderr || err.message}`,
-						),
-					);
-				} else {
-					resolve(stdout);
-				}
-			},
-		);
-	});
+  new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd: root, encoding: "utf8" }, (err, stdout, stderr) => {
+      if (err) {
+        reject(new Error(`${cmd} ${args.join(" ")} failed:\n${stderr || err.message}`));
+      } else {
+        resolve(stdout);
+      }
+    });
+  });
 
 const mtime = async (file) => {
-	try {
-		return (await stat(path.join(root, file))).mtimeMs;
-	} catch {
-		return undefined;
-	}
+  try {
+    return (await stat(path.join(root, file))).mtimeMs;
+  } catch {
+    return undefined;
+  }
 };
 
 let pending;
@@ -54,51 +45,38 @@ let pending;
  * nobody ever loads a half-written library.
  */
 export function buildPreload() {
-	pending ??= build().finally(() => {
-		pending = undefined;
-	});
-	return pending;
+  pending ??= build().finally(() => {
+    pending = undefined;
+  });
+  return pending;
 }
 
 async function build() {
-	const output = path.join(root, PRELOAD_LIBRARY);
-	const built = await mtime(PRELOAD_LIBRARY);
-	const source = await mtime(PRELOAD_SOURCE);
-	if (source === undefined) throw new Error(`missing ${PRELOAD_SOURCE}`);
-	if (built !== undefined && built > source) return output;
+  const output = path.join(root, PRELOAD_LIBRARY);
+  const built = await mtime(PRELOAD_LIBRARY);
+  const source = await mtime(PRELOAD_SOURCE);
+  if (source === undefined) throw new Error(`missing ${PRELOAD_SOURCE}`);
+  if (built !== undefined && built > source) return output;
 
-	await mkdir(path.dirname(output), { recursive: true });
-	const tmp = `${PRELOAD_LIBRARY}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-	try {
-		await run("gcc", [
-			"-shared",
-			"-fPIC",
-			"-O2",
-			"-Wall",
-			"-Werror",
-			"-o",
-			tmp,
-			PRELOAD_SOURCE,
-			"-ldl",
-		]);
-		await rename(path.join(root, tmp), output);
-	} finally {
-		await rm(path.join(root, tmp), { force: true });
-	}
-	return output;
+  await mkdir(path.dirname(output), { recursive: true });
+  const tmp = `${PRELOAD_LIBRARY}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    await run("gcc", ["-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", tmp, PRELOAD_SOURCE, "-ldl"]);
+    await rename(path.join(root, tmp), output);
+  } finally {
+    await rm(path.join(root, tmp), { force: true });
+  }
+  return output;
 }
 
-if (
-	process.argv[1] &&
-	path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)
-) {
-	buildPreload().then(
-		(file) => {
-			console.log(file);
-		},
-		(err) => {
-			console.error(err instanceof Error ? err.message : err);
-			process.exitCode = 1;
-		},
-	);
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  buildPreload().then(
+    (file) => {
+      console.log(file);
+    },
+    (err) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exitCode = 1;
+    },
+  );
 }

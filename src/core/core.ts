@@ -1,7 +1,7 @@
 import type { Shim } from "../host/shim.js";
 import { IwpmError } from "./errors.js";
 import { type CoreEvent, readEvent } from "./events.js";
-import { readSockaddr, type SockAddr, SOCKADDR_SIZE, writeSockaddr } from "./sockaddr.js";
+import { readSockaddr, SOCKADDR_SIZE, type SockAddr, writeSockaddr } from "./sockaddr.js";
 import { STATUS_LIMIT, TRAFFIC_STATS } from "./status.js";
 
 /** The core ABI this host code speaks (assembly/index.ts CORE_ABI_VERSION). */
@@ -148,7 +148,14 @@ export class Core {
   }
 
   /** Per-reason drop counters (by status name) and traffic totals. */
-  stats(): { drops: Record<number, number>; rxDatagrams: number; rxMessages: number; txDatagrams: number; txMessages: number; dropped: number } {
+  stats(): {
+    drops: Record<number, number>;
+    rxDatagrams: number;
+    rxMessages: number;
+    txDatagrams: number;
+    txMessages: number;
+    dropped: number;
+  } {
     const view = this.view();
     const base = this.exports.statsPtr();
     const drops: Record<number, number> = {};
@@ -157,7 +164,13 @@ export class Core {
       if (n !== 0) drops[code] = n;
     }
     const total = (i: number) => view.getUint32(base + (STATUS_LIMIT + i) * 4, true);
-    const [rxDatagrams, rxMessages, txDatagrams, txMessages, dropped] = TRAFFIC_STATS.map((_, i) => total(i)) as [number, number, number, number, number];
+    const [rxDatagrams, rxMessages, txDatagrams, txMessages, dropped] = TRAFFIC_STATS.map((_, i) => total(i)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     return { drops, rxDatagrams, rxMessages, txDatagrams, txMessages, dropped };
   }
 

@@ -1,4 +1,4 @@
-import { readSockaddr, type SockAddr, SOCKADDR_SIZE } from "./sockaddr.js";
+import { readSockaddr, SOCKADDR_SIZE, type SockAddr } from "./sockaddr.js";
 
 // Event records the core appends for its host (assembly/client/events.ts).
 

@@ -123,7 +123,10 @@ describe("mappings", () => {
     core.writeAddr(0, local);
     core.writeAddr(1, remote);
     const seq = core.exports.addAndQueryMapping(2, 0);
-    core.feed(daemon.queryReply(seq, { local, remote, mappedLocal: v4("10.0.0.1", 40001), mappedRemote: v4("10.0.0.2", 41000) }), daemon.port);
+    core.feed(
+      daemon.queryReply(seq, { local, remote, mappedLocal: v4("10.0.0.1", 40001), mappedRemote: v4("10.0.0.2", 41000) }),
+      daemon.port,
+    );
     expect(only(core, "requestDone")).toMatchObject({ status: 0, mappedLocal: { port: 40001 }, mappedRemote: { port: 41000 } });
 
     const seq2 = core.exports.addAndQueryMapping(2, 0);
@@ -164,7 +167,10 @@ describe("mappings", () => {
     const a = core.exports.addMapping(2, 0);
     core.writeAddr(0, v4("10.0.0.1", 2));
     const b = core.exports.addMapping(2, 0);
-    core.feed(concat(daemon.addReply(a, v4("10.0.0.1", 1), v4("10.0.0.1", 41)), daemon.addReply(b, v4("10.0.0.1", 2), v4("10.0.0.1", 42))), daemon.port);
+    core.feed(
+      concat(daemon.addReply(a, v4("10.0.0.1", 1), v4("10.0.0.1", 41)), daemon.addReply(b, v4("10.0.0.1", 2), v4("10.0.0.1", 42))),
+      daemon.port,
+    );
     expect(core.drainEvents().map((e) => (e.kind === "requestDone" ? e.mappedLocal?.port : 0))).toEqual([41, 42]);
   });
 });
@@ -172,7 +178,12 @@ describe("mappings", () => {
 describe("remote info", () => {
   it("stores REMOTE_INFO and hands the remote address out once", async () => {
     const { core, daemon } = await registered();
-    const info = { local: v4("10.0.0.2", 7000), remote: v4("10.0.0.1", 6000), mappedLocal: v4("10.0.0.2", 47000), mappedRemote: v4("10.0.0.1", 46000) };
+    const info = {
+      local: v4("10.0.0.2", 7000),
+      remote: v4("10.0.0.1", 6000),
+      mappedLocal: v4("10.0.0.2", 47000),
+      mappedRemote: v4("10.0.0.1", 46000),
+    };
     core.feed(daemon.remoteInfo(info), daemon.port);
     expect(only(core, "remoteInfo")).toMatchObject({ nlClient: 2, ...info });
     expect(core.exports.remoteInfoSize()).toBe(1);

@@ -12,7 +12,21 @@ import { fromHex, hex, parseDatagram } from "../support/nl.js";
 // produce the same bytes when driven to the same state.
 
 const DIR = { to_daemon: 0, to_client: 1 } as const;
-const D = { len: 0, type: 4, flags: 6, seq: 8, pid: 12, kind: 16, client: 20, op: 24, present: 28, value: 32, hasValue: 36, orig: 40, slots: 64 };
+const D = {
+  len: 0,
+  type: 4,
+  flags: 6,
+  seq: 8,
+  pid: 12,
+  kind: 16,
+  client: 20,
+  op: 24,
+  present: 28,
+  value: 32,
+  hasValue: 36,
+  orig: 40,
+  slots: 64,
+};
 const KIND = { iwpm: 0, done: 1, error: 2 };
 
 let vectors: GoldenVector[];
@@ -90,7 +104,9 @@ describe("codec against golden vectors", () => {
           for (const a of m.attrs) expectAttr(core, a);
         }
         const len = core.exports.encode(DIR[v.dir], v.version);
-        expect(hex(core.bytes().slice(core.exports.codecPtr(), core.exports.codecPtr() + len)), `${v.name}[${i}] re-encoded`).toBe(hex(bytes));
+        expect(hex(core.bytes().slice(core.exports.codecPtr(), core.exports.codecPtr() + len)), `${v.name}[${i}] re-encoded`).toBe(
+          hex(bytes),
+        );
       });
     }
   });
@@ -158,7 +174,12 @@ describe("the client's own messages equal the golden bytes", () => {
   it.each(mappingVectors)("%s", async (name) => {
     const v = vector(name);
     const m = v.messages[0] as GoldenVector["messages"][number];
-    const { core, socket, daemon } = await primed({ ownPort: m.pid, version: v.version, echo: attrOf(v, 1).value as number, registered: true });
+    const { core, socket, daemon } = await primed({
+      ownPort: m.pid,
+      version: v.version,
+      echo: attrOf(v, 1).value as number,
+      registered: true,
+    });
     core.exports.seedSequence(m.seq);
     core.writeAddr(0, addrOf(attrOf(v, 2)));
     let result: number;

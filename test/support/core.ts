@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Core, instantiateCore } from "../../src/core/core.js";
+import { type Core, instantiateCore } from "../../src/core/core.js";
 import { type Clock, createShim, type Datagram, type DatagramSocket, SocketMap } from "../../src/host/shim.js";
 
 // The real release core under a fake socket and a fake clock: the unit-test

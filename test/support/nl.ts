@@ -1,4 +1,4 @@
-import { type SockAddr, SOCKADDR_SIZE, writeSockaddr } from "../../src/core/sockaddr.js";
+import { SOCKADDR_SIZE, type SockAddr, writeSockaddr } from "../../src/core/sockaddr.js";
 
 // A small netlink builder and reader for tests, written apart from the core
 // so that scripted daemons and checks do not share the code they test.
