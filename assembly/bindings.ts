@@ -31,6 +31,33 @@ export declare function recv_from(
   groups: usize,
 ): u16;
 
+/**
+ * Reserves a TCP port for a mapping: binds the wildcard address of `family`
+ * (2 or 10) at `port` (host order; 0 = any) and holds it until handle_close.
+ * Writes the handle (> 0) and the bound port.
+ */
+// @ts-ignore: decorator
+@external("iwpm_sock", "tcp_reserve")
+export declare function tcp_reserve(family: u32, port: u32, handle: usize, boundPort: usize): u16;
+
+/** Releases what tcp_reserve holds. */
+// @ts-ignore: decorator
+@external("iwpm_sock", "handle_close")
+export declare function handle_close(handle: u32): u16;
+
+/**
+ * Sends one UDP datagram to the peer address at `peer`: { family u16, port
+ * u16 (host order), scope_id u32, address[16] (IPv4 in the first 4 bytes) }.
+ */
+// @ts-ignore: decorator
+@external("iwpm_sock", "udp_send_to")
+export declare function udp_send_to(fd: u32, buf: usize, len: usize, peer: usize, nsent: usize): u16;
+
+/** Takes one queued UDP datagram and writes its source to `peer` (layout as udp_send_to); EAGAIN when none. */
+// @ts-ignore: decorator
+@external("iwpm_sock", "udp_recv_from")
+export declare function udp_recv_from(fd: u32, buf: usize, cap: usize, nread: usize, peer: usize): u16;
+
 export const ERRNO_SUCCESS: u16 = 0;
 export const ERRNO_AGAIN: u16 = 6;
 export const ERRNO_MSGSIZE: u16 = 35;

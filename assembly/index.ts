@@ -56,7 +56,7 @@ import { MAX_NL_CLIENTS } from "./iwpm/constants";
 import "./diag";
 
 /** Bumped whenever an export, an import or a shared record layout changes. */
-const CORE_ABI_VERSION: u32 = 1;
+const CORE_ABI_VERSION: u32 = 2;
 
 const LOOKUP: usize = memory.data(<i32>ADDR_SIZE, 8);
 const CODEC_IO: usize = memory.data(<i32>ENCODE_MAX, 8);
@@ -250,4 +250,127 @@ export function decode(len: u32, dir: u32, version: u32): i32 {
 /** Encodes the decoded record into CODEC_IO; returns the length or a negative status. */
 export function encode(dir: u32, version: u32): i32 {
   return encodeMessage(CODEC_IO, ENCODE_MAX, dir, version);
+}
+
+// ---- the port mapper service (docs/abi.md "Service") -----------------------------
+import { SRX as SVC_RX, SRX_CAP as SVC_RX_CAP, svcConfigure, svcLastErrno, svcVersion, clientRegistered, peekClientSeq, mapinfoAccepted } from "./service/state";
+import { sendHello } from "./service/send";
+import { servicePollAll, serviceReleaseAll, serviceSendFailedAt } from "./service/loop";
+import { handleServiceDatagram } from "./service/netlink";
+import {
+  mappingCheck,
+  mappingCount,
+  mappingFirst,
+  mappingFlags,
+  mappingHandle,
+  mappingLocal,
+  mappingMapped,
+  mappingNext,
+  mappingOwner,
+  mappingRefs,
+  mappingWildcard,
+} from "./service/mappings";
+import { setPeerPort, setUdpFd } from "./peer/udp";
+import { exchangeCount, setExchangeLimit } from "./peer/exchanges";
+import { setNextAssoc } from "./peer/query";
+import { ticksNextMs, ticksRun } from "./peer/ticks";
+import { E_SEND_FAILED } from "./status";
+
+const SVC_OUT: usize = memory.data(288, 8);
+
+/** Netlink socket fd, our port (nlmsg_pid) and the port unsolicited messages go to (iwpmd: 0). */
+export function serviceConfigure(fd: u32, port: u32, clientPort: u32): void {
+  svcConfigure(fd, port, clientPort);
+}
+/** UDP socket of a slot: 0 IPv4 at the peers' port, 1 IPv4 ephemeral, 2 IPv6 at the peers' port, 3 IPv6 ephemeral; 0 = none. */
+export function serviceSetUdpSocket(slot: u32, fd: u32): void {
+  setUdpFd(slot, fd);
+}
+/** The peers' UDP port queries are sent to (default 3935). */
+export function serviceSetPeerPort(port: u32): void {
+  setPeerPort(port);
+}
+export function serviceSetExchangeLimit(n: u32): void {
+  setExchangeLimit(n);
+}
+/** The assochandle of the next query (tests); by default a counter from a random start. */
+export function serviceSetAssocHandle(hi: u32, lo: u32): void {
+  setNextAssoc((<u64>hi << 32) | <u64>lo);
+}
+/** Sends the start-up HELLO; 0, or -SEND_FAILED (the errno in serviceLastErrno). */
+export function serviceStart(): i32 {
+  return sendHello() == 0 ? 0 : -E_SEND_FAILED;
+}
+export function servicePoll(): i32 {
+  return servicePollAll();
+}
+export function serviceRxPtr(): usize {
+  return SVC_RX;
+}
+export function serviceRxCap(): u32 {
+  return SVC_RX_CAP;
+}
+/** Handles a netlink datagram the host wrote at serviceRxPtr() (replay, tests). */
+export function serviceHandleRx(len: u32): void {
+  handleServiceDatagram(SVC_RX, len < SVC_RX_CAP ? len : SVC_RX_CAP);
+}
+/** A netlink send failed after the fact; the datagram is back at serviceRxPtr(). */
+export function serviceSendFailed(len: u32, errno: u32): void {
+  serviceSendFailedAt(len, errno);
+}
+/** Runs the one-second retransmission pass if it is due; 1 when it ran. */
+export function serviceTick(): u32 {
+  return ticksRun();
+}
+export function serviceNextTimeoutMs(): i32 {
+  return ticksNextMs();
+}
+/** Releases every reserved port and forgets every mapping and exchange; returns how many mappings. */
+export function serviceStop(): u32 {
+  return serviceReleaseAll();
+}
+export function serviceVersion(): u32 {
+  return svcVersion;
+}
+export function serviceLastErrno(): u32 {
+  return svcLastErrno;
+}
+export function serviceClientValid(client: u32): u32 {
+  return client < MAX_NL_CLIENTS && clientRegistered(client) ? 1 : 0;
+}
+/** The header seq the next message for this client index will carry. */
+export function serviceNextSeq(client: u32): u32 {
+  return client < MAX_NL_CLIENTS ? peekClientSeq(client) : 0;
+}
+export function serviceMapinfoAcked(client: u32): u32 {
+  return client < MAX_NL_CLIENTS ? mapinfoAccepted(client) : 0;
+}
+export function serviceExchangeCount(): u32 {
+  return exchangeCount();
+}
+export function serviceMappingCount(): u32 {
+  return mappingCount();
+}
+/** Newest mapping first (iwpmd's order); 0 ends. */
+export function serviceMappingFirst(): u32 {
+  return mappingFirst();
+}
+export function serviceMappingNext(i: u32): u32 {
+  return mappingNext(i);
+}
+export function serviceOutPtr(): usize {
+  return SVC_OUT;
+}
+/** Writes mapping i at serviceOutPtr(): local +0, mapped +128, owner +256, refcount +260, wildcard +264, flags +268, handle +272. */
+export function serviceMappingRead(i: u32): void {
+  memory.copy(SVC_OUT, mappingLocal(i), 128);
+  memory.copy(SVC_OUT + 128, mappingMapped(i), 128);
+  store<u32>(SVC_OUT, mappingOwner(i), 256);
+  store<u32>(SVC_OUT, mappingRefs(i), 260);
+  store<u32>(SVC_OUT, mappingWildcard(i) ? 1 : 0, 264);
+  store<u32>(SVC_OUT, mappingFlags(i), 268);
+  store<u32>(SVC_OUT, mappingHandle(i), 272);
+}
+export function serviceMappingVerify(): i32 {
+  return mappingCheck();
 }

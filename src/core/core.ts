@@ -5,7 +5,7 @@ import { readSockaddr, SOCKADDR_SIZE, type SockAddr, writeSockaddr } from "./soc
 import { STATUS_LIMIT, TRAFFIC_STATS } from "./status.js";
 
 /** The core ABI this host code speaks (assembly/index.ts CORE_ABI_VERSION). */
-export const CORE_ABI_VERSION = 1;
+export const CORE_ABI_VERSION = 2;
 
 /** The core's exports (assembly/index.ts); all integers, pointers are offsets into `memory`. */
 export interface CoreExports {

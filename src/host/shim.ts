@@ -1,5 +1,6 @@
 // The host side of the core's import ABI (assembly/bindings.ts): WASI preview1 clock, random and
-// diagnostics plus the `iwpm_sock` datagram pair. Portable on purpose (Node, Deno, browsers): the
+// diagnostics plus the `iwpm_sock` datagram pair, and for the port mapper service UDP datagrams
+// and TCP port reservations. Portable on purpose (Node, Deno, browsers): the
 // sockets behind it are pluggable, so this file imports nothing host-specific.
 //
 // Every import returns a WASI errno and never throws: an exception unwinding through wasm frames
@@ -40,8 +41,46 @@ export class SocketMap
 	extends Map<number, DatagramSocket>
 	implements SocketTable {}
 
+/** A UDP peer: family 2 (IPv4) or 10 (IPv6), 16 address bytes (IPv4 in the first 4), port, IPv6 scope id. */
+export interface PeerAddress {
+	family: number;
+	address: Uint8Array;
+	port: number;
+	scopeId: number;
+}
+
+export interface UdpDatagram {
+	bytes: Uint8Array;
+	from: PeerAddress;
+	/** Original length when the host already lost the tail. */
+	truncatedLength?: number;
+}
+
+export interface UdpSocket {
+	/** Queues one datagram for `to`; returns a WASI errno synchronously (0 once queued). */
+	sendTo(bytes: Uint8Array, to: PeerAddress): number;
+	/** Takes the oldest queued datagram, or null when none is queued. */
+	recvFrom(): UdpDatagram | null;
+}
+
+export interface UdpSocketTable {
+	get(fd: number): UdpSocket | undefined;
+}
+
+/** Holds TCP ports for the service's mappings (iwpmd: a bound, never listening socket per mapped port). */
+export interface PortReserver {
+	/** Binds the wildcard address of `family` at `port` (0 = any): a WASI errno and, on success, a handle (> 0) and the bound port. */
+	reserve(family: number, port: number): { errno: number; handle?: number; port?: number };
+	/** Releases a reservation; a WASI errno. */
+	close(handle: number): number;
+}
+
 export interface ShimOptions {
 	sockets: SocketTable;
+	/** UDP sockets of the port mapper service, by fd. */
+	udpSockets?: UdpSocketTable;
+	/** TCP port reservations of the port mapper service. */
+	ports?: PortReserver;
 	clock?: Clock;
 	/** Fills `buf` with cryptographically strong random bytes. */
 	random?: (buf: Uint8Array<ArrayBuffer>) => void;
@@ -271,10 +310,129 @@ export function createShim(opts: ShimOptions): Shim {
 		}
 	}
 
+	// Peer record in core memory: { family u16, port u16 (host order), scope_id u32, address[16] }.
+	const PEER_SIZE = 24;
+
+	function tcp_reserve(
+		family: number,
+		port: number,
+		handleOut: number,
+		portOut: number,
+	): number {
+		try {
+			if (opts.ports === undefined) return Errno.ENOSYS;
+			const h = handleOut >>> 0;
+			const p = portOut >>> 0;
+			const size = buffer().byteLength;
+			if (!fits(size, h, 4) || !fits(size, p, 4)) return Errno.EFAULT;
+			const result = opts.ports.reserve(family >>> 0, port & 0xffff);
+			if (result.errno !== Errno.SUCCESS) return result.errno;
+			const view = data();
+			view.setUint32(h, (result.handle ?? 0) >>> 0, true);
+			view.setUint32(p, (result.port ?? 0) & 0xffff, true);
+			return Errno.SUCCESS;
+		} catch (err) {
+			return hostError(err);
+		}
+	}
+
+	function handle_close(handle: number): number {
+		try {
+			if (opts.ports === undefined) return Errno.ENOSYS;
+			return opts.ports.close(handle >>> 0);
+		} catch (err) {
+			return hostError(err);
+		}
+	}
+
+	function udp_send_to(
+		fd: number,
+		buf: number,
+		len: number,
+		peer: number,
+		nsent: number,
+	): number {
+		try {
+			const socket = opts.udpSockets?.get(fd >>> 0);
+			if (socket === undefined) return Errno.EBADF;
+			const at = buf >>> 0;
+			const n = len >>> 0;
+			const to = peer >>> 0;
+			const out = nsent >>> 0;
+			const size = buffer().byteLength;
+			if (!fits(size, at, n) || !fits(size, to, PEER_SIZE) || !fits(size, out, 4))
+				return Errno.EFAULT;
+			const view = data();
+			const address: PeerAddress = {
+				family: view.getUint16(to, true),
+				port: view.getUint16(to + 2, true),
+				scopeId: view.getUint32(to + 4, true),
+				address: bytes().slice(to + 8, to + 24),
+			};
+			const errno = socket.sendTo(bytes().slice(at, at + n), address);
+			if (errno !== Errno.SUCCESS) return errno;
+			data().setUint32(out, n, true);
+			return Errno.SUCCESS;
+		} catch (err) {
+			return hostError(err);
+		}
+	}
+
+	function udp_recv_from(
+		fd: number,
+		buf: number,
+		cap: number,
+		nread: number,
+		peer: number,
+	): number {
+		try {
+			const socket = opts.udpSockets?.get(fd >>> 0);
+			if (socket === undefined) return Errno.EBADF;
+			const at = buf >>> 0;
+			const room = cap >>> 0;
+			const nreadOut = nread >>> 0;
+			const from = peer >>> 0;
+			const size = buffer().byteLength;
+			if (
+				!fits(size, at, room) ||
+				!fits(size, nreadOut, 4) ||
+				!fits(size, from, PEER_SIZE)
+			) {
+				return Errno.EFAULT;
+			}
+			const datagram = socket.recvFrom();
+			if (datagram === null) return Errno.EAGAIN;
+			const copied = Math.min(datagram.bytes.length, room);
+			bytes().set(datagram.bytes.subarray(0, copied), at);
+			const length = Math.max(
+				datagram.truncatedLength ?? 0,
+				datagram.bytes.length,
+			);
+			const view = data();
+			view.setUint32(nreadOut, length, true);
+			view.setUint16(from, datagram.from.family, true);
+			view.setUint16(from + 2, datagram.from.port & 0xffff, true);
+			view.setUint32(from + 4, datagram.from.scopeId >>> 0, true);
+			const addr = new Uint8Array(16);
+			addr.set(datagram.from.address.subarray(0, 16));
+			bytes().set(addr, from + 8);
+			return length > copied ? Errno.EMSGSIZE : Errno.SUCCESS;
+		} catch (err) {
+			return hostError(err);
+		}
+	}
+
 	return {
 		imports: {
 			wasi_snapshot_preview1: { clock_time_get, random_get, fd_write },
-			iwpm_sock: { send_to, recv_from },
+			iwpm_sock: {
+				send_to,
+				recv_from,
+				tcp_reserve,
+				handle_close,
+				udp_send_to,
+				udp_recv_from,
+			},
 		},
 		bind(mem: WebAssembly.Memory): void {
 			memory = mem;

@@ -1,0 +1,39 @@
+import type { Core, CoreExports } from "../core/core.js";
+
+// The core's service exports (assembly/index.ts, docs/abi.md "Service").
+
+export interface ServiceExports {
+  serviceConfigure(fd: number, port: number, clientPort: number): void;
+  serviceSetUdpSocket(slot: number, fd: number): void;
+  serviceSetPeerPort(port: number): void;
+  serviceSetExchangeLimit(n: number): void;
+  serviceSetAssocHandle(hi: number, lo: number): void;
+  serviceStart(): number;
+  servicePoll(): number;
+  serviceRxPtr(): number;
+  serviceRxCap(): number;
+  serviceHandleRx(len: number): void;
+  serviceSendFailed(len: number, errno: number): void;
+  serviceTick(): number;
+  serviceNextTimeoutMs(): number;
+  serviceStop(): number;
+  serviceVersion(): number;
+  serviceLastErrno(): number;
+  serviceClientValid(nlClient: number): number;
+  serviceNextSeq(nlClient: number): number;
+  serviceMapinfoAcked(nlClient: number): number;
+  serviceExchangeCount(): number;
+  serviceMappingCount(): number;
+  serviceMappingFirst(): number;
+  serviceMappingNext(i: number): number;
+  serviceOutPtr(): number;
+  serviceMappingRead(i: number): void;
+  serviceMappingVerify(): number;
+}
+
+/** UDP socket slots of serviceSetUdpSocket. */
+export const UdpSlot = { v4: 0, v4Ephemeral: 1, v6: 2, v6Ephemeral: 3 } as const;
+
+export function serviceExports(core: Core): CoreExports & ServiceExports {
+  return core.exports as unknown as CoreExports & ServiceExports;
+}
