@@ -16,6 +16,8 @@ export type IwpmErrorCode =
   | "NOT_FOUND"
   | "SEND_FAILED"
   | "NETLINK_ERROR"
+  /** The host's socket could not be opened, or failed while receiving. */
+  | "SOCKET_ERROR"
   | "CLOSED"
   | "ABI_MISMATCH"
   | "INTERNAL";

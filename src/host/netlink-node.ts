@@ -10,12 +10,7 @@
 // and the addon aborts while building the error object (a NULL syscall name). Draining promptly
 // keeps it rare; recvBufferSize helps only up to net.core.rmem_max.
 
-import type {
-	ErrnoException,
-	MessageInfo,
-	RawNetlinkSocket,
-	RawNetlinkSocketOptions,
-} from "netlink";
+import type { ErrnoException, MessageInfo, RawNetlinkSocket, RawNetlinkSocketOptions } from "netlink";
 import netlink from "netlink";
 import { Errno, errnoFromError } from "./errno.js";
 import type { Datagram, DatagramSocket } from "./shim.js";
@@ -31,224 +26,224 @@ const MAX_DATAGRAM = 65536;
 const QUEUE_COMPACT_AT = 1024;
 
 export interface NetlinkSocketOptions {
-	/** Netlink family: NETLINK_USERSOCK (2, default) or NETLINK_RDMA (20). */
-	protocol?: number;
-	/** Port id to bind; 0 (default) lets the kernel pick a unique one. */
-	port?: number;
-	/** Multicast groups to join (group numbers, not a bitmask). */
-	groups?: number[];
-	/** SO_RCVBUF in bytes; the kernel caps it at net.core.rmem_max. */
-	recvBufferSize?: number;
-	/** Receive buffer per datagram; longer datagrams arrive truncated. Default 65536. */
-	msgBufferSize?: number;
-	/** Datagrams were queued: drain them with recvFrom() until it returns null. */
-	onReadable: () => void;
-	/** A queued send failed later, in the kernel. */
-	onSendError?: (err: Error, errno: number) => void;
-	/** Receiving failed (e.g. ENOBUFS: the kernel dropped datagrams). */
-	onRecvError?: (err: Error, errno: number) => void;
+  /** Netlink family: NETLINK_USERSOCK (2, default) or NETLINK_RDMA (20). */
+  protocol?: number;
+  /** Port id to bind; 0 (default) lets the kernel pick a unique one. */
+  port?: number;
+  /** Multicast groups to join (group numbers, not a bitmask). */
+  groups?: number[];
+  /** SO_RCVBUF in bytes; the kernel caps it at net.core.rmem_max. */
+  recvBufferSize?: number;
+  /** Receive buffer per datagram; longer datagrams arrive truncated. Default 65536. */
+  msgBufferSize?: number;
+  /** Datagrams were queued: drain them with recvFrom() until it returns null. */
+  onReadable: () => void;
+  /**
+   * A queued send failed later, in the kernel. `datagram` is what failed to go out (the bytes as
+   * given to sendTo, and its destination), so the caller can tell which request it carried.
+   */
+  onSendError?: (err: Error, errno: number, datagram: SentDatagram) => void;
+  /** Receiving failed (e.g. ENOBUFS: the kernel dropped datagrams). */
+  onRecvError?: (err: Error, errno: number) => void;
+}
+
+/** A datagram as handed to sendTo: its bytes and its destination. */
+export interface SentDatagram {
+  bytes: Uint8Array;
+  port: number;
+  groups: number;
 }
 
 export interface NetlinkCounters {
-	/** Sends the kernel accepted. */
-	sent: number;
-	/** Datagrams received, truncated ones included. */
-	received: number;
-	/** Sends that failed after sendTo had queued them (each also reported to onSendError). */
-	sendErrors: number;
-	/** Datagrams longer than msgBufferSize. */
-	truncated: number;
-	/** Receive errors (each also reported to onRecvError). */
-	recvErrors: number;
+  /** Sends the kernel accepted. */
+  sent: number;
+  /** Datagrams received, truncated ones included. */
+  received: number;
+  /** Sends that failed after sendTo had queued them (each also reported to onSendError). */
+  sendErrors: number;
+  /** Datagrams longer than msgBufferSize. */
+  truncated: number;
+  /** Receive errors (each also reported to onRecvError). */
+  recvErrors: number;
 }
 
 /** Runs `fn` so that nothing it throws reaches the addon; a throw resurfaces as an ordinary uncaught exception. */
-function shielded<A extends unknown[]>(
-	fn: (...args: A) => void,
-): (...args: A) => void {
-	return (...args: A) => {
-		try {
-			fn(...args);
-		} catch (err) {
-			setImmediate(() => {
-				throw err;
-			});
-		}
-	};
+function shielded<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (err) {
+      setImmediate(() => {
+        throw err;
+      });
+    }
+  };
 }
 
 export class NodeNetlinkSocket implements DatagramSocket {
-	/** The bound port id (`nl_pid`). */
-	readonly port: number;
-	readonly protocol: number;
-	readonly counters: Readonly<NetlinkCounters>;
+  /** The bound port id (`nl_pid`). */
+  readonly port: number;
+  readonly protocol: number;
+  readonly counters: Readonly<NetlinkCounters>;
 
-	private readonly raw: RawNetlinkSocket;
-	private readonly stats: NetlinkCounters = {
-		sent: 0,
-		received: 0,
-		sendErrors: 0,
-		truncated: 0,
-		recvErrors: 0,
-	};
-	private readonly queue: (Datagram | undefined)[] = [];
-	private head = 0;
-	private notify: ReturnType<typeof setImmediate> | undefined;
-	private closed = false;
-	private readonly onReadable: () => void;
-	private readonly onSendError: NetlinkSocketOptions["onSendError"];
-	private readonly onRecvError: NetlinkSocketOptions["onRecvError"];
+  private readonly raw: RawNetlinkSocket;
+  private readonly stats: NetlinkCounters = {
+    sent: 0,
+    received: 0,
+    sendErrors: 0,
+    truncated: 0,
+    recvErrors: 0,
+  };
+  private readonly queue: (Datagram | undefined)[] = [];
+  private head = 0;
+  private notify: ReturnType<typeof setImmediate> | undefined;
+  private closed = false;
+  private readonly onReadable: () => void;
+  private readonly onSendError: NetlinkSocketOptions["onSendError"];
+  private readonly onRecvError: NetlinkSocketOptions["onRecvError"];
 
-	/** Throws the addon's ErrnoException (`code`, `errno`) when the socket cannot be opened or bound. */
-	constructor(opts: NetlinkSocketOptions) {
-		this.protocol = opts.protocol ?? NETLINK_USERSOCK;
-		this.onReadable = opts.onReadable;
-		this.onSendError = opts.onSendError;
-		this.onRecvError = opts.onRecvError;
-		this.counters = this.stats;
-		// The typings mark recvBufferSize and sendBufferSize as required; the addon treats both as
-		// optional and leaves SO_RCVBUF/SO_SNDBUF alone when they are absent.
-		const options = {
-			localPort: opts.port ?? 0,
-			messagePeeking: false,
-			msgBufferSize: opts.msgBufferSize ?? MAX_DATAGRAM,
-			...(opts.recvBufferSize !== undefined
-				? { recvBufferSize: opts.recvBufferSize }
-				: {}),
-		} as RawNetlinkSocketOptions;
-		this.raw = new netlink.RawNetlinkSocket(this.protocol, options);
-		try {
-			for (const group of opts.groups ?? []) this.raw.addMembership(group);
-			this.port = this.raw.address().port;
-		} catch (err) {
-			this.raw.close();
-			throw err;
-		}
-		this.raw.on(
-			"message",
-			shielded((buf, rinfo) => this.enqueue(buf, rinfo)),
-		);
-		this.raw.on(
-			"truncatedMessage",
-			shielded((buf, rinfo) => this.enqueue(buf, rinfo)),
-		);
-		this.raw.on(
-			"error",
-			shielded((err) => this.recvFailed(err)),
-		);
-	}
+  /** Throws the addon's ErrnoException (`code`, `errno`) when the socket cannot be opened or bound. */
+  constructor(opts: NetlinkSocketOptions) {
+    this.protocol = opts.protocol ?? NETLINK_USERSOCK;
+    this.onReadable = opts.onReadable;
+    this.onSendError = opts.onSendError;
+    this.onRecvError = opts.onRecvError;
+    this.counters = this.stats;
+    // The typings mark recvBufferSize and sendBufferSize as required; the addon treats both as
+    // optional and leaves SO_RCVBUF/SO_SNDBUF alone when they are absent.
+    const options = {
+      localPort: opts.port ?? 0,
+      messagePeeking: false,
+      msgBufferSize: opts.msgBufferSize ?? MAX_DATAGRAM,
+      ...(opts.recvBufferSize !== undefined ? { recvBufferSize: opts.recvBufferSize } : {}),
+    } as RawNetlinkSocketOptions;
+    this.raw = new netlink.RawNetlinkSocket(this.protocol, options);
+    try {
+      for (const group of opts.groups ?? []) this.raw.addMembership(group);
+      this.port = this.raw.address().port;
+    } catch (err) {
+      this.raw.close();
+      throw err;
+    }
+    this.raw.on(
+      "message",
+      shielded((buf, rinfo) => this.enqueue(buf, rinfo)),
+    );
+    this.raw.on(
+      "truncatedMessage",
+      shielded((buf, rinfo) => this.enqueue(buf, rinfo)),
+    );
+    this.raw.on(
+      "error",
+      shielded((err) => this.recvFailed(err)),
+    );
+  }
 
-	sendTo(bytes: Uint8Array, port: number, groups: number): number {
-		if (this.closed) return Errno.EBADF;
-		// A copy: the addon sends later if the kernel pushes back, and the caller may reuse `bytes`.
-		const datagram = Buffer.from(bytes);
-		try {
-			this.raw.send(
-				datagram,
-				{ port, groups },
-				shielded((err) => this.sent(err, port, groups)),
-			);
-		} catch (err) {
-			return errnoFromError(err);
-		}
-		return Errno.SUCCESS;
-	}
+  sendTo(bytes: Uint8Array, port: number, groups: number): number {
+    if (this.closed) return Errno.EBADF;
+    // A copy: the addon sends later if the kernel pushes back, and the caller may reuse `bytes`.
+    const datagram = Buffer.from(bytes);
+    try {
+      this.raw.send(
+        datagram,
+        { port, groups },
+        shielded((err) => this.sent(err, datagram, port, groups)),
+      );
+    } catch (err) {
+      return errnoFromError(err);
+    }
+    return Errno.SUCCESS;
+  }
 
-	recvFrom(): Datagram | null {
-		if (this.head === this.queue.length) return null;
-		const datagram = this.queue[this.head] as Datagram;
-		this.queue[this.head++] = undefined;
-		if (this.head === this.queue.length) {
-			this.queue.length = 0;
-			this.head = 0;
-		} else if (this.head >= QUEUE_COMPACT_AT) {
-			this.queue.splice(0, this.head);
-			this.head = 0;
-		}
-		return datagram;
-	}
+  recvFrom(): Datagram | null {
+    if (this.head === this.queue.length) return null;
+    const datagram = this.queue[this.head] as Datagram;
+    this.queue[this.head++] = undefined;
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    } else if (this.head >= QUEUE_COMPACT_AT) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    return datagram;
+  }
 
-	/** Datagrams waiting for recvFrom(). */
-	get pending(): number {
-		return this.queue.length - this.head;
-	}
+  /** Datagrams waiting for recvFrom(). */
+  get pending(): number {
+    return this.queue.length - this.head;
+  }
 
-	/** Keeps the event loop alive while the socket is open (the default). */
-	ref(): void {
-		if (!this.closed) this.raw.ref();
-	}
+  /** Keeps the event loop alive while the socket is open (the default). */
+  ref(): void {
+    if (!this.closed) this.raw.ref();
+  }
 
-	/** Lets the process exit while the socket is still open. */
-	unref(): void {
-		if (!this.closed) this.raw.unref();
-	}
+  /** Lets the process exit while the socket is still open. */
+  unref(): void {
+    if (!this.closed) this.raw.unref();
+  }
 
-	/**
-	 * Closes the socket and drops queued datagrams. A datagram sendTo already handed to the kernel
-	 * is delivered; one still waiting in the addon (kernel pushback) is dropped without a report.
-	 */
-	close(): void {
-		if (this.closed) return;
-		this.closed = true;
-		if (this.notify !== undefined) clearImmediate(this.notify);
-		this.notify = undefined;
-		this.queue.length = 0;
-		this.head = 0;
-		this.raw.close();
-	}
+  /**
+   * Closes the socket and drops queued datagrams. A datagram sendTo already handed to the kernel
+   * is delivered; one still waiting in the addon (kernel pushback) is dropped without a report.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.notify !== undefined) clearImmediate(this.notify);
+    this.notify = undefined;
+    this.queue.length = 0;
+    this.head = 0;
+    this.raw.close();
+  }
 
-	private enqueue(buf: Buffer, rinfo: MessageInfo): void {
-		if (this.closed) return;
-		this.stats.received++;
-		// A right-sized copy: the addon's Buffer pins a whole msgBufferSize allocation that V8 does
-		// not count, so it should die young rather than wait in the queue.
-		const datagram: Datagram = {
-			bytes: new Uint8Array(buf),
-			port: rinfo.port,
-			groups: rinfo.groups,
-		};
-		if (rinfo.truncated !== undefined) {
-			this.stats.truncated++;
-			datagram.truncatedLength = rinfo.truncated;
-		}
-		this.queue.push(datagram);
-		// setImmediate, not a microtask: the addon reads up to 32 datagrams per wake-up, each in its
-		// own native callback that drains the microtask queue, so only a macrotask coalesces them
-		// into one onReadable per event-loop turn.
-		this.notify ??= setImmediate(() => {
-			this.notify = undefined;
-			if (this.pending > 0) this.onReadable();
-		});
-	}
+  private enqueue(buf: Buffer, rinfo: MessageInfo): void {
+    if (this.closed) return;
+    this.stats.received++;
+    // A right-sized copy: the addon's Buffer pins a whole msgBufferSize allocation that V8 does
+    // not count, so it should die young rather than wait in the queue.
+    const datagram: Datagram = {
+      bytes: new Uint8Array(buf),
+      port: rinfo.port,
+      groups: rinfo.groups,
+    };
+    if (rinfo.truncated !== undefined) {
+      this.stats.truncated++;
+      datagram.truncatedLength = rinfo.truncated;
+    }
+    this.queue.push(datagram);
+    // setImmediate, not a microtask: the addon reads up to 32 datagrams per wake-up, each in its
+    // own native callback that drains the microtask queue, so only a macrotask coalesces them
+    // into one onReadable per event-loop turn.
+    this.notify ??= setImmediate(() => {
+      this.notify = undefined;
+      if (this.pending > 0) this.onReadable();
+    });
+  }
 
-	private sent(
-		err: ErrnoException | undefined,
-		port: number,
-		groups: number,
-	): void {
-		// A multicast addressed to port 0 is broadcast to the group members first and then unicast
-		// to port 0 (net/netlink/af_netlink.c netlink_sendmsg). On NETLINK_USERSOCK nobody listens at
-		// port 0, so the send reports ECONNREFUSED although every member got the datagram exactly
-		// once. Addressing the multicast to our own port instead would avoid the error but unicast a
-		// copy back to us, member or not. So the datagram goes out as addressed, and this one error
-		// for this one address counts as success.
-		if (!err || (err.code === "ECONNREFUSED" && port === 0 && groups !== 0)) {
-			this.stats.sent++;
-			return;
-		}
-		this.stats.sendErrors++;
-		this.onSendError?.(err, errnoFromError(err));
-	}
+  private sent(err: ErrnoException | undefined, bytes: Uint8Array, port: number, groups: number): void {
+    // A multicast addressed to port 0 is broadcast to the group members first and then unicast
+    // to port 0 (net/netlink/af_netlink.c netlink_sendmsg). On NETLINK_USERSOCK nobody listens at
+    // port 0, so the send reports ECONNREFUSED although every member got the datagram exactly
+    // once. Addressing the multicast to our own port instead would avoid the error but unicast a
+    // copy back to us, member or not. So the datagram goes out as addressed, and this one error
+    // for this one address counts as success.
+    if (!err || (err.code === "ECONNREFUSED" && port === 0 && groups !== 0)) {
+      this.stats.sent++;
+      return;
+    }
+    this.stats.sendErrors++;
+    this.onSendError?.(err, errnoFromError(err), { bytes, port, groups });
+  }
 
-	private recvFailed(err: ErrnoException): void {
-		this.stats.recvErrors++;
-		this.onRecvError?.(err, errnoFromError(err));
-	}
+  private recvFailed(err: ErrnoException): void {
+    this.stats.recvErrors++;
+    this.onRecvError?.(err, errnoFromError(err));
+  }
 }
 
 /** Opens and binds a netlink socket; throws the addon's ErrnoException when that fails. */
-export function openNetlinkSocket(
-	opts: NetlinkSocketOptions,
-): NodeNetlinkSocket {
-	return new NodeNetlinkSocket(opts);
+export function openNetlinkSocket(opts: NetlinkSocketOptions): NodeNetlinkSocket {
+  return new NodeNetlinkSocket(opts);
 }

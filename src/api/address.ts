@@ -1,0 +1,142 @@
+// Socket addresses as users write them, to and from the core's SockAddr.
+// Portable (no node:net): the same parser runs in Node, Deno and browsers.
+
+import { IwpmError } from "../core/errors.js";
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../core/ip.js";
+import type { SockAddr } from "../core/sockaddr.js";
+
+/**
+ * An address with its port: `"1.2.3.4:5"`, `"[::1]:5"`, `"[fe80::1%3]:5"` (numeric scope id), or an
+ * object whose family, when left out, follows from the address text.
+ */
+export type AddressInput =
+  | string
+  | {
+      address: string;
+      port: number;
+      family?: "ipv4" | "ipv6";
+      scopeId?: number;
+      flowinfo?: number;
+    };
+
+const EXPECTED =
+  'expected "a.b.c.d:port", "[ipv6]:port", "[ipv6%scopeId]:port" or { address, port, family?, scopeId?, flowinfo? } with a port of 0..65535';
+
+const U32_MAX = 0xffff_ffff;
+
+function invalid(input: unknown, why: string): IwpmError {
+  const shown = typeof input === "string" ? `"${input}"` : safeJson(input);
+  return new IwpmError("INVALID_ARGUMENT", `${shown} is not a socket address (${why}); ${EXPECTED}`);
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function parsePortText(input: unknown, text: string): number {
+  if (!/^[0-9]{1,5}$/.test(text)) throw invalid(input, `port "${text}" is not a decimal number`);
+  const port = Number(text);
+  if (port > 65535) throw invalid(input, `port ${port} is above 65535`);
+  return port;
+}
+
+function checkU32(input: unknown, what: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > U32_MAX) {
+    throw invalid(input, `${what} must be an integer 0..${U32_MAX}`);
+  }
+  return value;
+}
+
+/** Splits "addr%scope" into its parts; the scope must be a decimal interface index. */
+function splitScope(input: unknown, text: string): { ip: string; scopeId?: number } {
+  const at = text.indexOf("%");
+  if (at < 0) return { ip: text };
+  const scope = text.slice(at + 1);
+  if (!/^[0-9]{1,10}$/.test(scope)) {
+    throw invalid(input, `scope "${scope}" is not a numeric interface index (names cannot be resolved here)`);
+  }
+  return { ip: text.slice(0, at), scopeId: checkU32(input, "scopeId", Number(scope)) };
+}
+
+function ipv6(input: unknown, text: string, port: number, scopeId: number | undefined, flowinfo: number | undefined): SockAddr {
+  const bytes = parseIPv6(text);
+  if (bytes === null) throw invalid(input, `"${text}" is not an IPv6 address`);
+  const out: SockAddr = { family: "ipv6", address: formatIPv6(bytes), port };
+  if (flowinfo !== undefined && flowinfo !== 0) out.flowinfo = flowinfo;
+  if (scopeId !== undefined && scopeId !== 0) out.scopeId = scopeId;
+  return out;
+}
+
+function ipv4(input: unknown, text: string, port: number): SockAddr {
+  const bytes = parseIPv4(text);
+  if (bytes === null) throw invalid(input, `"${text}" is not an IPv4 address`);
+  return { family: "ipv4", address: formatIPv4(bytes), port };
+}
+
+function parseString(input: string): SockAddr {
+  const text = input.trim();
+  if (text.startsWith("[")) {
+    const close = text.indexOf("]");
+    if (close < 0) throw invalid(input, 'no "]" closes the IPv6 address');
+    if (text[close + 1] !== ":") throw invalid(input, 'a port must follow "]:"');
+    const port = parsePortText(input, text.slice(close + 2));
+    const { ip, scopeId } = splitScope(input, text.slice(1, close));
+    return ipv6(input, ip, port, scopeId, undefined);
+  }
+  const colon = text.lastIndexOf(":");
+  if (colon < 0) throw invalid(input, "no port");
+  const host = text.slice(0, colon);
+  if (host.includes(":")) throw invalid(input, "an IPv6 address needs brackets around it");
+  return ipv4(input, host, parsePortText(input, text.slice(colon + 1)));
+}
+
+function parseObject(input: Exclude<AddressInput, string>): SockAddr {
+  const { address, family } = input;
+  if (typeof address !== "string") throw invalid(input, "address must be a string");
+  const port = input.port;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw invalid(input, "port must be an integer 0..65535");
+  }
+  if (family !== undefined && family !== "ipv4" && family !== "ipv6") {
+    throw invalid(input, `family "${String(family)}" is neither "ipv4" nor "ipv6"`);
+  }
+  const split = splitScope(input, address);
+  const looksV6 = split.ip.includes(":");
+  const isV6 = family === "ipv6" || (family === undefined && looksV6);
+  if (!isV6) {
+    if (input.scopeId !== undefined || input.flowinfo !== undefined || split.scopeId !== undefined) {
+      throw invalid(input, "scopeId and flowinfo belong to IPv6 addresses only");
+    }
+    return ipv4(input, split.ip, port);
+  }
+  const flowinfo = input.flowinfo === undefined ? undefined : checkU32(input, "flowinfo", input.flowinfo);
+  let scopeId = input.scopeId === undefined ? undefined : checkU32(input, "scopeId", input.scopeId);
+  if (split.scopeId !== undefined) {
+    if (scopeId !== undefined && scopeId !== split.scopeId) {
+      throw invalid(input, `scope %${split.scopeId} in the address differs from scopeId ${scopeId}`);
+    }
+    scopeId = split.scopeId;
+  }
+  return ipv6(input, split.ip, port, scopeId, flowinfo);
+}
+
+/**
+ * Parses an address into the core's SockAddr, with the IP in canonical text (RFC 5952 for IPv6).
+ * Throws IwpmError INVALID_ARGUMENT saying which form is expected.
+ */
+export function parseAddress(input: AddressInput): SockAddr {
+  if (typeof input === "string") return parseString(input);
+  if (typeof input === "object" && input !== null) return parseObject(input);
+  throw invalid(input, "neither a string nor an object");
+}
+
+/** `"1.2.3.4:5"`, `"[::1]:5"`, `"[fe80::1%3]:5"`; flowinfo has no text form and is left out. */
+export function formatAddress(addr: SockAddr): string {
+  if (addr.family === "ipv4") return `${addr.address}:${addr.port}`;
+  const scope = addr.scopeId ? `%${addr.scopeId}` : "";
+  return `[${addr.address}${scope}]:${addr.port}`;
+}

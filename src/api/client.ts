@@ -1,0 +1,694 @@
+// PortMapperClient: the seed API of include/rdma/iw_portmap.h over the core, one method per
+// function (reference §7), asynchronous where the kernel waits for a reply. Portable: it takes
+// its socket from the host as a transport and imports nothing host-specific, so every host
+// (Node, Deno, browsers, tests with a fake socket) uses this same class.
+
+import type { Core, MapinfoRecord } from "../core/core.js";
+import { errorFromStatus, IwpmError } from "../core/errors.js";
+import type { CoreEvent } from "../core/events.js";
+import type { SockAddr } from "../core/sockaddr.js";
+import { STATUS_LIMIT, Status, statusInfo } from "../core/status.js";
+import type { DatagramSocket } from "../host/shim.js";
+import { type AddressInput, formatAddress, parseAddress } from "./address.js";
+import { IWPM_FLAGS_NO_PORT_MAP, IWPM_NL_TIMEOUT_MS, MAX_NL_CLIENTS, RDMA_NL_IWCM } from "./constants.js";
+import { TypedEmitter } from "./emitter.js";
+
+/** The socket a host gives the client, with the means to close it and to (un)pin the event loop. */
+export interface PortMapperTransport {
+  socket: DatagramSocket;
+  /** The netlink port id the socket is bound to; sent as `nlmsg_pid` so replies come back. */
+  port: number;
+  close(): void;
+  ref?(): void;
+  unref?(): void;
+}
+
+export interface PortMapperClientOptions {
+  /** Request timeout in ms (default 10 000, the kernel's IWPM_NL_TIMEOUT). */
+  timeoutMs?: number;
+  /** Highest ABI version spoken (default 4); 3 answers HELLO as a v3 kernel, so iwpmd falls back. */
+  abiVersion?: 3 | 4;
+  /** Bound of the remote-info table (default 65 536). */
+  remoteInfoLimit?: number;
+  /** Client indexes to init() at once (default [2], RDMA_NL_IWCM; [] for none). */
+  init?: number[];
+  /** The fd the host's shim serves the transport's socket under (default 3). */
+  fd?: number;
+  /** First request sequence number (default 0: a random start, so stale replies are not taken for ours). */
+  firstSeq?: number;
+}
+
+export interface DeviceNames {
+  /** RDMA device name, at most 31 bytes (e.g. "siw0"). */
+  devName: string;
+  /** Network interface name, at most 15 bytes (e.g. "eth0"). */
+  ifName: string;
+}
+
+export interface ClientIndexOption {
+  /** Netlink client index 0..63 (default 2, RDMA_NL_IWCM). */
+  nlClient?: number;
+}
+
+export interface MappingOptions extends ClientIndexOption {
+  /** Raw mapping flags (ABI v4 only). */
+  flags?: number;
+  /** Adds IWPM_FLAGS_NO_PORT_MAP: the daemon keeps the local port and reserves nothing. */
+  noPortMap?: boolean;
+}
+
+export interface RegisterResult {
+  /** False when no port mapper is available (the pid is "unavailable": nothing was sent). */
+  registered: boolean;
+  /** The negotiated ABI version (3 or 4). */
+  abiVersion: number;
+}
+
+export interface MappingResult {
+  local: SockAddr;
+  mappedLocal: SockAddr;
+}
+
+export interface QueryResult {
+  local: SockAddr;
+  remote: SockAddr;
+  mappedLocal: SockAddr;
+  mappedRemote: SockAddr;
+}
+
+export type Registration = "NONE" | "UNDEF" | "VALID" | "INCOMPL";
+
+export interface RemoteInfoEvent {
+  nlClient: number;
+  /** The listener's local address. */
+  local: SockAddr;
+  /** The connecting peer's real (unmapped) address. */
+  remote: SockAddr;
+  mappedLocal: SockAddr;
+  mappedRemote: SockAddr;
+}
+
+export interface MappingErrorEvent {
+  nlClient: number;
+  /** The IWPM_* code (11, 12, …) for a request-less error, e.g. a rejected mapinfo record. */
+  code: number;
+  name: string;
+  /** The daemon's port. */
+  port: number;
+}
+
+export interface DaemonHelloEvent {
+  nlClient: number;
+  /** The version now negotiated. */
+  version: number;
+  /** The version the daemon offered. */
+  offered: number;
+  /** The daemon's port. */
+  port: number;
+  /** Answered as a v3 kernel (abiVersion 3): iwpmd falls back to v3. */
+  answeredAsV3: boolean;
+  /** 0, or the status of a reply that could not be sent or a refused offer. */
+  status: number;
+}
+
+export interface MapinfoRequestEvent {
+  nlClient: number;
+  port: number;
+  version: number;
+}
+
+export interface MapinfoResentEvent {
+  nlClient: number;
+  records: number;
+  datagrams: number;
+  /** 0, or the status that stopped the resend (SEND_FAILED 125). */
+  status: number;
+  port: number;
+}
+
+export interface MapinfoAckEvent {
+  nlClient: number;
+  sent: number;
+  /** Records the daemon accepted since it started (cumulative per client index). */
+  acked: number;
+  port: number;
+}
+
+export interface PortMapperEvents {
+  remoteInfo: RemoteInfoEvent;
+  mappingError: MappingErrorEvent;
+  daemonHello: DaemonHelloEvent;
+  mapinfoRequest: MapinfoRequestEvent;
+  mapinfoResent: MapinfoResentEvent;
+  mapinfoAck: MapinfoAckEvent;
+  /** Host-side failures (receive errors, unreported send failures, host exceptions). */
+  error: Error;
+}
+
+export interface ClientStats {
+  /** Inbound messages dropped, by reason (status name). */
+  drops: Record<string, number>;
+  rxDatagrams: number;
+  rxMessages: number;
+  txDatagrams: number;
+  txMessages: number;
+  dropped: number;
+  /** Requests waiting for a reply. */
+  pending: number;
+  /** Remote-info entries not consumed yet. */
+  remoteInfo: number;
+  /** Mapinfo records held for replay. */
+  mapinfo: number;
+  /** Host errors reported (also emitted as "error"). */
+  hostErrors: number;
+}
+
+/** A datagram the host failed to send after sendTo had accepted it. */
+export interface FailedDatagram {
+  bytes: Uint8Array;
+  port: number;
+  groups: number;
+}
+
+type RequestDone = Extract<CoreEvent, { kind: "requestDone" }>;
+
+interface Pending {
+  what: string;
+  resolve(done: RequestDone): void;
+  reject(err: IwpmError): void;
+}
+
+const REG_UNDEF = 1;
+const REG_VALID = 2;
+const REG_INCOMPL = 4;
+const PID_UNAVAILABLE = -2;
+const U32_MAX = 0xffff_ffff;
+/** Where a netlink header keeps nlmsg_seq. */
+const NLMSG_SEQ_OFFSET = 8;
+
+type Timer = ReturnType<typeof setTimeout>;
+
+export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
+  private readonly pending = new Map<number, Pending>();
+  private timer: Timer | undefined;
+  private timerAt = 0;
+  private pumping = false;
+  private again = false;
+  private closed = false;
+  private hostErrors = 0;
+
+  constructor(
+    /** The core this client drives; exposed for diagnostics. */
+    readonly core: Core,
+    private readonly transport: PortMapperTransport,
+    options: PortMapperClientOptions = {},
+  ) {
+    super();
+    const x = core.exports;
+    x.setSocket(options.fd ?? 3);
+    x.setPort(transport.port >>> 0);
+    x.seedSequence((options.firstSeq ?? 0) >>> 0);
+    const timeoutMs = options.timeoutMs ?? IWPM_NL_TIMEOUT_MS;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 0x7fff_ffff) {
+      throw new IwpmError("INVALID_ARGUMENT", `timeoutMs ${timeoutMs} is not an integer of 1..${0x7fff_ffff}`);
+    }
+    x.setTimeoutMs(timeoutMs);
+    const version = options.abiVersion ?? 4;
+    if (x.setMaxVersion(version) !== 0) {
+      throw new IwpmError("INVALID_ARGUMENT", `abiVersion ${version} is neither 3 nor 4`);
+    }
+    if (options.remoteInfoLimit !== undefined) {
+      const n = options.remoteInfoLimit;
+      if (!Number.isInteger(n) || n < 0 || n > U32_MAX) {
+        throw new IwpmError("INVALID_ARGUMENT", `remoteInfoLimit ${n} is not an integer of 0..${U32_MAX}`);
+      }
+      x.setRemoteInfoLimit(n);
+    }
+    for (const nlClient of options.init ?? [RDMA_NL_IWCM]) this.init(nlClient);
+    // Datagrams may have been queued before the client existed.
+    this.pump();
+  }
+
+  // --- iw_portmap.h ----------------------------------------------------------------------
+
+  /** iwpm_init: one more user of client index `nlClient` (refcounted); sets it UNDEF. */
+  init(nlClient: number = RDMA_NL_IWCM): void {
+    this.open("init");
+    const c = this.index(nlClient, "init");
+    const r = this.core.exports.init(c);
+    this.pump();
+    if (r < 0) throw errorFromStatus(-r, `init(${c})`);
+  }
+
+  /**
+   * iwpm_exit: drops one init of `nlClient`; the last one fails its pending requests
+   * (code CLOSED) and, once no index is left, frees the mapinfo and remote-info tables.
+   */
+  exit(nlClient: number = RDMA_NL_IWCM): void {
+    this.open("exit");
+    const c = this.index(nlClient, "exit");
+    const r = this.core.exports.exit(c);
+    this.pump();
+    if (r < 0) throw errorFromStatus(-r, `exit(${c})`);
+  }
+
+  /** iwpm_valid_pid: whether a port mapper's port is known. */
+  validPid(): boolean {
+    return !this.closed && this.core.exports.validPid() === 1;
+  }
+
+  /** The port mapper's netlink port, or null when none is known. */
+  daemonPid(): number | null {
+    const pid = this.core.exports.daemonPid();
+    return pid > 0 ? pid : null;
+  }
+
+  /** The negotiated ABI version: 3 until a daemon announced or confirmed 4. */
+  abiVersion(): number {
+    return this.core.exports.negotiatedVersion();
+  }
+
+  /** Registration state of `nlClient`: INCOMPL after a daemon (re)start, until registerPid. */
+  registration(nlClient: number = RDMA_NL_IWCM): Registration {
+    const c = this.index(nlClient, "registration");
+    const r = this.core.exports.registration(c);
+    return r === REG_VALID ? "VALID" : r === REG_INCOMPL ? "INCOMPL" : r === REG_UNDEF ? "UNDEF" : "NONE";
+  }
+
+  /**
+   * iwpm_register_pid: announces this client to the port mappers' multicast group and waits
+   * for one to answer. Resolves at once with `registered: true` when already VALID, and with
+   * `registered: false` when the port mapper is unavailable (the kernel's rule: nothing is
+   * sent until a daemon announces itself with HELLO or a MAPINFO request).
+   */
+  async registerPid(names: DeviceNames, opts: ClientIndexOption = {}): Promise<RegisterResult> {
+    this.open("registerPid");
+    const c = this.index(opts.nlClient, "registerPid");
+    const what = `registerPid(${safeName(names?.devName)}, ${safeName(names?.ifName)})`;
+    if (typeof names !== "object" || names === null || typeof names.devName !== "string" || typeof names.ifName !== "string") {
+      throw new IwpmError("INVALID_ARGUMENT", `${what}: pass { devName, ifName } as strings`);
+    }
+    if (names.devName.length === 0 || !this.core.writeNames(names.devName, names.ifName)) {
+      throw new IwpmError(
+        "INVALID_ARGUMENT",
+        `${what}: devName must be 1..31 bytes and ifName at most 15 bytes (UTF-8), as in struct iwpm_dev_data`,
+      );
+    }
+    const x = this.core.exports;
+    const r = x.registerPid(c);
+    if (r <= 0) {
+      this.pump();
+      if (r < 0) throw this.syncError(-r, what);
+      const registered = x.registration(c) === REG_VALID;
+      if (!registered && x.daemonPid() !== PID_UNAVAILABLE) {
+        throw new IwpmError("INTERNAL", `${what}: the core neither sent a request nor holds a registration`);
+      }
+      return { registered, abiVersion: x.negotiatedVersion() };
+    }
+    const done = await this.await(r, what);
+    return { registered: true, abiVersion: done.a };
+  }
+
+  /** iwpm_add_mapping: asks the port mapper for a mapped address for `local`. */
+  async addMapping(local: AddressInput, opts: MappingOptions = {}): Promise<MappingResult> {
+    this.open("addMapping");
+    const c = this.index(opts.nlClient, "addMapping");
+    const addr = parseAddress(local);
+    const flags = this.flags(opts, "addMapping");
+    const what = `addMapping(${formatAddress(addr)})`;
+    this.core.writeAddr(0, addr);
+    const r = this.core.exports.addMapping(c, flags);
+    if (r <= 0) {
+      this.pump();
+      if (r < 0) throw this.syncError(-r, what);
+      // Nothing sent (the kernel's "no daemon" answer): the address stays unmapped.
+      return { local: addr, mappedLocal: addr };
+    }
+    const done = await this.await(r, what);
+    return { local: addr, mappedLocal: mustAddr(done.mappedLocal, what) };
+  }
+
+  /** iwpm_add_and_query_mapping: maps `local` and asks the remote port mapper for `remote`'s mapping. */
+  async addAndQueryMapping(local: AddressInput, remote: AddressInput, opts: MappingOptions = {}): Promise<QueryResult> {
+    this.open("addAndQueryMapping");
+    const c = this.index(opts.nlClient, "addAndQueryMapping");
+    const loc = parseAddress(local);
+    const rem = parseAddress(remote);
+    const flags = this.flags(opts, "addAndQueryMapping");
+    const what = `addAndQueryMapping(${formatAddress(loc)}, ${formatAddress(rem)})`;
+    this.core.writeAddr(0, loc);
+    this.core.writeAddr(1, rem);
+    const r = this.core.exports.addAndQueryMapping(c, flags);
+    if (r <= 0) {
+      this.pump();
+      if (r < 0) throw this.syncError(-r, what);
+      return { local: loc, remote: rem, mappedLocal: loc, mappedRemote: rem };
+    }
+    const done = await this.await(r, what);
+    return {
+      local: loc,
+      remote: rem,
+      mappedLocal: mustAddr(done.mappedLocal, what),
+      mappedRemote: mustAddr(done.mappedRemote, what),
+    };
+  }
+
+  /** iwpm_remove_mapping: tells the port mapper to release `local`'s mapping (no reply exists). */
+  removeMapping(local: AddressInput, opts: ClientIndexOption = {}): void {
+    this.open("removeMapping");
+    const c = this.index(opts.nlClient, "removeMapping");
+    const addr = parseAddress(local);
+    this.core.writeAddr(0, addr);
+    const r = this.core.exports.removeMapping(c);
+    this.pump();
+    if (r < 0) throw this.syncError(-r, `removeMapping(${formatAddress(addr)})`);
+  }
+
+  /**
+   * iwpm_get_remote_info: the connecting peer's real address for a connection that reached
+   * `mappedLocal` from `mappedRemote`, as the daemon announced it (remoteInfo event). One-shot:
+   * the entry is consumed; null when none is stored.
+   */
+  getRemoteInfo(mappedLocal: AddressInput, mappedRemote: AddressInput, opts: ClientIndexOption = {}): SockAddr | null {
+    this.open("getRemoteInfo");
+    const c = this.index(opts.nlClient, "getRemoteInfo");
+    const loc = parseAddress(mappedLocal);
+    const rem = parseAddress(mappedRemote);
+    this.core.writeAddr(0, loc);
+    this.core.writeAddr(1, rem);
+    const r = this.core.exports.getRemoteInfo(c);
+    if (r === -Status.NOT_FOUND) return null;
+    if (r < 0) throw this.syncError(-r, `getRemoteInfo(${formatAddress(loc)}, ${formatAddress(rem)})`);
+    const out = this.core.readAddr(2);
+    if (out === null) throw new IwpmError("INTERNAL", "getRemoteInfo: the core returned an address of an unknown family");
+    return out;
+  }
+
+  /**
+   * iwpm_create_mapinfo: records `local` → `mapped` for replay to a restarted port mapper.
+   * Record every mapping in use, including unmapped ones (mapped equal to local).
+   */
+  createMapinfo(local: AddressInput, mapped: AddressInput, opts: MappingOptions = {}): void {
+    this.open("createMapinfo");
+    const c = this.index(opts.nlClient, "createMapinfo");
+    const loc = parseAddress(local);
+    const map = parseAddress(mapped);
+    const flags = this.flags(opts, "createMapinfo");
+    this.core.writeAddr(0, loc);
+    this.core.writeAddr(1, map);
+    const r = this.core.exports.createMapinfo(c, flags);
+    if (r < 0) throw this.syncError(-r, `createMapinfo(${formatAddress(loc)}, ${formatAddress(map)})`);
+  }
+
+  /** iwpm_remove_mapinfo: deletes the newest record whose mapped address is `mapped`; false if none. */
+  removeMapinfo(local: AddressInput, mapped: AddressInput): boolean {
+    this.open("removeMapinfo");
+    const loc = parseAddress(local);
+    const map = parseAddress(mapped);
+    this.core.writeAddr(0, loc);
+    this.core.writeAddr(1, map);
+    const r = this.core.exports.removeMapinfo();
+    if (r === -Status.NOT_FOUND) return false;
+    if (r < 0) throw this.syncError(-r, `removeMapinfo(${formatAddress(loc)}, ${formatAddress(map)})`);
+    return true;
+  }
+
+  /** Every mapinfo record, in creation order. */
+  mapinfo(): MapinfoRecord[] {
+    return this.core.mapinfo();
+  }
+
+  /** Counters: drops by reason, traffic, table sizes, pending requests. */
+  stats(): ClientStats {
+    const s = this.core.stats();
+    const drops: Record<string, number> = {};
+    for (const [code, n] of Object.entries(s.drops)) {
+      const status = Number(code);
+      if (status < STATUS_LIMIT) drops[statusInfo(status).name] = n;
+    }
+    const x = this.core.exports;
+    return {
+      drops,
+      rxDatagrams: s.rxDatagrams,
+      rxMessages: s.rxMessages,
+      txDatagrams: s.txDatagrams,
+      txMessages: s.txMessages,
+      dropped: s.dropped,
+      pending: this.pending.size,
+      remoteInfo: x.remoteInfoSize(),
+      mapinfo: x.mapinfoSize(),
+      hostErrors: this.hostErrors,
+    };
+  }
+
+  /** Lets the process exit while the client is open (its socket no longer pins the event loop). */
+  unref(): this {
+    if (!this.closed) this.transport.unref?.();
+    return this;
+  }
+
+  /** Pins the event loop again while the client is open (the default). */
+  ref(): this {
+    if (!this.closed) this.transport.ref?.();
+    return this;
+  }
+
+  /** This client's netlink port id (`nlmsg_pid` of its requests). */
+  get port(): number {
+    return this.transport.port;
+  }
+
+  /** Whether close() was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Rejects every pending request with CLOSED, stops the timer and closes the socket. Mappings
+   * stay with the port mapper: remove them first if they should not outlive the client.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.disarm();
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) {
+      p.reject(new IwpmError("CLOSED", `${p.what}: the client was closed before the port mapper answered`));
+    }
+    try {
+      this.transport.close();
+    } catch (err) {
+      this.hostError(err);
+    }
+  }
+
+  // --- host notifications ------------------------------------------------------------------
+
+  /** For hosts: datagrams are queued on the socket. */
+  handleReadable(): void {
+    if (this.closed) return;
+    this.pump();
+  }
+
+  /**
+   * For hosts: a datagram sendTo had accepted could not be delivered (e.g. ECONNREFUSED from a
+   * daemon that is gone). Fails the request it carried (SEND_FAILED) and applies the kernel's
+   * pid rules (reference §4.2).
+   */
+  handleSendError(datagram: FailedDatagram, errno: number): void {
+    if (this.closed) return;
+    const x = this.core.exports;
+    const len = Math.min(datagram.bytes.length, x.rxCap());
+    const seq =
+      len >= NLMSG_SEQ_OFFSET + 4
+        ? new DataView(datagram.bytes.buffer, datagram.bytes.byteOffset, len).getUint32(NLMSG_SEQ_OFFSET, true)
+        : 0;
+    const carriesRequest = this.pending.has(seq);
+    this.core.bytes().set(datagram.bytes.subarray(0, len), x.rxPtr());
+    x.sendFailed(len, errno >>> 0);
+    this.pump();
+    if (!carriesRequest) {
+      this.hostError(
+        new IwpmError(
+          "SEND_FAILED",
+          `a datagram to netlink port ${datagram.port} could not be delivered (errno ${errno}); the port mapper may have exited`,
+          Status.SEND_FAILED,
+          undefined,
+          errno,
+        ),
+      );
+    }
+  }
+
+  /** For hosts: an exception or error the host caught (reported as an "error" event). */
+  handleHostError(err: unknown): void {
+    this.hostError(err);
+  }
+
+  // --- internals ---------------------------------------------------------------------------
+
+  private open(what: string): void {
+    if (this.closed) throw new IwpmError("CLOSED", `${what}: the client is closed; open a new one`);
+  }
+
+  private index(nlClient: number | undefined, what: string): number {
+    const c = nlClient ?? RDMA_NL_IWCM;
+    if (!Number.isInteger(c) || c < 0 || c >= MAX_NL_CLIENTS) {
+      throw new IwpmError("INVALID_ARGUMENT", `${what}: nlClient ${String(c)} is not a client index of 0..${MAX_NL_CLIENTS - 1}`);
+    }
+    return c;
+  }
+
+  private flags(opts: MappingOptions, what: string): number {
+    const flags = opts.flags ?? 0;
+    if (!Number.isInteger(flags) || flags < 0 || flags > U32_MAX) {
+      throw new IwpmError("INVALID_ARGUMENT", `${what}: flags ${String(flags)} is not an integer of 0..${U32_MAX}`);
+    }
+    return (opts.noPortMap ? flags | IWPM_FLAGS_NO_PORT_MAP : flags) >>> 0;
+  }
+
+  private syncError(status: number, what: string): IwpmError {
+    const errno = status === Status.SEND_FAILED ? this.core.exports.lastErrno() : undefined;
+    return errorFromStatus(status, what, errno);
+  }
+
+  private await(seq: number, what: string): Promise<RequestDone> {
+    const done = new Promise<RequestDone>((resolve, reject) => {
+      this.pending.set(seq, { what, resolve, reject });
+    });
+    this.pump();
+    return done;
+  }
+
+  /**
+   * Drives the core: reads what the socket holds, settles requests, emits events, then arms the
+   * timer for the earliest deadline. Reentrant calls (from listeners) are folded into the
+   * running pass.
+   */
+  private pump(): void {
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.again = false;
+        if (this.closed) break;
+        for (;;) {
+          const r = this.core.exports.poll();
+          this.dispatch(this.core.drainEvents());
+          if (r === 1 && !this.closed) continue;
+          if (r < 0)
+            this.hostError(
+              new IwpmError("SOCKET_ERROR", `receiving from the netlink socket failed (errno ${-r})`, undefined, undefined, -r),
+            );
+          break;
+        }
+      } while (this.again);
+    } finally {
+      this.pumping = false;
+    }
+    this.arm();
+  }
+
+  private dispatch(events: CoreEvent[]): void {
+    for (const ev of events) {
+      switch (ev.kind) {
+        case "requestDone":
+          this.settle(ev);
+          break;
+        case "remoteInfo":
+          this.emit("remoteInfo", {
+            nlClient: ev.nlClient,
+            local: ev.local,
+            remote: ev.remote,
+            mappedLocal: ev.mappedLocal,
+            mappedRemote: ev.mappedRemote,
+          });
+          break;
+        case "mappingError":
+          this.emit("mappingError", { nlClient: ev.nlClient, code: ev.code, name: statusInfo(ev.code).name, port: ev.port });
+          break;
+        case "daemonHello":
+          this.emit("daemonHello", {
+            nlClient: ev.nlClient,
+            version: ev.version,
+            offered: ev.offered,
+            port: ev.port,
+            answeredAsV3: ev.answeredAsV3,
+            status: ev.status,
+          });
+          break;
+        case "mapinfoRequest":
+          this.emit("mapinfoRequest", { nlClient: ev.nlClient, port: ev.port, version: ev.version });
+          break;
+        case "mapinfoSent":
+          this.emit("mapinfoResent", {
+            nlClient: ev.nlClient,
+            records: ev.records,
+            datagrams: ev.datagrams,
+            status: ev.status,
+            port: ev.port,
+          });
+          break;
+        case "mapinfoAck":
+          this.emit("mapinfoAck", { nlClient: ev.nlClient, sent: ev.sent, acked: ev.acked, port: ev.port });
+          break;
+      }
+    }
+  }
+
+  private settle(ev: RequestDone): void {
+    const p = this.pending.get(ev.seq);
+    if (p === undefined) return;
+    this.pending.delete(ev.seq);
+    if (ev.status === Status.OK) p.resolve(ev);
+    else p.reject(errorFromStatus(ev.status, p.what, ev.status === Status.SEND_FAILED ? ev.a : undefined));
+  }
+
+  /** One timer, for the earliest deadline; it never pins the event loop by itself. */
+  private arm(): void {
+    if (this.closed) return;
+    const ms = this.core.exports.nextTimeoutMs();
+    if (ms < 0) {
+      this.disarm();
+      return;
+    }
+    const at = Date.now() + ms;
+    // An earlier timer stays: when it fires early, tick() finds nothing due and re-arms.
+    if (this.timer !== undefined && this.timerAt <= at) return;
+    this.disarm();
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.expire(), ms);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private disarm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    if (this.closed) return;
+    this.core.exports.tick();
+    this.pump();
+  }
+
+  private hostError(err: unknown): void {
+    this.hostErrors++;
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.emit("error", error);
+  }
+}
+
+function mustAddr(addr: SockAddr | null, what: string): SockAddr {
+  if (addr === null) throw new IwpmError("INTERNAL", `${what}: the reply carried an address of an unknown family`);
+  return addr;
+}
+
+function safeName(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}

@@ -1,0 +1,146 @@
+// The Node host: a real netlink socket (src/host/netlink-node.ts) under the portable client.
+
+import { readFile } from "node:fs/promises";
+import { PortMapperClient, type PortMapperClientOptions } from "../api/client.js";
+import { NETLINK_USERSOCK } from "../api/constants.js";
+import { instantiateCore } from "../core/core.js";
+import { IwpmError } from "../core/errors.js";
+import { type NodeNetlinkSocket, openNetlinkSocket } from "./netlink-node.js";
+import { createShim, SocketMap } from "./shim.js";
+
+export interface OpenPortMapperClientOptions {
+  /** Netlink family: 2 NETLINK_USERSOCK (default), or 20 NETLINK_RDMA on hosts with RDMA. */
+  protocol?: 2 | 20;
+  /** Netlink port id to bind; 0 (default) lets the kernel pick one. */
+  port?: number;
+  /** Request timeout in ms (default 10 000). */
+  timeoutMs?: number;
+  /** Highest ABI version spoken (default 4). */
+  abiVersion?: 3 | 4;
+  /** Bound of the remote-info table (default 65 536). */
+  remoteInfoLimit?: number;
+  /** The core's bytes, instead of reading iwpm.wasm from disk. */
+  wasm?: BufferSource;
+  /** Client indexes to init (default [2], RDMA_NL_IWCM). */
+  init?: number[];
+  /**
+   * SO_RCVBUF in bytes (default 4 MiB, capped by net.core.rmem_max): many replies can arrive
+   * while the event loop is busy, and a receive-queue overrun is fatal to the netlink addon.
+   */
+  recvBufferSize?: number;
+}
+
+const SOCKET_FD = 3;
+const DEFAULT_RECV_BUFFER = 4 * 1024 * 1024;
+
+// iwpm.wasm sits next to the bundle in build/dist/; from the sources it is the build output.
+const WASM_CANDIDATES = ["./iwpm.wasm", "../../build/core/iwpm.wasm"];
+
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+async function loadCore(): Promise<WebAssembly.Module> {
+  const tried: string[] = [];
+  for (const candidate of WASM_CANDIDATES) {
+    const url = new URL(candidate, import.meta.url);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(url);
+    } catch (err) {
+      tried.push(`${url.pathname} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      continue;
+    }
+    return WebAssembly.compile(new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength));
+  }
+  throw new IwpmError(
+    "INTERNAL",
+    `the iwpm core (iwpm.wasm) was not found; tried ${tried.join(", ")}; run \`npm run build\` or pass the bytes as options.wasm`,
+  );
+}
+
+function coreModule(): Promise<WebAssembly.Module> {
+  compiled ??= loadCore().catch((err: unknown) => {
+    compiled = undefined;
+    throw err;
+  });
+  return compiled;
+}
+
+/**
+ * Opens a netlink socket and a port mapper client on it. The socket joins no multicast group:
+ * the client multicasts REG_PID to the port mappers and must not receive its own request.
+ */
+export async function openPortMapperClient(options: OpenPortMapperClientOptions = {}): Promise<PortMapperClient> {
+  const protocol = options.protocol ?? NETLINK_USERSOCK;
+  if (protocol !== 2 && protocol !== 20) {
+    throw new IwpmError("INVALID_ARGUMENT", `protocol ${String(protocol)} is neither 2 (NETLINK_USERSOCK) nor 20 (NETLINK_RDMA)`);
+  }
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff_ffff) {
+    throw new IwpmError("INVALID_ARGUMENT", `port ${String(port)} is not a netlink port id of 0..4294967295`);
+  }
+  const module = options.wasm !== undefined ? await WebAssembly.compile(options.wasm) : await coreModule();
+
+  let client: PortMapperClient | undefined;
+  const early: unknown[] = [];
+  const hostError = (err: unknown) => {
+    if (client !== undefined) client.handleHostError(err);
+    else early.push(err);
+  };
+  const sockets = new SocketMap();
+  const shim = createShim({ sockets, onHostError: hostError });
+  const core = await instantiateCore(module, shim);
+
+  let socket: NodeNetlinkSocket;
+  try {
+    socket = openNetlinkSocket({
+      protocol,
+      port,
+      recvBufferSize: options.recvBufferSize ?? DEFAULT_RECV_BUFFER,
+      onReadable: () => client?.handleReadable(),
+      onSendError: (_err, errno, datagram) => client?.handleSendError(datagram, errno),
+      onRecvError: (err, errno) =>
+        hostError(
+          new IwpmError(
+            "SOCKET_ERROR",
+            `receiving from the netlink socket failed: ${err.message}; datagrams may have been lost (raise recvBufferSize or net.core.rmem_max)`,
+            undefined,
+            undefined,
+            errno,
+          ),
+        ),
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new IwpmError(
+      "SOCKET_ERROR",
+      `cannot open a netlink socket (protocol ${protocol}, port ${port}): ${e.code ?? ""} ${e.message}; ` +
+        (port !== 0 ? "another socket may hold that port, or " : "") +
+        (protocol === 20 ? "NETLINK_RDMA needs the rdma modules and CAP_NET_ADMIN" : "check the process may open netlink sockets"),
+    );
+  }
+  sockets.set(SOCKET_FD, socket);
+
+  const clientOptions: PortMapperClientOptions = { fd: SOCKET_FD };
+  if (options.timeoutMs !== undefined) clientOptions.timeoutMs = options.timeoutMs;
+  if (options.abiVersion !== undefined) clientOptions.abiVersion = options.abiVersion;
+  if (options.remoteInfoLimit !== undefined) clientOptions.remoteInfoLimit = options.remoteInfoLimit;
+  if (options.init !== undefined) clientOptions.init = options.init;
+  try {
+    client = new PortMapperClient(
+      core,
+      {
+        socket,
+        port: socket.port,
+        close: () => socket.close(),
+        ref: () => socket.ref(),
+        unref: () => socket.unref(),
+      },
+      clientOptions,
+    );
+  } catch (err) {
+    socket.close();
+    throw err;
+  }
+  for (const err of early) client.handleHostError(err);
+  return client;
+}
