@@ -1,0 +1,378 @@
+// The Deno host: the same client API under Deno (node_modules/.bin/deno, the npm package), over
+// the libc netlink socket of src/host/netlink-deno.ts. Three parts:
+//   - `deno check` of the Deno entry and scripts, against Deno's own types;
+//   - test/deno/socket.ts: the socket alone (unicast, multicast, truncation, backlog, close);
+//   - test/deno/agent.ts inside a fresh network namespace against the real rdma-core iwpmd
+//     (under the LD_PRELOAD library, as in iwpmd.test.ts).
+// Each part is skipped, with the reason printed, where Deno, root, namespaces or iwpmd are missing.
+
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ensureBuilt, randomClientPort } from "../support/agent.js";
+import { type Iwpmd, startIwpmd } from "../support/iwpmd.js";
+import { canUseNamespaces, createNamespace, type JsonLine, type Netns, settlesWithin } from "../support/netns.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const DENO = path.join(ROOT, "node_modules", ".bin", "deno");
+const SOCKET_SCRIPT = path.join(ROOT, "test", "deno", "socket.ts");
+const AGENT_SCRIPT = path.join(ROOT, "test", "deno", "agent.ts");
+const DENO_RUN = ["run", "--sloppy-imports", "--allow-read", "--allow-ffi", "--allow-env"];
+
+function denoSupport(): { ok: boolean; reason?: string } {
+  if (process.platform !== "linux") return { ok: false, reason: "not Linux" };
+  if (!existsSync(DENO)) return { ok: false, reason: `no deno binary at ${DENO} (npm install)` };
+  const version = spawnSync(DENO, ["--version"], { encoding: "utf8", timeout: 30_000 });
+  if (version.status !== 0)
+    return { ok: false, reason: `${DENO} --version failed: ${(version.stderr || version.error?.message || "").trim()}` };
+  return { ok: true };
+}
+
+// --- a Deno process speaking JSON lines --------------------------------------------------------
+
+interface DenoProcess {
+  readonly child: ChildProcess;
+  /** Takes the first not yet taken line that matches, waiting up to timeoutMs. */
+  next(predicate?: (line: JsonLine) => boolean, timeoutMs?: number): Promise<JsonLine>;
+  /** Every line not taken yet that matches, without waiting. */
+  drain(predicate?: (line: JsonLine) => boolean): JsonLine[];
+  send(obj: unknown): void;
+  stderr(): string;
+  /** Exit code (null: ended by a signal) and when it came. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  /** Ends stdin, then SIGKILL after a bounded wait: cleanup only. */
+  kill(): Promise<void>;
+}
+
+function watch(child: ChildProcess, name: string): DenoProcess {
+  const lines: JsonLine[] = [];
+  const taken = new Set<number>();
+  let errText = "";
+  let ended = false;
+  const wake: Array<() => void> = [];
+  const notify = () => {
+    for (const fn of wake.splice(0)) fn();
+  };
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => {
+    child.on("exit", (code, signal) => {
+      ended = true;
+      resolve({ code, signal, at: Date.now() });
+      notify();
+    });
+    child.on("error", (err) => {
+      errText += `spawn error: ${err.message}\n`;
+      ended = true;
+      resolve({ code: null, signal: null, at: Date.now() });
+      notify();
+    });
+  });
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (chunk: string) => {
+    errText += chunk;
+  });
+  if (child.stdout) {
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      if (!line.trim()) return;
+      try {
+        const value: unknown = JSON.parse(line);
+        if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not an object");
+        lines.push(value as JsonLine);
+        notify();
+      } catch {
+        errText += `stdout: ${line}\n`;
+      }
+    });
+  }
+  const take = (predicate: (line: JsonLine) => boolean) => {
+    for (const [i, line] of lines.entries()) {
+      if (!taken.has(i) && predicate(line)) {
+        taken.add(i);
+        return line;
+      }
+    }
+    return undefined;
+  };
+  const failure = (what: string) =>
+    new Error(
+      `${what}\n--- stderr of ${name} ---\n${errText}--- lines not taken ---\n${lines
+        .filter((_, i) => !taken.has(i))
+        .map((l) => JSON.stringify(l))
+        .join("\n")}`,
+    );
+  return {
+    child,
+    next: (predicate = () => true, timeoutMs = 10_000) =>
+      new Promise<JsonLine>((resolve, reject) => {
+        let done = false;
+        const timer = setTimeout(() => {
+          done = true;
+          reject(failure(`no matching line within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const check = () => {
+          if (done) return;
+          const hit = take(predicate);
+          if (hit !== undefined || ended) {
+            done = true;
+            clearTimeout(timer);
+            if (hit !== undefined) resolve(hit);
+            else reject(failure("the process exited before a matching line"));
+          } else {
+            wake.push(check);
+          }
+        };
+        check();
+      }),
+    drain: (predicate = () => true) => {
+      const out: JsonLine[] = [];
+      for (let hit = take(predicate); hit !== undefined; hit = take(predicate)) out.push(hit);
+      return out;
+    },
+    send: (obj) => {
+      child.stdin?.write(`${JSON.stringify(obj)}\n`);
+    },
+    stderr: () => errText,
+    exited,
+    kill: async () => {
+      if (ended) return;
+      child.stdin?.end();
+      if (await settlesWithin(exited, 2000)) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+/** How long a Deno process may take to exit once its work is done (startup-free, so short). */
+const EXIT_WITHIN_MS = 3000;
+
+// --- deno check and the socket on its own ------------------------------------------------------
+
+const deno = denoSupport();
+if (!deno.ok) console.warn(`[interop/deno] skipped: ${deno.reason}`);
+// Joining a NETLINK_USERSOCK multicast group (the multicast check) takes CAP_NET_ADMIN.
+const socketReason = !deno.ok ? deno.reason : process.getuid?.() !== 0 ? "not root" : undefined;
+if (deno.ok && socketReason !== undefined) console.warn(`[interop/deno] socket and iwpmd cases skipped: ${socketReason}`);
+
+describe.skipIf(!deno.ok)("Deno host: types", () => {
+  it("type-checks the Deno entry and scripts against Deno's own types", { timeout: 120_000 }, () => {
+    const r = spawnSync(DENO, ["check", "src/deno.ts", "test/deno/socket.ts", "test/deno/agent.ts"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 110_000,
+    });
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+  });
+});
+
+describe.skipIf(socketReason !== undefined)("Deno host: netlink socket", () => {
+  it("netlink socket: unicast both ways, multicast once, truncation, EAGAIN backlog and its late failures, close lets Deno exit", {
+    timeout: 60_000,
+  }, async () => {
+    const proc = watch(spawn(DENO, [...DENO_RUN, SOCKET_SCRIPT], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }), "socket.ts");
+    try {
+      const check = (name: string) => proc.next((l) => l.check === name);
+      const open = await check("open");
+      const [a, b, c] = open.ports as number[];
+      expect(new Set([a, b, c]).size).toBe(3);
+      for (const port of [a, b, c]) expect(port).toBeGreaterThan(0);
+
+      const unicast = await check("unicast");
+      expect(unicast.errnos).toEqual([0, 0]);
+      expect(unicast.atB).toEqual({ text: "a to b", port: a, groups: 0 });
+      expect(unicast.atA).toEqual({ text: "b to a", port: b, groups: 0 });
+
+      // Addressed to port 0 + group 5: ECONNREFUSED (nobody at port 0 on USERSOCK) counts as sent.
+      const multicast = await check("multicast");
+      expect(multicast.errno).toBe(0);
+      expect(multicast.sentCounted).toBe(1);
+      expect(multicast.member).toEqual([{ text: "to the group", port: a, groups: 1 << 4 }]);
+      expect(multicast.others).toBe(0);
+
+      const refused = await check("refused");
+      expect(refused.errno).toBe(14); // WASI ECONNREFUSED, returned synchronously
+
+      const truncated = await check("truncated");
+      expect(truncated).toMatchObject({ errno: 0, seen: true, length: 65536, truncatedLength: 70_000, counted: 1 });
+
+      const backlog = await check("backlog");
+      expect(backlog.errnos).toEqual([0]);
+      expect(backlog.maxBacklog).toBeGreaterThan(0); // the kernel did push back
+      expect(backlog).toMatchObject({ allArrived: true, received: 200, inOrder: true, backlogAfter: 0, sendErrors: 0 });
+
+      // The receiver closed while 50 datagrams were queued for it: those in the backlog fail on
+      // retry, each reported once with its own bytes; the kernel had taken the others.
+      const late = await check("lateFailure");
+      const deferred = late.deferred as number;
+      expect(deferred).toBeGreaterThan(0);
+      expect(late).toMatchObject({ reported: deferred, counted: deferred, errnos: [14], ports: [late.gonePort], goneReceived: 0 });
+      expect(late.seqs).toEqual(Array.from({ length: deferred }, (_, i) => 50 - deferred + i));
+
+      const closeInReadable = await check("closeInReadable");
+      expect(closeInReadable).toEqual({ check: "closeInReadable", received: ["one", "two"], later: 14 });
+
+      const close = await check("close");
+      expect(close.emptyRecv).toBeNull();
+      expect(close.sendAfterClose).toBe(8); // WASI EBADF
+      const counters = close.counters as Record<string, Record<string, number>>;
+      // 3 + 200 before, the 50 - deferred the kernel took, then "one" and "two".
+      expect(counters.a).toMatchObject({ sent: 203 + (50 - deferred) + 2, received: 1, sendErrors: deferred, recvErrors: 0 });
+      expect(counters.r).toMatchObject({ received: 200, recvErrors: 0 });
+
+      const done = await proc.next((l) => l.done === true);
+      expect(done).toBeDefined();
+      const doneAt = Date.now();
+      // Every socket is closed and nothing else is pending: Deno must exit by itself, promptly.
+      expect(await settlesWithin(proc.exited, EXIT_WITHIN_MS), "Deno still running after every socket closed").toBe(true);
+      const exit = await proc.exited;
+      expect(exit.code, proc.stderr()).toBe(0);
+      expect(exit.at - doneAt).toBeLessThan(EXIT_WITHIN_MS);
+      expect(proc.stderr()).toBe("");
+    } finally {
+      await proc.kill();
+    }
+  });
+
+  it("netlink socket: an unref'd open socket does not keep Deno running", { timeout: 30_000 }, async () => {
+    const proc = watch(
+      spawn(DENO, [...DENO_RUN, SOCKET_SCRIPT, "unref"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }),
+      "socket.ts unref",
+    );
+    try {
+      const line = await proc.next((l) => l.check === "unref");
+      expect(line.canUnref).toBe(true);
+      await proc.next((l) => l.done === true);
+      expect(await settlesWithin(proc.exited, EXIT_WITHIN_MS), "an unref'd socket kept Deno running").toBe(true);
+      expect((await proc.exited).code, proc.stderr()).toBe(0);
+    } finally {
+      await proc.kill();
+    }
+  });
+});
+
+// --- the client under Deno against iwpmd ---------------------------------------------------------
+
+// Not even probed without Deno or root (the probe creates a namespace).
+const ns = socketReason === undefined ? canUseNamespaces() : { ok: false, reason: socketReason };
+const iwpmdReason = socketReason ?? (ns.ok ? undefined : ns.reason);
+if (socketReason === undefined && iwpmdReason !== undefined) console.warn(`[interop/deno] iwpmd cases skipped: ${iwpmdReason}`);
+
+interface Addr {
+  family: "ipv4" | "ipv6";
+  address: string;
+  port: number;
+}
+interface Mapping {
+  local: Addr;
+  mappedLocal: Addr;
+}
+
+const DEV = { devName: "siw0", ifName: "lo" };
+
+describe.skipIf(iwpmdReason !== undefined)("PortMapperClient under Deno against iwpmd", () => {
+  const namespaces: Netns[] = [];
+  const daemons: Iwpmd[] = [];
+  const agents: DenoProcess[] = [];
+
+  beforeAll(() => {
+    // The agent runs the sources, but the core is the build output (build/core/iwpm.wasm).
+    ensureBuilt();
+  }, 120_000);
+
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === "fail" || process.env.IWPM_TEST_LOG === "1") {
+      for (const d of daemons) console.log(`--- iwpmd ${d.pid} ---\n${d.log()}`);
+      for (const a of agents) console.log(`--- deno agent stderr ---\n${a.stderr()}`);
+    }
+    const results = await Promise.allSettled([...agents.splice(0).map((a) => a.kill()), ...daemons.splice(0).map((d) => d.stop())]);
+    const nsResults = await Promise.allSettled(namespaces.splice(0).map((n) => n.destroy()));
+    const failed = [...results, ...nsResults].filter((r) => r.status === "rejected");
+    if (failed.length > 0) {
+      throw new AggregateError(
+        failed.map((r) => (r as PromiseRejectedResult).reason),
+        "cleanup failed",
+      );
+    }
+  });
+
+  let callId = 0;
+  async function call<T = unknown>(agent: DenoProcess, name: string, ...args: unknown[]): Promise<JsonLine & { value: T }> {
+    const id = ++callId;
+    agent.send({ id, call: name, args });
+    return (await agent.next((l) => l.id === id && typeof l.ok === "boolean", 30_000)) as JsonLine & { value: T };
+  }
+
+  it("HELLO, registerPid, IPv4 and IPv6 mappings, removal, duplicate rejected, close exits", { timeout: 90_000 }, async () => {
+    const netns = await createNamespace("iwpm-deno");
+    namespaces.push(netns);
+    const P = randomClientPort();
+
+    // The agent first, so iwpmd's start-up HELLO finds the client's port.
+    const agent = watch(
+      netns.spawn(DENO, [...DENO_RUN, AGENT_SCRIPT, String(P), "{}"], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] }),
+      "agent.ts",
+    );
+    agents.push(agent);
+    const ready = await agent.next((l) => l.ready === true, 30_000);
+    expect(ready.port).toBe(P);
+
+    const daemon = await startIwpmd(netns, { clientPort: P });
+    daemons.push(daemon);
+
+    // HELLO answered as a v4 kernel; iwpmd then asks for the mapinfo records (none).
+    const hello = await agent.next((l) => l.event === "daemonHello");
+    expect(hello).toMatchObject({ nlClient: 2, version: 4, offered: 4, port: daemon.port, answeredAsV3: false, status: 0 });
+    const request = await agent.next((l) => l.event === "mapinfoRequest");
+    expect(request).toMatchObject({ nlClient: 2, port: daemon.port, version: 4 });
+
+    const registered = await call(agent, "registerPid", DEV);
+    expect(registered).toMatchObject({ ok: true, value: { registered: true, abiVersion: 4 } });
+    const state = await call<Record<string, unknown>>(agent, "state");
+    expect(state.value).toMatchObject({ validPid: true, daemonPid: daemon.port, abiVersion: 4, registration: "VALID" });
+
+    const mapped: Mapping[] = [];
+    for (const [ip, family, text] of [
+      ["127.0.0.1", "ipv4", "127.0.0.1:7001"],
+      ["::1", "ipv6", "[::1]:7002"],
+    ] as const) {
+      const r = await call<Mapping>(agent, "addMapping", text);
+      expect(r.ok, JSON.stringify(r)).toBe(true);
+      expect(r.value.local).toMatchObject({ family, address: ip });
+      // iwpmd's mapped address: same address, a port it reserved.
+      expect(r.value.mappedLocal.family).toBe(family);
+      expect(r.value.mappedLocal.address).toBe(ip);
+      expect(r.value.mappedLocal.port).toBeGreaterThan(0);
+      expect(r.value.mappedLocal.port).not.toBe(r.value.local.port);
+      mapped.push(r.value);
+    }
+
+    // A second ADD of a local address iwpmd already maps: IWPM_DUPLICATE_MAPPING_ERR (12).
+    const duplicate = await call(agent, "addMapping", "127.0.0.1:7001");
+    expect(duplicate).toMatchObject({ ok: false, code: "REJECTED", iwpmCode: 12 });
+
+    // REMOVE has no reply; iwpmd reads our datagrams in order, so a new ADD after it is served.
+    for (const m of mapped) {
+      const text = m.local.family === "ipv6" ? `[${m.local.address}]:${m.local.port}` : `${m.local.address}:${m.local.port}`;
+      expect(await call(agent, "removeMapping", text)).toMatchObject({ ok: true, value: null });
+      const again = await call<Mapping>(agent, "addMapping", text);
+      expect(again.ok, JSON.stringify(again)).toBe(true);
+      expect(await call(agent, "removeMapping", text)).toMatchObject({ ok: true, value: null });
+    }
+
+    const after = await call<{ stats: { pending: number } }>(agent, "state");
+    expect(after.value.stats.pending).toBe(0);
+    expect(agent.drain((l) => l.event === "error")).toEqual([]);
+    expect(await settlesWithin(daemon.exited, 0)).toBe(false);
+
+    // Closing stdin closes the client; the Deno process must then exit by itself.
+    agent.child.stdin?.end();
+    await agent.next((l) => l.closed === true);
+    const closedAt = Date.now();
+    expect(await settlesWithin(agent.exited, EXIT_WITHIN_MS), "the Deno agent kept running after close()").toBe(true);
+    const exit = await agent.exited;
+    expect(exit.code, agent.stderr()).toBe(0);
+    expect(exit.at - closedAt).toBeLessThan(EXIT_WITHIN_MS);
+  });
+});
