@@ -2,8 +2,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { SockAddr } from "../../src/core/sockaddr.js";
 import { serviceExports } from "../../src/service/exports.js";
 import { type GoldenAttr, type GoldenVector, loadGoldenVectors } from "../golden/golden.js";
-import { attrAddr, attrFixedStr, attrU16, attrU32, hex, nlmsg, NLMSG_ERROR, rdma } from "../support/nl.js";
+import { attrU16, attrU32, hex, nlmsg, NLMSG_ERROR, rdma } from "../support/nl.js";
 import { loadService, peer4, type ServiceHarness } from "./harness.js";
+import { addMapping, CLIENT_PORT, mapinfo, queryMapping, regPid } from "./messages.js";
 import { answer, MT, wire } from "./wire.js";
 
 // Every daemon -> client golden vector (test/golden/golden.c, built from the
@@ -16,8 +17,6 @@ beforeAll(() => {
   vectors = loadGoldenVectors();
 });
 
-const CLIENT_PORT = 4321;
-const ULIB = "iWarpPortMapperUser";
 
 function attr(v: GoldenVector, id: number): GoldenAttr {
   const a = v.messages[0]?.attrs.find((x) => x.id === id);
@@ -26,19 +25,6 @@ function attr(v: GoldenVector, id: number): GoldenAttr {
 }
 const addrOf = (a: GoldenAttr): SockAddr => ({ family: a.family === 2 ? "ipv4" : "ipv6", address: a.address as string, port: a.port as number });
 const num = (a: GoldenAttr) => a.value as number;
-
-export function regPid(seq: number, dev: string, client = 2): Uint8Array {
-  return nlmsg({ type: rdma(client, 0), seq, pid: CLIENT_PORT }, [attrU32(1, 0), attrFixedStr(2, "lo", 16), attrFixedStr(3, dev, 32), attrFixedStr(4, ULIB, 32)]);
-}
-export function addMapping(seq: number, local: SockAddr, flags = 0): Uint8Array {
-  return nlmsg({ type: rdma(2, 1), seq, pid: CLIENT_PORT }, [attrU32(1, 0), attrAddr(2, local), attrU32(3, flags)]);
-}
-export function queryMapping(seq: number, local: SockAddr, remote: SockAddr, flags = 0): Uint8Array {
-  return nlmsg({ type: rdma(2, 2), seq, pid: CLIENT_PORT }, [attrU32(1, 0), attrAddr(2, local), attrAddr(3, remote), attrU32(4, flags)]);
-}
-export function mapinfo(local: SockAddr, mapped: SockAddr, flags = 0): Uint8Array {
-  return nlmsg({ type: rdma(2, 6), flags: 2, seq: 0, pid: CLIENT_PORT }, [attrAddr(1, local), attrAddr(2, mapped), attrU32(3, flags)]);
-}
 
 /** Sends REG_PIDs until the next message for index 2 will carry `seq`. */
 function padTo(h: ServiceHarness, seq: number): void {
