@@ -1,5 +1,5 @@
 import { readEvent } from "../core/events.js";
-import { readSockaddr, type SockAddr, SOCKADDR_SIZE } from "../core/sockaddr.js";
+import { readSockaddr, SOCKADDR_SIZE, type SockAddr } from "../core/sockaddr.js";
 
 // Service event records (assembly/service/events.ts), read from the core's
 // event array; client kinds (1..7) are read by src/core/events.ts.
@@ -16,7 +16,16 @@ export const EV_SVC_MAPINFO_COUNT = 15;
 export type ServiceEvent =
   | { kind: "hello"; nlClient: number; status: number; version: number; offered: number; fallback: boolean }
   | { kind: "clientRegistered"; nlClient: number; seq: number; port: number; first: boolean }
-  | { kind: "mappingAdded"; nlClient: number; seq: number; op: number; refcount: number; flags: number; local: SockAddr | null; mapped: SockAddr | null }
+  | {
+      kind: "mappingAdded";
+      nlClient: number;
+      seq: number;
+      op: number;
+      refcount: number;
+      flags: number;
+      local: SockAddr | null;
+      mapped: SockAddr | null;
+    }
   | { kind: "mappingRemoved"; nlClient: number; seq: number; refcount: number; local: SockAddr | null; mapped: SockAddr | null }
   | { kind: "requestFailed"; nlClient: number; status: number; seq: number; op: number; port: number; errorSent: boolean; errno: number }
   | {

@@ -3,9 +3,24 @@ import type { SockAddr } from "../../src/core/sockaddr.js";
 import { readSockaddr } from "../../src/core/sockaddr.js";
 import { type AnyEvent, readAnyEvent } from "../../src/service/events.js";
 import { serviceExports } from "../../src/service/exports.js";
-import { attrAddr, attrFixedStr, attrRaw, attrU16, attrU32, concat, nlmsg, NLMSG_DONE, NLMSG_ERROR, parseDatagram, rdma, str, u16, u32 } from "../support/nl.js";
-import { addMapping, mapinfo, queryMapping, regPid } from "./messages.js";
+import {
+  attrAddr,
+  attrFixedStr,
+  attrRaw,
+  attrU16,
+  attrU32,
+  concat,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  nlmsg,
+  parseDatagram,
+  rdma,
+  str,
+  u16,
+  u32,
+} from "../support/nl.js";
 import { loadService, type ServiceHarness } from "./harness.js";
+import { addMapping, mapinfo, queryMapping, regPid } from "./messages.js";
 
 // The daemon side of the service, message by message (reference §5.2, §5.3,
 // §4.8-4.9), against iwpmd's behaviour.
@@ -115,17 +130,31 @@ describe("registration", () => {
     expect(str(reply?.attrs.get(2))).toBe("siw0");
     expect(u16(reply?.attrs.get(4))).toBe(4);
     expect(drain(h)).toEqual([expect.objectContaining({ kind: "clientRegistered", nlClient: 2, first: true, port: 4321 })]);
-    const other = nlmsg({ type: 0x800, seq: 101, pid: 4321 }, [attrU32(1, 0), attrFixedStr(2, "lo", 16), attrFixedStr(3, "siw0", 32), attrFixedStr(4, "SomethingElse", 32)]);
+    const other = nlmsg({ type: 0x800, seq: 101, pid: 4321 }, [
+      attrU32(1, 0),
+      attrFixedStr(2, "lo", 16),
+      attrFixedStr(3, "siw0", 32),
+      attrFixedStr(4, "SomethingElse", 32),
+    ]);
     h.feed(other);
     expect(handleErr(h)).toEqual({ seq: 101, code: 15, client: 2 });
   });
 
   it("answers an invalid REG_PID with HANDLE_ERR(10): missing attribute, unterminated string", async () => {
     const h = await service();
-    h.feed(nlmsg({ type: 0x800, seq: 9, pid: 4321 }, [attrU32(1, 0), attrFixedStr(3, "siw0", 32), attrFixedStr(4, "iWarpPortMapperUser", 32)]));
+    h.feed(
+      nlmsg({ type: 0x800, seq: 9, pid: 4321 }, [attrU32(1, 0), attrFixedStr(3, "siw0", 32), attrFixedStr(4, "iWarpPortMapperUser", 32)]),
+    );
     expect(handleErr(h).code).toBe(10);
     const unterminated = new Uint8Array(16).fill(0x41);
-    h.feed(nlmsg({ type: 0x800, seq: 10, pid: 4321 }, [attrU32(1, 0), attrRaw(2, unterminated), attrFixedStr(3, "siw0", 32), attrFixedStr(4, "iWarpPortMapperUser", 32)]));
+    h.feed(
+      nlmsg({ type: 0x800, seq: 10, pid: 4321 }, [
+        attrU32(1, 0),
+        attrRaw(2, unterminated),
+        attrFixedStr(3, "siw0", 32),
+        attrFixedStr(4, "iWarpPortMapperUser", 32),
+      ]),
+    );
     expect(handleErr(h)).toMatchObject({ seq: 10, code: 10 });
     expect(serviceExports(h.core).serviceClientValid(2)).toBe(0);
   });
@@ -162,7 +191,7 @@ describe("mappings", () => {
       [1, 11, 4321],
       [1, 12, 4321],
     ]);
-    const mapped = (i: number) => readSockaddr(new DataView((replies[i]?.attrs.get(3) as Uint8Array).slice().buffer), 0);
+    const mapped = (i: number) => readSockaddr(new DataView((replies[i]?.attrs.get(3) ?? new Uint8Array(128)).slice().buffer), 0);
     expect(mapped(0)).toEqual(v4("10.0.0.1", 40000));
     expect(mapped(1)).toEqual(v6("fd00::1", 40001));
     expect(mapped(2)).toEqual(v4("10.0.0.1", 6000));
@@ -230,7 +259,8 @@ describe("mappings", () => {
     h.feed(addMapping(10, v4("0.0.0.0", 5555)));
     h.feed(addMapping(11, v4("0.0.0.0", 5555)));
     h.nl.take();
-    const remove = (seq: number, a: SockAddr, client = 2) => nlmsg({ type: rdma(client, 3), seq, pid: 4321 }, [attrU32(1, 0), attrAddr(2, a)]);
+    const remove = (seq: number, a: SockAddr, client = 2) =>
+      nlmsg({ type: rdma(client, 3), seq, pid: 4321 }, [attrU32(1, 0), attrAddr(2, a)]);
     h.feed(remove(12, v4("10.0.0.1", 5555)));
     h.feed(remove(13, v4("0.0.0.0", 5555), 3));
     expect(mappings(h)[0]?.refs).toBe(2);

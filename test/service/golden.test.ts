@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { SockAddr } from "../../src/core/sockaddr.js";
 import { serviceExports } from "../../src/service/exports.js";
 import { type GoldenAttr, type GoldenVector, loadGoldenVectors } from "../golden/golden.js";
-import { attrU16, attrU32, hex, nlmsg, NLMSG_ERROR, rdma } from "../support/nl.js";
+import { attrU16, attrU32, hex, NLMSG_ERROR, nlmsg, rdma } from "../support/nl.js";
 import { loadService, peer4, type ServiceHarness } from "./harness.js";
 import { addMapping, CLIENT_PORT, mapinfo, queryMapping, regPid } from "./messages.js";
 import { answer, MT, wire } from "./wire.js";
@@ -17,13 +17,16 @@ beforeAll(() => {
   vectors = loadGoldenVectors();
 });
 
-
 function attr(v: GoldenVector, id: number): GoldenAttr {
   const a = v.messages[0]?.attrs.find((x) => x.id === id);
   if (!a) throw new Error(`${v.name} has no attribute ${id}`);
   return a;
 }
-const addrOf = (a: GoldenAttr): SockAddr => ({ family: a.family === 2 ? "ipv4" : "ipv6", address: a.address as string, port: a.port as number });
+const addrOf = (a: GoldenAttr): SockAddr => ({
+  family: a.family === 2 ? "ipv4" : "ipv6",
+  address: a.address as string,
+  port: a.port as number,
+});
 const num = (a: GoldenAttr) => a.value as number;
 
 /** Sends REG_PIDs until the next message for index 2 will carry `seq`. */
@@ -128,7 +131,8 @@ describe("the service's messages equal iwpmd's golden bytes", () => {
       const [request] = h.udpSent.splice(0);
       const from = request?.to as { family: number; address: Uint8Array; port: number; scopeId: number };
       const err = num(attr(v, 6));
-      const reply = err === 16 ? answer(request?.bytes as Uint8Array, MT.reject) : answer(request?.bytes as Uint8Array, MT.accept, mappedRemote.port);
+      const reply =
+        err === 16 ? answer(request?.bytes as Uint8Array, MT.reject) : answer(request?.bytes as Uint8Array, MT.accept, mappedRemote.port);
       h.peer(local.family === "ipv4" ? "v4client" : "v6client", reply, from);
       return lastSent(h);
     },
@@ -159,7 +163,11 @@ describe("the service's messages equal iwpmd's golden bytes", () => {
         mappedCpport: mappedConnector.port,
         mappedCpip: mappedConnector.address,
       });
-      h.peer(ipVer === 4 ? "v4" : "v6", request, ipVer === 4 ? peer4(connector.address, 40999) : { family: 10, address: new Uint8Array(16), port: 40999, scopeId: 0 });
+      h.peer(
+        ipVer === 4 ? "v4" : "v6",
+        request,
+        ipVer === 4 ? peer4(connector.address, 40999) : { family: 10, address: new Uint8Array(16), port: 40999, scopeId: 0 },
+      );
       const sent = h.nl.take();
       expect(sent[0]?.port).toBe(0);
       return hex(sent[0]?.bytes as Uint8Array);

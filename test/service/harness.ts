@@ -1,5 +1,6 @@
-import { Core, instantiateCore } from "../../src/core/core.js";
+import { type Core, instantiateCore } from "../../src/core/core.js";
 import { createShim, type PeerAddress, type PortReserver, SocketMap, type UdpDatagram, type UdpSocket } from "../../src/host/shim.js";
+import { serviceExports } from "../../src/service/exports.js";
 import { coreModule, FakeClock, FakeSocket } from "../support/core.js";
 
 // The release core's service under fake sockets, a fake clock and a fake
@@ -83,11 +84,12 @@ export async function loadService(o: { port?: number; clientPort?: number } = {}
     log: () => {},
   });
   const core = await instantiateCore(coreModule(), shim);
-  core.exports.serviceConfigure(NL_FD, o.port ?? 1234, o.clientPort ?? 0);
-  core.exports.serviceSetUdpSocket(0, UDP.v4);
-  core.exports.serviceSetUdpSocket(1, UDP.v4client);
-  core.exports.serviceSetUdpSocket(2, UDP.v6);
-  core.exports.serviceSetUdpSocket(3, UDP.v6client);
+  const x = serviceExports(core);
+  x.serviceConfigure(NL_FD, o.port ?? 1234, o.clientPort ?? 0);
+  x.serviceSetUdpSocket(0, UDP.v4);
+  x.serviceSetUdpSocket(1, UDP.v4client);
+  x.serviceSetUdpSocket(2, UDP.v6);
+  x.serviceSetUdpSocket(3, UDP.v6client);
   return {
     core,
     nl,
@@ -97,11 +99,11 @@ export async function loadService(o: { port?: number; clientPort?: number } = {}
     clock,
     feed(datagram) {
       nl.inbox.push({ bytes: datagram, port: 4321, groups: 0 });
-      core.exports.servicePoll();
+      x.servicePoll();
     },
     peer(fd, bytes, from) {
       udp[fd].inbox.push({ bytes, from });
-      core.exports.servicePoll();
+      x.servicePoll();
     },
   };
 }

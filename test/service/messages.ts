@@ -7,7 +7,12 @@ export const CLIENT_PORT = 4321;
 const ULIB = "iWarpPortMapperUser";
 
 export function regPid(seq: number, dev: string, client = 2): Uint8Array {
-  return nlmsg({ type: rdma(client, 0), seq, pid: CLIENT_PORT }, [attrU32(1, 0), attrFixedStr(2, "lo", 16), attrFixedStr(3, dev, 32), attrFixedStr(4, ULIB, 32)]);
+  return nlmsg({ type: rdma(client, 0), seq, pid: CLIENT_PORT }, [
+    attrU32(1, 0),
+    attrFixedStr(2, "lo", 16),
+    attrFixedStr(3, dev, 32),
+    attrFixedStr(4, ULIB, 32),
+  ]);
 }
 export function addMapping(seq: number, local: SockAddr, flags = 0): Uint8Array {
   return nlmsg({ type: rdma(2, 1), seq, pid: CLIENT_PORT }, [attrU32(1, 0), attrAddr(2, local), attrU32(3, flags)]);
@@ -18,4 +23,3 @@ export function queryMapping(seq: number, local: SockAddr, remote: SockAddr, fla
 export function mapinfo(local: SockAddr, mapped: SockAddr, flags = 0): Uint8Array {
   return nlmsg({ type: rdma(2, 6), flags: 2, seq: 0, pid: CLIENT_PORT }, [attrAddr(1, local), attrAddr(2, mapped), attrU32(3, flags)]);
 }
-

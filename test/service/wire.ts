@@ -52,7 +52,7 @@ export function answer(msg: Uint8Array, type: number, apport?: number, apip?: Ui
 export function readWire(msg: Uint8Array) {
   const v = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
   return {
-    type: (msg[0] as number) >> 4 & 3,
+    type: ((msg[0] as number) >> 4) & 3,
     ipVer: (msg[0] as number) & 0xf,
     ver: (msg[0] as number) >> 6,
     reserved: v.getUint16(2),

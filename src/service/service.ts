@@ -1,0 +1,323 @@
+// PortMapperService: an iwpmd-compatible port mapper over the core's service state machine.
+// Portable: the host hands it the core (with its sockets and port reservations already behind
+// the shim) and the means to close them; this class pumps the core, runs the one-second peer
+// timer, and turns the core's records into events and a mapping table.
+
+import { TypedEmitter } from "../api/emitter.js";
+import type { Core, CoreExports } from "../core/core.js";
+import { IwpmError } from "../core/errors.js";
+import { readSockaddr, type SockAddr } from "../core/sockaddr.js";
+import { statusInfo } from "../core/status.js";
+import { type AnyEvent, readAnyEvent } from "./events.js";
+import { type ServiceExports, serviceExports } from "./exports.js";
+
+const OPS: Record<number, string> = {
+  0: "regPid",
+  1: "add",
+  2: "query",
+  3: "remove",
+  4: "remoteInfo",
+  5: "handleErr",
+  6: "mapinfo",
+  7: "mapinfoNum",
+  8: "hello",
+};
+const opName = (op: number) => OPS[op] ?? `op${op}`;
+
+export interface ServiceMapping {
+  /** Client index that owns it. */
+  nlClient: number;
+  local: SockAddr | null;
+  mapped: SockAddr | null;
+  refcount: number;
+  /** The local address is 0.0.0.0 or ::. */
+  wildcard: boolean;
+  flags: number;
+  /** A TCP port is held for it (false with NO_PORT_MAP). */
+  portHeld: boolean;
+}
+
+export interface PortMapperServiceEvents {
+  hello: { nlClient: number; version: number; offered: number; fallback: boolean; status: number };
+  clientRegistered: { nlClient: number; port: number; first: boolean };
+  mappingAdded: { nlClient: number; op: string; refcount: number; flags: number; local: SockAddr | null; mapped: SockAddr | null };
+  mappingRemoved: { nlClient: number; refcount: number; local: SockAddr | null; mapped: SockAddr | null };
+  requestFailed: { nlClient: number; op: string; status: number; name: string; errorSent: boolean; port: number; errno: number };
+  peerRequest: {
+    nlClient: number;
+    accepted: boolean;
+    repeated: boolean;
+    status: number;
+    local: SockAddr | null;
+    remote: SockAddr | null;
+    mappedLocal: SockAddr | null;
+    mappedRemote: SockAddr | null;
+  };
+  queryDone: {
+    nlClient: number;
+    status: number;
+    name: string;
+    local: SockAddr | null;
+    remote: SockAddr | null;
+    mappedLocal: SockAddr | null;
+    mappedRemote: SockAddr | null;
+  };
+  mapinfoCount: { nlClient: number; sent: number; acked: number };
+  error: Error;
+}
+
+export interface ServiceTransport {
+  /** Our netlink port id (nlmsg_pid of everything the service sends). */
+  port: number;
+  /** Closes every socket and reservation the host opened for the service. */
+  close(): Promise<void> | void;
+}
+
+export interface PortMapperServiceOptions {
+  /** fd of the netlink socket in the shim (default 4). */
+  fd?: number;
+  /** Where HELLO, MAPINFO requests, REMOTE_INFO and HANDLE_ERR go (default 0, as iwpmd). */
+  clientPort?: number;
+  /** The peers' UDP port (default 3935). */
+  udpPort?: number;
+  /** UDP fds by slot (IPv4 3935, IPv4 ephemeral, IPv6 3935, IPv6 ephemeral); 0 = none. */
+  udp?: [number, number, number, number];
+  log?: (line: string) => void;
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+
+export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
+  private readonly x: CoreExports & ServiceExports;
+  private timer: Timer | undefined;
+  private pumping = false;
+  private again = false;
+  private closed = false;
+  private readonly log: (line: string) => void;
+
+  constructor(
+    readonly core: Core,
+    private readonly transport: ServiceTransport,
+    options: PortMapperServiceOptions = {},
+  ) {
+    super();
+    this.x = serviceExports(core);
+    this.log = options.log ?? (() => {});
+    const clientPort = options.clientPort ?? 0;
+    if (!Number.isInteger(clientPort) || clientPort < 0 || clientPort > 0xffff_ffff) {
+      throw new IwpmError("INVALID_ARGUMENT", `clientPort ${clientPort} is not a netlink port id of 0..4294967295`);
+    }
+    this.x.serviceConfigure(options.fd ?? 4, transport.port >>> 0, clientPort >>> 0);
+    this.x.serviceSetPeerPort(options.udpPort ?? 3935);
+    for (const [slot, fd] of (options.udp ?? [0, 0, 0, 0]).entries()) this.x.serviceSetUdpSocket(slot, fd);
+  }
+
+  /** Sends the start-up HELLO (iwpmd's first message); then the service answers whatever arrives. */
+  start(): void {
+    this.open("start");
+    if (this.x.serviceStart() !== 0) {
+      throw new IwpmError(
+        "SEND_FAILED",
+        `start: the HELLO could not be sent (errno ${this.x.serviceLastErrno()})`,
+        125,
+        undefined,
+        this.x.serviceLastErrno(),
+      );
+    }
+    this.log(`iwpm service: port ${this.transport.port}, HELLO v4 sent`);
+    this.pump();
+  }
+
+  get port(): number {
+    return this.transport.port;
+  }
+
+  /** The ABI version in use (4, or 3 after a fallback). */
+  version(): number {
+    return this.x.serviceVersion();
+  }
+
+  /** Whether client index `nlClient` registered with this instance. */
+  clientRegistered(nlClient = 2): boolean {
+    return this.x.serviceClientValid(nlClient) === 1;
+  }
+
+  /** The mapping table, newest first (iwpmd's order; what `iwpm serve` dumps on SIGUSR1). */
+  mappings(): ServiceMapping[] {
+    const out: ServiceMapping[] = [];
+    for (let i = this.x.serviceMappingFirst(); i !== 0; i = this.x.serviceMappingNext(i)) {
+      this.x.serviceMappingRead(i);
+      const view = this.core.view();
+      const at = this.x.serviceOutPtr();
+      out.push({
+        local: readSockaddr(view, at),
+        mapped: readSockaddr(view, at + 128),
+        nlClient: view.getUint32(at + 256, true),
+        refcount: view.getUint32(at + 260, true),
+        wildcard: view.getUint32(at + 264, true) === 1,
+        flags: view.getUint32(at + 268, true),
+        portHeld: view.getUint32(at + 272, true) !== 0,
+      });
+    }
+    return out;
+  }
+
+  /** Peer exchanges in flight (queries, accepts, acks awaiting their ticks). */
+  exchanges(): number {
+    return this.x.serviceExchangeCount();
+  }
+
+  /** The host has datagrams queued on a socket of the service. */
+  handleReadable(): void {
+    this.pump();
+  }
+
+  /** A netlink send failed after the fact; `bytes` is the datagram that did not go out. */
+  handleSendError(bytes: Uint8Array, errno: number): void {
+    if (this.closed) return;
+    const len = Math.min(bytes.length, this.x.serviceRxCap());
+    this.core.bytes().set(bytes.subarray(0, len), this.x.serviceRxPtr());
+    this.x.serviceSendFailed(len, errno);
+    this.pump();
+  }
+
+  handleHostError(err: unknown): void {
+    this.emit("error", err instanceof Error ? err : new Error(String(err)));
+  }
+
+  /** Releases every mapped port, closes every socket; the service cannot be used afterwards. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.x.serviceStop();
+    this.x.eventsClear();
+    await this.transport.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private open(what: string): void {
+    if (this.closed) throw new IwpmError("CLOSED", `${what}: the service is closed`);
+  }
+
+  private pump(): void {
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.again = false;
+        if (this.closed) break;
+        for (;;) {
+          const r = this.x.servicePoll();
+          this.dispatch(this.drain());
+          if (r !== 1 || this.closed) break;
+        }
+      } while (this.again);
+    } finally {
+      this.pumping = false;
+    }
+    this.arm();
+  }
+
+  private drain(): AnyEvent[] {
+    const n = this.x.eventCount();
+    if (n === 0) return [];
+    const view = this.core.view();
+    const base = this.x.eventsPtr();
+    const size = this.x.eventSize();
+    const out: AnyEvent[] = [];
+    for (let i = 0; i < n; i++) out.push(readAnyEvent(view, base + i * size));
+    this.x.eventsClear();
+    return out;
+  }
+
+  private dispatch(events: AnyEvent[]): void {
+    for (const ev of events) {
+      switch (ev.kind) {
+        case "hello":
+          this.log(`iwpm service: ABI version ${ev.version}${ev.fallback ? " (v3 kernel)" : ""}`);
+          this.emit("hello", { nlClient: ev.nlClient, version: ev.version, offered: ev.offered, fallback: ev.fallback, status: ev.status });
+          break;
+        case "clientRegistered":
+          this.emit("clientRegistered", { nlClient: ev.nlClient, port: ev.port, first: ev.first });
+          break;
+        case "mappingAdded":
+          this.emit("mappingAdded", {
+            nlClient: ev.nlClient,
+            op: opName(ev.op),
+            refcount: ev.refcount,
+            flags: ev.flags,
+            local: ev.local,
+            mapped: ev.mapped,
+          });
+          break;
+        case "mappingRemoved":
+          this.emit("mappingRemoved", { nlClient: ev.nlClient, refcount: ev.refcount, local: ev.local, mapped: ev.mapped });
+          break;
+        case "requestFailed":
+          this.emit("requestFailed", {
+            nlClient: ev.nlClient,
+            op: opName(ev.op),
+            status: ev.status,
+            name: statusInfo(ev.status).name,
+            errorSent: ev.errorSent,
+            port: ev.port,
+            errno: ev.errno,
+          });
+          break;
+        case "peerRequest":
+          this.emit("peerRequest", {
+            nlClient: ev.nlClient,
+            accepted: ev.status === 0,
+            repeated: ev.repeated,
+            status: ev.status,
+            local: ev.local,
+            remote: ev.remote,
+            mappedLocal: ev.mappedLocal,
+            mappedRemote: ev.mappedRemote,
+          });
+          break;
+        case "queryDone":
+          this.emit("queryDone", {
+            nlClient: ev.nlClient,
+            status: ev.status,
+            name: statusInfo(ev.status).name,
+            local: ev.local,
+            remote: ev.remote,
+            mappedLocal: ev.mappedLocal,
+            mappedRemote: ev.mappedRemote,
+          });
+          break;
+        case "mapinfoCount":
+          this.emit("mapinfoCount", { nlClient: ev.nlClient, sent: ev.sent, acked: ev.acked });
+          break;
+        default:
+          // Client events of a core shared with a PortMapperClient are that client's to read.
+          break;
+      }
+    }
+  }
+
+  /** The peer timer: one pass per second while exchanges are in flight; it never pins the event loop. */
+  private arm(): void {
+    if (this.closed) return;
+    const ms = this.x.serviceNextTimeoutMs();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (ms < 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.closed) return;
+      this.x.serviceTick();
+      this.pump();
+    }, ms);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+}
