@@ -9,7 +9,15 @@ import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Agent, ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
 import { type Iwpmd, startIwpmd } from "../support/iwpmd.js";
-import { canUseNamespaces, createNamespace, type JsonLine, linkNamespaces, type Netns, type NsProcess, runInNamespace } from "../support/netns.js";
+import {
+  canUseNamespaces,
+  createNamespace,
+  type JsonLine,
+  linkNamespaces,
+  type Netns,
+  type NsProcess,
+  runInNamespace,
+} from "../support/netns.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SERVICE_AGENT = fileURLToPath(new URL("./fixtures/service-agent.mjs", import.meta.url));
@@ -120,8 +128,12 @@ describe.skipIf(!can.ok)("our service and iwpmd as peers", () => {
     });
 
     it(`IPv${family[1]}: a query for an address nobody maps is rejected both ways`, async () => {
-      await expect(clientA.call("addAndQueryMapping", at(A, base + 20), at(B, base + 21))).rejects.toMatchObject({ code: "REMOTE_REJECTED" });
-      await expect(clientB.call("addAndQueryMapping", at(B, base + 22), at(A, base + 23))).rejects.toMatchObject({ code: "REMOTE_REJECTED" });
+      await expect(clientA.call("addAndQueryMapping", at(A, base + 20), at(B, base + 21))).rejects.toMatchObject({
+        code: "REMOTE_REJECTED",
+      });
+      await expect(clientB.call("addAndQueryMapping", at(B, base + 22), at(A, base + 23))).rejects.toMatchObject({
+        code: "REMOTE_REJECTED",
+      });
     });
   }
 });
