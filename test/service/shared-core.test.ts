@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { instantiateCore } from "../../src/core/core.js";
+import { createShim, type Datagram, type DatagramSocket, SocketMap } from "../../src/host/shim.js";
+import { type AnyEvent, readAnyEvent } from "../../src/service/events.js";
+import { serviceExports } from "../../src/service/exports.js";
+import { coreModule, FakeClock } from "../support/core.js";
+import { FakePorts } from "./harness.js";
+
+// One core instance running the client (fd 3) and the service (fd 4) side by side: each keeps
+// its own buffers and state, and their messages cross through a loopback of two fake sockets.
+
+const CLIENT_PORT = 5000;
+const SERVICE_PORT = 6000;
+
+class Loop implements DatagramSocket {
+  peer: Loop | undefined;
+  readonly inbox: Datagram[] = [];
+  constructor(readonly port: number) {}
+  sendTo(bytes: Uint8Array, port: number, groups: number): number {
+    const to = this.peer as Loop;
+    if (port !== to.port && groups === 0) return 14; // ECONNREFUSED: nobody bound there
+    to.inbox.push({ bytes, port: this.port, groups: 0 });
+    return 0;
+  }
+  recvFrom(): Datagram | null {
+    return this.inbox.shift() ?? null;
+  }
+}
+
+describe("client and service in one core", () => {
+  it("register and map through each other without sharing state", async () => {
+    const client = new Loop(CLIENT_PORT);
+    const service = new Loop(SERVICE_PORT);
+    client.peer = service;
+    service.peer = client;
+    const ports = new FakePorts();
+    const shim = createShim({
+      sockets: new SocketMap([
+        [3, client],
+        [4, service],
+      ]),
+      ports,
+      clock: new FakeClock(),
+      random: (b) => b.fill(1),
+      log: () => {},
+    });
+    const core = await instantiateCore(coreModule(), shim);
+    const x = serviceExports(core);
+    x.setSocket(3);
+    x.setPort(CLIENT_PORT);
+    x.init(2);
+    x.serviceConfigure(4, SERVICE_PORT, CLIENT_PORT);
+    const events: AnyEvent[] = [];
+    const run = () => {
+      for (let i = 0; i < 8; i++) {
+        x.servicePoll();
+        x.poll();
+      }
+      for (let i = 0; i < x.eventCount(); i++) events.push(readAnyEvent(core.view(), x.eventsPtr() + i * x.eventSize()));
+      x.eventsClear();
+    };
+    expect(x.serviceStart()).toBe(0);
+    run();
+    expect(x.daemonPid()).toBe(SERVICE_PORT);
+    core.writeNames("siw0", "lo");
+    const reg = x.registerPid(2);
+    expect(reg).toBeGreaterThan(0);
+    run();
+    expect(x.registration(2)).toBe(2);
+    core.writeAddr(0, { family: "ipv4", address: "127.0.0.1", port: 5555 });
+    const seq = x.addMapping(2, 0);
+    run();
+    const done = events.find((e) => e.kind === "requestDone" && e.seq === seq);
+    expect(done).toMatchObject({ status: 0, mappedLocal: { address: "127.0.0.1", port: 40000 } });
+    expect(events.map((e) => e.kind)).toEqual(
+      expect.arrayContaining(["daemonHello", "hello", "clientRegistered", "mappingAdded", "requestDone"]),
+    );
+    expect(x.serviceMappingCount()).toBe(1);
+    expect(x.mapinfoSize()).toBe(0);
+  });
+});
