@@ -1,0 +1,619 @@
+// Decodes every iwpm message of a capture with the core's own codec (`decode` export,
+// docs/abi.md), and iwpmd's UDP peer messages next to them.
+//
+// Netlink records (LINKTYPE_NETLINK) carry datagrams as one socket saw them: "out" ones it sent,
+// "in" ones it received. Which socket that was decides the direction of each message: from a
+// client's socket (our PortMapperClient under a CaptureTap) "out" means client → daemon; from
+// iwpmd's socket (the LD_PRELOAD recording mode) it means daemon → client. Unless told, the
+// decoder infers the side from the messages whose layout exists in one direction only (a
+// REG_PID request, an ADD reply, a MAPINFO request, …), holding back the first records until
+// it knows. The ABI version (v3 layouts lack FLAGS) follows HELLO, REG_PID replies, MAPINFO
+// requests and NLMSG_ERROR fallbacks; a message that only decodes with the other version is
+// decoded with that one.
+//
+// Portable: no host I/O. Feed CaptureRecords (src/capture/pcap.ts) and take messages from a
+// callback.
+
+import type { CaptureRecord, Timestamp } from "../capture/pcap.js";
+import { LINKTYPE_NETLINK, NETLINK_RDMA, parseNetlinkRecord, secondsBetween } from "../capture/pcap.js";
+import { type CoreExports, instantiateCore } from "../core/core.js";
+import { readSockaddr, type SockAddr } from "../core/sockaddr.js";
+import { statusInfo } from "../core/status.js";
+import { createShim, SocketMap } from "../host/shim.js";
+import {
+  attrSpecs,
+  CODE_CONTROL,
+  CODE_DONE,
+  CODE_ERROR,
+  CODE_INVALID,
+  CODE_PEER,
+  DIR_TO_CLIENT,
+  DIR_TO_DAEMON,
+  type Dir,
+  iwpmCode,
+  messageLabel,
+  OP_HELLO,
+  OP_MAPINFO,
+  OP_NAMES,
+  OP_REG_PID,
+  opExists,
+} from "./names.js";
+import { endpoint, extractUdp, IWPM_PEER_PORT, PEER_LINK_TYPES, type PeerWireMessage, parsePeerWire } from "./peer.js";
+
+// decoded-message record (docs/abi.md); the header fields at 0..15 and the client index and op
+// at 20 and 24 are read from the message itself
+const D_KIND = 16;
+const D_PRESENT = 28;
+const D_CONTROL_VALUE = 32;
+const D_CONTROL_HAS_VALUE = 36;
+const D_ORIG_HEADER = 40;
+const D_ERROR_OFFSET = 56;
+const D_UNKNOWN_COUNT = 60;
+const D_SLOTS = 64;
+const D_UNKNOWN = 960;
+const SLOT = 128;
+
+const KIND_DONE = 1;
+const KIND_ERROR = 2;
+
+const NLMSG_HDRLEN = 16;
+const NLMSG_ERROR = 2;
+const NLMSG_MIN_TYPE = 0x10;
+const ST_TRUNCATED_HEADER = 100;
+const ST_BAD_MSG_LEN = 101;
+const ST_TOO_LONG = 129; // NO_SPACE: longer than the core's codec buffer
+
+/** Which socket a netlink capture was taken on. */
+export type Side = "client" | "daemon";
+
+export type AttrValue = number | string;
+
+interface MessageBase {
+  /** Position among all messages of the capture, from 0. */
+  index: number;
+  /** Index of the capture record (packet) it came in, from 0. */
+  record: number;
+  /** Seconds since the first record of the capture. */
+  time: number;
+  timestamp: Timestamp;
+  /** Compact code (src/replay/names.ts): op and direction, control kind or peer type. */
+  code: number;
+  /** "ADD_MAPPING request", "NLMSG_DONE", "peer ACCEPT", … */
+  label: string;
+}
+
+export interface NetlinkMessage extends MessageBase {
+  proto: "netlink";
+  /** Position of the message in its datagram, and how many the datagram held. */
+  part: number;
+  parts: number;
+  dir: Dir;
+  /** How the capturing socket saw the datagram. */
+  captured: "in" | "out" | "unknown";
+  /** The capturing socket's peer (destination when sent, source when received), when recorded. */
+  port?: number;
+  groups?: number;
+  /** A request of the capturing client that came back to it (its own multicast REG_PID). */
+  echo?: boolean;
+  kind: "iwpm" | "done" | "error" | "control" | "invalid";
+  len: number;
+  type: number;
+  flags: number;
+  seq: number;
+  pid: number;
+  client?: number;
+  op?: number;
+  opName?: string;
+  /** ABI version whose layout decoded it. */
+  version?: number;
+  /** 0 when the message is well formed; else the core's status (why a receiver would drop it). */
+  status: number;
+  statusName: string;
+  /** Attribute values by name; addresses as "ip:port" text. */
+  attrs: Record<string, AttrValue>;
+  /** Attributes the schema does not know: their type and length. */
+  unknownAttrs?: { type: number; length: number }[];
+  /** NLMSG_DONE status; NLMSG_ERROR error and the header it answers. */
+  control?: { value?: number; header?: { len: number; type: number; flags: number; seq: number; pid: number; label: string } };
+  /** Offset of the attribute that failed framing (status BAD_ATTR_LEN and friends). */
+  errorOffset?: number;
+}
+
+export interface PeerMessage extends MessageBase {
+  proto: "peer";
+  src: string;
+  dst: string;
+  ipVersion: 4 | 6;
+  wire: PeerWireMessage;
+}
+
+export type CaptureMessage = NetlinkMessage | PeerMessage;
+
+export interface DecodeStats {
+  records: number;
+  netlinkRecords: number;
+  peerRecords: number;
+  /** Records that are neither iwpm netlink nor UDP 3935 (other netlink families, other traffic). */
+  skippedRecords: number;
+  /** Records the capture cut short (snaplen). */
+  truncatedRecords: number;
+  messages: number;
+  netlinkMessages: number;
+  peerMessages: number;
+  /** Messages that did not decode (status ≠ 0), by status name. */
+  invalid: number;
+  invalidByStatus: Record<string, number>;
+  /** Own multicast requests seen coming back. */
+  echoes: number;
+  side: Side | undefined;
+  /** Whether `side` was inferred rather than given. */
+  sideInferred: boolean;
+  first: Timestamp | undefined;
+  last: Timestamp | undefined;
+  /** Messages per label. */
+  byLabel: Record<string, number>;
+}
+
+export interface DecoderOptions {
+  /** The capturing socket's role in netlink captures; inferred when absent. */
+  side?: Side;
+  onMessage: (m: CaptureMessage) => void;
+}
+
+/** Loads the core for decoding only: no sockets, nothing else imported. */
+export async function loadDecoderCore(source: BufferSource | WebAssembly.Module): Promise<CoreExports> {
+  const shim = createShim({ sockets: new SocketMap(), random: (b) => b.fill(0), log: () => {} });
+  const core = await instantiateCore(source, shim);
+  return core.exports;
+}
+
+// Records held back until the side is known, and the votes that decide it.
+const HOLD_MAX_RECORDS = 4096;
+const VOTES_NEEDED = 32;
+
+interface Held {
+  rec: CaptureRecord;
+}
+
+export class CaptureDecoder {
+  readonly stats: DecodeStats;
+  /** The ABI version whose layouts are tried first. */
+  private version = 4;
+  private next = 0;
+  private held: Held[] = [];
+  private votes = { client: 0, daemon: 0 };
+  private readonly onMessage: (m: CaptureMessage) => void;
+  private readonly textDecoder = new TextDecoder();
+
+  constructor(
+    private readonly x: CoreExports,
+    opts: DecoderOptions,
+  ) {
+    this.onMessage = opts.onMessage;
+    this.stats = {
+      records: 0,
+      netlinkRecords: 0,
+      peerRecords: 0,
+      skippedRecords: 0,
+      truncatedRecords: 0,
+      messages: 0,
+      netlinkMessages: 0,
+      peerMessages: 0,
+      invalid: 0,
+      invalidByStatus: {},
+      echoes: 0,
+      side: opts.side,
+      sideInferred: false,
+      first: undefined,
+      last: undefined,
+      byLabel: {},
+    };
+  }
+
+  /** Takes one capture record; its data need not outlive the call. */
+  record(rec: CaptureRecord): void {
+    this.stats.records++;
+    this.stats.first ??= rec.time;
+    this.stats.last = rec.time;
+    if (rec.data.length < rec.originalLength) this.stats.truncatedRecords++;
+    if (rec.linkType === LINKTYPE_NETLINK && this.stats.side === undefined) {
+      this.held.push({ rec: { ...rec, data: rec.data.slice() } });
+      this.vote(rec);
+      if (this.held.length >= HOLD_MAX_RECORDS || this.votes.client + this.votes.daemon >= VOTES_NEEDED) this.decideSide();
+      return;
+    }
+    if (this.held.length > 0) {
+      // A non-netlink record while netlink ones wait: keep the file order.
+      this.held.push({ rec: { ...rec, data: rec.data.slice() } });
+      return;
+    }
+    this.process(rec);
+  }
+
+  /** Ends the input: decodes what was held back. */
+  finish(): DecodeStats {
+    if (this.held.length > 0 || this.stats.side === undefined) this.decideSide();
+    return this.stats;
+  }
+
+  private decideSide(): void {
+    if (this.stats.side === undefined) {
+      this.stats.side = this.votes.daemon > this.votes.client ? "daemon" : "client";
+      this.stats.sideInferred = true;
+    }
+    const held = this.held;
+    this.held = [];
+    for (const h of held) this.process(h.rec);
+  }
+
+  /** Counts the datagram's messages that decode in one direction only. */
+  private vote(rec: CaptureRecord): void {
+    const nl = parseNetlinkRecord(rec.data);
+    if (nl === null || nl.direction === "unknown") return;
+    const d = nl.payload;
+    const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    for (let at = 0; at + NLMSG_HDRLEN <= d.length; ) {
+      const len = v.getUint32(at, true);
+      if (len < NLMSG_HDRLEN || at + len > d.length) return;
+      if (v.getUint16(at + 4, true) >= NLMSG_MIN_TYPE && len <= this.x.codecCap()) {
+        this.load(d.subarray(at, at + len));
+        const ok0 = this.decodeEither(len, DIR_TO_DAEMON).status === 0;
+        const ok1 = this.decodeEither(len, DIR_TO_CLIENT).status === 0;
+        if (ok0 !== ok1) {
+          // Sent as client → daemon by the capturing socket: it is a client's.
+          const sentDir = nl.direction === "out" ? (ok0 ? 0 : 1) : ok0 ? 1 : 0;
+          if (sentDir === 0) this.votes.client++;
+          else this.votes.daemon++;
+        }
+      }
+      at += (len + 3) & ~3;
+    }
+  }
+
+  private process(rec: CaptureRecord): void {
+    if (rec.linkType === LINKTYPE_NETLINK) {
+      const nl = parseNetlinkRecord(rec.data);
+      if (nl === null || nl.protocol !== NETLINK_RDMA) {
+        this.stats.skippedRecords++;
+        return;
+      }
+      this.stats.netlinkRecords++;
+      this.datagram(rec, nl.payload, nl.direction, nl.port, nl.groups);
+      return;
+    }
+    if (!PEER_LINK_TYPES.includes(rec.linkType)) {
+      this.stats.skippedRecords++;
+      return;
+    }
+    const udp = extractUdp(rec.linkType, rec.data);
+    if (udp === null || (udp.srcPort !== IWPM_PEER_PORT && udp.dstPort !== IWPM_PEER_PORT)) {
+      this.stats.skippedRecords++;
+      return;
+    }
+    const wire = parsePeerWire(udp.payload);
+    if (wire === null) {
+      this.stats.skippedRecords++;
+      return;
+    }
+    this.stats.peerRecords++;
+    const m: PeerMessage = {
+      proto: "peer",
+      index: this.next++,
+      record: rec.index,
+      time: this.relTime(rec.time),
+      timestamp: rec.time,
+      code: CODE_PEER + wire.type,
+      label: `peer ${wire.typeName}`,
+      src: endpoint(udp.srcIp, udp.srcPort),
+      dst: endpoint(udp.dstIp, udp.dstPort),
+      ipVersion: udp.ipVersion,
+      wire,
+    };
+    this.stats.peerMessages++;
+    this.emit(m);
+  }
+
+  private relTime(t: Timestamp): number {
+    return this.stats.first === undefined ? 0 : secondsBetween(this.stats.first, t);
+  }
+
+  private emit(m: CaptureMessage): void {
+    this.stats.messages++;
+    this.stats.byLabel[m.label] = (this.stats.byLabel[m.label] ?? 0) + 1;
+    this.onMessage(m);
+  }
+
+  /** The direction of a datagram the capturing socket saw going `captured`. */
+  private dirOf(captured: "in" | "out" | "unknown"): Dir | undefined {
+    if (captured === "unknown") return undefined;
+    const clientSide = this.stats.side !== "daemon";
+    return (captured === "out") === clientSide ? DIR_TO_DAEMON : DIR_TO_CLIENT;
+  }
+
+  private load(bytes: Uint8Array): void {
+    new Uint8Array(this.x.memory.buffer).set(bytes, this.x.codecPtr());
+  }
+
+  /**
+   * Decodes the loaded message in `dir`, with the tracked version's layout first and the other
+   * one when that fails (or when v3 leaves an attribute over that v4 knows).
+   */
+  private decodeEither(len: number, dir: Dir): { status: number; version: number } {
+    const x = this.x;
+    const first = this.version;
+    const status = x.decode(len, dir, first);
+    const dv = () => new DataView(x.memory.buffer);
+    if (status === 0) {
+      if (first === 3 && dv().getUint32(x.decodedPtr() + D_UNKNOWN_COUNT, true) > 0) {
+        if (x.decode(len, dir, 4) === 0 && dv().getUint32(x.decodedPtr() + D_UNKNOWN_COUNT, true) === 0) return { status: 0, version: 4 };
+        x.decode(len, dir, 3);
+      }
+      return { status: 0, version: first };
+    }
+    const other = first === 4 ? 3 : 4;
+    if (x.decode(len, dir, other) === 0) return { status: 0, version: other };
+    x.decode(len, dir, first);
+    return { status, version: first };
+  }
+
+  private datagram(rec: CaptureRecord, d: Uint8Array, captured: "in" | "out" | "unknown", port?: number, groups?: number): void {
+    const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    // Frame first, so every message knows how many the datagram holds.
+    const spans: [number, number][] = [];
+    let bad = -1;
+    for (let at = 0; at + NLMSG_HDRLEN <= d.length; ) {
+      const len = v.getUint32(at, true);
+      if (len < NLMSG_HDRLEN || at + len > d.length) {
+        bad = at;
+        break;
+      }
+      spans.push([at, len]);
+      at += (len + 3) & ~3;
+    }
+    const parts = spans.length + (bad >= 0 ? 1 : 0);
+    if (parts === 0 && d.length > 0) bad = 0;
+    const time = this.relTime(rec.time);
+    const total = Math.max(parts, 1);
+    spans.forEach(([at, len], part) => {
+      this.emitNetlink(this.message(rec, time, d.subarray(at, at + len), captured, part, total, port, groups));
+    });
+    if (bad >= 0) {
+      const head = d.subarray(bad);
+      const status = head.length < NLMSG_HDRLEN ? ST_TRUNCATED_HEADER : ST_BAD_MSG_LEN;
+      const m = this.bare(rec, time, head, captured, spans.length, total, port, groups);
+      this.fail(m, status);
+      this.emitNetlink(m);
+    }
+  }
+
+  private emitNetlink(m: NetlinkMessage): void {
+    this.stats.netlinkMessages++;
+    if (m.status !== 0) {
+      this.stats.invalid++;
+      this.stats.invalidByStatus[m.statusName] = (this.stats.invalidByStatus[m.statusName] ?? 0) + 1;
+    }
+    if (m.echo) this.stats.echoes++;
+    this.emit(m);
+  }
+
+  /** A message with its header read from the bytes and nothing decoded yet. */
+  private bare(
+    rec: CaptureRecord,
+    time: number,
+    bytes: Uint8Array,
+    captured: "in" | "out" | "unknown",
+    part: number,
+    parts: number,
+    port?: number,
+    groups?: number,
+  ): NetlinkMessage {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const h = (off: number, size: 2 | 4) =>
+      bytes.length >= off + size ? (size === 2 ? v.getUint16(off, true) : v.getUint32(off, true)) : 0;
+    const m: NetlinkMessage = {
+      proto: "netlink",
+      index: this.next++,
+      record: rec.index,
+      time,
+      timestamp: rec.time,
+      code: CODE_INVALID,
+      label: "invalid",
+      part,
+      parts,
+      dir: this.dirOf(captured) ?? DIR_TO_DAEMON,
+      captured,
+      kind: "invalid",
+      len: h(0, 4),
+      type: h(4, 2),
+      flags: h(6, 2),
+      seq: h(8, 4),
+      pid: h(12, 4),
+      status: 0,
+      statusName: "OK",
+      attrs: {},
+    };
+    if (port !== undefined) m.port = port;
+    if (groups !== undefined) m.groups = groups;
+    return m;
+  }
+
+  private fail(m: NetlinkMessage, status: number): void {
+    m.status = status;
+    m.statusName = status === ST_TOO_LONG ? "TOO_LONG" : statusInfo(status).name;
+  }
+
+  private message(
+    rec: CaptureRecord,
+    time: number,
+    bytes: Uint8Array,
+    captured: "in" | "out" | "unknown",
+    part: number,
+    parts: number,
+    port?: number,
+    groups?: number,
+  ): NetlinkMessage {
+    const m = this.bare(rec, time, bytes, captured, part, parts, port, groups);
+    const x = this.x;
+    if (bytes.length > x.codecCap()) {
+      this.fail(m, ST_TOO_LONG);
+      return m;
+    }
+    this.load(bytes);
+    let dir = this.dirOf(captured);
+    let result: { status: number; version: number };
+    if (dir === undefined) {
+      // No packet direction (a capture tool other than ours): the layout decides; a message
+      // valid both ways (HELLO, control) from port 0 came from the kernel, i.e. the client.
+      const r0 = this.decodeEither(bytes.length, DIR_TO_DAEMON);
+      const r1 = this.decodeEither(bytes.length, DIR_TO_CLIENT);
+      if (r0.status === 0 && r1.status !== 0) dir = DIR_TO_DAEMON;
+      else if (r1.status === 0 && r0.status !== 0) dir = DIR_TO_CLIENT;
+      else dir = m.pid === 0 ? DIR_TO_DAEMON : DIR_TO_CLIENT;
+      result = this.decodeEither(bytes.length, dir);
+    } else {
+      result = this.decodeEither(bytes.length, dir);
+      if (result.status !== 0 && m.type >= NLMSG_MIN_TYPE && captured === "in") {
+        const back = (1 - dir) as Dir;
+        const other = this.decodeEither(bytes.length, back);
+        if (other.status === 0) {
+          // Only a request coming back to its sender decodes the other way round.
+          dir = back;
+          result = other;
+          m.echo = true;
+        } else {
+          this.decodeEither(bytes.length, dir);
+        }
+      }
+    }
+    m.dir = dir;
+    this.read(m, result.status, result.version);
+    this.track(m);
+    return m;
+  }
+
+  /** Fills `m` from the core's decoded record. */
+  private read(m: NetlinkMessage, status: number, version: number): void {
+    const x = this.x;
+    const base = x.decodedPtr();
+    const view = new DataView(x.memory.buffer);
+    const kind = view.getUint32(base + D_KIND, true);
+    if (m.type < NLMSG_MIN_TYPE) {
+      if (kind === KIND_DONE) {
+        m.kind = "done";
+        m.code = CODE_DONE;
+        m.label = "NLMSG_DONE";
+        m.control = view.getUint32(base + D_CONTROL_HAS_VALUE, true) ? { value: view.getInt32(base + D_CONTROL_VALUE, true) } : {};
+      } else if (kind === KIND_ERROR || m.type === NLMSG_ERROR) {
+        m.kind = "error";
+        m.code = CODE_ERROR;
+        m.label = "NLMSG_ERROR";
+        if (status === 0) {
+          const h = base + D_ORIG_HEADER;
+          const type = view.getUint16(h + 4, true);
+          const origDir = (1 - m.dir) as Dir;
+          m.control = {
+            value: view.getInt32(base + D_CONTROL_VALUE, true),
+            header: {
+              len: view.getUint32(h, true),
+              type,
+              flags: view.getUint16(h + 6, true),
+              seq: view.getUint32(h + 8, true),
+              pid: view.getUint32(h + 12, true),
+              label: type >= NLMSG_MIN_TYPE ? messageLabel(origDir, type & 0x3ff) : `control type ${type}`,
+            },
+          };
+        }
+      } else {
+        m.kind = "control";
+        m.code = CODE_CONTROL;
+        m.label = `control type ${m.type}`;
+      }
+      if (status !== 0) this.fail(m, status);
+      return;
+    }
+    const op = m.type & 0x3ff;
+    m.client = (m.type >> 10) & 0x3f;
+    m.op = op;
+    m.opName = OP_NAMES[op] ?? `OP_${op}`;
+    m.version = version;
+    if (status !== 0) {
+      this.fail(m, status);
+      m.label = opExists(m.dir, op) ? `${messageLabel(m.dir, op)} (invalid)` : `${m.opName} (unknown op)`;
+      const offset = view.getUint32(base + D_ERROR_OFFSET, true);
+      if (offset !== 0) m.errorOffset = offset;
+      return;
+    }
+    m.kind = "iwpm";
+    m.code = iwpmCode(m.dir, op);
+    m.label = messageLabel(m.dir, op);
+    const present = view.getUint32(base + D_PRESENT, true);
+    const specs = attrSpecs(m.dir, op);
+    for (let id = 1; id <= specs.length; id++) {
+      if ((present & (1 << id)) === 0) continue;
+      const spec = specs[id - 1];
+      if (spec === undefined) continue;
+      const at = base + D_SLOTS + (id - 1) * SLOT;
+      if (spec.kind === "u32") m.attrs[spec.name] = view.getUint32(at, true);
+      else if (spec.kind === "u16") m.attrs[spec.name] = view.getUint16(at, true);
+      else if (spec.kind === "addr") m.attrs[spec.name] = formatSockaddr(view, at);
+      else {
+        const bytes = new Uint8Array(x.memory.buffer, at, SLOT);
+        const nul = bytes.indexOf(0);
+        m.attrs[spec.name] = this.textDecoder.decode(bytes.subarray(0, nul < 0 ? SLOT : nul));
+      }
+    }
+    const unknown = view.getUint32(base + D_UNKNOWN_COUNT, true);
+    if (unknown > 0) {
+      m.unknownAttrs = [];
+      for (let i = 0; i < unknown; i++) {
+        const e = base + D_UNKNOWN + i * 12;
+        m.unknownAttrs.push({ type: view.getUint16(e, true), length: view.getUint32(e + 4, true) });
+      }
+    }
+  }
+
+  /** Follows the ABI version the two sides use. */
+  private track(m: NetlinkMessage): void {
+    if (m.status !== 0) return;
+    if (m.kind === "error" && m.dir === DIR_TO_DAEMON && m.seq === 0) {
+      // iwpmd reads any NLMSG_ERROR with seq 0 as "HELLO refused" and falls back to v3.
+      this.version = 3;
+      return;
+    }
+    if (m.kind !== "iwpm" || m.echo) return;
+    const set = (v: AttrValue | undefined) => {
+      if (typeof v === "number" && v >= 3) this.version = Math.min(v, 4);
+    };
+    if (m.op === OP_HELLO) set(m.attrs.abiVersion);
+    else if (m.op === OP_REG_PID && m.dir === DIR_TO_CLIENT) set(m.attrs.ulibVersion);
+    else if (m.op === OP_MAPINFO && m.dir === DIR_TO_CLIENT) set(m.attrs.ulibVersion);
+    else if (m.version !== undefined) this.version = m.version;
+  }
+}
+
+/** "127.0.0.1:5555", "[fd77::1]:5555", "[fe80::1%2]:5555"; "family N" for other families. */
+export function formatSockaddr(view: DataView, at: number): string {
+  const a = readSockaddr(view, at);
+  if (a === null) return `family ${view.getUint16(at, true)}`;
+  return formatAddr(a);
+}
+
+export function formatAddr(a: SockAddr): string {
+  if (a.family === "ipv4") return `${a.address}:${a.port}`;
+  // A scope id means something for link-local addresses only; elsewhere it is whatever the
+  // sender left in those bytes (iwpmd leaves the mapped remote's uninitialised).
+  const scope = a.scopeId && /^fe[89ab]/i.test(a.address) ? `%${a.scopeId}` : "";
+  return `[${a.address}${scope}]:${a.port}`;
+}
+
+/** Decodes a whole capture held in memory; returns the messages and the statistics. */
+export function decodeRecords(
+  x: CoreExports,
+  records: Iterable<CaptureRecord>,
+  opts: { side?: Side } = {},
+): { messages: CaptureMessage[]; stats: DecodeStats } {
+  const messages: CaptureMessage[] = [];
+  const dec = new CaptureDecoder(x, { ...opts, onMessage: (m) => messages.push(m) });
+  for (const r of records) dec.record(r);
+  return { messages, stats: dec.finish() };
+}

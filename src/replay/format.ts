@@ -1,0 +1,189 @@
+// Text for decoded messages and reconstructed state: one-line summaries, field lists, and the
+// JSON form. Shared by the CLI and the browser page.
+
+import type { CaptureMessage, NetlinkMessage, PeerMessage } from "./decode.js";
+import {
+  DIR_TO_DAEMON,
+  iwpmErrorName,
+  nlFlagsText,
+  OP_ADD_MAPPING,
+  OP_HANDLE_ERR,
+  OP_HELLO,
+  OP_MAPINFO,
+  OP_MAPINFO_NUM,
+  OP_QUERY_MAPPING,
+  OP_REG_PID,
+  OP_REMOTE_INFO,
+  OP_REMOVE_MAPPING,
+} from "./names.js";
+
+const s = (v: unknown) => (v === undefined ? "?" : String(v));
+
+/** "NO_PORT_MAP" for flag 1, the number otherwise. */
+export function mappingFlagsText(flags: number): string {
+  if (flags === 0) return "0";
+  const rest = flags & ~1;
+  return [flags & 1 ? "NO_PORT_MAP" : "", rest ? `0x${rest.toString(16)}` : ""].filter(Boolean).join("|");
+}
+
+/** What the message says, in a few words (no header fields). */
+export function summary(m: CaptureMessage): string {
+  if (m.proto === "peer") return peerSummary(m);
+  return netlinkSummary(m);
+}
+
+function netlinkSummary(m: NetlinkMessage): string {
+  if (m.kind === "invalid") return `${m.statusName}: ${m.len} bytes`;
+  if (m.kind === "done") return m.control?.value !== undefined ? `status ${m.control.value}` : "";
+  if (m.kind === "error") {
+    const h = m.control?.header;
+    if (m.status !== 0) return m.statusName;
+    return `error ${s(m.control?.value)}${errnoName(m.control?.value)} for ${h ? `${h.label} seq ${h.seq} pid ${h.pid}` : "?"}`;
+  }
+  if (m.kind === "control") return "";
+  if (m.status !== 0) return `${m.statusName}${m.errorOffset !== undefined ? ` at offset ${m.errorOffset}` : ""}`;
+  const a = m.attrs;
+  const toDaemon = m.dir === DIR_TO_DAEMON;
+  const echo = m.echo ? " (own request, back)" : "";
+  switch (m.op) {
+    case OP_REG_PID:
+      return toDaemon
+        ? `dev ${s(a.devName)} if ${s(a.ifName)} ulib ${s(a.ulibName)}${echo}`
+        : `for seq ${s(a.requestSeq)}: dev ${s(a.devName)} ulib ${s(a.ulibName)} v${s(a.ulibVersion)}${a.pidErr ? ` err ${a.pidErr}` : ""}`;
+    case OP_ADD_MAPPING:
+      return toDaemon
+        ? `${s(a.local)}${a.flags !== undefined ? ` flags ${mappingFlagsText(a.flags as number)}` : ""}`
+        : `for seq ${s(a.requestSeq)}: ${s(a.local)} → ${s(a.mappedLocal)}${a.err ? ` err ${iwpmErrorName(a.err as number)}` : ""}`;
+    case OP_QUERY_MAPPING:
+      return toDaemon
+        ? `${s(a.local)} → ${s(a.remote)}${a.flags !== undefined ? ` flags ${mappingFlagsText(a.flags as number)}` : ""}`
+        : `for seq ${s(a.requestSeq)}: ${s(a.local)} → ${s(a.mappedLocal)}, remote ${s(a.remote)} → ${s(a.mappedRemote)}${a.err ? ` ${iwpmErrorName(a.err as number)}` : ""}`;
+    case OP_REMOVE_MAPPING:
+      return s(a.local);
+    case OP_REMOTE_INFO:
+      return `${s(a.local)} (mapped ${s(a.mappedLocal)}) ← ${s(a.remote)} (mapped ${s(a.mappedRemote)})`;
+    case OP_HANDLE_ERR:
+      return `${iwpmErrorName(a.errCode as number)} (${s(a.errCode)}) for ${a.errSeq === 0 ? "a MAPINFO record" : `seq ${s(a.errSeq)}`}`;
+    case OP_MAPINFO:
+      return toDaemon
+        ? `${s(a.local)} → ${s(a.mapped)} flags ${mappingFlagsText((a.flags as number) ?? 0)}`
+        : `${s(a.ulibName)} v${s(a.ulibVersion)}`;
+    case OP_MAPINFO_NUM:
+      return toDaemon ? `${s(a.sendNum)} records` : `for seq ${s(a.requestSeq)}: ${s(a.sendNum)} sent, ${s(a.ackNum)} accepted`;
+    case OP_HELLO:
+      return `ABI ${s(a.abiVersion)}`;
+    default:
+      return "";
+  }
+}
+
+function peerSummary(m: PeerMessage): string {
+  const w = m.wire;
+  const ep = (ip: string, port: number) => (ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`);
+  const cp = ep(w.cpIp, w.cpport);
+  const ap = ep(w.apIp, w.apport);
+  const base =
+    w.type === 0
+      ? `${cp} (mapped ${ep(w.mappedCpIp ?? "?", w.mappedCpPort)}) → ${ap}`
+      : w.type === 1
+        ? `${ap} accepts ${cp}`
+        : w.type === 2
+          ? `${cp} acks ${ap}`
+          : `${ap} rejects ${cp}`;
+  return `${m.src} → ${m.dst}  ${base} handle ${w.assochandle}${w.problem ? ` [${w.problem}]` : ""}`;
+}
+
+const ERRNO: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  16: "EBUSY",
+  22: "EINVAL",
+  95: "EOPNOTSUPP",
+  111: "ECONNREFUSED",
+  105: "ENOBUFS",
+};
+
+function errnoName(v: number | undefined): string {
+  if (v === undefined || v >= 0) return "";
+  const name = ERRNO[-v];
+  return name ? ` (${name})` : "";
+}
+
+/** "client→daemon" / "daemon→client" / "peer". */
+export function directionText(m: CaptureMessage): string {
+  if (m.proto === "peer") return "peer";
+  return m.dir === DIR_TO_DAEMON ? "client→daemon" : "daemon→client";
+}
+
+/** Every field, one "name: value" per entry (the verbose form). */
+export function fields(m: CaptureMessage): [string, string][] {
+  const out: [string, string][] = [
+    ["message", `#${m.index} (record ${m.record}${m.proto === "netlink" && m.parts > 1 ? `, part ${m.part + 1} of ${m.parts}` : ""})`],
+    ["time", `${m.time.toFixed(6)} s (${isoTime(m.timestamp.sec, m.timestamp.nsec)})`],
+  ];
+  if (m.proto === "peer") {
+    const w = m.wire;
+    out.push(
+      ["udp", `${m.src} → ${m.dst} (IPv${m.ipVersion})`],
+      ["type", `${w.typeName} (${w.type}), protocol version ${w.version}, IP version ${w.ipVersion}`],
+      ["assochandle", w.assochandle],
+      ["cp (connecting)", `${w.cpIp} port ${w.cpport}`],
+      ["ap (accepting)", `${w.apIp} port ${w.apport}`],
+    );
+    if (w.type === 0) out.push(["mapped cp", `${w.mappedCpIp ?? "?"} port ${w.mappedCpPort}`]);
+    out.push(["pmtime", String(w.pmtime)]);
+    if (w.problem) out.push(["problem", w.problem]);
+    return out;
+  }
+  out.push([
+    "direction",
+    `${directionText(m)} (captured ${m.captured}${m.port !== undefined ? `, peer port ${m.port}` : ""}${m.groups ? `, groups 0x${m.groups.toString(16)}` : ""})${m.echo ? ", the client's own request back" : ""}`,
+  ]);
+  out.push(
+    ["nlmsg_len", String(m.len)],
+    ["nlmsg_type", `0x${m.type.toString(16).padStart(4, "0")}`],
+    ["nlmsg_flags", `0x${m.flags.toString(16)} (${nlFlagsText(m.flags)})`],
+  );
+  out.push(["nlmsg_seq", String(m.seq)], ["nlmsg_pid", String(m.pid)]);
+  if (m.client !== undefined) out.push(["client index", String(m.client)], ["op", `${m.opName} (${m.op})`]);
+  if (m.version !== undefined && m.kind === "iwpm") out.push(["layout", `ABI v${m.version}`]);
+  out.push(["status", m.status === 0 ? "OK" : `${m.statusName} (${m.status})`]);
+  if (m.errorOffset !== undefined) out.push(["error offset", String(m.errorOffset)]);
+  for (const [k, v] of Object.entries(m.attrs)) {
+    let text = String(v);
+    if (k === "flags" && typeof v === "number") text = `${v} (${mappingFlagsText(v)})`;
+    if ((k === "err" || k === "errCode") && typeof v === "number" && v !== 0) text = `${v} (${iwpmErrorName(v)})`;
+    out.push([k, text]);
+  }
+  for (const u of m.unknownAttrs ?? []) out.push([`attr ${u.type}`, `${u.length} bytes (not in the schema)`]);
+  if (m.control?.value !== undefined)
+    out.push([m.kind === "error" ? "error" : "status", `${m.control.value}${errnoName(m.control.value)}`]);
+  const h = m.control?.header;
+  if (h)
+    out.push([
+      "answers",
+      `${h.label}: len ${h.len} type 0x${h.type.toString(16)} flags 0x${h.flags.toString(16)} seq ${h.seq} pid ${h.pid}`,
+    ]);
+  return out;
+}
+
+export function isoTime(sec: number, nsec: number): string {
+  const iso = new Date(sec * 1000).toISOString(); // 2026-09-21T14:13:25.000Z
+  return `${iso.slice(0, 19)}.${String(nsec).padStart(9, "0")}Z`;
+}
+
+/** The JSON form of a message: plain data, stable field names. */
+export function toJson(m: CaptureMessage): Record<string, unknown> {
+  const base = {
+    index: m.index,
+    record: m.record,
+    time: Number(m.time.toFixed(9)),
+    timestamp: isoTime(m.timestamp.sec, m.timestamp.nsec),
+    label: m.label,
+  };
+  if (m.proto === "peer") return { ...base, proto: "peer", src: m.src, dst: m.dst, ...m.wire };
+  const { proto, index, record, time, timestamp, label, code, ...rest } = m;
+  void [proto, index, record, time, timestamp, label, code];
+  return { ...base, proto: "netlink", direction: m.dir === DIR_TO_DAEMON ? "to_daemon" : "to_client", ...rest };
+}
