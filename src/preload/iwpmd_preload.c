@@ -285,12 +285,15 @@ static void open_capture(const char *path)
 		put_le32(head + 20, LINKTYPE_NETLINK);
 		if (write(fd, head, sizeof(head)) != (ssize_t)sizeof(head))
 			problem = "cannot write the pcap header";
-	} else if (pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head)) {
-		problem = "existing file too short for a pcap header";
 	} else {
-		uint32_t magic = get_le32(head);
-		if (magic != PCAP_MAGIC_US && magic != PCAP_MAGIC_NS)
+		ssize_t got = pread(fd, head, sizeof(head), 0);
+		uint32_t magic = got >= 4 ? get_le32(head) : 0;
+		if (got < 0)
+			problem = strerror(errno);
+		else if (magic != PCAP_MAGIC_US && magic != PCAP_MAGIC_NS)
 			problem = "existing file is not a little-endian pcap";
+		else if (got != (ssize_t)sizeof(head))
+			problem = "existing file too short for a pcap header";
 		else if ((get_le32(head + 20) & 0x0fffffffu) != LINKTYPE_NETLINK)
 			problem = "existing pcap is not of link type netlink (253)";
 		else

@@ -58,6 +58,7 @@ const KIND_ERROR = 2;
 
 const NLMSG_HDRLEN = 16;
 const NLMSG_ERROR = 2;
+const NLMSG_DONE = 3;
 const NLMSG_MIN_TYPE = 0x10;
 const ST_TRUNCATED_HEADER = 100;
 const ST_BAD_MSG_LEN = 101;
@@ -182,6 +183,7 @@ export class CaptureDecoder {
   private next = 0;
   private held: Held[] = [];
   private votes = { client: 0, daemon: 0 };
+  private weakVotes = { client: 0, daemon: 0 };
   private readonly onMessage: (m: CaptureMessage) => void;
   private readonly textDecoder = new TextDecoder();
 
@@ -238,7 +240,8 @@ export class CaptureDecoder {
 
   private decideSide(): void {
     if (this.stats.side === undefined) {
-      this.stats.side = this.votes.daemon > this.votes.client ? "daemon" : "client";
+      const v = this.votes.client + this.votes.daemon > 0 ? this.votes : this.weakVotes;
+      this.stats.side = v.daemon > v.client ? "daemon" : "client";
       this.stats.sideInferred = true;
     }
     const held = this.held;
@@ -246,25 +249,36 @@ export class CaptureDecoder {
     for (const h of held) this.process(h.rec);
   }
 
-  /** Counts the datagram's messages that decode in one direction only. */
+  /**
+   * Counts the datagram's messages that decode in one direction only (strong votes), and those
+   * whose form tells the sender although their layout fits both ways (weak votes, which count
+   * only when no strong one came): a HELLO with seq 0 is iwpmd's first message, a 20-byte
+   * NLMSG_DONE is the kernel's acknowledgement to iwpmd, NLMSG_ERROR only ever goes to iwpmd.
+   */
   private vote(rec: CaptureRecord): void {
     const nl = parseNetlinkRecord(rec.data);
     if (nl === null || nl.direction === "unknown") return;
     const d = nl.payload;
     const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    const cast = (sentDir: number, strong: boolean) => {
+      // Seen going out as client → daemon: the capturing socket is a client's.
+      const clientSide = (nl.direction === "out") === (sentDir === DIR_TO_DAEMON);
+      const box = strong ? this.votes : this.weakVotes;
+      if (clientSide) box.client++;
+      else box.daemon++;
+    };
     for (let at = 0; at + NLMSG_HDRLEN <= d.length; ) {
       const len = v.getUint32(at, true);
       if (len < NLMSG_HDRLEN || at + len > d.length) return;
-      if (v.getUint16(at + 4, true) >= NLMSG_MIN_TYPE && len <= this.x.codecCap()) {
+      const type = v.getUint16(at + 4, true);
+      if (type >= NLMSG_MIN_TYPE && len <= this.x.codecCap()) {
         this.load(d.subarray(at, at + len));
         const ok0 = this.decodeEither(len, DIR_TO_DAEMON).status === 0;
         const ok1 = this.decodeEither(len, DIR_TO_CLIENT).status === 0;
-        if (ok0 !== ok1) {
-          // Sent as client → daemon by the capturing socket: it is a client's.
-          const sentDir = nl.direction === "out" ? (ok0 ? 0 : 1) : ok0 ? 1 : 0;
-          if (sentDir === 0) this.votes.client++;
-          else this.votes.daemon++;
-        }
+        if (ok0 !== ok1) cast(ok0 ? DIR_TO_DAEMON : DIR_TO_CLIENT, true);
+        else if (ok0 && (type & 0x3ff) === OP_HELLO && v.getUint32(at + 8, true) === 0) cast(DIR_TO_CLIENT, false);
+      } else if (type === NLMSG_ERROR || (type === NLMSG_DONE && len === NLMSG_HDRLEN + 4)) {
+        cast(DIR_TO_DAEMON, false);
       }
       at += (len + 3) & ~3;
     }
