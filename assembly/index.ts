@@ -36,7 +36,9 @@ import { EVENT_SIZE, eventBase, eventCount as pendingEvents, eventsClear as clea
 import { handleDatagram, poll as pollSocket, sendFailed as reportSendFailed } from "./client/handlers";
 import {
   abiVersion,
-  daemonPid as currentPid,
+  daemonKnown,
+  daemonPort as currentPort,
+  pidState as currentPidState,
   echoSeq as currentEcho,
   lastErrno as currentErrno,
   peekSeq,
@@ -56,7 +58,7 @@ import { MAX_NL_CLIENTS } from "./iwpm/constants";
 import "./diag";
 
 /** Bumped whenever an export, an import or a shared record layout changes. */
-const CORE_ABI_VERSION: u32 = 2;
+const CORE_ABI_VERSION: u32 = 3;
 
 const LOOKUP: usize = memory.data(<i32>ADDR_SIZE, 8);
 const CODEC_IO: usize = memory.data(<i32>ENCODE_MAX, 8);
@@ -126,11 +128,16 @@ export function seedSequence(first: u32): void {
 }
 
 // ---- state ------------------------------------------------------------------
-export function daemonPid(): i32 {
-  return currentPid;
+/** 1 when a daemon port is known, -1 undefined, -2 unavailable (the kernel's iwpm_user_pid states). */
+export function pidState(): i32 {
+  return currentPidState;
+}
+/** The daemon's netlink port (u32), meaningful when pidState() is 1. */
+export function daemonPort(): u32 {
+  return currentPort;
 }
 export function validPid(): u32 {
-  return currentPid > 0 ? 1 : 0;
+  return daemonKnown() ? 1 : 0;
 }
 export function negotiatedVersion(): u32 {
   return abiVersion;

@@ -36,7 +36,9 @@ import { EV_REQUEST_DONE, pushEvent, setEventOp } from "./events";
 import {
   abiVersion,
   clientValid,
-  daemonPid,
+  daemonKnown,
+  daemonPort,
+  pidState,
   echoSeq,
   initCount,
   initTotal,
@@ -48,7 +50,7 @@ import {
   REG_VALID,
   registration,
   sendTx,
-  setDaemonPid,
+  setPidState,
   setInitCount,
   setInitTotal,
   setRegistration,
@@ -149,16 +151,19 @@ export function registerPid(client: u32): i32 {
   if (!clientValid(client)) return -E_NOT_INITIALIZED;
   const devLen = strnlen(ARG_DEVNAME, 32);
   if (devLen == 0 || devLen > 31 || strnlen(ARG_IFNAME, 16) > 15) return -E_INVALID_ARG;
-  if (registration(client) == REG_VALID || daemonPid == PID_UNAVAILABLE) return OK;
+  if (registration(client) == REG_VALID || pidState == PID_UNAVAILABLE) return OK;
   const seq = takeSeq();
   const len = buildRegPid(TX, client, seq, ownPort, echoSeq, ARG_IFNAME, ARG_DEVNAME);
   const i = newRequest(seq, OP_REG_PID, client);
   memory.copy(requestPtr(i) + R_DEVNAME, ARG_DEVNAME, 32);
-  // Registration is multicast to the port mappers' group; a failure means nobody listens.
-  const status = sendTx(len, 0, IWPM_GROUP_MASK);
+  // Registration is multicast to the port mappers' group; a failure means nobody listens. When a
+  // daemon has announced its port, the send names it too: netlink then unicasts to it and
+  // multicasts to the rest of the group, so a daemon that could not join the group (no
+  // CAP_NET_ADMIN on NETLINK_USERSOCK) hears it, and still only once.
+  const status = sendTx(len, daemonKnown() ? daemonPort : 0, IWPM_GROUP_MASK);
   if (status != OK) {
     requestSettle(i, OUTCOME_UNKNOWN);
-    setDaemonPid(PID_UNAVAILABLE);
+    setPidState(PID_UNAVAILABLE);
     return -status;
   }
   bump(STAT_TX_MESSAGES);
@@ -168,7 +173,7 @@ export function registerPid(client: u32): i32 {
 /** Checks shared by add and query: client, daemon, registration, flags against the version. */
 function mappingGate(client: u32, flags: u32): i32 {
   if (!clientValid(client)) return E_NOT_INITIALIZED;
-  if (daemonPid <= 0) return E_DAEMON_UNAVAILABLE;
+  if (!daemonKnown()) return E_DAEMON_UNAVAILABLE;
   if (registration(client) != REG_VALID) return E_NOT_REGISTERED;
   // A v3 daemon has no FLAGS attribute, so a flagged request cannot be honoured.
   if (flags != 0 && abiVersion <= IWPM_UABI_VERSION_MIN) return E_INVALID_ARG;
@@ -183,10 +188,10 @@ export function addMapping(client: u32, flags: u32): i32 {
   const len = buildAddMapping(TX, client, seq, ownPort, echoSeq, C_LOCAL, flags, abiVersion > IWPM_UABI_VERSION_MIN);
   const i = newRequest(seq, OP_ADD_MAPPING, client);
   memory.copy(requestPtr(i) + R_LOCAL, C_LOCAL, ADDR_SIZE);
-  const status = sendTx(len, <u32>daemonPid, 0);
+  const status = sendTx(len, daemonPort, 0);
   if (status != OK) {
     requestSettle(i, OUTCOME_UNKNOWN);
-    setDaemonPid(PID_UNDEFINED);
+    setPidState(PID_UNDEFINED);
     return -status;
   }
   bump(STAT_TX_MESSAGES);
@@ -204,7 +209,7 @@ export function addAndQueryMapping(client: u32, flags: u32): i32 {
   memory.copy(r + R_LOCAL, C_LOCAL, ADDR_SIZE);
   memory.copy(r + R_REMOTE, C_REMOTE, ADDR_SIZE);
   // Unlike add and remove, a failed query send leaves the daemon pid as it is (reference §4.2).
-  const status = sendTx(len, <u32>daemonPid, 0);
+  const status = sendTx(len, daemonPort, 0);
   if (status != OK) {
     requestSettle(i, OUTCOME_UNKNOWN);
     return -status;
@@ -217,12 +222,12 @@ export function addAndQueryMapping(client: u32, flags: u32): i32 {
 export function removeMapping(client: u32): i32 {
   if (!addrFromSockaddr(C_LOCAL, argAddr(0))) return -E_INVALID_ARG;
   if (!clientValid(client)) return -E_NOT_INITIALIZED;
-  if (daemonPid <= 0) return OK;
+  if (!daemonKnown()) return OK;
   if (registration(client) == REG_UNDEF) return -E_NOT_REGISTERED;
   const len = buildRemoveMapping(TX, client, takeSeq(), ownPort, echoSeq, C_LOCAL);
-  const status = sendTx(len, <u32>daemonPid, 0);
+  const status = sendTx(len, daemonPort, 0);
   if (status != OK) {
-    setDaemonPid(PID_UNDEFINED);
+    setPidState(PID_UNDEFINED);
     return -status;
   }
   bump(STAT_TX_MESSAGES);

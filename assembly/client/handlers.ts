@@ -91,7 +91,8 @@ import {
 import {
   abiVersion,
   clientValid,
-  daemonPid,
+  daemonKnown,
+  daemonPort,
   maxVersion,
   ownPort,
   PID_UNAVAILABLE,
@@ -102,7 +103,8 @@ import {
   RX_CAP,
   sendTx,
   setAbiVersion,
-  setDaemonPid,
+  setDaemon,
+  setPidState,
   setEchoSeq,
   setRegistration,
   socketFd,
@@ -167,7 +169,7 @@ function handleMessage(msg: usize, len: u32, port: u32): void {
   // known, nobody else may speak for it, except to announce a (re)started
   // daemon with HELLO or a MAPINFO request.
   if (type < <u32>NLMSG_MIN_TYPE) {
-    if (port != 0 && daemonPid > 0 && port != <u32>daemonPid) drop(E_WRONG_SOURCE);
+    if (port != 0 && daemonKnown() && port != daemonPort) drop(E_WRONG_SOURCE);
     else if (type == <u32>NLMSG_ERROR) handleNetlinkError(msg, len);
     return;
   }
@@ -176,7 +178,7 @@ function handleMessage(msg: usize, len: u32, port: u32): void {
   if (schemaMaxId(DIR_TO_CLIENT, op, 4) == 0) return drop(E_UNKNOWN_OP);
   if (!clientValid(client)) return drop(E_UNKNOWN_CLIENT);
   const announce = op == OP_HELLO || op == OP_MAPINFO;
-  if (port != 0 && daemonPid > 0 && port != <u32>daemonPid && !announce) return drop(E_WRONG_SOURCE);
+  if (port != 0 && daemonKnown() && port != daemonPort && !announce) return drop(E_WRONG_SOURCE);
   if (port != 0 && msgPid(msg) != port) return drop(E_PID_MISMATCH);
   const status = parseMessage(msg, len, DIR_TO_CLIENT, op, 4);
   if (status != OK) return drop(status);
@@ -226,7 +228,7 @@ function onRegPidReply(msg: usize): void {
   if (!sameName(attrPtr(2), requestPtr(i) + R_DEVNAME) || !sameName(attrPtr(3), ulibNamePtr()) || !versionOk) {
     status = IWPM_USER_LIB_INFO_ERR;
   } else {
-    setDaemonPid(<i32>msgPid(msg));
+    setDaemon(msgPid(msg));
     setAbiVersion(min(version, maxVersion));
     setEchoSeq(msgSeq(msg));
     setRegistration(requestClient(i), REG_VALID);
@@ -329,7 +331,7 @@ function onMapinfoRequest(msg: usize, len: u32, client: u32): void {
   if (version < IWPM_UABI_VERSION_MIN) return drop(E_BAD_VERSION);
   setEchoSeq(msgSeq(msg));
   setRegistration(client, REG_INCOMPL);
-  setDaemonPid(<i32>msgPid(msg));
+  setDaemon(msgPid(msg));
   const e = pushEvent(EV_MAPINFO_REQUEST, client, OK, msgSeq(msg));
   setEventValues(e, version, 0, 0);
   setEventPort(e, msgPid(msg));
@@ -344,7 +346,7 @@ function onMapinfoRequest(msg: usize, len: u32, client: u32): void {
 function resendMapinfo(client: u32): void {
   const withFlags = abiVersion > IWPM_UABI_VERSION_MIN;
   const recordSize: u32 = withFlags ? 288 : 280;
-  const to = <u32>daemonPid;
+  const to = daemonPort;
   let off: u32 = 0;
   let records: u32 = 0;
   let datagrams: u32 = 0;
@@ -411,7 +413,7 @@ function onHello(msg: usize, len: u32, client: u32): void {
   setRegistration(client, REG_INCOMPL);
   setEchoSeq(msgSeq(msg));
   setAbiVersion(min(maxVersion, offered));
-  setDaemonPid(<i32>msgPid(msg));
+  setDaemon(msgPid(msg));
   const status = sendTx(buildHello(TX, client, takeSeq(), ownPort, abiVersion), msgPid(msg), 0);
   if (status == OK) bump(STAT_TX_MESSAGES);
   setEventStatus(e, status);
@@ -439,8 +441,8 @@ export function sendFailed(len: u32, errno: u32): void {
   const type = <u32>msgType(RX);
   if (type < <u32>NLMSG_MIN_TYPE) return;
   const op = typeOp(type);
-  if (op == OP_REG_PID) setDaemonPid(PID_UNAVAILABLE);
-  else if ((op == OP_ADD_MAPPING || op == OP_REMOVE_MAPPING) && daemonPid > 0) setDaemonPid(PID_UNDEFINED);
+  if (op == OP_REG_PID) setPidState(PID_UNAVAILABLE);
+  else if ((op == OP_ADD_MAPPING || op == OP_REMOVE_MAPPING) && daemonKnown()) setPidState(PID_UNDEFINED);
   const i = requestFind(msgSeq(RX));
   if (i == NIL || requestOp(i) != op) return;
   const e = complete(i, E_SEND_FAILED);

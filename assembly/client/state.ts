@@ -7,6 +7,7 @@ import { bump, STAT_TX_DATAGRAMS } from "./stats";
 
 export const PID_UNDEFINED: i32 = -1;
 export const PID_UNAVAILABLE: i32 = -2;
+export const PID_VALID: i32 = 1;
 
 export const REG_UNDEF: u8 = 0x01;
 export const REG_VALID: u8 = 0x02;
@@ -20,8 +21,12 @@ export const RX_CAP: u32 = 65536;
 export const RX: usize = memory.data(<i32>RX_CAP, 8);
 const SCRATCH: usize = memory.data(32, 8);
 
-/** Daemon port id (> 0) or PID_UNDEFINED / PID_UNAVAILABLE. */
-export let daemonPid: i32 = PID_UNDEFINED;
+/**
+ * The kernel keeps one `int iwpm_user_pid` (> 0 valid, -1 undefined, -2 unavailable); a netlink
+ * port id is a u32 and an autobound one is above 2^31, so the state and the port are kept apart.
+ */
+export let pidState: i32 = PID_UNDEFINED;
+export let daemonPort: u32 = 0;
 /** Negotiated ABI version: starts at the minimum, as the kernel does. */
 export let abiVersion: u32 = IWPM_UABI_VERSION_MIN;
 /** The highest version this client speaks; 3 makes it answer HELLO as a v3 kernel would. */
@@ -38,8 +43,18 @@ const REGISTRATION: usize = memory.data(<i32>MAX_NL_CLIENTS);
 const INIT_COUNT: usize = memory.data(<i32>MAX_NL_CLIENTS * 4, 4);
 export let initTotal: u32 = 0;
 
-export function setDaemonPid(pid: i32): void {
-  daemonPid = pid;
+/** The daemon is at `port` (never 0: that is the kernel). */
+export function setDaemon(port: u32): void {
+  pidState = PID_VALID;
+  daemonPort = port;
+}
+export function setPidState(state: i32): void {
+  pidState = state;
+}
+// @ts-ignore: decorator
+@inline
+export function daemonKnown(): bool {
+  return pidState == PID_VALID;
 }
 export function setAbiVersion(v: u32): void {
   abiVersion = v;

@@ -259,7 +259,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
 
   /** The port mapper's netlink port, or null when none is known. */
   daemonPid(): number | null {
-    const pid = this.core.exports.daemonPid();
+    const pid = this.core.daemonPid();
     return pid > 0 ? pid : null;
   }
 
@@ -300,7 +300,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
       this.pump();
       if (r < 0) throw this.syncError(-r, what);
       const registered = x.registration(c) === REG_VALID;
-      if (!registered && x.daemonPid() !== PID_UNAVAILABLE) {
+      if (!registered && this.core.daemonPid() !== PID_UNAVAILABLE) {
         throw new IwpmError("INTERNAL", `${what}: the core neither sent a request nor holds a registration`);
       }
       return { registered, abiVersion: x.negotiatedVersion() };

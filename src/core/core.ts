@@ -5,7 +5,7 @@ import { readSockaddr, SOCKADDR_SIZE, type SockAddr, writeSockaddr } from "./soc
 import { STATUS_LIMIT, TRAFFIC_STATS } from "./status.js";
 
 /** The core ABI this host code speaks (assembly/index.ts CORE_ABI_VERSION). */
-export const CORE_ABI_VERSION = 2;
+export const CORE_ABI_VERSION = 3;
 
 /** The core's exports (assembly/index.ts); all integers, pointers are offsets into `memory`. */
 export interface CoreExports {
@@ -28,7 +28,8 @@ export interface CoreExports {
   setMaxVersion(version: number): number;
   setRemoteInfoLimit(n: number): void;
   seedSequence(first: number): void;
-  daemonPid(): number;
+  pidState(): number;
+  daemonPort(): number;
   validPid(): number;
   negotiatedVersion(): number;
   registration(nlClient: number): number;
@@ -125,6 +126,12 @@ export class Core {
     mem.set(dev, args + ARG_DEVNAME);
     mem.set(ifn, args + ARG_IFNAME);
     return true;
+  }
+
+  /** The daemon's port when one is known, else the kernel's pid state: -1 undefined, -2 unavailable. */
+  daemonPid(): number {
+    const state = this.exports.pidState();
+    return state === 1 ? this.exports.daemonPort() >>> 0 : state;
   }
 
   /** Reads and clears the events the last calls produced. */

@@ -81,16 +81,27 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
   const shim = createShim({ sockets, udpSockets, ports, onHostError: (err) => service?.handleHostError(err) });
   const core = await instantiateCore(wasm, shim);
 
-  let netlink: NodeNetlinkSocket;
-  try {
-    netlink = openNetlinkSocket({
+  const open = (groups: number[]) =>
+    openNetlinkSocket({
       protocol,
       port,
-      groups: [1, 2],
+      groups,
       recvBufferSize: 4 * 1024 * 1024,
       onReadable: readable,
       onSendError: (_err, errno, datagram) => service?.handleSendError(datagram.bytes, errno),
     });
+  let netlink: NodeNetlinkSocket;
+  try {
+    try {
+      netlink = open([1, 2]);
+    } catch (err) {
+      // Joining a NETLINK_USERSOCK group needs CAP_NET_ADMIN. Without it the service still works
+      // for clients it announces itself to (clientPort): they learn its port from the HELLO and
+      // address their REG_PID to it.
+      if ((err as NodeJS.ErrnoException).code !== "EPERM") throw err;
+      log("iwpm service: no CAP_NET_ADMIN, not in the multicast group; clients reach it through its HELLO");
+      netlink = open([]);
+    }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new IwpmError(

@@ -52,7 +52,7 @@ describe("registration", () => {
     const done = only(core, "requestDone");
     expect(done).toMatchObject({ seq, status: 0, a: 4, b: 4, port: 1234 });
     expect(core.exports.validPid()).toBe(1);
-    expect(core.exports.daemonPid()).toBe(1234);
+    expect(core.daemonPid()).toBe(1234);
     expect(core.exports.registration(2)).toBe(REG_VALID);
     expect(core.exports.echoSeq()).toBe(7);
     expect(core.exports.negotiatedVersion()).toBe(4);
@@ -78,15 +78,17 @@ describe("registration", () => {
     core.writeNames("siw0", "lo");
     socket.failWith = 71; // ESRCH: nobody in the group
     expect(core.exports.registerPid(2)).toBe(-125);
-    expect(core.exports.daemonPid()).toBe(-2);
+    expect(core.daemonPid()).toBe(-2);
     expect(core.exports.requestCount()).toBe(0);
     socket.failWith = 0;
     expect(core.exports.registerPid(2)).toBe(0);
     expect(socket.sent).toHaveLength(0);
     // A daemon announcing itself makes registration possible again.
     core.feed(new FakeDaemon(99).hello(4), 99);
-    expect(core.exports.daemonPid()).toBe(99);
+    expect(core.daemonPid()).toBe(99);
     expect(core.exports.registerPid(2)).toBeGreaterThan(0);
+    // A known daemon is named as well as the group, so it hears REG_PID even outside the group.
+    expect(socket.take().at(-1)).toMatchObject({ port: 99, groups: 2 });
   });
 });
 
@@ -207,11 +209,23 @@ describe("daemon (re)start", () => {
     const [msg] = parseDatagram(sent?.bytes as Uint8Array);
     expect(msg?.type).toBe(0x808);
     expect(u16(msg?.attrs.get(1))).toBe(4);
-    expect(core.exports.daemonPid()).toBe(5555);
+    expect(core.daemonPid()).toBe(5555);
     expect(core.exports.registration(2)).toBe(REG_INCOMPL);
     // INCOMPL: register again before the next mapping.
     core.writeAddr(0, v4("10.0.0.1", 5555));
     expect(core.exports.addMapping(2, 0)).toBe(-124);
+  });
+
+  it("takes a daemon port above 2^31 (an autobound netlink port) as valid", async () => {
+    const { core, socket } = await loadTestCore();
+    core.exports.init(2);
+    const port = 0xfffff000;
+    core.feed(new FakeDaemon(port).hello(4), port);
+    expect(core.exports.validPid()).toBe(1);
+    expect(core.daemonPid()).toBe(port);
+    core.writeNames("siw0", "lo");
+    core.exports.registerPid(2);
+    expect(socket.take().at(-1)).toMatchObject({ port, groups: 2 });
   });
 
   it("adopts v3 from a HELLO offering 3, then sends no FLAGS", async () => {
@@ -316,7 +330,7 @@ describe("timeouts", () => {
     expect(only(core, "requestDone")).toMatchObject({ seq, status: 120, op: 1 });
     expect(core.exports.requestCount()).toBe(0);
     expect(core.exports.nextTimeoutMs()).toBe(-1);
-    expect(core.exports.daemonPid()).toBe(1234);
+    expect(core.daemonPid()).toBe(1234);
   });
 
   it("expires by deadline, not by send order, when the timeout changes", async () => {
@@ -359,7 +373,7 @@ describe("lifecycle and failures", () => {
     socket.failWith = 14;
     expect(core.exports.addMapping(2, 0)).toBe(-125);
     expect(core.exports.lastErrno()).toBe(14);
-    expect(core.exports.daemonPid()).toBe(-1);
+    expect(core.daemonPid()).toBe(-1);
 
     const t = await registered();
     t.core.writeAddr(0, v4("10.0.0.1", 5555));
@@ -368,6 +382,6 @@ describe("lifecycle and failures", () => {
     t.core.bytes().set(sent?.bytes as Uint8Array, t.core.exports.rxPtr());
     t.core.exports.sendFailed(sent?.bytes.length as number, 14);
     expect(only(t.core, "requestDone")).toMatchObject({ seq, status: 125, a: 14 });
-    expect(t.core.exports.daemonPid()).toBe(-1);
+    expect(t.core.daemonPid()).toBe(-1);
   });
 });

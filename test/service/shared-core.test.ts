@@ -61,7 +61,7 @@ describe("client and service in one core", () => {
     };
     expect(x.serviceStart()).toBe(0);
     run();
-    expect(x.daemonPid()).toBe(SERVICE_PORT);
+    expect(core.daemonPid()).toBe(SERVICE_PORT);
     core.writeNames("siw0", "lo");
     const reg = x.registerPid(2);
     expect(reg).toBeGreaterThan(0);
