@@ -16,7 +16,7 @@ for (const target of ["release", "debug"]) {
 const wasm = join(root, "build", "core", "iwpm.wasm");
 console.log(`build/core/iwpm.wasm: ${statSync(wasm).size} bytes`);
 
-const entries = ["index.ts"].map((f) => join(root, "src", f)).filter((f) => existsSync(f));
+const entries = ["index.ts", "cli.ts"].map((f) => join(root, "src", f)).filter((f) => existsSync(f));
 if (entries.length > 0) {
   const outdir = join(root, "build", "dist");
   mkdirSync(outdir, { recursive: true });

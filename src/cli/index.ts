@@ -10,6 +10,7 @@ type Loader = () => Promise<{ default: Command }>;
 
 const COMMANDS: Record<string, Loader> = {
   decode: () => import("./decode.js"),
+  demo: () => import("./demo.js"),
   replay: () => import("./replay.js"),
   web: () => import("./web.js"),
 };
