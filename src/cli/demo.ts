@@ -10,6 +10,7 @@ import type { SockAddr } from "../core/sockaddr.js";
 import { openPortMapperService } from "../service/node.js";
 import type { PortMapperService } from "../service/service.js";
 import { CliError, type CliIO, type Command, EXIT, parseCommandArgs, parseCount } from "./command.js";
+import { mappingTable } from "./serve.js";
 import { renderTable } from "./table.js";
 
 const help = `Usage: iwpm demo [--capture FILE] [--no-capture] [--udp-port N]
@@ -104,12 +105,7 @@ async function run(args: string[], io: CliIO): Promise<number> {
       ),
     );
     say("\nmappings (service: ports it holds)");
-    say(
-      renderTable(
-        ["client", "local", "mapped", "refs", "port held"],
-        service.mappings().map((m) => [String(m.nlClient), fmt(m.local), fmt(m.mapped), String(m.refcount), m.portHeld ? "yes" : "no"]),
-      ),
-    );
+    say(mappingTable(service));
 
     for (const [local, m] of mapped) {
       client.removeMapinfo(local, m);

@@ -12,6 +12,7 @@ const COMMANDS: Record<string, Loader> = {
   decode: () => import("./decode.js"),
   demo: () => import("./demo.js"),
   replay: () => import("./replay.js"),
+  serve: () => import("./serve.js"),
   web: () => import("./web.js"),
 };
 
