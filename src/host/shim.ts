@@ -9,91 +9,89 @@
 import { Errno, errnoFromError } from "./errno.js";
 
 export interface Clock {
-	monotonicNs(): bigint;
-	realtimeNs(): bigint;
+  monotonicNs(): bigint;
+  realtimeNs(): bigint;
 }
 
 /** One received datagram with its netlink source address (`nl_pid`, `nl_groups`). */
 export interface Datagram {
-	bytes: Uint8Array;
-	port: number;
-	groups: number;
-	/** Original length when the host already lost the tail (`bytes` holds only the head). */
-	truncatedLength?: number;
+  bytes: Uint8Array;
+  port: number;
+  groups: number;
+  /** Original length when the host already lost the tail (`bytes` holds only the head). */
+  truncatedLength?: number;
 }
 
 export interface DatagramSocket {
-	/**
-	 * Queues one datagram for netlink port `port` and/or the multicast `groups` bitmask. Returns a
-	 * WASI errno synchronously (0 once queued); `bytes` is the socket's to keep.
-	 */
-	sendTo(bytes: Uint8Array, port: number, groups: number): number;
-	/** Takes the oldest queued datagram, or null when none is queued. */
-	recvFrom(): Datagram | null;
+  /**
+   * Queues one datagram for netlink port `port` and/or the multicast `groups` bitmask. Returns a
+   * WASI errno synchronously (0 once queued); `bytes` is the socket's to keep.
+   */
+  sendTo(bytes: Uint8Array, port: number, groups: number): number;
+  /** Takes the oldest queued datagram, or null when none is queued. */
+  recvFrom(): Datagram | null;
 }
 
 export interface SocketTable {
-	get(fd: number): DatagramSocket | undefined;
+  get(fd: number): DatagramSocket | undefined;
 }
 
 /** The plain SocketTable: fd → socket. */
-export class SocketMap
-	extends Map<number, DatagramSocket>
-	implements SocketTable {}
+export class SocketMap extends Map<number, DatagramSocket> implements SocketTable {}
 
 /** A UDP peer: family 2 (IPv4) or 10 (IPv6), 16 address bytes (IPv4 in the first 4), port, IPv6 scope id. */
 export interface PeerAddress {
-	family: number;
-	address: Uint8Array;
-	port: number;
-	scopeId: number;
+  family: number;
+  address: Uint8Array;
+  port: number;
+  scopeId: number;
 }
 
 export interface UdpDatagram {
-	bytes: Uint8Array;
-	from: PeerAddress;
-	/** Original length when the host already lost the tail. */
-	truncatedLength?: number;
+  bytes: Uint8Array;
+  from: PeerAddress;
+  /** Original length when the host already lost the tail. */
+  truncatedLength?: number;
 }
 
 export interface UdpSocket {
-	/** Queues one datagram for `to`; returns a WASI errno synchronously (0 once queued). */
-	sendTo(bytes: Uint8Array, to: PeerAddress): number;
-	/** Takes the oldest queued datagram, or null when none is queued. */
-	recvFrom(): UdpDatagram | null;
+  /** Queues one datagram for `to`; returns a WASI errno synchronously (0 once queued). */
+  sendTo(bytes: Uint8Array, to: PeerAddress): number;
+  /** Takes the oldest queued datagram, or null when none is queued. */
+  recvFrom(): UdpDatagram | null;
 }
 
 export interface UdpSocketTable {
-	get(fd: number): UdpSocket | undefined;
+  get(fd: number): UdpSocket | undefined;
 }
 
 /** Holds TCP ports for the service's mappings (iwpmd: a bound, never listening socket per mapped port). */
 export interface PortReserver {
-	/** Binds the wildcard address of `family` at `port` (0 = any): a WASI errno and, on success, a handle (> 0) and the bound port. */
-	reserve(family: number, port: number): { errno: number; handle?: number; port?: number };
-	/** Releases a reservation; a WASI errno. */
-	close(handle: number): number;
+  /** Binds the wildcard address of `family` at `port` (0 = any): a WASI errno and, on success, a handle (> 0) and the bound port. */
+  reserve(family: number, port: number): { errno: number; handle?: number; port?: number };
+  /** Releases a reservation; a WASI errno. */
+  close(handle: number): number;
 }
 
 export interface ShimOptions {
-	sockets: SocketTable;
-	/** UDP sockets of the port mapper service, by fd. */
-	udpSockets?: UdpSocketTable;
-	/** TCP port reservations of the port mapper service. */
-	ports?: PortReserver;
-	clock?: Clock;
-	/** Fills `buf` with cryptographically strong random bytes. */
-	random?: (buf: Uint8Array<ArrayBuffer>) => void;
-	/** Receives the core's diagnostics written to fd 1 or 2, decoded as UTF-8. */
-	log?: (fd: number, text: string) => void;
-	/** Told about every exception a host callback threw; the core only sees the errno. */
-	onHostError?: (err: unknown) => void;
+  sockets: SocketTable;
+  /** UDP sockets of the port mapper service, by fd. */
+  udpSockets?: UdpSocketTable;
+  /** TCP port reservations of the port mapper service. */
+  ports?: PortReserver;
+  clock?: Clock;
+  /** Fills `buf` with cryptographically strong random bytes. */
+  random?: (buf: Uint8Array<ArrayBuffer>) => void;
+  /** Receives the core's diagnostics written to fd 1 or 2, decoded as UTF-8. */
+  log?: (fd: number, text: string) => void;
+  /** Told about every exception a host callback threw; the core only sees the errno. */
+  onHostError?: (err: unknown) => void;
 }
 
 export interface Shim {
-	readonly imports: WebAssembly.Imports;
-	/** Gives the shim the core's exported memory; call it right after instantiation. */
-	bind(memory: WebAssembly.Memory): void;
+  readonly imports: WebAssembly.Imports;
+  /** Gives the shim the core's exported memory; call it right after instantiation. */
+  bind(memory: WebAssembly.Memory): void;
 }
 
 // witx `$clockid`
@@ -109,333 +107,275 @@ const RANDOM_CHUNK = 65536;
 
 /** performance.now() and Date.now() exist in every host this shim targets, unlike process.hrtime. */
 export const portableClock: Clock = {
-	monotonicNs: () => BigInt(Math.floor(performance.now() * 1e6)),
-	realtimeNs: () => BigInt(Date.now()) * 1_000_000n,
+  monotonicNs: () => BigInt(Math.floor(performance.now() * 1e6)),
+  realtimeNs: () => BigInt(Date.now()) * 1_000_000n,
 };
 
 function cryptoRandom(buf: Uint8Array<ArrayBuffer>): void {
-	for (let at = 0; at < buf.length; at += RANDOM_CHUNK) {
-		crypto.getRandomValues(buf.subarray(at, at + RANDOM_CHUNK));
-	}
+  for (let at = 0; at < buf.length; at += RANDOM_CHUNK) {
+    crypto.getRandomValues(buf.subarray(at, at + RANDOM_CHUNK));
+  }
 }
 
 function consoleLog(fd: number, text: string): void {
-	// console appends its own line break.
-	const line = text.endsWith("\n") ? text.slice(0, -1) : text;
-	if (fd === STDOUT) console.log(line);
-	else console.error(line);
+  // console appends its own line break.
+  const line = text.endsWith("\n") ? text.slice(0, -1) : text;
+  if (fd === STDOUT) console.log(line);
+  else console.error(line);
 }
 
 function fits(size: number, ptr: number, len: number): boolean {
-	return ptr + len <= size;
+  return ptr + len <= size;
 }
 
 export function createShim(opts: ShimOptions): Shim {
-	const { sockets } = opts;
-	const clock = opts.clock ?? portableClock;
-	const random = opts.random ?? cryptoRandom;
-	const log = opts.log ?? consoleLog;
-	// One streaming decoder per fd, so a UTF-8 sequence split across two writes still decodes.
-	const decoders = new Map<number, TextDecoder>();
-	let memory: WebAssembly.Memory | undefined;
+  const { sockets } = opts;
+  const clock = opts.clock ?? portableClock;
+  const random = opts.random ?? cryptoRandom;
+  const log = opts.log ?? consoleLog;
+  // One streaming decoder per fd, so a UTF-8 sequence split across two writes still decodes.
+  const decoders = new Map<number, TextDecoder>();
+  let memory: WebAssembly.Memory | undefined;
 
-	// memory.grow detaches every earlier view, so each call builds fresh ones, and again after any
-	// host callback (which may call back into the core and grow it).
-	function buffer(): ArrayBuffer {
-		if (memory === undefined)
-			throw new Error("shim: bind(memory) was not called");
-		return memory.buffer;
-	}
-	const bytes = () => new Uint8Array(buffer());
-	const data = () => new DataView(buffer());
+  // memory.grow detaches every earlier view, so each call builds fresh ones, and again after any
+  // host callback (which may call back into the core and grow it).
+  function buffer(): ArrayBuffer {
+    if (memory === undefined) throw new Error("shim: bind(memory) was not called");
+    return memory.buffer;
+  }
+  const bytes = () => new Uint8Array(buffer());
+  const data = () => new DataView(buffer());
 
-	function hostError(err: unknown): number {
-		try {
-			opts.onHostError?.(err);
-		} catch {
-			// The reporter failing is no reason to unwind through the core either.
-		}
-		return errnoFromError(err);
-	}
+  function hostError(err: unknown): number {
+    try {
+      opts.onHostError?.(err);
+    } catch {
+      // The reporter failing is no reason to unwind through the core either.
+    }
+    return errnoFromError(err);
+  }
 
-	function clock_time_get(
-		clockId: number,
-		_precision: bigint,
-		timeOut: number,
-	): number {
-		try {
-			const out = timeOut >>> 0;
-			let ns: bigint;
-			if (clockId === CLOCK_MONOTONIC) ns = clock.monotonicNs();
-			else if (clockId === CLOCK_REALTIME) ns = clock.realtimeNs();
-			else return Errno.EINVAL;
-			const view = data();
-			if (!fits(view.byteLength, out, 8)) return Errno.EFAULT;
-			view.setBigUint64(out, BigInt.asUintN(64, ns), true);
-			return Errno.SUCCESS;
-		} catch (err) {
-			return hostError(err);
-		}
-	}
+  function clock_time_get(clockId: number, _precision: bigint, timeOut: number): number {
+    try {
+      const out = timeOut >>> 0;
+      let ns: bigint;
+      if (clockId === CLOCK_MONOTONIC) ns = clock.monotonicNs();
+      else if (clockId === CLOCK_REALTIME) ns = clock.realtimeNs();
+      else return Errno.EINVAL;
+      const view = data();
+      if (!fits(view.byteLength, out, 8)) return Errno.EFAULT;
+      view.setBigUint64(out, BigInt.asUintN(64, ns), true);
+      return Errno.SUCCESS;
+    } catch (err) {
+      return hostError(err);
+    }
+  }
 
-	function random_get(buf: number, bufLen: number): number {
-		try {
-			const at = buf >>> 0;
-			const len = bufLen >>> 0;
-			if (!fits(buffer().byteLength, at, len)) return Errno.EFAULT;
-			// The callback gets its own array: it must not keep a view into the core's memory.
-			const fill = new Uint8Array(len);
-			random(fill);
-			bytes().set(fill, at);
-			return Errno.SUCCESS;
-		} catch (err) {
-			return hostError(err);
-		}
-	}
+  function random_get(buf: number, bufLen: number): number {
+    try {
+      const at = buf >>> 0;
+      const len = bufLen >>> 0;
+      if (!fits(buffer().byteLength, at, len)) return Errno.EFAULT;
+      // The callback gets its own array: it must not keep a view into the core's memory.
+      const fill = new Uint8Array(len);
+      random(fill);
+      bytes().set(fill, at);
+      return Errno.SUCCESS;
+    } catch (err) {
+      return hostError(err);
+    }
+  }
 
-	function fd_write(
-		fd: number,
-		iovs: number,
-		iovsLen: number,
-		nwritten: number,
-	): number {
-		try {
-			if (fd !== STDOUT && fd !== STDERR) return Errno.EBADF;
-			const base = iovs >>> 0;
-			const count = iovsLen >>> 0;
-			const out = nwritten >>> 0;
-			const view = data();
-			const size = view.byteLength;
-			if (!fits(size, base, count * CIOVEC_SIZE) || !fits(size, out, 4))
-				return Errno.EFAULT;
-			// Check every ciovec before decoding any, so a bad one leaves the decoder's state alone.
-			let total = 0;
-			for (let i = 0; i < count; i++) {
-				const at = view.getUint32(base + i * CIOVEC_SIZE, true);
-				const len = view.getUint32(base + i * CIOVEC_SIZE + 4, true);
-				if (!fits(size, at, len)) return Errno.EFAULT;
-				total += len;
-			}
-			if (total > U32_MAX) return Errno.EINVAL;
-			let decoder = decoders.get(fd);
-			if (decoder === undefined) {
-				decoder = new TextDecoder();
-				decoders.set(fd, decoder);
-			}
-			const u8 = new Uint8Array(view.buffer);
-			let text = "";
-			for (let i = 0; i < count; i++) {
-				const at = view.getUint32(base + i * CIOVEC_SIZE, true);
-				const len = view.getUint32(base + i * CIOVEC_SIZE + 4, true);
-				text += decoder.decode(u8.subarray(at, at + len), { stream: true });
-			}
-			if (text.length > 0) log(fd, text);
-			data().setUint32(out, total, true);
-			return Errno.SUCCESS;
-		} catch (err) {
-			return hostError(err);
-		}
-	}
+  function fd_write(fd: number, iovs: number, iovsLen: number, nwritten: number): number {
+    try {
+      if (fd !== STDOUT && fd !== STDERR) return Errno.EBADF;
+      const base = iovs >>> 0;
+      const count = iovsLen >>> 0;
+      const out = nwritten >>> 0;
+      const view = data();
+      const size = view.byteLength;
+      if (!fits(size, base, count * CIOVEC_SIZE) || !fits(size, out, 4)) return Errno.EFAULT;
+      // Check every ciovec before decoding any, so a bad one leaves the decoder's state alone.
+      let total = 0;
+      for (let i = 0; i < count; i++) {
+        const at = view.getUint32(base + i * CIOVEC_SIZE, true);
+        const len = view.getUint32(base + i * CIOVEC_SIZE + 4, true);
+        if (!fits(size, at, len)) return Errno.EFAULT;
+        total += len;
+      }
+      if (total > U32_MAX) return Errno.EINVAL;
+      let decoder = decoders.get(fd);
+      if (decoder === undefined) {
+        decoder = new TextDecoder();
+        decoders.set(fd, decoder);
+      }
+      const u8 = new Uint8Array(view.buffer);
+      let text = "";
+      for (let i = 0; i < count; i++) {
+        const at = view.getUint32(base + i * CIOVEC_SIZE, true);
+        const len = view.getUint32(base + i * CIOVEC_SIZE + 4, true);
+        text += decoder.decode(u8.subarray(at, at + len), { stream: true });
+      }
+      if (text.length > 0) log(fd, text);
+      data().setUint32(out, total, true);
+      return Errno.SUCCESS;
+    } catch (err) {
+      return hostError(err);
+    }
+  }
 
-	function send_to(
-		fd: number,
-		buf: number,
-		len: number,
-		port: number,
-		groups: number,
-		nsent: number,
-	): number {
-		try {
-			const socket = sockets.get(fd >>> 0);
-			if (socket === undefined) return Errno.EBADF;
-			const at = buf >>> 0;
-			const n = len >>> 0;
-			const out = nsent >>> 0;
-			const size = buffer().byteLength;
-			if (!fits(size, at, n) || !fits(size, out, 4)) return Errno.EFAULT;
-			// A copy: the core rewrites its send buffer as soon as this returns, while the socket
-			// may still be holding the datagram in its queue.
-			const datagram = bytes().slice(at, at + n);
-			const errno = socket.sendTo(datagram, port >>> 0, groups >>> 0);
-			if (errno !== Errno.SUCCESS) return errno;
-			data().setUint32(out, n, true);
-			return Errno.SUCCESS;
-		} catch (err) {
-			return hostError(err);
-		}
-	}
+  function send_to(fd: number, buf: number, len: number, port: number, groups: number, nsent: number): number {
+    try {
+      const socket = sockets.get(fd >>> 0);
+      if (socket === undefined) return Errno.EBADF;
+      const at = buf >>> 0;
+      const n = len >>> 0;
+      const out = nsent >>> 0;
+      const size = buffer().byteLength;
+      if (!fits(size, at, n) || !fits(size, out, 4)) return Errno.EFAULT;
+      // A copy: the core rewrites its send buffer as soon as this returns, while the socket
+      // may still be holding the datagram in its queue.
+      const datagram = bytes().slice(at, at + n);
+      const errno = socket.sendTo(datagram, port >>> 0, groups >>> 0);
+      if (errno !== Errno.SUCCESS) return errno;
+      data().setUint32(out, n, true);
+      return Errno.SUCCESS;
+    } catch (err) {
+      return hostError(err);
+    }
+  }
 
-	function recv_from(
-		fd: number,
-		buf: number,
-		cap: number,
-		nread: number,
-		port: number,
-		groups: number,
-	): number {
-		try {
-			const socket = sockets.get(fd >>> 0);
-			if (socket === undefined) return Errno.EBADF;
-			const at = buf >>> 0;
-			const room = cap >>> 0;
-			const nreadOut = nread >>> 0;
-			const portOut = port >>> 0;
-			const groupsOut = groups >>> 0;
-			const size = buffer().byteLength;
-			// Checked before the datagram is taken: a bad pointer must not lose it.
-			if (
-				!fits(size, at, room) ||
-				!fits(size, nreadOut, 4) ||
-				!fits(size, portOut, 4) ||
-				!fits(size, groupsOut, 4)
-			) {
-				return Errno.EFAULT;
-			}
-			const datagram = socket.recvFrom();
-			if (datagram === null) return Errno.EAGAIN;
-			const copied = Math.min(datagram.bytes.length, room);
-			bytes().set(datagram.bytes.subarray(0, copied), at);
-			const length = Math.max(
-				datagram.truncatedLength ?? 0,
-				datagram.bytes.length,
-			);
-			const view = data();
-			view.setUint32(nreadOut, length, true);
-			view.setUint32(portOut, datagram.port >>> 0, true);
-			view.setUint32(groupsOut, datagram.groups >>> 0, true);
-			// Datagram semantics: the rest is gone, and the core learns the length it would have needed.
-			return length > copied ? Errno.EMSGSIZE : Errno.SUCCESS;
-		} catch (err) {
-			return hostError(err);
-		}
-	}
+  function recv_from(fd: number, buf: number, cap: number, nread: number, port: number, groups: number): number {
+    try {
+      const socket = sockets.get(fd >>> 0);
+      if (socket === undefined) return Errno.EBADF;
+      const at = buf >>> 0;
+      const room = cap >>> 0;
+      const nreadOut = nread >>> 0;
+      const portOut = port >>> 0;
+      const groupsOut = groups >>> 0;
+      const size = buffer().byteLength;
+      // Checked before the datagram is taken: a bad pointer must not lose it.
+      if (!fits(size, at, room) || !fits(size, nreadOut, 4) || !fits(size, portOut, 4) || !fits(size, groupsOut, 4)) {
+        return Errno.EFAULT;
+      }
+      const datagram = socket.recvFrom();
+      if (datagram === null) return Errno.EAGAIN;
+      const copied = Math.min(datagram.bytes.length, room);
+      bytes().set(datagram.bytes.subarray(0, copied), at);
+      const length = Math.max(datagram.truncatedLength ?? 0, datagram.bytes.length);
+      const view = data();
+      view.setUint32(nreadOut, length, true);
+      view.setUint32(portOut, datagram.port >>> 0, true);
+      view.setUint32(groupsOut, datagram.groups >>> 0, true);
+      // Datagram semantics: the rest is gone, and the core learns the length it would have needed.
+      return length > copied ? Errno.EMSGSIZE : Errno.SUCCESS;
+    } catch (err) {
+      return hostError(err);
+    }
+  }
 
-	// Peer record in core memory: { family u16, port u16 (host order), scope_id u32, address[16] }.
-	const PEER_SIZE = 24;
+  // Peer record in core memory: { family u16, port u16 (host order), scope_id u32, address[16] }.
+  const PEER_SIZE = 24;
 
-	function tcp_reserve(
-		family: number,
-		port: number,
-		handleOut: number,
-		portOut: number,
-	): number {
-		try {
-			if (opts.ports === undefined) return Errno.ENOSYS;
-			const h = handleOut >>> 0;
-			const p = portOut >>> 0;
-			const size = buffer().byteLength;
-			if (!fits(size, h, 4) || !fits(size, p, 4)) return Errno.EFAULT;
-			const result = opts.ports.reserve(family >>> 0, port & 0xffff);
-			if (result.errno !== Errno.SUCCESS) return result.errno;
-			const view = data();
-			view.setUint32(h, (result.handle ?? 0) >>> 0, true);
-			view.setUint32(p, (result.port ?? 0) & 0xffff, true);
-			return Errno.SUCCESS;
-		} catch (err) {
-			return hostError(err);
-		}
-	}
+  function tcp_reserve(family: number, port: number, handleOut: number, portOut: number): number {
+    try {
+      if (opts.ports === undefined) return Errno.ENOSYS;
+      const h = handleOut >>> 0;
+      const p = portOut >>> 0;
+      const size = buffer().byteLength;
+      if (!fits(size, h, 4) || !fits(size, p, 4)) return Errno.EFAULT;
+      const result = opts.ports.reserve(family >>> 0, port & 0xffff);
+      if (result.errno !== Errno.SUCCESS) return result.errno;
+      const view = data();
+      view.setUint32(h, (result.handle ?? 0) >>> 0, true);
+      view.setUint32(p, (result.port ?? 0) & 0xffff, true);
+      return Errno.SUCCESS;
+    } catch (err) {
+      return hostError(err);
+    }
+  }
 
-	function handle_close(handle: number): number {
-		try {
-			if (opts.ports === undefined) return Errno.ENOSYS;
-			return opts.ports.close(handle >>> 0);
-		} catch (err) {
-			return hostError(err);
-		}
-	}
+  function handle_close(handle: number): number {
+    try {
+      if (opts.ports === undefined) return Errno.ENOSYS;
+      return opts.ports.close(handle >>> 0);
+    } catch (err) {
+      return hostError(err);
+    }
+  }
 
-	function udp_send_to(
-		fd: number,
-		buf: number,
-		len: number,
-		peer: number,
-		nsent: number,
-	): number {
-		try {
-			const socket = opts.udpSockets?.get(fd >>> 0);
-			if (socket === undefined) return Errno.EBADF;
-			const at = buf >>> 0;
-			const n = len >>> 0;
-			const to = peer >>> 0;
-			const out = nsent >>> 0;
-			const size = buffer().byteLength;
-			if (!fits(size, at, n) || !fits(size, to, PEER_SIZE) || !fits(size, out, 4))
-				return Errno.EFAULT;
-			const view = data();
-			const address: PeerAddress = {
-				family: view.getUint16(to, true),
-				port: view.getUint16(to + 2, true),
-				scopeId: view.getUint32(to + 4, true),
-				address: bytes().slice(to + 8, to + 24),
-			};
-			const errno = socket.sendTo(bytes().slice(at, at + n), address);
-			if (errno !== Errno.SUCCESS) return errno;
-			data().setUint32(out, n, true);
-			return Errno.SUCCESS;
-		} catch (err) {
-			return hostError(err);
-		}
-	}
+  function udp_send_to(fd: number, buf: number, len: number, peer: number, nsent: number): number {
+    try {
+      const socket = opts.udpSockets?.get(fd >>> 0);
+      if (socket === undefined) return Errno.EBADF;
+      const at = buf >>> 0;
+      const n = len >>> 0;
+      const to = peer >>> 0;
+      const out = nsent >>> 0;
+      const size = buffer().byteLength;
+      if (!fits(size, at, n) || !fits(size, to, PEER_SIZE) || !fits(size, out, 4)) return Errno.EFAULT;
+      const view = data();
+      const address: PeerAddress = {
+        family: view.getUint16(to, true),
+        port: view.getUint16(to + 2, true),
+        scopeId: view.getUint32(to + 4, true),
+        address: bytes().slice(to + 8, to + 24),
+      };
+      const errno = socket.sendTo(bytes().slice(at, at + n), address);
+      if (errno !== Errno.SUCCESS) return errno;
+      data().setUint32(out, n, true);
+      return Errno.SUCCESS;
+    } catch (err) {
+      return hostError(err);
+    }
+  }
 
-	function udp_recv_from(
-		fd: number,
-		buf: number,
-		cap: number,
-		nread: number,
-		peer: number,
-	): number {
-		try {
-			const socket = opts.udpSockets?.get(fd >>> 0);
-			if (socket === undefined) return Errno.EBADF;
-			const at = buf >>> 0;
-			const room = cap >>> 0;
-			const nreadOut = nread >>> 0;
-			const from = peer >>> 0;
-			const size = buffer().byteLength;
-			if (
-				!fits(size, at, room) ||
-				!fits(size, nreadOut, 4) ||
-				!fits(size, from, PEER_SIZE)
-			) {
-				return Errno.EFAULT;
-			}
-			const datagram = socket.recvFrom();
-			if (datagram === null) return Errno.EAGAIN;
-			const copied = Math.min(datagram.bytes.length, room);
-			bytes().set(datagram.bytes.subarray(0, copied), at);
-			const length = Math.max(
-				datagram.truncatedLength ?? 0,
-				datagram.bytes.length,
-			);
-			const view = data();
-			view.setUint32(nreadOut, length, true);
-			view.setUint16(from, datagram.from.family, true);
-			view.setUint16(from + 2, datagram.from.port & 0xffff, true);
-			view.setUint32(from + 4, datagram.from.scopeId >>> 0, true);
-			const addr = new Uint8Array(16);
-			addr.set(datagram.from.address.subarray(0, 16));
-			bytes().set(addr, from + 8);
-			return length > copied ? Errno.EMSGSIZE : Errno.SUCCESS;
-		} catch (err) {
-			return hostError(err);
-		}
-	}
+  function udp_recv_from(fd: number, buf: number, cap: number, nread: number, peer: number): number {
+    try {
+      const socket = opts.udpSockets?.get(fd >>> 0);
+      if (socket === undefined) return Errno.EBADF;
+      const at = buf >>> 0;
+      const room = cap >>> 0;
+      const nreadOut = nread >>> 0;
+      const from = peer >>> 0;
+      const size = buffer().byteLength;
+      if (!fits(size, at, room) || !fits(size, nreadOut, 4) || !fits(size, from, PEER_SIZE)) {
+        return Errno.EFAULT;
+      }
+      const datagram = socket.recvFrom();
+      if (datagram === null) return Errno.EAGAIN;
+      const copied = Math.min(datagram.bytes.length, room);
+      bytes().set(datagram.bytes.subarray(0, copied), at);
+      const length = Math.max(datagram.truncatedLength ?? 0, datagram.bytes.length);
+      const view = data();
+      view.setUint32(nreadOut, length, true);
+      view.setUint16(from, datagram.from.family, true);
+      view.setUint16(from + 2, datagram.from.port & 0xffff, true);
+      view.setUint32(from + 4, datagram.from.scopeId >>> 0, true);
+      const addr = new Uint8Array(16);
+      addr.set(datagram.from.address.subarray(0, 16));
+      bytes().set(addr, from + 8);
+      return length > copied ? Errno.EMSGSIZE : Errno.SUCCESS;
+    } catch (err) {
+      return hostError(err);
+    }
+  }
 
-	return {
-		imports: {
-			wasi_snapshot_preview1: { clock_time_get, random_get, fd_write },
-			iwpm_sock: {
-				send_to,
-				recv_from,
-				tcp_reserve,
-				handle_close,
-				udp_send_to,
-				udp_recv_from,
-			},
-		},
-		bind(mem: WebAssembly.Memory): void {
-			memory = mem;
-		},
-	};
+  return {
+    imports: {
+      wasi_snapshot_preview1: { clock_time_get, random_get, fd_write },
+      iwpm_sock: {
+        send_to,
+        recv_from,
+        tcp_reserve,
+        handle_close,
+        udp_send_to,
+        udp_recv_from,
+      },
+    },
+    bind(mem: WebAssembly.Memory): void {
+      memory = mem;
+    },
+  };
 }
