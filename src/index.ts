@@ -35,3 +35,6 @@ export type { MapinfoRecord } from "./core/core.js";
 export { IwpmError, type IwpmErrorCode } from "./core/errors.js";
 export type { SockAddr } from "./core/sockaddr.js";
 export { type OpenPortMapperClientOptions, openPortMapperClient } from "./host/node.js";
+export { type CaptureFileOptions, type CapturingClientOptions, captureToFile, openCapturingPortMapperClient } from "./capture/node.js";
+export { type OpenPortMapperServiceOptions, openPortMapperService } from "./service/node.js";
+export { type PortMapperServiceEvents, PortMapperService, type ServiceMapping } from "./service/service.js";
