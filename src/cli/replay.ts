@@ -64,7 +64,7 @@ export function stateText(
     out.push(
       d.pid === null && d.version === null
         ? "Daemon: not seen yet"
-        : `Daemon: port ${d.pid ?? "unknown"}, ABI ${d.version ?? "unknown"} (since ${at(d.since, d.sinceIndex)}: ${d.reason})`,
+        : `Daemon: port ${d.pid ?? "unknown"}, ABI ${d.version ?? (d.offered !== undefined ? `${d.offered} offered, not yet answered` : "unknown")} (since ${at(d.since, d.sinceIndex)}: ${d.reason})`,
     );
     const epochs = tl.daemons.filter((e) => e.sinceIndex <= s.index).length;
     if (epochs > 1) out.push(`  ${epochs} daemon states so far (restarts and version changes)`);

@@ -158,6 +158,8 @@ export interface DecodeStats {
 export interface DecoderOptions {
   /** The capturing socket's role in netlink captures; inferred when absent. */
   side?: Side;
+  /** Time zero for `time` (default: the first record's timestamp); for decoding part of a capture. */
+  origin?: Timestamp;
   onMessage: (m: CaptureMessage) => void;
 }
 
@@ -206,7 +208,7 @@ export class CaptureDecoder {
       echoes: 0,
       side: opts.side,
       sideInferred: false,
-      first: undefined,
+      first: opts.origin,
       last: undefined,
       byLabel: {},
     };

@@ -27,6 +27,7 @@ import {
 export const REQUEST_TIMEOUT_S = 10;
 /** iwpmd's peer query lifetime (IWPM_MAP_REQ_TIMEOUT ticks of 1 s, about 10–11 s). */
 export const PEER_TIMEOUT_S = 11;
+const ANSWERED_WINDOW = 65536;
 
 export interface MappingEntry {
   client: number;
@@ -83,6 +84,8 @@ export interface DaemonEpoch {
   pid: number | null;
   /** The ABI version in use (HELLO answer, REG_PID reply, MAPINFO request); null while unknown. */
   version: number | null;
+  /** The version a HELLO offered, before the answer settles it. */
+  offered?: number;
   since: number;
   sinceIndex: number;
   reason: string;
@@ -152,7 +155,8 @@ export interface State {
   counts: { mappings: number; remoteInfo: number; pending: number; peerOpen: number; anomalies: number };
 }
 
-const addrKey = (a: string) => a.replace(/%\d+\]/, "]");
+/** The address without a scope id: equality ignores it (reference §3). */
+const addrKey = (a: string) => (a.includes("%") ? a.replace(/%\d+\]/, "]") : a);
 const num = (v: unknown) => (typeof v === "number" ? v : 0);
 const text = (v: unknown) => (typeof v === "string" ? v : "");
 
@@ -314,7 +318,7 @@ export class StateBuilder {
         const mapped = text(a.mapped);
         const stack = this.live.get(`${client}|${addrKey(local)}`);
         if (!stack?.some((e) => addrKey(e.mapped) === addrKey(mapped))) {
-          this.addMapping(m, { client, local, mapped, flags: num(a.flags), source: "MAPINFO" });
+          this.addMapping(m, client, local, mapped, num(a.flags), "MAPINFO");
         }
         break;
       }
@@ -370,6 +374,11 @@ export class StateBuilder {
     }
     this.pendingBySeq.delete(seq);
     this.answeredBySeq.set(seq, r);
+    // Duplicates come soon after the first answer: remembering the last 65536 answers is enough.
+    if (this.answeredBySeq.size > ANSWERED_WINDOW) {
+      const oldest = this.answeredBySeq.keys().next();
+      if (!oldest.done) this.answeredBySeq.delete(oldest.value);
+    }
     r.answered = m.time;
     r.answeredAt = m.index;
     r.outcome = outcome;
@@ -408,6 +417,7 @@ export class StateBuilder {
         this.daemons.push({
           pid: m.pid,
           version: null,
+          offered: num(a.abiVersion),
           since: m.time,
           sinceIndex: m.index,
           reason: `HELLO offering ABI ${num(a.abiVersion)}`,
@@ -431,7 +441,7 @@ export class StateBuilder {
         this.observePid(m, "ADD_MAPPING reply");
         const r = this.answer(m, num(a.requestSeq), "ok");
         if (r !== null) {
-          this.addMapping(m, { client, local: text(a.local), mapped: text(a.mappedLocal), flags: r.flags ?? 0, source: "ADD_MAPPING" });
+          this.addMapping(m, client, text(a.local), text(a.mappedLocal), r.flags ?? 0, "ADD_MAPPING");
         }
         break;
       }
@@ -448,15 +458,16 @@ export class StateBuilder {
             `QUERY_MAPPING seq ${num(a.requestSeq)}: ${iwpmErrorName(err)} (${err}) for ${text(a.local)} → ${text(a.remote)}`,
           );
         } else if (r !== null) {
-          this.addMapping(m, {
+          this.addMapping(
+            m,
             client,
-            local: text(a.local),
-            mapped: text(a.mappedLocal),
-            flags: r.flags ?? 0,
-            source: "QUERY_MAPPING",
-            remote: text(a.remote),
-            mappedRemote: text(a.mappedRemote),
-          });
+            text(a.local),
+            text(a.mappedLocal),
+            r.flags ?? 0,
+            "QUERY_MAPPING",
+            text(a.remote),
+            text(a.mappedRemote),
+          );
         }
         break;
       }
@@ -500,10 +511,24 @@ export class StateBuilder {
     }
   }
 
-  private addMapping(m: NetlinkMessage, e: Omit<MappingEntry, "created" | "createdAt">): void {
-    const entry: MappingEntry = { ...e, created: m.time, createdAt: m.index };
+  private addMapping(
+    m: NetlinkMessage,
+    client: number,
+    local: string,
+    mapped: string,
+    flags: number,
+    source: MappingEntry["source"],
+    remote?: string,
+    mappedRemote?: string,
+  ): void {
+    // One object shape for every entry: a million of them stay cheap.
+    const entry: MappingEntry = { client, local, mapped, flags, source, created: m.time, createdAt: m.index };
+    if (remote !== undefined) {
+      entry.remote = remote;
+      entry.mappedRemote = mappedRemote ?? "";
+    }
     this.mappings.push(entry);
-    const key = `${e.client}|${addrKey(e.local)}`;
+    const key = `${client}|${addrKey(local)}`;
     const stack = this.live.get(key);
     if (stack === undefined) this.live.set(key, [entry]);
     else stack.push(entry);

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Builds the capture replay page into build/web/: index.html, style.css, main.js, worker.js
+// (esbuild bundles of src/web/) and the core, iwpm.wasm (built by `npm run build`). The page is
+// static and loads nothing from elsewhere.
+import { copyFileSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const src = join(root, "src", "web");
+const out = join(root, "build", "web");
+const wasm = join(root, "build", "core", "iwpm.wasm");
+
+if (!existsSync(wasm)) {
+  console.error("build/web.mjs: build/core/iwpm.wasm is missing; run `npm run build` first");
+  process.exit(1);
+}
+mkdirSync(out, { recursive: true });
+await build({
+  entryPoints: { main: join(src, "main.ts"), worker: join(src, "worker.ts") },
+  outdir: out,
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: ["es2022", "chrome110", "firefox115", "safari16"],
+  sourcemap: true,
+  minify: true,
+  logLevel: "warning",
+});
+for (const f of ["index.html", "style.css"]) copyFileSync(join(src, f), join(out, f));
+copyFileSync(wasm, join(out, "iwpm.wasm"));
+const size = (f) => `${f} ${(statSync(join(out, f)).size / 1024).toFixed(1)} KiB`;
+console.log(`build/web: ${["main.js", "worker.js", "iwpm.wasm"].map(size).join(", ")}`);
