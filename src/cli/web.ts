@@ -166,10 +166,16 @@ async function run(args: string[], io: CliIO): Promise<number> {
     io.stderr.write(`iwpm web: listening on ${values.host}: other machines can load the page\n`);
   }
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      io.signal?.removeEventListener("abort", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
     io.signal?.addEventListener("abort", stop, { once: true });
+    if (io.signal?.aborted) stop();
   });
   await web.close();
   return EXIT.OK;
