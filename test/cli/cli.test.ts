@@ -233,29 +233,32 @@ describe.skipIf(!existsSync(BUNDLE))("the built iwpm command (build/dist/cli.js)
     expect(bad.status).toBe(EXIT.INPUT);
   });
 
-  it.skipIf(!existsSync(path.join(ROOT, "build", "web", "index.html")))("serves the page with iwpm web, prints its URL, stops on SIGINT", async () => {
-    const child = spawn(process.execPath, [BUNDLE, "web", "--port", "0", file("scenario.pcap")], { stdio: ["ignore", "pipe", "pipe"] });
-    try {
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        child.stdout.setEncoding("utf8");
-        child.stdout.on("data", (c: string) => {
-          out += c;
-          if (out.includes("\n")) resolve(out.trim());
+  it.skipIf(!existsSync(path.join(ROOT, "build", "web", "index.html")))(
+    "serves the page with iwpm web, prints its URL, stops on SIGINT",
+    async () => {
+      const child = spawn(process.execPath, [BUNDLE, "web", "--port", "0", file("scenario.pcap")], { stdio: ["ignore", "pipe", "pipe"] });
+      try {
+        const line = await new Promise<string>((resolve, reject) => {
+          let out = "";
+          child.stdout.setEncoding("utf8");
+          child.stdout.on("data", (c: string) => {
+            out += c;
+            if (out.includes("\n")) resolve(out.trim());
+          });
+          child.on("exit", (code) => reject(new Error(`iwpm web exited (${code})`)));
         });
-        child.on("exit", (code) => reject(new Error(`iwpm web exited (${code})`)));
-      });
-      const url = /(http:\/\/127\.0\.0\.1:\d+\/)#capture=capture%2Fscenario\.pcap$/.exec(line);
-      expect(line, line).toMatch(/^Serving the iwpm replay page at /);
-      const base = url?.[1] as string;
-      expect(await (await fetch(base)).text()).toContain("iwpm capture replay");
-      expect((await fetch(`${base}iwpm.wasm`)).headers.get("content-type")).toBe("application/wasm");
-      expect((await (await fetch(`${base}capture/scenario.pcap`)).arrayBuffer()).byteLength).toBe(scenario.pcap.length);
-      const exited = new Promise<number | null>((r) => child.on("exit", r));
-      child.kill("SIGINT");
-      expect(await exited).toBe(0);
-    } finally {
-      child.kill("SIGKILL");
-    }
-  });
+        const url = /(http:\/\/127\.0\.0\.1:\d+\/)#capture=capture%2Fscenario\.pcap$/.exec(line);
+        expect(line, line).toMatch(/^Serving the iwpm replay page at /);
+        const base = url?.[1] as string;
+        expect(await (await fetch(base)).text()).toContain("iwpm capture replay");
+        expect((await fetch(`${base}iwpm.wasm`)).headers.get("content-type")).toBe("application/wasm");
+        expect((await (await fetch(`${base}capture/scenario.pcap`)).arrayBuffer()).byteLength).toBe(scenario.pcap.length);
+        const exited = new Promise<number | null>((r) => child.on("exit", r));
+        child.kill("SIGINT");
+        expect(await exited).toBe(0);
+      } finally {
+        child.kill("SIGKILL");
+      }
+    },
+  );
 });
