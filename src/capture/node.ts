@@ -14,13 +14,9 @@
 // synchronously at close() and at process exit, so a capture survives an ordinary exit.
 
 import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { PortMapperClient, type PortMapperClientOptions } from "../api/client.js";
-import { instantiateCore } from "../core/core.js";
-import { IwpmError } from "../core/errors.js";
-import { type NodeNetlinkSocket, openNetlinkSocket } from "../host/netlink-node.js";
-import type { OpenPortMapperClientOptions } from "../host/node.js";
-import { createShim, type DatagramSocket, SocketMap } from "../host/shim.js";
+import type { PortMapperClient } from "../api/client.js";
+import { type OpenPortMapperClientOptions, openPortMapperClient } from "../host/node.js";
+import type { DatagramSocket } from "../host/shim.js";
 import { CaptureFormatError, LINKTYPE_NETLINK, NetlinkPcapWriter } from "./pcap.js";
 import { CaptureTap, pcapRecorder } from "./tap.js";
 
@@ -167,103 +163,24 @@ export interface CapturingClientOptions extends OpenPortMapperClientOptions {
   captureOptions?: CaptureFileOptions;
 }
 
-const SOCKET_FD = 3;
-const DEFAULT_RECV_BUFFER = 4 * 1024 * 1024;
-// iwpm.wasm next to the bundle (build/dist/), or the build output from the sources.
-const WASM_CANDIDATES = ["./iwpm.wasm", "../../build/core/iwpm.wasm"];
-
-async function coreBytes(): Promise<Uint8Array<ArrayBuffer>> {
-  const tried: string[] = [];
-  for (const candidate of WASM_CANDIDATES) {
-    const url = new URL(candidate, import.meta.url);
-    try {
-      const b = await readFile(url);
-      return new Uint8Array(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength);
-    } catch (err) {
-      tried.push(`${url.pathname} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-    }
-  }
-  throw new IwpmError(
-    "INTERNAL",
-    `the iwpm core (iwpm.wasm) was not found; tried ${tried.join(", ")}; run \`npm run build\` or pass the bytes as options.wasm`,
-  );
-}
-
 /**
  * openPortMapperClient with a capture: the same netlink socket and client, with a CaptureTap
  * between the core and the socket. Closing the client closes a capture file opened here.
  */
 export async function openCapturingPortMapperClient(options: CapturingClientOptions = {}): Promise<PortMapperClient> {
   const { capture, captureOptions, ...rest } = options;
-  if (capture === undefined) {
-    const { openPortMapperClient } = await import("../host/node.js");
-    return openPortMapperClient(rest);
-  }
-  const protocol = rest.protocol ?? 2;
-  if (protocol !== 2 && protocol !== 20) {
-    throw new IwpmError("INVALID_ARGUMENT", `protocol ${String(protocol)} is neither 2 (NETLINK_USERSOCK) nor 20 (NETLINK_RDMA)`);
-  }
-  const port = rest.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 0xffff_ffff) {
-    throw new IwpmError("INVALID_ARGUMENT", `port ${String(port)} is not a netlink port id of 0..4294967295`);
-  }
-  const module = await WebAssembly.compile(rest.wasm ?? (await coreBytes()));
-
-  let client: PortMapperClient | undefined;
-  const early: unknown[] = [];
-  const hostError = (err: unknown) => {
-    if (client !== undefined) client.handleHostError(err);
-    else early.push(err);
-  };
-  const sockets = new SocketMap();
-  const core = await instantiateCore(module, createShim({ sockets, onHostError: hostError }));
-
-  const file = typeof capture === "string" ? captureToFile(capture, { onError: hostError, ...captureOptions }) : capture;
+  if (capture === undefined) return openPortMapperClient(rest);
   const owned = typeof capture === "string";
-  let socket: NodeNetlinkSocket;
+  let client: PortMapperClient | undefined;
+  const file = owned ? captureToFile(capture, { onError: (err) => client?.handleHostError(err), ...captureOptions }) : capture;
   try {
-    socket = openNetlinkSocket({
-      protocol,
-      port,
-      recvBufferSize: rest.recvBufferSize ?? DEFAULT_RECV_BUFFER,
-      onReadable: () => client?.handleReadable(),
-      onSendError: (_err, errno, datagram) => client?.handleSendError(datagram, errno),
-      onRecvError: (err, errno) =>
-        hostError(new IwpmError("SOCKET_ERROR", `receiving from the netlink socket failed: ${err.message}`, undefined, undefined, errno)),
+    client = await openPortMapperClient({
+      ...rest,
+      wrapSocket: (socket) => ({ socket: file.tap(socket), close: () => owned && file.close() }),
     });
   } catch (err) {
     if (owned) file.close();
-    const e = err as NodeJS.ErrnoException;
-    throw new IwpmError("SOCKET_ERROR", `cannot open a netlink socket (protocol ${protocol}, port ${port}): ${e.code ?? ""} ${e.message}`);
-  }
-  const tap = file.tap(socket);
-  sockets.set(SOCKET_FD, tap);
-
-  const clientOptions: PortMapperClientOptions = { fd: SOCKET_FD };
-  if (rest.timeoutMs !== undefined) clientOptions.timeoutMs = rest.timeoutMs;
-  if (rest.abiVersion !== undefined) clientOptions.abiVersion = rest.abiVersion;
-  if (rest.remoteInfoLimit !== undefined) clientOptions.remoteInfoLimit = rest.remoteInfoLimit;
-  if (rest.init !== undefined) clientOptions.init = rest.init;
-  try {
-    client = new PortMapperClient(
-      core,
-      {
-        socket: tap,
-        port: socket.port,
-        close: () => {
-          socket.close();
-          if (owned) file.close();
-        },
-        ref: () => socket.ref(),
-        unref: () => socket.unref(),
-      },
-      clientOptions,
-    );
-  } catch (err) {
-    socket.close();
-    if (owned) file.close();
     throw err;
   }
-  for (const err of early) client.handleHostError(err);
   return client;
 }

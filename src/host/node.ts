@@ -1,12 +1,12 @@
 // The Node host: a real netlink socket (src/host/netlink-node.ts) under the portable client.
 
-import { readFile } from "node:fs/promises";
 import { PortMapperClient, type PortMapperClientOptions } from "../api/client.js";
 import { NETLINK_USERSOCK } from "../api/constants.js";
 import { instantiateCore } from "../core/core.js";
 import { IwpmError } from "../core/errors.js";
 import { type NodeNetlinkSocket, openNetlinkSocket } from "./netlink-node.js";
-import { createShim, SocketMap } from "./shim.js";
+import { createShim, type DatagramSocket, SocketMap } from "./shim.js";
+import { coreModule } from "./wasm-node.js";
 
 export interface OpenPortMapperClientOptions {
   /** Netlink family: 2 NETLINK_USERSOCK (default), or 20 NETLINK_RDMA on hosts with RDMA. */
@@ -28,42 +28,15 @@ export interface OpenPortMapperClientOptions {
    * while the event loop is busy, and a receive-queue overrun is fatal to the netlink addon.
    */
   recvBufferSize?: number;
+  /**
+   * Puts something between the core and the socket (a capture tap, say); `close` runs after the
+   * socket closed.
+   */
+  wrapSocket?: (socket: DatagramSocket) => { socket: DatagramSocket; close?: () => void };
 }
 
 const SOCKET_FD = 3;
 const DEFAULT_RECV_BUFFER = 4 * 1024 * 1024;
-
-// iwpm.wasm sits next to the bundle in build/dist/; from the sources it is the build output.
-const WASM_CANDIDATES = ["./iwpm.wasm", "../../build/core/iwpm.wasm"];
-
-let compiled: Promise<WebAssembly.Module> | undefined;
-
-async function loadCore(): Promise<WebAssembly.Module> {
-  const tried: string[] = [];
-  for (const candidate of WASM_CANDIDATES) {
-    const url = new URL(candidate, import.meta.url);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(url);
-    } catch (err) {
-      tried.push(`${url.pathname} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-      continue;
-    }
-    return WebAssembly.compile(new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength));
-  }
-  throw new IwpmError(
-    "INTERNAL",
-    `the iwpm core (iwpm.wasm) was not found; tried ${tried.join(", ")}; run \`npm run build\` or pass the bytes as options.wasm`,
-  );
-}
-
-function coreModule(): Promise<WebAssembly.Module> {
-  compiled ??= loadCore().catch((err: unknown) => {
-    compiled = undefined;
-    throw err;
-  });
-  return compiled;
-}
 
 /**
  * Opens a netlink socket and a port mapper client on it. The socket joins no multicast group:
@@ -78,7 +51,7 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
   if (!Number.isInteger(port) || port < 0 || port > 0xffff_ffff) {
     throw new IwpmError("INVALID_ARGUMENT", `port ${String(port)} is not a netlink port id of 0..4294967295`);
   }
-  const module = options.wasm !== undefined ? await WebAssembly.compile(options.wasm) : await coreModule();
+  const module = await coreModule(options.wasm);
 
   let client: PortMapperClient | undefined;
   const early: unknown[] = [];
@@ -118,7 +91,8 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
         (protocol === 20 ? "NETLINK_RDMA needs the rdma modules and CAP_NET_ADMIN" : "check the process may open netlink sockets"),
     );
   }
-  sockets.set(SOCKET_FD, socket);
+  const wrapped = options.wrapSocket?.(socket) ?? { socket };
+  sockets.set(SOCKET_FD, wrapped.socket);
 
   const clientOptions: PortMapperClientOptions = { fd: SOCKET_FD };
   if (options.timeoutMs !== undefined) clientOptions.timeoutMs = options.timeoutMs;
@@ -129,9 +103,12 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
     client = new PortMapperClient(
       core,
       {
-        socket,
+        socket: wrapped.socket,
         port: socket.port,
-        close: () => socket.close(),
+        close: () => {
+          socket.close();
+          wrapped.close?.();
+        },
         ref: () => socket.ref(),
         unref: () => socket.unref(),
       },
@@ -139,6 +116,7 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
     );
   } catch (err) {
     socket.close();
+    wrapped.close?.();
     throw err;
   }
   for (const err of early) client.handleHostError(err);

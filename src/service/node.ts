@@ -2,13 +2,13 @@
 // unless told otherwise, multicast groups 1 and 2 to hear REG_PID), UDP sockets for the peers,
 // TCP port reservations, and the portable PortMapperService over them.
 
-import { readFile } from "node:fs/promises";
 import { instantiateCore } from "../core/core.js";
 import { IwpmError } from "../core/errors.js";
 import { type NodeNetlinkSocket, openNetlinkSocket } from "../host/netlink-node.js";
 import { createShim, SocketMap, type UdpSocket } from "../host/shim.js";
 import { NodePortReserver } from "../host/tcp-node.js";
 import { NodeUdpSocket } from "../host/udp-node.js";
+import { coreModule } from "../host/wasm-node.js";
 import { PortMapperService } from "./service.js";
 
 export interface OpenPortMapperServiceOptions {
@@ -29,19 +29,6 @@ export interface OpenPortMapperServiceOptions {
 
 const NL_FD = 4;
 const UDP_FDS = [10, 11, 12, 13] as const;
-const WASM_CANDIDATES = ["./iwpm.wasm", "../../build/core/iwpm.wasm"];
-
-async function loadWasm(): Promise<Uint8Array> {
-  for (const candidate of WASM_CANDIDATES) {
-    try {
-      return new Uint8Array(await readFile(new URL(candidate, import.meta.url)));
-    } catch {
-      // next candidate
-    }
-  }
-  throw new IwpmError("INTERNAL", "the iwpm core (iwpm.wasm) was not found; run `npm run build` or pass the bytes as options.wasm");
-}
-
 /** Opens a family's two peer sockets (3935 and ephemeral); null when the family is unavailable. */
 async function openFamily(family: 4 | 6, port: number, address: string | undefined, onReadable: () => void, log: (l: string) => void) {
   const opened: NodeUdpSocket[] = [];
@@ -71,7 +58,7 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
   const port = options.port ?? process.pid;
   const udpPort = options.udpPort ?? 3935;
   const log = options.log ?? (() => {});
-  const wasm = options.wasm ?? (await loadWasm());
+  const module = await coreModule(options.wasm);
 
   let service: PortMapperService | undefined;
   const readable = () => service?.handleReadable();
@@ -79,7 +66,7 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
   const udpSockets = new Map<number, UdpSocket>();
   const ports = new NodePortReserver();
   const shim = createShim({ sockets, udpSockets, ports, onHostError: (err) => service?.handleHostError(err) });
-  const core = await instantiateCore(wasm, shim);
+  const core = await instantiateCore(module, shim);
 
   const open = (groups: number[]) =>
     openNetlinkSocket({
