@@ -31,10 +31,10 @@ export {
   RDMA_NL_C4IW,
   RDMA_NL_IWCM,
 } from "./api/constants.js";
+export { type CaptureFileOptions, type CapturingClientOptions, captureToFile, openCapturingPortMapperClient } from "./capture/node.js";
 export type { MapinfoRecord } from "./core/core.js";
 export { IwpmError, type IwpmErrorCode } from "./core/errors.js";
 export type { SockAddr } from "./core/sockaddr.js";
 export { type OpenPortMapperClientOptions, openPortMapperClient } from "./host/node.js";
-export { type CaptureFileOptions, type CapturingClientOptions, captureToFile, openCapturingPortMapperClient } from "./capture/node.js";
 export { type OpenPortMapperServiceOptions, openPortMapperService } from "./service/node.js";
-export { type PortMapperServiceEvents, PortMapperService, type ServiceMapping } from "./service/service.js";
+export { PortMapperService, type PortMapperServiceEvents, type ServiceMapping } from "./service/service.js";
