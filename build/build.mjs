@@ -2,7 +2,7 @@
 // Builds the core (build/core/iwpm.wasm, release, and iwpm.debug.wasm) and
 // bundles the TypeScript entry points to build/dist/ for Node and the CLI.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -16,20 +16,27 @@ for (const target of ["release", "debug"]) {
 const wasm = join(root, "build", "core", "iwpm.wasm");
 console.log(`build/core/iwpm.wasm: ${statSync(wasm).size} bytes`);
 
-const entries = ["index.ts", "cli.ts"].map((f) => join(root, "src", f)).filter((f) => existsSync(f));
-if (entries.length > 0) {
-  const outdir = join(root, "build", "dist");
-  mkdirSync(outdir, { recursive: true });
+// The package's entry points: Node (library and CLI), Deno (its own sockets) and the browser
+// (core and replay only); each finds iwpm.wasm next to itself.
+const bundles = [
+  ["index.ts", "node"],
+  ["cli.ts", "node"],
+  ["deno.ts", "neutral"],
+  ["browser.ts", "browser"],
+];
+const outdir = join(root, "build", "dist");
+mkdirSync(outdir, { recursive: true });
+for (const [entry, platform] of bundles) {
   await build({
-    entryPoints: entries,
+    entryPoints: [join(root, "src", entry)],
     outdir,
     bundle: true,
     format: "esm",
-    platform: "node",
-    target: "node20",
+    platform,
+    target: platform === "node" ? "node20" : "es2022",
     external: ["netlink"],
     sourcemap: true,
     logLevel: "warning",
   });
-  copyFileSync(wasm, join(outdir, "iwpm.wasm"));
 }
+copyFileSync(wasm, join(outdir, "iwpm.wasm"));

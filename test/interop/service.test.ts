@@ -5,7 +5,6 @@
 // Root only; skipped where namespaces, ip, gcc or iwpmd are unavailable.
 
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Agent, ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
 import { type Iwpmd, startIwpmd } from "../support/iwpmd.js";
@@ -19,7 +18,6 @@ import {
   runInNamespace,
 } from "../support/netns.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SERVICE_AGENT = fileURLToPath(new URL("./fixtures/service-agent.mjs", import.meta.url));
 const can = canUseNamespaces();
 if (!can.ok) console.warn(`skipping service interop tests: ${can.reason}`);
@@ -33,20 +31,6 @@ interface Addr {
 const A = { v4: "10.77.0.1", v6: "fd77::1" };
 const B = { v4: "10.77.0.2", v6: "fd77::2" };
 
-/** The service bundle the fixture imports (the package build bundles only the client entry). */
-async function buildServiceBundle(): Promise<void> {
-  await build({
-    entryPoints: [`${ROOT}src/service/node.ts`],
-    outfile: `${ROOT}build/dist/service-node.js`,
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    external: ["netlink"],
-    logLevel: "warning",
-  });
-}
-
 describe.skipIf(!can.ok)("our service and iwpmd as peers", () => {
   let nsA: Netns;
   let nsB: Netns;
@@ -57,7 +41,6 @@ describe.skipIf(!can.ok)("our service and iwpmd as peers", () => {
 
   beforeAll(async () => {
     ensureBuilt();
-    await buildServiceBundle();
     nsA = await createNamespace("iwpm-svc-a");
     nsB = await createNamespace("iwpm-svc-b");
     await linkNamespaces(nsA, nsB, { v4: [`${A.v4}/24`, `${B.v4}/24`], v6: [`${A.v6}/64`, `${B.v6}/64`] });
