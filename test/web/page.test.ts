@@ -146,6 +146,37 @@ describe.skipIf(skip !== undefined)("the replay page in Chromium", () => {
     await p.close();
   });
 
+  it("opens a capture made by `iwpm demo`: its rows and the tables at two moments", async () => {
+    const demoFile = path.join(dir, "demo.pcap");
+    const udpPort = String(20000 + Math.floor(Math.random() * 20000));
+    execFileSync(process.execPath, [path.join(ROOT, "build", "dist", "cli.js"), "demo", "--udp-port", udpPort, "--capture", demoFile], {
+      stdio: "ignore",
+    });
+    const p = await page();
+    await p.setInputFiles("#picker", demoFile);
+    await p.waitForSelector('body[data-status="ready"]');
+    await expect.poll(() => p.locator("#summary").innerText()).toMatch(/^18 messages \(18 netlink, 0 peer\)/);
+    await expect.poll(() => rowText(p, 0)).toMatch(/daemon→client\s+HELLO/);
+    await expect.poll(() => rowText(p, 5)).toMatch(/client→daemon\s+ADD_MAPPING request[\s\S]*127\.0\.0\.1:5000 flags 0/);
+    // after the first ADD_MAPPING reply: one mapping, nothing pending
+    await p.locator('.row[data-index="6"]').click();
+    await expect.poll(() => p.locator("#moment").innerText()).toMatch(/after message #6$/);
+    expect(await p.locator("#mappings tbody tr").allInnerTexts()).toEqual([
+      expect.stringMatching(/^2\s+127\.0\.0\.1:5000\s+127\.0\.0\.1:\d+/),
+    ]);
+    expect(await p.locator("#pending tbody tr").count()).toBe(0);
+    // at the end: every mapping removed, the listener's REMOTE_INFO recorded, no anomaly
+    await p.locator('.row[data-index="17"]').click();
+    await expect.poll(() => p.locator("#moment").innerText()).toMatch(/after message #17$/);
+    expect(await p.locator("#mappings tbody tr").count()).toBe(0);
+    expect(await p.locator("#remote tbody tr").allInnerTexts()).toEqual([
+      expect.stringMatching(/127\.0\.0\.1:5000[\s\S]*127\.0\.0\.1:6000/),
+    ]);
+    expect(await p.locator("#anomalies li").count()).toBe(0);
+    expect(consoleErrors).toEqual([]);
+    await p.close();
+  });
+
   it("opens a dropped file and a #capture= URL", async () => {
     const p = await page();
     const bytes = [...(await makeScenario()).pcap];
