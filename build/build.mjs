@@ -40,3 +40,6 @@ for (const [entry, platform] of bundles) {
   });
 }
 copyFileSync(wasm, join(outdir, "iwpm.wasm"));
+
+// The replay page (build/web/) uses the same core; it is static and quick to bundle.
+execFileSync(process.execPath, [join(root, "build", "web.mjs")], { cwd: root, stdio: "inherit" });

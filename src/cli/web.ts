@@ -42,7 +42,7 @@ export function findWebRoot(): string {
   const candidates = ["../web/", "../../build/web/"].map((c) => fileURLToPath(new URL(c, import.meta.url)));
   const found = candidates.find((dir) => existsSync(path.join(dir, "index.html")));
   if (found === undefined) {
-    throw new CliError(`the replay page is not built (no index.html in ${candidates.join(" or ")}); run \`npm run web\``, EXIT.FAILURE);
+    throw new CliError(`the replay page is not built (no index.html in ${candidates.join(" or ")}); run \`npm run build\``, EXIT.FAILURE);
   }
   return found;
 }
