@@ -4,68 +4,16 @@
 
 import { PortMapperClient, type PortMapperClientOptions } from "./api/client.js";
 import { NETLINK_USERSOCK } from "./api/constants.js";
+import type { HostClientOptions } from "./api/index.js";
 import { instantiateCore } from "./core/core.js";
 import { IwpmError } from "./core/errors.js";
 import { type DenoNetlinkSocket, denoRuntime, NetlinkError, openNetlinkSocketDeno, wasiErrnoFromLinux } from "./host/netlink-deno.js";
 import { createShim, SocketMap } from "./host/shim.js";
 
-export { type AddressInput, formatAddress, parseAddress } from "./api/address.js";
-export {
-  type ClientIndexOption,
-  type ClientStats,
-  type DaemonHelloEvent,
-  type DeviceNames,
-  type FailedDatagram,
-  type MapinfoAckEvent,
-  type MapinfoRequestEvent,
-  type MapinfoResentEvent,
-  type MappingErrorEvent,
-  type MappingOptions,
-  type MappingResult,
-  PortMapperClient,
-  type PortMapperClientOptions,
-  type PortMapperEvents,
-  type PortMapperTransport,
-  type QueryResult,
-  type RegisterResult,
-  type Registration,
-  type RemoteInfoEvent,
-} from "./api/client.js";
-export {
-  IWPM_FLAGS_NO_PORT_MAP,
-  IWPM_NL_TIMEOUT_MS,
-  MAX_NL_CLIENTS,
-  NETLINK_RDMA,
-  NETLINK_USERSOCK,
-  RDMA_NL_C4IW,
-  RDMA_NL_IWCM,
-} from "./api/constants.js";
-export type { MapinfoRecord } from "./core/core.js";
-export { IwpmError, type IwpmErrorCode } from "./core/errors.js";
-export type { SockAddr } from "./core/sockaddr.js";
+export * from "./api/index.js";
 
 /** The options of the Node entry's openPortMapperClient, with the same meaning. */
-export interface OpenPortMapperClientOptions {
-  /** Netlink family: 2 NETLINK_USERSOCK (default), or 20 NETLINK_RDMA on hosts with RDMA. */
-  protocol?: 2 | 20;
-  /** Netlink port id to bind; 0 (default) lets the kernel pick one. */
-  port?: number;
-  /** Request timeout in ms (default 10 000). */
-  timeoutMs?: number;
-  /** Highest ABI version spoken (default 4). */
-  abiVersion?: 3 | 4;
-  /** Bound of the remote-info table (default 65 536). */
-  remoteInfoLimit?: number;
-  /** The core's bytes, instead of reading iwpm.wasm from disk. */
-  wasm?: BufferSource;
-  /** Client indexes to init (default [2], RDMA_NL_IWCM). */
-  init?: number[];
-  /**
-   * SO_RCVBUF in bytes (default 4 MiB, capped by net.core.rmem_max): many replies can arrive while
-   * the event loop is busy; an overrun drops datagrams (reported as an "error" event).
-   */
-  recvBufferSize?: number;
-}
+export type OpenPortMapperClientOptions = HostClientOptions;
 
 const SOCKET_FD = 3;
 const DEFAULT_RECV_BUFFER = 4 * 1024 * 1024;

@@ -2,32 +2,14 @@
 
 import { PortMapperClient, type PortMapperClientOptions } from "../api/client.js";
 import { NETLINK_USERSOCK } from "../api/constants.js";
+import type { HostClientOptions } from "../api/index.js";
 import { instantiateCore } from "../core/core.js";
 import { IwpmError } from "../core/errors.js";
 import { type NodeNetlinkSocket, openNetlinkSocket } from "./netlink-node.js";
 import { createShim, type DatagramSocket, SocketMap } from "./shim.js";
 import { coreModule } from "./wasm-node.js";
 
-export interface OpenPortMapperClientOptions {
-  /** Netlink family: 2 NETLINK_USERSOCK (default), or 20 NETLINK_RDMA on hosts with RDMA. */
-  protocol?: 2 | 20;
-  /** Netlink port id to bind; 0 (default) lets the kernel pick one. */
-  port?: number;
-  /** Request timeout in ms (default 10 000). */
-  timeoutMs?: number;
-  /** Highest ABI version spoken (default 4). */
-  abiVersion?: 3 | 4;
-  /** Bound of the remote-info table (default 65 536). */
-  remoteInfoLimit?: number;
-  /** The core's bytes, instead of reading iwpm.wasm from disk. */
-  wasm?: BufferSource;
-  /** Client indexes to init (default [2], RDMA_NL_IWCM). */
-  init?: number[];
-  /**
-   * SO_RCVBUF in bytes (default 4 MiB, capped by net.core.rmem_max): many replies can arrive
-   * while the event loop is busy, and a receive-queue overrun is fatal to the netlink addon.
-   */
-  recvBufferSize?: number;
+export interface OpenPortMapperClientOptions extends HostClientOptions {
   /**
    * Puts something between the core and the socket (a capture tap, say); `close` runs after the
    * socket closed.
