@@ -14,6 +14,7 @@
 // fails is reported to onSendError, as the Node socket reports its late failures.
 
 import { Errno, errnoFromCode } from "./errno.js";
+import type { NetlinkCounters, NetlinkSocketOptions, SentDatagram } from "./netlink.js";
 import type { Datagram, DatagramSocket } from "./shim.js";
 
 export const NETLINK_USERSOCK = 2;
@@ -220,45 +221,7 @@ function errno(): number {
 
 // --- the socket ---------------------------------------------------------------------------------
 
-export interface DenoNetlinkSocketOptions {
-  /** Netlink family: NETLINK_USERSOCK (2, default) or NETLINK_RDMA (20). */
-  protocol?: number;
-  /** Port id to bind; 0 (default) lets the kernel pick a unique one. */
-  port?: number;
-  /** Multicast groups to join (group numbers, not a bitmask). */
-  groups?: number[];
-  /** SO_RCVBUF in bytes; the kernel caps it at net.core.rmem_max. */
-  recvBufferSize?: number;
-  /** Datagrams were queued: drain them with recvFrom() until it returns null. */
-  onReadable: () => void;
-  /**
-   * A send that sendTo had accepted into its backlog (the receiver's queue was full) failed when
-   * retried. `datagram` is what failed to go out, so the caller can tell which request it carried.
-   */
-  onSendError?: (err: Error, errno: number, datagram: SentDatagram) => void;
-  /** Receiving failed (e.g. ENOBUFS: the kernel dropped datagrams because the queue overran). */
-  onRecvError?: (err: Error, errno: number) => void;
-}
-
-/** A datagram as handed to sendTo: its bytes and its destination. */
-export interface SentDatagram {
-  bytes: Uint8Array;
-  port: number;
-  groups: number;
-}
-
-export interface NetlinkCounters {
-  /** Sends the kernel accepted. */
-  sent: number;
-  /** Datagrams received, truncated ones included. */
-  received: number;
-  /** Sends that failed after sendTo had put them in the backlog (each also reported to onSendError). */
-  sendErrors: number;
-  /** Datagrams longer than 64 KiB. */
-  truncated: number;
-  /** Receive errors (each also reported to onRecvError). */
-  recvErrors: number;
-}
+export type DenoNetlinkSocketOptions = NetlinkSocketOptions;
 
 /** A datagram waiting in the send backlog. */
 interface Deferred extends SentDatagram {

@@ -13,7 +13,10 @@
 import type { ErrnoException, MessageInfo, RawNetlinkSocket, RawNetlinkSocketOptions } from "netlink";
 import netlink from "netlink";
 import { Errno, errnoFromError } from "./errno.js";
+import type { NetlinkCounters, NetlinkSocketOptions } from "./netlink.js";
 import type { Datagram, DatagramSocket } from "./shim.js";
+
+export type { NetlinkCounters, NetlinkSocketOptions, SentDatagram } from "./netlink.js";
 
 export const NETLINK_USERSOCK = 2;
 export const NETLINK_RDMA = 20;
@@ -25,46 +28,9 @@ const MAX_DATAGRAM = 65536;
 // Compact the receive queue once this many taken slots lead it.
 const QUEUE_COMPACT_AT = 1024;
 
-export interface NetlinkSocketOptions {
-  /** Netlink family: NETLINK_USERSOCK (2, default) or NETLINK_RDMA (20). */
-  protocol?: number;
-  /** Port id to bind; 0 (default) lets the kernel pick a unique one. */
-  port?: number;
-  /** Multicast groups to join (group numbers, not a bitmask). */
-  groups?: number[];
-  /** SO_RCVBUF in bytes; the kernel caps it at net.core.rmem_max. */
-  recvBufferSize?: number;
+export interface NodeNetlinkSocketOptions extends NetlinkSocketOptions {
   /** Receive buffer per datagram; longer datagrams arrive truncated. Default 65536. */
   msgBufferSize?: number;
-  /** Datagrams were queued: drain them with recvFrom() until it returns null. */
-  onReadable: () => void;
-  /**
-   * A queued send failed later, in the kernel. `datagram` is what failed to go out (the bytes as
-   * given to sendTo, and its destination), so the caller can tell which request it carried.
-   */
-  onSendError?: (err: Error, errno: number, datagram: SentDatagram) => void;
-  /** Receiving failed (e.g. ENOBUFS: the kernel dropped datagrams). */
-  onRecvError?: (err: Error, errno: number) => void;
-}
-
-/** A datagram as handed to sendTo: its bytes and its destination. */
-export interface SentDatagram {
-  bytes: Uint8Array;
-  port: number;
-  groups: number;
-}
-
-export interface NetlinkCounters {
-  /** Sends the kernel accepted. */
-  sent: number;
-  /** Datagrams received, truncated ones included. */
-  received: number;
-  /** Sends that failed after sendTo had queued them (each also reported to onSendError). */
-  sendErrors: number;
-  /** Datagrams longer than msgBufferSize. */
-  truncated: number;
-  /** Receive errors (each also reported to onRecvError). */
-  recvErrors: number;
 }
 
 /** Runs `fn` so that nothing it throws reaches the addon; a throw resurfaces as an ordinary uncaught exception. */
@@ -103,7 +69,7 @@ export class NodeNetlinkSocket implements DatagramSocket {
   private readonly onRecvError: NetlinkSocketOptions["onRecvError"];
 
   /** Throws the addon's ErrnoException (`code`, `errno`) when the socket cannot be opened or bound. */
-  constructor(opts: NetlinkSocketOptions) {
+  constructor(opts: NodeNetlinkSocketOptions) {
     this.protocol = opts.protocol ?? NETLINK_USERSOCK;
     this.onReadable = opts.onReadable;
     this.onSendError = opts.onSendError;
@@ -244,6 +210,6 @@ export class NodeNetlinkSocket implements DatagramSocket {
 }
 
 /** Opens and binds a netlink socket; throws the addon's ErrnoException when that fails. */
-export function openNetlinkSocket(opts: NetlinkSocketOptions): NodeNetlinkSocket {
+export function openNetlinkSocket(opts: NodeNetlinkSocketOptions): NodeNetlinkSocket {
   return new NodeNetlinkSocket(opts);
 }
