@@ -188,6 +188,12 @@ const NLMSG_SEQ_OFFSET = 8;
 
 type Timer = ReturnType<typeof setTimeout>;
 
+/** A pending deadline must not keep the process alive by itself: Node timers unref, Deno's are ids. */
+function unrefTimer(timer: Timer): void {
+  if (typeof timer === "number") (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno?.unrefTimer?.(timer);
+  else (timer as { unref?: () => void }).unref?.();
+}
+
 export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   private readonly pending = new Map<number, Pending>();
   private timer: Timer | undefined;
@@ -662,7 +668,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     this.disarm();
     this.timerAt = at;
     this.timer = setTimeout(() => this.expire(), ms);
-    (this.timer as { unref?: () => void }).unref?.();
+    unrefTimer(this.timer);
   }
 
   private disarm(): void {
