@@ -129,6 +129,137 @@ function w1Input(n: number, objects: boolean): W1Input {
   return input;
 }
 
+// Every timed loop lives in a small synchronous function of its own: inside an async function
+// with branches for several implementations, V8 compiled the same loops ~30 ns per operation
+// slower (measured at N = 1k), which would have been charged to the core.
+
+interface Cycle {
+  /** now() before insert, after insert, after the present and absent lookups, after remove */
+  t: number[];
+  hits: number;
+  misses: number;
+  removed: number;
+  errors: number;
+}
+
+/** W1 through the raw exports: arguments written into the slots with DataView. */
+function w1RawCycle(x: Core["exports"], d: ReturnType<typeof w1Data>, n: number): Cycle {
+  const { ip, localPort, mappedPort, absentIp, lookupOrder, removeOrder } = d;
+  const args = x.argsPtr();
+  const create = x.createMapinfo;
+  const find = x.mapinfoFind;
+  const remove = x.removeMapinfo;
+  let errors = 0;
+  let hits = 0;
+  let misses = 0;
+  let removed = 0;
+  let buf = x.memory.buffer;
+  let dv = new DataView(buf);
+  const t0 = now();
+  for (let i = 0; i < n; i++) {
+    // memory.grow detaches the old buffer (its byteLength becomes 0): take a fresh view.
+    if (buf.byteLength === 0) {
+      buf = x.memory.buffer;
+      dv = new DataView(buf);
+    }
+    const a = ip[i] as number;
+    dv.setUint16(args, 2, true);
+    dv.setUint16(args + 2, localPort[i] as number, false);
+    dv.setUint32(args + 4, a, false);
+    dv.setUint16(args + SLOT, 2, true);
+    dv.setUint16(args + SLOT + 2, mappedPort[i] as number, false);
+    dv.setUint32(args + SLOT + 4, a, false);
+    if (create(CLIENT, 0) !== 0) errors++;
+  }
+  const t1 = now();
+  buf = x.memory.buffer;
+  dv = new DataView(buf);
+  for (let j = 0; j < n; j++) {
+    const k = lookupOrder[j] as number;
+    dv.setUint16(args, 2, true);
+    dv.setUint16(args + 2, mappedPort[k] as number, false);
+    dv.setUint32(args + 4, ip[k] as number, false);
+    if (find(1) !== 0) hits++;
+  }
+  const t2 = now();
+  for (let j = 0; j < n; j++) {
+    const k = lookupOrder[j] as number;
+    dv.setUint16(args, 2, true);
+    dv.setUint16(args + 2, mappedPort[k] as number, false);
+    dv.setUint32(args + 4, absentIp[k] as number, false);
+    if (find(1) === 0) misses++;
+  }
+  const t3 = now();
+  for (let j = 0; j < n; j++) {
+    const k = removeOrder[j] as number;
+    const a = ip[k] as number;
+    dv.setUint16(args, 2, true);
+    dv.setUint16(args + 2, localPort[k] as number, false);
+    dv.setUint32(args + 4, a, false);
+    dv.setUint16(args + SLOT, 2, true);
+    dv.setUint16(args + SLOT + 2, mappedPort[k] as number, false);
+    dv.setUint32(args + SLOT + 4, a, false);
+    if (remove() === 0) removed++;
+  }
+  const t4 = now();
+  return { t: [t0, t1, t2, t3, t4], hits, misses, removed, errors };
+}
+
+/** W1 through the Core wrapper: Core.writeAddr from address objects. */
+function w1WrapperCycle(core: Core, input: W1Input): Cycle {
+  const { n, local, mapped, absent } = input;
+  const { lookupOrder, removeOrder } = input.d;
+  const x = core.exports;
+  const create = x.createMapinfo;
+  const find = x.mapinfoFind;
+  const remove = x.removeMapinfo;
+  let errors = 0;
+  let hits = 0;
+  let misses = 0;
+  let removed = 0;
+  const t0 = now();
+  for (let i = 0; i < n; i++) {
+    core.writeAddr(0, local[i] as SockAddr);
+    core.writeAddr(1, mapped[i] as SockAddr);
+    if (create(CLIENT, 0) !== 0) errors++;
+  }
+  const t1 = now();
+  for (let j = 0; j < n; j++) {
+    core.writeAddr(0, mapped[lookupOrder[j] as number] as SockAddr);
+    if (find(1) !== 0) hits++;
+  }
+  const t2 = now();
+  for (let j = 0; j < n; j++) {
+    core.writeAddr(0, absent[lookupOrder[j] as number] as SockAddr);
+    if (find(1) === 0) misses++;
+  }
+  const t3 = now();
+  for (let j = 0; j < n; j++) {
+    const k = removeOrder[j] as number;
+    core.writeAddr(0, local[k] as SockAddr);
+    core.writeAddr(1, mapped[k] as SockAddr);
+    if (remove() === 0) removed++;
+  }
+  const t4 = now();
+  return { t: [t0, t1, t2, t3, t4], hits, misses, removed, errors };
+}
+
+/** W1 through the public API (which has no mapinfo lookup): createMapinfo, removeMapinfo. */
+function w1ApiCycle(client: ApiClient, input: W1Input): { t: number[]; removed: number } {
+  const { n, local, mapped } = input;
+  const { removeOrder } = input.d;
+  let removed = 0;
+  const t0 = now();
+  for (let i = 0; i < n; i++) client.createMapinfo(local[i] as SockAddr, mapped[i] as SockAddr);
+  const t1 = now();
+  for (let j = 0; j < n; j++) {
+    const k = removeOrder[j] as number;
+    if (client.removeMapinfo(local[k] as SockAddr, mapped[k] as SockAddr)) removed++;
+  }
+  const t2 = now();
+  return { t: [t0, t1, t2], removed };
+}
+
 /** One run: `rounds` cycles of insert N, look up N present + N absent, remove N. Milliseconds per phase. */
 async function w1Run(
   cfg: Config,
@@ -136,125 +267,34 @@ async function w1Run(
   input: W1Input,
   rounds: number,
 ): Promise<{ ms: Record<string, number>; errors: number }> {
-  const { n, d, local, mapped, absent } = input;
-  const { lookupOrder, removeOrder } = d;
-  const ms: Record<string, number> = { insert: 0, lookupPresent: 0, lookupAbsent: 0, remove: 0 };
+  const { n } = input;
   let errors = 0;
   if (cfg.impl === "api") {
+    const ms: Record<string, number> = { insert: 0, remove: 0 };
     const client = await openApi(cfg, {});
     for (let round = 0; round < rounds; round++) {
-      const t0 = now();
-      for (let i = 0; i < n; i++) client.createMapinfo(local[i] as SockAddr, mapped[i] as SockAddr);
-      const t1 = now();
-      let removed = 0;
-      for (let j = 0; j < n; j++) {
-        const k = removeOrder[j] as number;
-        if (client.removeMapinfo(local[k] as SockAddr, mapped[k] as SockAddr)) removed++;
-      }
-      const t2 = now();
+      const { t, removed } = w1ApiCycle(client, input);
+      const [t0, t1, t2] = t as [number, number, number];
+      ms.insert = (ms.insert as number) + t1 - t0;
+      ms.remove = (ms.remove as number) + t2 - t1;
       if (removed !== n) errors++;
-      ms.insert += t1 - t0;
-      ms.remove += t2 - t1;
     }
     await client.close();
-    delete ms.lookupPresent;
-    delete ms.lookupAbsent;
     return { ms, errors };
   }
-
+  const ms: Record<string, number> = { insert: 0, lookupPresent: 0, lookupAbsent: 0, remove: 0 };
   const core = await newCore(module);
   const x = core.exports;
   x.init(CLIENT);
-  const args = x.argsPtr();
-  const create = x.createMapinfo;
-  const find = x.mapinfoFind;
-  const remove = x.removeMapinfo;
   for (let round = 0; round < rounds; round++) {
-    let hits = 0;
-    let misses = 0;
-    let removed = 0;
-    const t = [now()];
-    if (cfg.impl === "core-raw") {
-      const { ip, localPort, mappedPort, absentIp } = d;
-      let buf = x.memory.buffer;
-      let dv = new DataView(buf);
-      for (let i = 0; i < n; i++) {
-        // memory.grow detaches the old buffer (its byteLength becomes 0): take a fresh view.
-        if (buf.byteLength === 0) {
-          buf = x.memory.buffer;
-          dv = new DataView(buf);
-        }
-        const a = ip[i] as number;
-        dv.setUint16(args, 2, true);
-        dv.setUint16(args + 2, localPort[i] as number, false);
-        dv.setUint32(args + 4, a, false);
-        dv.setUint16(args + SLOT, 2, true);
-        dv.setUint16(args + SLOT + 2, mappedPort[i] as number, false);
-        dv.setUint32(args + SLOT + 4, a, false);
-        if (create(CLIENT, 0) !== 0) errors++;
-      }
-      t.push(now());
-      buf = x.memory.buffer;
-      dv = new DataView(buf);
-      for (let j = 0; j < n; j++) {
-        const k = lookupOrder[j] as number;
-        dv.setUint16(args, 2, true);
-        dv.setUint16(args + 2, mappedPort[k] as number, false);
-        dv.setUint32(args + 4, ip[k] as number, false);
-        if (find(1) !== 0) hits++;
-      }
-      t.push(now());
-      for (let j = 0; j < n; j++) {
-        const k = lookupOrder[j] as number;
-        dv.setUint16(args, 2, true);
-        dv.setUint16(args + 2, mappedPort[k] as number, false);
-        dv.setUint32(args + 4, absentIp[k] as number, false);
-        if (find(1) === 0) misses++;
-      }
-      t.push(now());
-      for (let j = 0; j < n; j++) {
-        const k = removeOrder[j] as number;
-        const a = ip[k] as number;
-        dv.setUint16(args, 2, true);
-        dv.setUint16(args + 2, localPort[k] as number, false);
-        dv.setUint32(args + 4, a, false);
-        dv.setUint16(args + SLOT, 2, true);
-        dv.setUint16(args + SLOT + 2, mappedPort[k] as number, false);
-        dv.setUint32(args + SLOT + 4, a, false);
-        if (remove() === 0) removed++;
-      }
-      t.push(now());
-    } else {
-      for (let i = 0; i < n; i++) {
-        core.writeAddr(0, local[i] as SockAddr);
-        core.writeAddr(1, mapped[i] as SockAddr);
-        if (create(CLIENT, 0) !== 0) errors++;
-      }
-      t.push(now());
-      for (let j = 0; j < n; j++) {
-        core.writeAddr(0, mapped[lookupOrder[j] as number] as SockAddr);
-        if (find(1) !== 0) hits++;
-      }
-      t.push(now());
-      for (let j = 0; j < n; j++) {
-        core.writeAddr(0, absent[lookupOrder[j] as number] as SockAddr);
-        if (find(1) === 0) misses++;
-      }
-      t.push(now());
-      for (let j = 0; j < n; j++) {
-        const k = removeOrder[j] as number;
-        core.writeAddr(0, local[k] as SockAddr);
-        core.writeAddr(1, mapped[k] as SockAddr);
-        if (remove() === 0) removed++;
-      }
-      t.push(now());
-    }
-    const [t0, t1, t2, t3, t4] = t as [number, number, number, number, number];
-    ms.insert += t1 - t0;
-    ms.lookupPresent += t2 - t1;
-    ms.lookupAbsent += t3 - t2;
-    ms.remove += t4 - t3;
-    if (hits !== n || misses !== n || removed !== n || x.mapinfoSize() !== 0) errors++;
+    const c = cfg.impl === "core-raw" ? w1RawCycle(x, input.d, n) : w1WrapperCycle(core, input);
+    const [t0, t1, t2, t3, t4] = c.t as [number, number, number, number, number];
+    ms.insert = (ms.insert as number) + t1 - t0;
+    ms.lookupPresent = (ms.lookupPresent as number) + t2 - t1;
+    ms.lookupAbsent = (ms.lookupAbsent as number) + t3 - t2;
+    ms.remove = (ms.remove as number) + t4 - t3;
+    errors += c.errors;
+    if (c.hits !== n || c.misses !== n || c.removed !== n || x.mapinfoSize() !== 0) errors++;
   }
   return { ms, errors };
 }
@@ -315,6 +355,117 @@ function fillRemoteInfo(d: ReturnType<typeof w2Data>, chunk: Uint8Array, base: n
   }
 }
 
+/** Feeds `count` REMOTE_INFO datagrams from `chunk` through the raw exports; ms. */
+function w2RawFeed(x: Core["exports"], chunk: Uint8Array, count: number): number {
+  const rx = x.rxPtr();
+  const handle = x.handleRx;
+  const clear = x.eventsClear;
+  let mem = new Uint8Array(x.memory.buffer);
+  const t0 = now();
+  for (let c = 0; c < count; c++) {
+    if (mem.byteLength === 0) mem = new Uint8Array(x.memory.buffer);
+    const at = c * REMOTE_INFO_LEN;
+    mem.set(chunk.subarray(at, at + REMOTE_INFO_LEN), rx);
+    handle(REMOTE_INFO_LEN, DAEMON_PORT);
+    // A host drains the events after each poll; here after every 64 datagrams.
+    if ((c & 63) === 63) clear();
+  }
+  clear();
+  return now() - t0;
+}
+
+/** The same through the Core wrapper: feed + drainEvents per datagram. */
+function w2WrapperFeed(core: Core, chunk: Uint8Array, count: number): number {
+  const t0 = now();
+  for (let c = 0; c < count; c++) {
+    const at = c * REMOTE_INFO_LEN;
+    core.feed(chunk.subarray(at, at + REMOTE_INFO_LEN), DAEMON_PORT);
+    core.drainEvents();
+  }
+  return now() - t0;
+}
+
+/** The same for the public API: the datagram fed to client.core, dispatched by the client. */
+function w2ApiFeed(client: ApiClient, chunk: Uint8Array, count: number): number {
+  const core = client.core;
+  const t0 = now();
+  for (let c = 0; c < count; c++) {
+    const at = c * REMOTE_INFO_LEN;
+    core.feed(chunk.subarray(at, at + REMOTE_INFO_LEN), DAEMON_PORT);
+    client.handleReadable();
+  }
+  return now() - t0;
+}
+
+interface Got {
+  ms: number;
+  got: number;
+  sum: number;
+}
+
+function w2RawGet(x: Core["exports"], d: ReturnType<typeof w2Data>, n: number): Got {
+  const { mappedLocalIp, mappedLocalPort, mappedRemoteIp, mappedRemotePort, getOrder } = d;
+  const args = x.argsPtr();
+  const get = x.getRemoteInfo;
+  const dv = new DataView(x.memory.buffer);
+  let got = 0;
+  let sum = 0;
+  const t0 = now();
+  for (let j = 0; j < n; j++) {
+    const k = getOrder[j] as number;
+    dv.setUint16(args, 2, true);
+    dv.setUint16(args + 2, mappedLocalPort[k] as number, false);
+    dv.setUint32(args + 4, mappedLocalIp[k] as number, false);
+    dv.setUint16(args + SLOT, 2, true);
+    dv.setUint16(args + SLOT + 2, mappedRemotePort[k] as number, false);
+    dv.setUint32(args + SLOT + 4, mappedRemoteIp[k] as number, false);
+    if (get(CLIENT) === 0) {
+      got++;
+      sum += dv.getUint16(args + 2 * SLOT + 2, false) + dv.getUint32(args + 2 * SLOT + 4, false);
+    }
+  }
+  return { ms: now() - t0, got, sum };
+}
+
+function w2WrapperGet(core: Core, input: W2Input): Got {
+  const { n, mlObj, mrObj } = input;
+  const { getOrder } = input.d;
+  const get = core.exports.getRemoteInfo;
+  let got = 0;
+  let sum = 0;
+  const t0 = now();
+  for (let j = 0; j < n; j++) {
+    const k = getOrder[j] as number;
+    core.writeAddr(0, mlObj[k] as SockAddr);
+    core.writeAddr(1, mrObj[k] as SockAddr);
+    if (get(CLIENT) === 0) {
+      const out = core.readAddr(2);
+      if (out) {
+        got++;
+        sum += out.port;
+      }
+    }
+  }
+  return { ms: now() - t0, got, sum };
+}
+
+function w2ApiGet(client: ApiClient, input: W2Input): Got {
+  const { n, mlObj, mrObj } = input;
+  const { getOrder } = input.d;
+  let got = 0;
+  let sum = 0;
+  const t0 = now();
+  for (let j = 0; j < n; j++) {
+    const k = getOrder[j] as number;
+    const out = client.getRemoteInfo(mlObj[k] as SockAddr, mrObj[k] as SockAddr);
+    if (out) {
+      got++;
+      sum += out.port;
+    }
+  }
+  return { ms: now() - t0, got, sum };
+}
+
 async function w2Run(
   cfg: Config,
   module: WebAssembly.Module,
@@ -322,9 +473,9 @@ async function w2Run(
   rounds: number,
   chunk: Uint8Array,
 ): Promise<{ ms: Record<string, number>; errors: number }> {
-  const { n, d, mlObj, mrObj } = input;
-  const { getOrder } = d;
-  const ms: Record<string, number> = { insert: 0, get: 0 };
+  const { n, d } = input;
+  let insert = 0;
+  let get = 0;
   let errors = 0;
   let client: ApiClient | undefined;
   let core: Core;
@@ -342,97 +493,17 @@ async function w2Run(
       const end = Math.min(n, base + CHUNK);
       fillRemoteInfo(d, chunk, base, end);
       const count = end - base;
-      if (cfg.impl === "core-raw") {
-        const rx = x.rxPtr();
-        const handle = x.handleRx;
-        const clear = x.eventsClear;
-        let mem = new Uint8Array(x.memory.buffer);
-        const t0 = now();
-        for (let c = 0; c < count; c++) {
-          if (mem.byteLength === 0) mem = new Uint8Array(x.memory.buffer);
-          const at = c * REMOTE_INFO_LEN;
-          mem.set(chunk.subarray(at, at + REMOTE_INFO_LEN), rx);
-          handle(REMOTE_INFO_LEN, DAEMON_PORT);
-          // A host drains the events after each poll; here after every 64 datagrams.
-          if ((c & 63) === 63) clear();
-        }
-        clear();
-        ms.insert += now() - t0;
-      } else if (cfg.impl === "core-ts") {
-        const t0 = now();
-        for (let c = 0; c < count; c++) {
-          const at = c * REMOTE_INFO_LEN;
-          core.feed(chunk.subarray(at, at + REMOTE_INFO_LEN), DAEMON_PORT);
-          core.drainEvents();
-        }
-        ms.insert += now() - t0;
-      } else {
-        const api = client as ApiClient;
-        const t0 = now();
-        for (let c = 0; c < count; c++) {
-          const at = c * REMOTE_INFO_LEN;
-          core.feed(chunk.subarray(at, at + REMOTE_INFO_LEN), DAEMON_PORT);
-          api.handleReadable();
-        }
-        ms.insert += now() - t0;
-      }
+      if (client) insert += w2ApiFeed(client, chunk, count);
+      else if (cfg.impl === "core-raw") insert += w2RawFeed(x, chunk, count);
+      else insert += w2WrapperFeed(core, chunk, count);
     }
     if (x.remoteInfoSize() !== n) errors++;
-
-    let got = 0;
-    let sum = 0;
-    if (cfg.impl === "core-raw") {
-      const args = x.argsPtr();
-      const get = x.getRemoteInfo;
-      const dv = new DataView(x.memory.buffer);
-      const { mappedLocalIp, mappedLocalPort, mappedRemoteIp, mappedRemotePort } = d;
-      const t0 = now();
-      for (let j = 0; j < n; j++) {
-        const k = getOrder[j] as number;
-        dv.setUint16(args, 2, true);
-        dv.setUint16(args + 2, mappedLocalPort[k] as number, false);
-        dv.setUint32(args + 4, mappedLocalIp[k] as number, false);
-        dv.setUint16(args + SLOT, 2, true);
-        dv.setUint16(args + SLOT + 2, mappedRemotePort[k] as number, false);
-        dv.setUint32(args + SLOT + 4, mappedRemoteIp[k] as number, false);
-        if (get(CLIENT) === 0) {
-          got++;
-          sum += dv.getUint16(args + 2 * SLOT + 2, false) + dv.getUint32(args + 2 * SLOT + 4, false);
-        }
-      }
-      ms.get += now() - t0;
-    } else if (cfg.impl === "core-ts") {
-      const t0 = now();
-      for (let j = 0; j < n; j++) {
-        const k = getOrder[j] as number;
-        core.writeAddr(0, mlObj[k] as SockAddr);
-        core.writeAddr(1, mrObj[k] as SockAddr);
-        if (x.getRemoteInfo(CLIENT) === 0) {
-          const out = core.readAddr(2);
-          if (out) {
-            got++;
-            sum += out.port;
-          }
-        }
-      }
-      ms.get += now() - t0;
-    } else {
-      const api = client as ApiClient;
-      const t0 = now();
-      for (let j = 0; j < n; j++) {
-        const k = getOrder[j] as number;
-        const out = api.getRemoteInfo(mlObj[k] as SockAddr, mrObj[k] as SockAddr);
-        if (out) {
-          got++;
-          sum += out.port;
-        }
-      }
-      ms.get += now() - t0;
-    }
-    if (got !== n || x.remoteInfoSize() !== 0 || sum === 0) errors++;
+    const g = client ? w2ApiGet(client, input) : cfg.impl === "core-raw" ? w2RawGet(x, d, n) : w2WrapperGet(core, input);
+    get += g.ms;
+    if (g.got !== n || x.remoteInfoSize() !== 0 || g.sum === 0) errors++;
   }
   if (client) await client.close();
-  return { ms, errors };
+  return { ms: { insert, get }, errors };
 }
 
 async function w2(cfg: Config, module: WebAssembly.Module): Promise<void> {
@@ -512,6 +583,101 @@ async function newLeanCore(module: WebAssembly.Module): Promise<Core> {
   return core;
 }
 
+const BATCH = 256;
+
+/** addMapping() in batches of 256, the batch's requests expired (untimed) after each. */
+function timeAddMapping(
+  x: Core["exports"],
+  d: ReturnType<typeof w1Data>,
+  ops: number,
+  clock: OffsetClock,
+): { ms: number; ops: number; errors: number } {
+  const { ip, localPort } = d;
+  const args = x.argsPtr();
+  const add = x.addMapping;
+  let buf = x.memory.buffer;
+  let dv = new DataView(buf);
+  let t = 0;
+  let errors = 0;
+  let done = 0;
+  for (; done < ops; done += BATCH) {
+    const t0 = now();
+    for (let b = 0; b < BATCH; b++) {
+      const i = (done + b) & 4095;
+      if (buf.byteLength === 0) {
+        buf = x.memory.buffer;
+        dv = new DataView(buf);
+      }
+      dv.setUint16(args, 2, true);
+      dv.setUint16(args + 2, localPort[i] as number, false);
+      dv.setUint32(args + 4, ip[i] as number, false);
+      if (add(CLIENT, 0) <= 0) errors++;
+    }
+    t += now() - t0;
+    // Untimed: expire the batch's requests so the table stays small.
+    clock.offsetNs += 3_600_000_000_000n;
+    leanNow = clock.monotonicNs();
+    if (x.tick() !== BATCH) errors++;
+    x.eventsClear();
+  }
+  return { ms: t, ops: done, errors };
+}
+
+type CodecLoop = (core: Core, ops: number, reply: Uint8Array, done: Uint8Array) => { ms: number; errors: number };
+
+/** encode() of the ADD_MAPPING request record decoded before the loop. */
+const encodeLoop: CodecLoop = (core, ops) => {
+  const encode = core.exports.encode;
+  let bad = 0;
+  const t0 = now();
+  for (let i = 0; i < ops; i++) if (encode(0, 4) !== 164) bad++;
+  return { ms: now() - t0, errors: bad ? 1 : 0 };
+};
+
+/** decode() + validation of the ADD_MAPPING reply, in place. */
+const decodeLoop: CodecLoop = (core, ops, reply) => {
+  core.bytes().set(reply, core.exports.codecPtr());
+  const decode = core.exports.decode;
+  let bad = 0;
+  const t0 = now();
+  for (let i = 0; i < ops; i++) if (decode(296, 1, 4) !== 0) bad++;
+  return { ms: now() - t0, errors: bad ? 1 : 0 };
+};
+
+/** The same with the datagram copied into core memory first, as a host receives it. */
+const decodeCopyLoop: CodecLoop = (core, ops, reply) => {
+  const mem = core.bytes();
+  const codec = core.exports.codecPtr();
+  const decode = core.exports.decode;
+  let bad = 0;
+  const t0 = now();
+  for (let i = 0; i < ops; i++) {
+    mem.set(reply, codec);
+    if (decode(296, 1, 4) !== 0) bad++;
+  }
+  return { ms: now() - t0, errors: bad ? 1 : 0 };
+};
+
+/** Diagnostic: the JS → Wasm call alone. */
+const callLoop: CodecLoop = (core, ops) => {
+  const call = core.exports.coreAbiVersion;
+  const expected = call();
+  let bad = 0;
+  const t0 = now();
+  for (let i = 0; i < ops; i++) if (call() !== expected) bad++;
+  return { ms: now() - t0, errors: bad ? 1 : 0 };
+};
+
+/** Diagnostic: decode()'s fixed cost, on the smallest message it accepts. */
+const decodeDoneLoop: CodecLoop = (core, ops, _reply, done) => {
+  core.bytes().set(done, core.exports.codecPtr());
+  const decode = core.exports.decode;
+  let bad = 0;
+  const t0 = now();
+  for (let i = 0; i < ops; i++) if (decode(16, 1, 4) !== 0) bad++;
+  return { ms: now() - t0, errors: bad ? 1 : 0 };
+};
+
 async function w3(cfg: Config, module: WebAssembly.Module): Promise<void> {
   const ops = cfg.ops ?? 1_000_000;
   const p = new Phases();
@@ -532,94 +698,30 @@ async function w3(cfg: Config, module: WebAssembly.Module): Promise<void> {
   const reply = addMappingReply(3, 101, 0x7f000001, 5555, 40000);
   // NLMSG_DONE: a bare header (type 3), the smallest message decode() accepts.
   const nlmsgDone = nlmsg(3, 2, 0, 0, []);
-  const BATCH = 256;
-  const { ip, localPort } = d;
 
   for (let rep = -cfg.warmup; rep < cfg.reps; rep++) {
-    // addMapping: build + request bookkeeping + clock + send_to through the shim to a null socket.
+    // addMapping: build + request bookkeeping + clock + send_to through the shim to a null socket;
+    // then the same behind the lean host.
     for (const [target, phase] of [
       [core, "encodeAddMapping"],
       [lean, "encodeAddMappingLean"],
     ] as const) {
-      const x = target.exports;
-      const args = x.argsPtr();
-      const add = x.addMapping;
-      let buf = x.memory.buffer;
-      let dv = new DataView(buf);
-      let t = 0;
-      for (let done = 0; done < ops; done += BATCH) {
-        const t0 = now();
-        for (let b = 0; b < BATCH; b++) {
-          const i = (done + b) & 4095;
-          if (buf.byteLength === 0) {
-            buf = x.memory.buffer;
-            dv = new DataView(buf);
-          }
-          dv.setUint16(args, 2, true);
-          dv.setUint16(args + 2, localPort[i] as number, false);
-          dv.setUint32(args + 4, ip[i] as number, false);
-          if (add(CLIENT, 0) <= 0) errors++;
-        }
-        t += now() - t0;
-        // Untimed: expire the batch's requests so the table stays small.
-        clock.offsetNs += 3_600_000_000_000n;
-        leanNow = clock.monotonicNs();
-        if (x.tick() !== BATCH) errors++;
-        x.eventsClear();
-      }
-      p.add(rep, phase, (t * 1e6) / (Math.ceil(ops / BATCH) * BATCH));
+      const r = timeAddMapping(target.exports, d, ops, clock);
+      errors += r.errors;
+      p.add(rep, phase, (r.ms * 1e6) / r.ops);
     }
-    // encode() of a decoded ADD_MAPPING request record.
-    {
-      core.bytes().set(request, codec);
-      if (x.decode(request.length, 0, 4) !== 0) errors++;
-      const encode = x.encode;
-      let bad = 0;
-      const t0 = now();
-      for (let i = 0; i < ops; i++) if (encode(0, 4) !== 164) bad++;
-      p.add(rep, "encodeRecord", ((now() - t0) * 1e6) / ops);
-      errors += bad ? 1 : 0;
-    }
-    // decode() + validation of an ADD_MAPPING reply already in core memory.
-    {
-      core.bytes().set(reply, codec);
-      const decode = x.decode;
-      let bad = 0;
-      const t0 = now();
-      for (let i = 0; i < ops; i++) if (decode(296, 1, 4) !== 0) bad++;
-      p.add(rep, "decodeReply", ((now() - t0) * 1e6) / ops);
-      errors += bad ? 1 : 0;
-    }
-    // The same with the datagram copied into core memory first, as a host receives it.
-    {
-      const mem = core.bytes();
-      const decode = x.decode;
-      let bad = 0;
-      const t0 = now();
-      for (let i = 0; i < ops; i++) {
-        mem.set(reply, codec);
-        if (decode(296, 1, 4) !== 0) bad++;
-      }
-      p.add(rep, "decodeReplyCopy", ((now() - t0) * 1e6) / ops);
-      errors += bad ? 1 : 0;
-    }
-    // Diagnostics: the JS → wasm call alone, and decode()'s fixed cost on the smallest message.
-    {
-      const call = x.coreAbiVersion;
-      let sum = 0;
-      const t0 = now();
-      for (let i = 0; i < ops; i++) sum += call();
-      p.add(rep, "callOverhead", ((now() - t0) * 1e6) / ops);
-      if (sum !== ops * x.coreAbiVersion()) errors++;
-    }
-    {
-      core.bytes().set(nlmsgDone, codec);
-      const decode = x.decode;
-      let bad = 0;
-      const t0 = now();
-      for (let i = 0; i < ops; i++) if (decode(16, 1, 4) !== 0) bad++;
-      p.add(rep, "decodeDone", ((now() - t0) * 1e6) / ops);
-      errors += bad ? 1 : 0;
+    core.bytes().set(request, codec);
+    if (x.decode(request.length, 0, 4) !== 0) errors++;
+    for (const [phase, loop] of [
+      ["encodeRecord", encodeLoop],
+      ["decodeReply", decodeLoop],
+      ["decodeReplyCopy", decodeCopyLoop],
+      ["callOverhead", callLoop],
+      ["decodeDone", decodeDoneLoop],
+    ] as const) {
+      const r = loop(core, ops, reply, nlmsgDone);
+      errors += r.errors;
+      p.add(rep, phase, (r.ms * 1e6) / ops);
     }
   }
   emit({ impl: cfg.impl, workload: "w3", n: ops, phases: p.phases, errors });
