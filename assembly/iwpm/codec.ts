@@ -91,7 +91,9 @@ export function frameMessage(msg: usize, avail: u32): i32 {
  * ops whose layout differs between ABI v3 and v4.
  */
 export function decodeMessage(msg: usize, avail: u32, dir: u32, version: u32): i32 {
-  memory.fill(DECODED, 0, D_EXTRA);
+  // Only the fixed fields are cleared: a slot is written whenever its attribute is present, and
+  // nothing reads the slot of an absent one (the present mask says which).
+  memory.fill(DECODED, 0, D_SLOTS);
   const framed = frameMessage(msg, avail);
   if (framed < 0) return -framed;
   const len = <u32>framed;
@@ -122,7 +124,10 @@ export function decodeMessage(msg: usize, avail: u32, dir: u32, version: u32): i
     if (kind == KIND_U32) store<u32>(slot(id), load<u32>(attrPtr(id)));
     else if (kind == KIND_U16) store<u16>(slot(id), load<u16>(attrPtr(id)));
     else if (kind == KIND_ADDR) memory.copy(slot(id), attrPtr(id), SOCKADDR_SIZE);
-    else memory.copy(slot(id), attrPtr(id), strnlen(attrPtr(id), n));
+    else {
+      memory.fill(slot(id), 0, 32);
+      memory.copy(slot(id), attrPtr(id), strnlen(attrPtr(id), n));
+    }
   }
   store<u32>(DECODED + D_PRESENT, present);
   let extra: u32 = 0;
