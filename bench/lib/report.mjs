@@ -56,7 +56,7 @@ const W3_ROWS = [
     "diagnostic: `addMapping()` behind a minimal bench-local host (send_to copies nothing, clock reads no new BigInt)",
   ],
   ["diag", "core", "callOverhead", "diagnostic: JS → wasm call of a trivial export (`coreAbiVersion()`)"],
-  ["diag", "core", "decodeDone", "diagnostic: `decode()` of a 16-byte NLMSG_DONE (fixed cost: clearing the decoded record)"],
+  ["diag", "core", "decodeDone", "diagnostic: `decode()` of a 16-byte NLMSG_DONE (the fixed cost of a call)"],
 ];
 const W4_LABEL = {
   c: "C client (bench/baselines/nlclient.c)",
