@@ -636,6 +636,7 @@ export function svg(r) {
   o.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
   );
+  o.push(`<title>W1 mapinfo: ns per operation against table size, core against its baselines</title>`);
   o.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
   o.push(
     `<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">W1 mapinfo: ns per operation against table size (log–log, median of ${r.settings.reps} runs)</text>`,
