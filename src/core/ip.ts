@@ -2,17 +2,26 @@
 // Node, Deno and browsers.
 
 export function parseIPv4(text: string): Uint8Array | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
+  // A hand-rolled scan: four decimal octets 0..255, no leading zeros, nothing else.
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i] as string;
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return null;
-    const value = Number(part);
-    if (value > 255) return null;
-    out[i] = value;
+  let octet = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c >= 48 && c <= 57) {
+      if (digits === 1 && value === 0) return null;
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return null;
+    } else if (c === 46 && digits > 0 && octet < 4) {
+      out[octet++] = value;
+      value = 0;
+      digits = 0;
+    } else {
+      return null;
+    }
   }
-  return out;
+  return octet === 4 ? out : null;
 }
 
 export function parseIPv6(text: string): Uint8Array | null {

@@ -143,8 +143,26 @@ export function createShim(opts: ShimOptions): Shim {
     if (memory === undefined) throw new Error("shim: bind(memory) was not called");
     return memory.buffer;
   }
-  const bytes = () => new Uint8Array(buffer());
-  const data = () => new DataView(buffer());
+  // Views are rebuilt only when the buffer changed (a grow replaces it), not on every call.
+  let viewed: ArrayBuffer | undefined;
+  let u8 = new Uint8Array(0);
+  let dv = new DataView(u8.buffer);
+  function refresh(): void {
+    const b = buffer();
+    if (b !== viewed) {
+      viewed = b;
+      u8 = new Uint8Array(b);
+      dv = new DataView(b);
+    }
+  }
+  const bytes = () => {
+    refresh();
+    return u8;
+  };
+  const data = () => {
+    refresh();
+    return dv;
+  };
 
   function hostError(err: unknown): number {
     try {
