@@ -58,7 +58,6 @@ export declare function udp_send_to(fd: u32, buf: usize, len: usize, peer: usize
 @external("iwpm_sock", "udp_recv_from")
 export declare function udp_recv_from(fd: u32, buf: usize, cap: usize, nread: usize, peer: usize): u16;
 
-export const ERRNO_SUCCESS: u16 = 0;
 export const ERRNO_AGAIN: u16 = 6;
 export const ERRNO_MSGSIZE: u16 = 35;
 

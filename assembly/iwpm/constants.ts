@@ -1,9 +1,6 @@
 // Protocol constants (protocol reference §1.4, §1.5, §2.2, §4.9). Values
 // mirror include/uapi/rdma/rdma_netlink.h.
 
-export const NETLINK_USERSOCK: u32 = 2;
-export const NETLINK_RDMA: u32 = 20;
-
 /** RDMA_NL_GROUP_IWPM as a bind/send bitmask (group 2 = bit 1). */
 export const IWPM_GROUP_MASK: u32 = 1 << 1;
 
@@ -40,10 +37,8 @@ export function typeOp(type: u32): u32 {
 
 export const NLM_F_REQUEST: u16 = 0x1;
 export const NLM_F_MULTI: u16 = 0x2;
-export const NLMSG_NOOP: u16 = 1;
 export const NLMSG_ERROR: u16 = 2;
 export const NLMSG_DONE: u16 = 3;
-export const NLMSG_OVERRUN: u16 = 4;
 export const NLMSG_MIN_TYPE: u16 = 0x10;
 
 export const IWPM_FLAGS_NO_PORT_MAP: u32 = 1;

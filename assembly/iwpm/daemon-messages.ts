@@ -15,10 +15,6 @@ const ULIB: usize = memory.data(32);
 String.UTF8.encodeUnsafe(changetype<usize>(ULIB_NAME), ULIB_NAME.length, ULIB, false);
 const ULIB_CSTR_LEN: u32 = <u32>ULIB_NAME.length + 1;
 
-export function daemonUlibPtr(): usize {
-  return ULIB;
-}
-
 // @ts-ignore: decorator
 @inline
 function finish(dst: usize, end: usize, type: u16, seq: u32, pid: u32): u32 {

@@ -59,12 +59,6 @@ export function addrToSockaddr(sa: usize, src: usize): void {
   }
 }
 
-// @ts-ignore: decorator
-@inline
-export function addrFamily(a: usize): u16 {
-  return load<u16>(a, C_FAMILY);
-}
-
 /** iwpm_compare_sockaddr: family, port and address bytes (IPv4 tails are zero in compact form). */
 // @ts-ignore: decorator
 @inline

@@ -36,9 +36,6 @@ export function attrPtr(id: u32): usize {
 export function attrLen(id: u32): u32 {
   return load<u32>(ATTR_LEN + (<usize>id << 2));
 }
-export function attrPresentMask(): u32 {
-  return presentMask;
-}
 export function unknownAttrCount(): u32 {
   return unknownCount;
 }

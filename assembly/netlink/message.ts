@@ -1,5 +1,3 @@
-import { NLMSG_HDRLEN } from "./align";
-
 // struct nlmsghdr field offsets (reference §1.2); host byte order.
 export const NLMSG_LEN: usize = 0;
 export const NLMSG_TYPE: usize = 4;
@@ -42,9 +40,4 @@ export function msgSeq(msg: usize): u32 {
 @inline
 export function msgPid(msg: usize): u32 {
   return load<u32>(msg, NLMSG_PID);
-}
-// @ts-ignore: decorator
-@inline
-export function msgPayload(msg: usize): usize {
-  return msg + NLMSG_HDRLEN;
 }

@@ -134,9 +134,6 @@ export function exchangeTimeout(i: u32): i32 {
 export function exchangeSetTimeout(i: u32, t: i32): void {
   store<i32>(slab.ptr(i) + X_TIMEOUT, t);
 }
-export function exchangeAssoc(i: u32): u64 {
-  return load<u64>(slab.ptr(i) + X_ASSOC);
-}
 export function exchangeSrc(i: u32): usize {
   return slab.ptr(i) + X_SRC;
 }

@@ -24,7 +24,6 @@ export const PEER_ADDR: usize = 8;
 const SEND_TRIES: u32 = 3;
 /** The peers' UDP port (iwpmd: IWARP_PM_PORT), host order. */
 export let peerPort: u32 = 3935;
-let lastErrno: u32 = 0;
 const NSENT: usize = memory.data(8, 4);
 
 export function setPeerPort(port: u32): void {
@@ -40,14 +39,6 @@ export function udpFd(slot: u32): u32 {
 export function clientFd(family: u16): u32 {
   return udpFd(family == AF_INET ? SLOT_V4_CLIENT : SLOT_V6_CLIENT);
 }
-export function udpLastErrno(): u32 {
-  return lastErrno;
-}
-
-export function peerFamily(peer: usize): u16 {
-  return load<u16>(peer, PEER_FAMILY);
-}
-
 /** The peer record for a sockaddr's address at the peers' port, keeping an IPv6 scope id (link-local peers). */
 export function peerFromSockaddr(peer: usize, sa: usize): void {
   memory.fill(peer, 0, PEER_SIZE);
@@ -64,16 +55,13 @@ export function peerFromSockaddr(peer: usize, sa: usize): void {
 
 /** Sends one datagram, retrying as iwpmd's sender does; the WASI errno of the last try (0 sent). */
 export function udpSend(fd: u32, buf: usize, len: u32, peer: usize): u32 {
-  let errno: u32 = 8; // EBADF: no socket for this family
-  if (fd == 0) {
-    lastErrno = errno;
-    return errno;
-  }
+  // EBADF: no socket for this family
+  if (fd == 0) return 8;
+  let errno: u32 = 0;
   for (let t: u32 = 0; t < SEND_TRIES; t++) {
     errno = <u32>udp_send_to(fd, buf, len, peer, NSENT);
     if (errno == 0) return 0;
   }
-  lastErrno = errno;
   return errno;
 }
 

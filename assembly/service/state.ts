@@ -78,12 +78,6 @@ export function countMapinfo(i: u32): void {
   store<u32>(client(i) + 40, mapinfoAccepted(i) + 1);
 }
 
-/** Forgets every registration, counter and version, as a fresh iwpmd starts. */
-export function svcResetClients(): void {
-  memory.fill(CLIENTS, 0, <usize>MAX_NL_CLIENTS * CLIENT_SIZE);
-  svcVersion = IWPM_UABI_VERSION;
-}
-
 /** Sends `len` bytes of STX to netlink port `port`; returns the WASI errno (0 sent). */
 export function svcSend(len: u32, port: u32): u32 {
   const errno = <u32>send_to(svcFd, STX, len, port, 0, SCRATCH);
