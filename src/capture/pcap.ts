@@ -465,19 +465,3 @@ export function readCapture(bytes: Uint8Array): { records: CaptureRecord[]; summ
 export function secondsBetween(a: Timestamp, b: Timestamp): number {
   return b.sec - a.sec + (b.nsec - a.nsec) / 1e9;
 }
-
-/** Human text for a link type number. */
-export function linkTypeName(lt: number): string {
-  const names: Record<number, string> = {
-    [LINKTYPE_NULL]: "BSD loopback (NULL)",
-    [LINKTYPE_ETHERNET]: "Ethernet",
-    [LINKTYPE_RAW]: "raw IP",
-    [LINKTYPE_LOOP]: "OpenBSD loopback (LOOP)",
-    [LINKTYPE_LINUX_SLL]: "Linux cooked (SLL)",
-    [LINKTYPE_IPV4]: "raw IPv4",
-    [LINKTYPE_IPV6]: "raw IPv6",
-    [LINKTYPE_NETLINK]: "Linux netlink",
-    [LINKTYPE_LINUX_SLL2]: "Linux cooked v2 (SLL2)",
-  };
-  return names[lt] ?? `link type ${lt}`;
-}

@@ -31,9 +31,6 @@ export interface ServiceExports {
   serviceMappingVerify(): number;
 }
 
-/** UDP socket slots of serviceSetUdpSocket. */
-export const UdpSlot = { v4: 0, v4Ephemeral: 1, v6: 2, v6Ephemeral: 3 } as const;
-
 export function serviceExports(core: Core): CoreExports & ServiceExports {
   return core.exports as unknown as CoreExports & ServiceExports;
 }
