@@ -14,6 +14,7 @@
 // fails is reported to onSendError, as the Node socket reports its late failures.
 
 import { Errno, errnoFromCode } from "./errno.js";
+import { Fifo } from "./fifo.js";
 import type { NetlinkCounters, NetlinkSocketOptions, SentDatagram } from "./netlink.js";
 import type { Datagram, DatagramSocket } from "./shim.js";
 
@@ -55,8 +56,6 @@ const MAX_DATAGRAM = 65536;
 // Datagrams read per poll wake-up before onReadable runs; the rest wait for the next wake-up
 // (poll returns at once while any are queued), so a flood cannot starve the event loop.
 const DRAIN_BATCH = 1024;
-// Compact the receive queue once this many taken slots lead it.
-const QUEUE_COMPACT_AT = 1024;
 // Datagrams waiting for the receiver's queue to drain (EAGAIN); beyond this sendTo says ENOBUFS.
 const BACKLOG_LIMIT = 65536;
 const RETRY_FIRST_MS = 1;
@@ -250,8 +249,7 @@ export class DenoNetlinkSocket implements DatagramSocket {
   private readonly fd: number;
   private readonly wakeFd: number;
   private readonly stats: NetlinkCounters = { sent: 0, received: 0, sendErrors: 0, truncated: 0, recvErrors: 0 };
-  private readonly queue: (Datagram | undefined)[] = [];
-  private head = 0;
+  private readonly queue = new Fifo<Datagram>();
   private readonly backlog: Deferred[] = [];
   private retryTimer: Timer | undefined;
   private retryMs = RETRY_FIRST_MS;
@@ -328,22 +326,12 @@ export class DenoNetlinkSocket implements DatagramSocket {
   }
 
   recvFrom(): Datagram | null {
-    if (this.head === this.queue.length) return null;
-    const datagram = this.queue[this.head] as Datagram;
-    this.queue[this.head++] = undefined;
-    if (this.head === this.queue.length) {
-      this.queue.length = 0;
-      this.head = 0;
-    } else if (this.head >= QUEUE_COMPACT_AT) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
-    }
-    return datagram;
+    return this.queue.take();
   }
 
   /** Datagrams waiting for recvFrom(). */
   get pending(): number {
-    return this.queue.length - this.head;
+    return this.queue.length;
   }
 
   /** Datagrams sendTo accepted that still wait for the receiver's queue to drain. */
@@ -382,8 +370,7 @@ export class DenoNetlinkSocket implements DatagramSocket {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.backlog.length = 0;
-    this.queue.length = 0;
-    this.head = 0;
+    this.queue.clear();
     // A running poll holds its own reference to the socket's file, so closing the fd now is safe.
     // The eventfd belongs to the receive loop, which closes it once no poll runs any more: so a
     // poll cannot miss the wake-up even if it has not started yet and the socket's fd number is

@@ -13,6 +13,7 @@
 import type { ErrnoException, MessageInfo, RawNetlinkSocket, RawNetlinkSocketOptions } from "netlink";
 import netlink from "netlink";
 import { Errno, errnoFromError } from "./errno.js";
+import { Fifo } from "./fifo.js";
 import type { NetlinkCounters, NetlinkSocketOptions } from "./netlink.js";
 import type { Datagram, DatagramSocket } from "./shim.js";
 
@@ -25,8 +26,6 @@ export const NETLINK_RDMA = 20;
 // off); a longer datagram arrives cut to this size with `truncated` set. 64 KiB covers any iwpm
 // message many times over.
 const MAX_DATAGRAM = 65536;
-// Compact the receive queue once this many taken slots lead it.
-const QUEUE_COMPACT_AT = 1024;
 
 export interface NodeNetlinkSocketOptions extends NetlinkSocketOptions {
   /** Receive buffer per datagram; longer datagrams arrive truncated. Default 65536. */
@@ -60,8 +59,7 @@ export class NodeNetlinkSocket implements DatagramSocket {
     truncated: 0,
     recvErrors: 0,
   };
-  private readonly queue: (Datagram | undefined)[] = [];
-  private head = 0;
+  private readonly queue = new Fifo<Datagram>();
   private notify: ReturnType<typeof setImmediate> | undefined;
   private closed = false;
   private readonly onReadable: () => void;
@@ -122,22 +120,12 @@ export class NodeNetlinkSocket implements DatagramSocket {
   }
 
   recvFrom(): Datagram | null {
-    if (this.head === this.queue.length) return null;
-    const datagram = this.queue[this.head] as Datagram;
-    this.queue[this.head++] = undefined;
-    if (this.head === this.queue.length) {
-      this.queue.length = 0;
-      this.head = 0;
-    } else if (this.head >= QUEUE_COMPACT_AT) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
-    }
-    return datagram;
+    return this.queue.take();
   }
 
   /** Datagrams waiting for recvFrom(). */
   get pending(): number {
-    return this.queue.length - this.head;
+    return this.queue.length;
   }
 
   /** Keeps the event loop alive while the socket is open (the default). */
@@ -159,8 +147,7 @@ export class NodeNetlinkSocket implements DatagramSocket {
     this.closed = true;
     if (this.notify !== undefined) clearImmediate(this.notify);
     this.notify = undefined;
-    this.queue.length = 0;
-    this.head = 0;
+    this.queue.clear();
     this.raw.close();
   }
 

@@ -242,6 +242,29 @@ export function createShim(opts: ShimOptions): Shim {
     }
   }
 
+  /**
+   * Hands `n` bytes at `at` to `send` as a copy (the core rewrites its send buffer as soon as the
+   * import returns, while a socket may still hold the datagram) and reports them sent at `out`.
+   */
+  function sendCopy(at: number, n: number, out: number, send: (datagram: Uint8Array) => number): number {
+    const errno = send(bytes().slice(at, at + n));
+    if (errno !== Errno.SUCCESS) return errno;
+    data().setUint32(out, n, true);
+    return Errno.SUCCESS;
+  }
+
+  /**
+   * Copies a taken datagram into `room` bytes at `at` and its real length to `nreadOut`. Datagram
+   * semantics: what did not fit is gone, and EMSGSIZE tells the core the length it would have needed.
+   */
+  function deliver(datagram: { bytes: Uint8Array; truncatedLength?: number }, at: number, room: number, nreadOut: number): number {
+    const copied = Math.min(datagram.bytes.length, room);
+    bytes().set(datagram.bytes.subarray(0, copied), at);
+    const length = Math.max(datagram.truncatedLength ?? 0, datagram.bytes.length);
+    data().setUint32(nreadOut, length, true);
+    return length > copied ? Errno.EMSGSIZE : Errno.SUCCESS;
+  }
+
   function send_to(fd: number, buf: number, len: number, port: number, groups: number, nsent: number): number {
     try {
       const socket = sockets.get(fd >>> 0);
@@ -251,13 +274,7 @@ export function createShim(opts: ShimOptions): Shim {
       const out = nsent >>> 0;
       const size = buffer().byteLength;
       if (!fits(size, at, n) || !fits(size, out, 4)) return Errno.EFAULT;
-      // A copy: the core rewrites its send buffer as soon as this returns, while the socket
-      // may still be holding the datagram in its queue.
-      const datagram = bytes().slice(at, at + n);
-      const errno = socket.sendTo(datagram, port >>> 0, groups >>> 0);
-      if (errno !== Errno.SUCCESS) return errno;
-      data().setUint32(out, n, true);
-      return Errno.SUCCESS;
+      return sendCopy(at, n, out, (datagram) => socket.sendTo(datagram, port >>> 0, groups >>> 0));
     } catch (err) {
       return hostError(err);
     }
@@ -279,15 +296,11 @@ export function createShim(opts: ShimOptions): Shim {
       }
       const datagram = socket.recvFrom();
       if (datagram === null) return Errno.EAGAIN;
-      const copied = Math.min(datagram.bytes.length, room);
-      bytes().set(datagram.bytes.subarray(0, copied), at);
-      const length = Math.max(datagram.truncatedLength ?? 0, datagram.bytes.length);
+      const errno = deliver(datagram, at, room, nreadOut);
       const view = data();
-      view.setUint32(nreadOut, length, true);
       view.setUint32(portOut, datagram.port >>> 0, true);
       view.setUint32(groupsOut, datagram.groups >>> 0, true);
-      // Datagram semantics: the rest is gone, and the core learns the length it would have needed.
-      return length > copied ? Errno.EMSGSIZE : Errno.SUCCESS;
+      return errno;
     } catch (err) {
       return hostError(err);
     }
@@ -340,10 +353,7 @@ export function createShim(opts: ShimOptions): Shim {
         scopeId: view.getUint32(to + 4, true),
         address: bytes().slice(to + 8, to + 24),
       };
-      const errno = socket.sendTo(bytes().slice(at, at + n), address);
-      if (errno !== Errno.SUCCESS) return errno;
-      data().setUint32(out, n, true);
-      return Errno.SUCCESS;
+      return sendCopy(at, n, out, (datagram) => socket.sendTo(datagram, address));
     } catch (err) {
       return hostError(err);
     }
@@ -363,18 +373,15 @@ export function createShim(opts: ShimOptions): Shim {
       }
       const datagram = socket.recvFrom();
       if (datagram === null) return Errno.EAGAIN;
-      const copied = Math.min(datagram.bytes.length, room);
-      bytes().set(datagram.bytes.subarray(0, copied), at);
-      const length = Math.max(datagram.truncatedLength ?? 0, datagram.bytes.length);
+      const errno = deliver(datagram, at, room, nreadOut);
       const view = data();
-      view.setUint32(nreadOut, length, true);
       view.setUint16(from, datagram.from.family, true);
       view.setUint16(from + 2, datagram.from.port & 0xffff, true);
       view.setUint32(from + 4, datagram.from.scopeId >>> 0, true);
       const addr = new Uint8Array(16);
       addr.set(datagram.from.address.subarray(0, 16));
       bytes().set(addr, from + 8);
-      return length > copied ? Errno.EMSGSIZE : Errno.SUCCESS;
+      return errno;
     } catch (err) {
       return hostError(err);
     }

@@ -5,6 +5,7 @@ import dgram from "node:dgram";
 import os from "node:os";
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../core/ip.js";
 import { Errno, errnoFromError } from "./errno.js";
+import { Fifo } from "./fifo.js";
 import type { PeerAddress, UdpDatagram, UdpSocket } from "./shim.js";
 
 const AF_INET = 2;
@@ -39,7 +40,7 @@ function interfaceIndex(zone: string): number {
 export class NodeUdpSocket implements UdpSocket {
   readonly family: 4 | 6;
   private readonly socket: dgram.Socket;
-  private readonly queue: UdpDatagram[] = [];
+  private readonly queue = new Fifo<UdpDatagram>();
   private notify: ReturnType<typeof setImmediate> | undefined;
   private closed = false;
   private boundPort = 0;
@@ -102,7 +103,7 @@ export class NodeUdpSocket implements UdpSocket {
   }
 
   recvFrom(): UdpDatagram | null {
-    return this.queue.shift() ?? null;
+    return this.queue.take();
   }
 
   get pending(): number {
@@ -121,7 +122,7 @@ export class NodeUdpSocket implements UdpSocket {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     if (this.notify !== undefined) clearImmediate(this.notify);
-    this.queue.length = 0;
+    this.queue.clear();
     return new Promise((resolve) => this.socket.close(() => resolve()));
   }
 

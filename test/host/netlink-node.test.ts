@@ -203,7 +203,7 @@ describe("NodeNetlinkSocket on NETLINK_USERSOCK", () => {
 // ---- process exit: the socket must leave no handle behind ----
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const HOST_SOURCES = ["errno.ts", "shim.ts", "netlink-node.ts"];
+const HOST_SOURCES = ["errno.ts", "shim.ts", "fifo.ts", "netlink-node.ts"];
 
 /** Transpiles src/host into a temp dir next to a link to node_modules, so plain node can run it. */
 function buildHostModules(): string {
