@@ -6,6 +6,7 @@
 import type { Core, MapinfoRecord } from "../core/core.js";
 import { errorFromStatus, IwpmError } from "../core/errors.js";
 import type { CoreEvent } from "../core/events.js";
+import { Reentrant } from "../core/reentrant.js";
 import type { SockAddr } from "../core/sockaddr.js";
 import { STATUS_LIMIT, Status, statusInfo } from "../core/status.js";
 import type { DatagramSocket } from "../host/shim.js";
@@ -198,8 +199,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   private readonly pending = new Map<number, Pending>();
   private timer: Timer | undefined;
   private timerAt = 0;
-  private pumping = false;
-  private again = false;
+  private readonly passes = new Reentrant();
   private closed = false;
   private hostErrors = 0;
 
@@ -573,29 +573,17 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
    * running pass.
    */
   private pump(): void {
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    this.pumping = true;
-    try {
-      do {
-        this.again = false;
-        if (this.closed) break;
-        for (;;) {
-          const r = this.core.exports.poll();
-          this.dispatch(this.core.drainEvents());
-          if (r === 1 && !this.closed) continue;
-          if (r < 0)
-            this.hostError(
-              new IwpmError("SOCKET_ERROR", `receiving from the netlink socket failed (errno ${-r})`, undefined, undefined, -r),
-            );
-          break;
-        }
-      } while (this.again);
-    } finally {
-      this.pumping = false;
-    }
+    this.passes.run(() => {
+      if (this.closed) return;
+      for (;;) {
+        const r = this.core.exports.poll();
+        this.dispatch(this.core.drainEvents());
+        if (r === 1 && !this.closed) continue;
+        if (r < 0)
+          this.hostError(new IwpmError("SOCKET_ERROR", `receiving from the netlink socket failed (errno ${-r})`, undefined, undefined, -r));
+        break;
+      }
+    });
     this.arm();
   }
 

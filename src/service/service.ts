@@ -6,6 +6,7 @@
 import { TypedEmitter } from "../api/emitter.js";
 import type { Core, CoreExports } from "../core/core.js";
 import { IwpmError } from "../core/errors.js";
+import { Reentrant } from "../core/reentrant.js";
 import { readSockaddr, type SockAddr } from "../core/sockaddr.js";
 import { statusInfo } from "../core/status.js";
 import { type AnyEvent, readAnyEvent } from "./events.js";
@@ -90,8 +91,7 @@ type Timer = ReturnType<typeof setTimeout>;
 export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
   private readonly x: CoreExports & ServiceExports;
   private timer: Timer | undefined;
-  private pumping = false;
-  private again = false;
+  private readonly passes = new Reentrant();
   private closed = false;
   private readonly log: (line: string) => void;
 
@@ -205,24 +205,14 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
   }
 
   private pump(): void {
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    this.pumping = true;
-    try {
-      do {
-        this.again = false;
-        if (this.closed) break;
-        for (;;) {
-          const r = this.x.servicePoll();
-          this.dispatch(this.drain());
-          if (r !== 1 || this.closed) break;
-        }
-      } while (this.again);
-    } finally {
-      this.pumping = false;
-    }
+    this.passes.run(() => {
+      if (this.closed) return;
+      for (;;) {
+        const r = this.x.servicePoll();
+        this.dispatch(this.drain());
+        if (r !== 1 || this.closed) break;
+      }
+    });
     this.arm();
   }
 
