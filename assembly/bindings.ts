@@ -14,22 +14,31 @@ export declare function random_get(buf: usize, bufLen: usize): u16;
 @external("wasi_snapshot_preview1", "fd_write")
 export declare function fd_write(fd: u32, iovs: usize, iovsLen: usize, nwritten: usize): u16;
 
-/** Sends one datagram to a netlink port and/or multicast groups (bitmask). */
+/**
+ * Sends `count` datagrams described by transmit descriptors at `descs` (docs/abi.md "Batches"),
+ * each straight from the core's memory, and writes each one's errno into its descriptor. Returns
+ * an errno only when the call itself is wrong (EBADF, EFAULT).
+ */
 // @ts-ignore: decorator
-@external("iwpm_sock", "send_to")
-export declare function send_to(fd: u32, buf: usize, len: usize, port: u32, groups: u32, nsent: usize): u16;
+@external("iwpm_sock", "send_batch")
+export declare function send_batch(fd: u32, descs: usize, count: u32): u16;
 
-/** Takes one queued datagram with its source port; EAGAIN when none is queued. */
+/**
+ * Receives up to `max` queued datagrams: datagram i lands at `data + i * slot` (at most `slot`
+ * bytes) with its receive descriptor at `descs` (length, source port and groups, the sender's
+ * credentials); the count goes to `*count`. EAGAIN when nothing is queued.
+ */
 // @ts-ignore: decorator
-@external("iwpm_sock", "recv_from")
-export declare function recv_from(
-  fd: u32,
-  buf: usize,
-  cap: usize,
-  nread: usize,
-  port: usize,
-  groups: usize,
-): u16;
+@external("iwpm_sock", "recv_batch")
+export declare function recv_batch(fd: u32, descs: usize, data: usize, slot: u32, max: u32, count: usize): u16;
+
+/**
+ * The host's own verdict on a sender's credentials, for a trust policy the host defines
+ * (docs/api.md "Trust"): 1 trusted, 0 not.
+ */
+// @ts-ignore: decorator
+@external("iwpm_sock", "trust_check")
+export declare function trust_check(pid: u32, uid: u32, gid: u32): u32;
 
 /**
  * Reserves a TCP port for a mapping: binds the wildcard address of `family`
@@ -60,5 +69,6 @@ export declare function udp_recv_from(fd: u32, buf: usize, cap: usize, nread: us
 
 export const ERRNO_AGAIN: u16 = 6;
 export const ERRNO_MSGSIZE: u16 = 35;
+export const ERRNO_CONNREFUSED: u16 = 14;
 
 export const CLOCK_MONOTONIC: u32 = 1;

@@ -33,7 +33,7 @@ import {
   removeMapping as callRemoveMapping,
 } from "./client/calls";
 import { EVENT_SIZE, eventBase, eventCount as pendingEvents, eventsClear as clearEvents } from "./client/events";
-import { handleDatagram, poll as pollSocket, sendFailed as reportSendFailed } from "./client/handlers";
+import { handleFed, poll as pollSocket } from "./client/handlers";
 import {
   abiVersion,
   daemonKnown,
@@ -51,14 +51,17 @@ import {
   setSocketFd,
   setTimeoutMs as configureTimeout,
   TX,
+  trust,
 } from "./client/state";
 import { STAT_COUNT, STATS, statsReset } from "./client/stats";
 import { MAX_NL_CLIENTS } from "./iwpm/constants";
+import { TRUST_HOST } from "./trust";
+import { E_INVALID_ARG } from "./status";
 // The abort replacement named in asconfig.json lives here.
 import "./diag";
 
 /** Bumped whenever an export, an import or a shared record layout changes. */
-const CORE_ABI_VERSION: u32 = 3;
+const CORE_ABI_VERSION: u32 = 4;
 
 const LOOKUP: usize = memory.data(<i32>ADDR_SIZE, 8);
 const CODEC_IO: usize = memory.data(<i32>ENCODE_MAX, 8);
@@ -115,9 +118,23 @@ export function setTimeoutMs(ms: u32): void {
 }
 /** 4 (default) or 3: a v3 client answers HELLO as a v3 kernel would, making iwpmd fall back. */
 export function setMaxVersion(version: u32): i32 {
-  if (version != 3 && version != 4) return -122;
+  if (version != 3 && version != 4) return -E_INVALID_ARG;
   configureMaxVersion(version);
   return 0;
+}
+/**
+ * Who may speak as the daemon: mode 0 only senders of `uid` (default: root), 1 anyone (a host
+ * without credentials), 2 the host's own check (trust_check). -INVALID_ARGUMENT for another mode.
+ */
+export function setTrust(mode: u32, uid: u32): i32 {
+  if (mode > TRUST_HOST) return -E_INVALID_ARG;
+  trust.mode = mode;
+  trust.uid = uid;
+  return 0;
+}
+/** Messages handled from senders whose credentials nobody attested (trust mode 1 only). */
+export function unverifiedCount(): u32 {
+  return trust.unverified;
 }
 export function setRemoteInfoLimit(n: u32): void {
   remoteInfoSetLimit(n);
@@ -191,19 +208,15 @@ export function removeMapinfo(): i32 {
 export function poll(): i32 {
   return pollSocket();
 }
-/** Handles a datagram the host already wrote into RX (replay, benchmarks). */
+/** Handles a datagram the host already wrote into RX (replay, benchmarks), as from `port` with no credentials. */
 export function handleRx(len: u32, port: u32): void {
-  handleDatagram(RX, len < RX_CAP ? len : RX_CAP, port);
+  handleFed(RX, len < RX_CAP ? len : RX_CAP, port);
 }
 export function tick(): u32 {
   return expireRequests();
 }
 export function nextTimeoutMs(): i32 {
   return callNextTimeout();
-}
-/** The host reports a send that failed after the fact; the datagram is back in RX. */
-export function sendFailed(len: u32, errno: u32): void {
-  reportSendFailed(len, errno);
 }
 
 // ---- tables -------------------------------------------------------------------
@@ -260,9 +273,9 @@ export function encode(dir: u32, version: u32): i32 {
 }
 
 // ---- the port mapper service (docs/abi.md "Service") -----------------------------
-import { SRX as SVC_RX, SRX_CAP as SVC_RX_CAP, svcConfigure, svcLastErrno, svcVersion, clientRegistered, peekClientSeq, mapinfoAccepted } from "./service/state";
+import { SRX as SVC_RX, SRX_CAP as SVC_RX_CAP, svcConfigure, svcLastErrno, svcTrust, svcUntrusted, svcVersion, clientRegistered, peekClientSeq, mapinfoAccepted } from "./service/state";
 import { sendHello } from "./service/send";
-import { servicePollAll, serviceReleaseAll, serviceSendFailedAt } from "./service/loop";
+import { servicePollAll, serviceReleaseAll } from "./service/loop";
 import { handleServiceDatagram } from "./service/netlink";
 import {
   mappingCheck,
@@ -321,9 +334,16 @@ export function serviceRxCap(): u32 {
 export function serviceHandleRx(len: u32): void {
   handleServiceDatagram(SVC_RX, len < SVC_RX_CAP ? len : SVC_RX_CAP);
 }
-/** A netlink send failed after the fact; the datagram is back at serviceRxPtr(). */
-export function serviceSendFailed(len: u32, errno: u32): void {
-  serviceSendFailedAt(len, errno);
+/** Who may speak as a client: as setTrust, for the service's netlink socket. */
+export function serviceSetTrust(mode: u32, uid: u32): i32 {
+  if (mode > TRUST_HOST) return -E_INVALID_ARG;
+  svcTrust.mode = mode;
+  svcTrust.uid = uid;
+  return 0;
+}
+/** Netlink datagrams dropped because their sender failed the trust policy. */
+export function serviceUntrustedCount(): u32 {
+  return svcUntrusted;
 }
 /** Runs the one-second retransmission pass if it is due; 1 when it ran. */
 export function serviceTick(): u32 {

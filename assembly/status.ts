@@ -48,5 +48,9 @@ export const E_NETLINK_ERROR: i32 = 126;
 export const E_NOT_FOUND: i32 = 127;
 export const E_CLIENT_EXITED: i32 = 128;
 export const E_NO_SPACE: i32 = 129;
+// trust (kernel-attested sender credentials)
+export const E_UNTRUSTED_SENDER: i32 = 130;
+export const E_NO_CREDENTIALS: i32 = 131;
+export const E_DAEMON_ALIVE: i32 = 132;
 
-export const STATUS_LIMIT: i32 = 130;
+export const STATUS_LIMIT: i32 = 133;

@@ -55,14 +55,14 @@ function coreModule(): Promise<WebAssembly.Module> {
 export async function openPortMapperClient(options: OpenPortMapperClientOptions = {}): Promise<PortMapperClient> {
   const { protocol, port } = netlinkTarget(options);
   const module = options.wasm !== undefined ? await WebAssembly.compile(options.wasm) : await coreModule();
-  return openClient(module, options, ({ onReadable, onSendError, hostError }) => {
+  return openClient(module, options, ({ onReadable, hostError }) => {
     try {
       return openNetlinkSocketDeno({
         protocol,
         port,
         recvBufferSize: options.recvBufferSize ?? DEFAULT_RECV_BUFFER,
         onReadable,
-        onSendError,
+        onSendError: (err, errno) => hostError(new IwpmError("SEND_FAILED", `a datagram could not be delivered: ${err.message}`, undefined, undefined, errno)),
         onRecvError: (err) => hostError(err),
       });
     } catch (err) {

@@ -1,4 +1,3 @@
-import { recv_from, ERRNO_AGAIN, ERRNO_MSGSIZE } from "../bindings";
 import { NLMSG_HDRLEN, nlmsgAlign } from "../netlink/align";
 import { msgLen, msgPid, msgSeq, msgType } from "../netlink/message";
 import { attrPtr } from "../netlink/attr";
@@ -38,6 +37,7 @@ import {
   E_BAD_ULIB,
   E_BAD_VALUE,
   E_BAD_VERSION,
+  E_DAEMON_ALIVE,
   E_DUPLICATE_RESPONSE,
   E_LATE_RESPONSE,
   E_NETLINK_ERROR,
@@ -99,15 +99,16 @@ import {
   PID_UNDEFINED,
   REG_INCOMPL,
   REG_VALID,
-  RX,
-  RX_CAP,
+  probePort,
+  rx,
   sendTx,
+  sender,
   setAbiVersion,
   setDaemon,
   setPidState,
   setEchoSeq,
   setRegistration,
-  socketFd,
+  trust,
   takeSeq,
   TX,
 } from "./state";
@@ -118,7 +119,6 @@ import { bump, drop, STAT_RX_DATAGRAMS, STAT_RX_MESSAGES, STAT_TX_MESSAGES } fro
 // and counted under its reason; nothing here can leave a table half-changed,
 // because every check runs before the first write.
 
-const IO: usize = memory.data(16, 8);
 const C_A: usize = memory.data(<i32>ADDR_SIZE, 8);
 const C_B: usize = memory.data(<i32>ADDR_SIZE, 8);
 const C_C: usize = memory.data(<i32>ADDR_SIZE, 8);
@@ -127,23 +127,35 @@ const C_D: usize = memory.data(<i32>ADDR_SIZE, 8);
 // The MAPINFO_NUM each client sent last, so its ack can be matched.
 const MAPINFO_NUM_SEQ: usize = memory.data(<i32>MAX_NL_CLIENTS * 4, 4);
 
-/** Reads queued datagrams until none is left or the event queue needs draining. 1 = stopped early. */
+/**
+ * Reads queued datagrams, a batch at a time, until none is left or the event queue needs
+ * draining; a batch taken is handled whole (nothing accepted is lost). 1 = stopped early.
+ */
 export function poll(): i32 {
   while (eventCount() < EVENT_SOFT_LIMIT) {
-    const errno = recv_from(socketFd, RX, RX_CAP, IO, IO + 4, IO + 8);
-    if (errno == ERRNO_AGAIN) return 0;
-    if (errno == ERRNO_MSGSIZE) {
-      drop(E_TRUNCATED_DATAGRAM);
-      continue;
+    const n = rx.fill();
+    if (n <= 0) return n;
+    for (let i: u32 = 0; i < <u32>n; i++) {
+      rx.sender(i, sender);
+      if (rx.truncated(i)) {
+        bump(STAT_RX_DATAGRAMS);
+        drop(E_TRUNCATED_DATAGRAM);
+        continue;
+      }
+      handleDatagram(rx.bytes(i), rx.length(i));
     }
-    if (errno != 0) return -<i32>errno;
-    handleDatagram(RX, load<u32>(IO), load<u32>(IO, 4));
   }
   return 1;
 }
 
-/** Handles every message of one datagram; a framing error ends the datagram. */
-export function handleDatagram(buf: usize, len: u32, port: u32): void {
+/** A datagram the host fed by hand (replay, benchmarks), from `port`, with no credentials. */
+export function handleFed(buf: usize, len: u32, port: u32): void {
+  sender.unattested(port);
+  handleDatagram(buf, len);
+}
+
+/** Handles every message of one datagram from `sender`; a framing error ends the datagram. */
+function handleDatagram(buf: usize, len: u32): void {
   bump(STAT_RX_DATAGRAMS);
   let off: u32 = 0;
   while (<i64>len - <i64>off > 0) {
@@ -152,7 +164,7 @@ export function handleDatagram(buf: usize, len: u32, port: u32): void {
       drop(-framed);
       return;
     }
-    handleMessage(buf + off, <u32>framed, port);
+    handleMessage(buf + off, <u32>framed);
     off += nlmsgAlign(<u32>framed);
   }
 }
@@ -162,26 +174,34 @@ function dropUnmatched(seq: u32): void {
   drop(outcome == OUTCOME_SETTLED ? E_DUPLICATE_RESPONSE : outcome == OUTCOME_TIMED_OUT ? E_LATE_RESPONSE : E_STRAY_SEQ);
 }
 
-function handleMessage(msg: usize, len: u32, port: u32): void {
+function handleMessage(msg: usize, len: u32): void {
   bump(STAT_RX_MESSAGES);
+  const port = sender.port;
   const type = <u32>msgType(msg);
-  // Port 0 is the kernel; only it can send from there. Once the daemon is
-  // known, nobody else may speak for it, except to announce a (re)started
-  // daemon with HELLO or a MAPINFO request.
+  // Port 0 is the kernel; only it can send from there. Every other sender must pass the trust
+  // policy (its kernel-attested credentials), and once the daemon is known nobody else may speak
+  // for it, except a (re)started daemon announcing itself with HELLO or a MAPINFO request, and
+  // only when the known one is gone.
   if (type < <u32>NLMSG_MIN_TYPE) {
-    if (port != 0 && daemonKnown() && port != daemonPort) drop(E_WRONG_SOURCE);
-    else if (type == <u32>NLMSG_ERROR) handleNetlinkError(msg, len);
+    if (port != 0 && daemonKnown() && port != daemonPort) return drop(E_WRONG_SOURCE);
+    const verdict = trust.check(sender);
+    if (verdict != OK) return drop(verdict);
+    if (type == <u32>NLMSG_ERROR) handleNetlinkError(msg, len);
     return;
   }
   const client = typeClient(type);
   const op = typeOp(type);
   if (schemaMaxId(DIR_TO_CLIENT, op, 4) == 0) return drop(E_UNKNOWN_OP);
   if (!clientValid(client)) return drop(E_UNKNOWN_CLIENT);
+  const verdict = trust.check(sender);
+  if (verdict != OK) return drop(verdict);
   const announce = op == OP_HELLO || op == OP_MAPINFO;
-  if (port != 0 && daemonKnown() && port != daemonPort && !announce) return drop(E_WRONG_SOURCE);
+  const newPort = port != 0 && daemonKnown() && port != daemonPort;
+  if (newPort && !announce) return drop(E_WRONG_SOURCE);
   if (port != 0 && msgPid(msg) != port) return drop(E_PID_MISMATCH);
   const status = parseMessage(msg, len, DIR_TO_CLIENT, op, 4);
   if (status != OK) return drop(status);
+  if (newPort && probePort(daemonPort)) return drop(E_DAEMON_ALIVE);
   if (op == OP_REG_PID) onRegPidReply(msg);
   else if (op == OP_ADD_MAPPING) onAddMappingReply(msg);
   else if (op == OP_QUERY_MAPPING) onQueryMappingReply(msg);
@@ -428,24 +448,5 @@ function handleNetlinkError(msg: usize, len: u32): void {
   if (i == NIL) return drop(E_NETLINK_ERROR);
   const e = complete(i, E_NETLINK_ERROR);
   setEventValues(e, <u32>-load<i32>(msg, NLMSG_HDRLEN), 0, 0);
-  requestSettle(i, OUTCOME_SETTLED);
-}
-
-/**
- * The host could not deliver a datagram the core sent (reported after the
- * fact, with the datagram back in RX). Fails the request it carried and
- * applies the kernel's pid rules for send failures (reference §4.2).
- */
-export function sendFailed(len: u32, errno: u32): void {
-  if (len < NLMSG_HDRLEN || msgLen(RX) < NLMSG_HDRLEN) return;
-  const type = <u32>msgType(RX);
-  if (type < <u32>NLMSG_MIN_TYPE) return;
-  const op = typeOp(type);
-  if (op == OP_REG_PID) setPidState(PID_UNAVAILABLE);
-  else if ((op == OP_ADD_MAPPING || op == OP_REMOVE_MAPPING) && daemonKnown()) setPidState(PID_UNDEFINED);
-  const i = requestFind(msgSeq(RX));
-  if (i == NIL || requestOp(i) != op) return;
-  const e = complete(i, E_SEND_FAILED);
-  setEventValues(e, errno, 0, 0);
   requestSettle(i, OUTCOME_SETTLED);
 }

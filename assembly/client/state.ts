@@ -1,4 +1,7 @@
-import { clock_time_get, CLOCK_MONOTONIC, random_get, send_to } from "../bindings";
+import { clock_time_get, CLOCK_MONOTONIC, ERRNO_CONNREFUSED, random_get } from "../bindings";
+import { buildBatchDone } from "../iwpm/messages";
+import { RxArea, Sender, TxOne } from "../netlink/io";
+import { TrustPolicy } from "../trust";
 import { IWPM_UABI_VERSION, IWPM_UABI_VERSION_MIN, MAX_NL_CLIENTS } from "../iwpm/constants";
 import { E_SEND_FAILED, OK } from "../status";
 import { bump, STAT_TX_DATAGRAMS } from "./stats";
@@ -16,9 +19,11 @@ export const REG_INCOMPL: u8 = 0x04;
 /** Send buffer: one datagram as iwpmd reads it at most. */
 export const TX_CAP: u32 = 4112;
 export const TX: usize = memory.data(<i32>TX_CAP, 8);
-/** Receive buffer: the largest datagram the host hands over at once. */
+/** Where the host feeds one datagram by hand (replay, benchmarks): the largest it hands over at once. */
 export const RX_CAP: u32 = 65536;
 export const RX: usize = memory.data(<i32>RX_CAP, 8);
+/** Each receive slot holds a datagram of this size; a daemon's datagrams stay below 4112 bytes. */
+const RX_SLOT: u32 = 8192;
 const SCRATCH: usize = memory.data(32, 8);
 
 /**
@@ -35,7 +40,12 @@ export let maxVersion: u32 = IWPM_UABI_VERSION;
 export let echoSeq: u32 = 0;
 let nextSeq: u32 = 1;
 export let ownPort: u32 = 0;
-export let socketFd: u32 = 3;
+export const rx = new RxArea(3, RX_SLOT);
+const tx = new TxOne(3);
+/** The sender of the datagram being handled. */
+export const sender = new Sender();
+/** Who may speak as the daemon (docs/api.md "Trust"). */
+export const trust = new TrustPolicy();
 export let timeoutNs: u64 = 10_000_000_000;
 export let lastErrno: u32 = 0;
 
@@ -69,7 +79,8 @@ export function setOwnPort(port: u32): void {
   ownPort = port;
 }
 export function setSocketFd(fd: u32): void {
-  socketFd = fd;
+  rx.fd = fd;
+  tx.fd = fd;
 }
 export function setTimeoutMs(ms: u32): void {
   timeoutNs = <u64>ms * 1_000_000;
@@ -118,13 +129,23 @@ export function nowNs(): u64 {
   return clock_time_get(CLOCK_MONOTONIC, 1000, SCRATCH) == 0 ? load<u64>(SCRATCH) : 0;
 }
 
-/** Sends `len` bytes of TX. Returns OK or E_SEND_FAILED with the errno kept in lastErrno. */
+/** Sends `len` bytes of TX at once, from where they were built. Returns OK or E_SEND_FAILED with the errno kept in lastErrno. */
 export function sendTx(len: u32, port: u32, groups: u32): i32 {
-  const errno = send_to(socketFd, TX, len, port, groups, SCRATCH + 8);
+  const errno = tx.send(TX, len, port, groups);
   if (errno != 0) {
     lastErrno = errno;
     return E_SEND_FAILED;
   }
   bump(STAT_TX_DATAGRAMS);
   return OK;
+}
+
+/**
+ * Whether a process still holds netlink port `port`: a bare NLMSG_DONE (which a port mapper reads
+ * as "nothing more in this datagram") is refused with ECONNREFUSED when nobody is bound there.
+ */
+export function probePort(port: u32): bool {
+  const errno = tx.send(TX, buildBatchDone(TX, ownPort), port, 0);
+  if (errno == 0) bump(STAT_TX_DATAGRAMS);
+  return errno != <u32>ERRNO_CONNREFUSED;
 }

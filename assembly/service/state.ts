@@ -1,4 +1,5 @@
-import { send_to } from "../bindings";
+import { RxArea, Sender, TxOne } from "../netlink/io";
+import { TrustPolicy } from "../trust";
 import { IWPM_UABI_VERSION, MAX_NL_CLIENTS } from "../iwpm/constants";
 
 // The port mapper service's own state (reference §5.1, §5.2), apart from the
@@ -8,13 +9,23 @@ import { IWPM_UABI_VERSION, MAX_NL_CLIENTS } from "../iwpm/constants";
 
 /** iwpmd reads one datagram of at most 4096 + 16 bytes; the rest of a longer one is lost. */
 export const SRX_CAP: u32 = 4112;
+/** Where the host feeds one datagram by hand (replay, tests). */
 export const SRX: usize = memory.data(<i32>SRX_CAP, 8);
 /** The largest message the service builds is a 560-byte QUERY reply. */
 export const STX_CAP: u32 = 1024;
 export const STX: usize = memory.data(<i32>STX_CAP, 8);
-const SCRATCH: usize = memory.data(16, 8);
 
-export let svcFd: u32 = 4;
+export const svcRx = new RxArea(4, SRX_CAP);
+const svcTx = new TxOne(4);
+/** The sender of the datagram being handled. */
+export const svcSender = new Sender();
+/** Who may speak as a client (docs/api.md "Trust"); the kernel (port 0) always may. */
+export const svcTrust = new TrustPolicy();
+/** Datagrams dropped because their sender failed the trust policy. */
+export let svcUntrusted: u32 = 0;
+export function countUntrusted(): void {
+  svcUntrusted++;
+}
 /** Our netlink port id, written as nlmsg_pid (iwpmd: its pid). */
 export let svcPort: u32 = 0;
 /** Where HELLO, MAPINFO requests, REMOTE_INFO and HANDLE_ERR go (iwpmd: 0, the kernel). */
@@ -35,7 +46,8 @@ function client(i: u32): usize {
 }
 
 export function svcConfigure(fd: u32, port: u32, clientPort: u32): void {
-  svcFd = fd;
+  svcRx.fd = fd;
+  svcTx.fd = fd;
   svcPort = port;
   svcClientPort = clientPort;
 }
@@ -78,9 +90,9 @@ export function countMapinfo(i: u32): void {
   store<u32>(client(i) + 40, mapinfoAccepted(i) + 1);
 }
 
-/** Sends `len` bytes of STX to netlink port `port`; returns the WASI errno (0 sent). */
+/** Sends `len` bytes of STX to netlink port `port` at once; returns the WASI errno (0 sent). */
 export function svcSend(len: u32, port: u32): u32 {
-  const errno = <u32>send_to(svcFd, STX, len, port, 0, SCRATCH);
+  const errno = svcTx.send(STX, len, port, 0);
   if (errno != 0) svcLastErrno = errno;
   return errno;
 }

@@ -3,7 +3,7 @@
 // its socket from the host as a transport and imports nothing host-specific, so every host
 // (Node, Deno, browsers, tests with a fake socket) uses this same class.
 
-import type { Core, MapinfoRecord } from "../core/core.js";
+import { type Core, type MapinfoRecord, TRUST_ANY, TRUST_HOST, TRUST_UID } from "../core/core.js";
 import { errorFromStatus, IwpmError } from "../core/errors.js";
 import type { CoreEvent } from "../core/events.js";
 import { Reentrant } from "../core/reentrant.js";
@@ -37,6 +37,14 @@ export interface PortMapperClientOptions {
   fd?: number;
   /** First request sequence number (default 0: a random start, so stale replies are not taken for ours). */
   firstSeq?: number;
+  /**
+   * Who may speak as the port mapper, judged by the kernel-attested credentials of each datagram
+   * (docs/api.md "Trust"): only processes of this uid (default 0, root, as iwpmd runs), or "any"
+   * to check nothing. A `trustDaemon` check given to the host's opener takes precedence.
+   */
+  daemonUid?: number | "any";
+  /** The host's shim was given a trustDaemon check: the core asks it about every new sender. */
+  hostTrust?: boolean;
 }
 
 export interface DeviceNames {
@@ -164,13 +172,6 @@ export interface ClientStats {
   hostErrors: number;
 }
 
-/** A datagram the host failed to send after sendTo had accepted it. */
-export interface FailedDatagram {
-  bytes: Uint8Array;
-  port: number;
-  groups: number;
-}
-
 type RequestDone = Extract<CoreEvent, { kind: "requestDone" }>;
 
 interface Pending {
@@ -184,8 +185,6 @@ const REG_VALID = 2;
 const REG_INCOMPL = 4;
 const PID_UNAVAILABLE = -2;
 const U32_MAX = 0xffff_ffff;
-/** Where a netlink header keeps nlmsg_seq. */
-const NLMSG_SEQ_OFFSET = 8;
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -230,6 +229,11 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
       }
       x.setRemoteInfoLimit(n);
     }
+    const uid = options.daemonUid ?? 0;
+    if (uid !== "any" && (!Number.isInteger(uid) || uid < 0 || uid > U32_MAX)) {
+      throw new IwpmError("INVALID_ARGUMENT", `daemonUid ${String(uid)} is neither "any" nor a uid of 0..${U32_MAX}`);
+    }
+    x.setTrust(options.hostTrust ? TRUST_HOST : uid === "any" ? TRUST_ANY : TRUST_UID, uid === "any" ? 0 : uid);
     for (const nlClient of options.init ?? [RDMA_NL_IWCM]) this.init(nlClient);
     // Datagrams may have been queued before the client existed.
     this.pump();
@@ -495,36 +499,6 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   handleReadable(): void {
     if (this.closed) return;
     this.pump();
-  }
-
-  /**
-   * For hosts: a datagram sendTo had accepted could not be delivered (e.g. ECONNREFUSED from a
-   * daemon that is gone). Fails the request it carried (SEND_FAILED) and applies the kernel's
-   * pid rules (reference §4.2).
-   */
-  handleSendError(datagram: FailedDatagram, errno: number): void {
-    if (this.closed) return;
-    const x = this.core.exports;
-    const len = Math.min(datagram.bytes.length, x.rxCap());
-    const seq =
-      len >= NLMSG_SEQ_OFFSET + 4
-        ? new DataView(datagram.bytes.buffer, datagram.bytes.byteOffset, len).getUint32(NLMSG_SEQ_OFFSET, true)
-        : 0;
-    const carriesRequest = this.pending.has(seq);
-    this.core.bytes().set(datagram.bytes.subarray(0, len), x.rxPtr());
-    x.sendFailed(len, errno >>> 0);
-    this.pump();
-    if (!carriesRequest) {
-      this.hostError(
-        new IwpmError(
-          "SEND_FAILED",
-          `a datagram to netlink port ${datagram.port} could not be delivered (errno ${errno}); the port mapper may have exited`,
-          Status.SEND_FAILED,
-          undefined,
-          errno,
-        ),
-      );
-    }
   }
 
   /** For hosts: an exception or error the host caught (reported as an "error" event). */

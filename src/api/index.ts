@@ -4,13 +4,14 @@
 export type { MapinfoRecord } from "../core/core.js";
 export { IwpmError, type IwpmErrorCode } from "../core/errors.js";
 export type { SockAddr } from "../core/sockaddr.js";
+export type { Credentials } from "../host/shim.js";
+import type { Credentials } from "../host/shim.js";
 export { type AddressInput, formatAddress, parseAddress } from "./address.js";
 export {
   type ClientIndexOption,
   type ClientStats,
   type DaemonHelloEvent,
   type DeviceNames,
-  type FailedDatagram,
   type MapinfoAckEvent,
   type MapinfoRequestEvent,
   type MapinfoResentEvent,
@@ -52,6 +53,13 @@ export interface HostClientOptions {
   wasm?: BufferSource;
   /** Client indexes to init (default [2], RDMA_NL_IWCM). */
   init?: number[];
+  /**
+   * Who may speak as the port mapper, by the kernel-attested credentials of each datagram: only
+   * processes of this uid (default 0, root, as iwpmd runs), or "any" to check nothing.
+   */
+  daemonUid?: number | "any";
+  /** A check of your own instead of daemonUid: called with each new sender's pid, uid and gid. */
+  trustDaemon?: (sender: Credentials) => boolean;
   /**
    * SO_RCVBUF in bytes (default 4 MiB, capped by net.core.rmem_max): many replies can arrive
    * while the event loop is busy, and a receive-queue overrun loses datagrams.

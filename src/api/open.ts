@@ -4,8 +4,7 @@
 
 import { instantiateCore } from "../core/core.js";
 import { IwpmError } from "../core/errors.js";
-import type { SentDatagram } from "../host/netlink.js";
-import { createShim, type DatagramSocket, SocketMap } from "../host/shim.js";
+import { createShim, type DatagramSocket, type ShimOptions, SocketMap } from "../host/shim.js";
 import { PortMapperClient, type PortMapperClientOptions } from "./client.js";
 import { NETLINK_USERSOCK } from "./constants.js";
 import type { HostClientOptions } from "./index.js";
@@ -21,7 +20,6 @@ export interface HostSocket extends DatagramSocket {
 /** Callbacks a host's socket calls into the client. */
 export interface SocketHooks {
   onReadable(): void;
-  onSendError(err: Error, errno: number, datagram: SentDatagram): void;
   /** Anything the host wants reported as an `error` event (or counted). */
   hostError(err: unknown): void;
 }
@@ -71,12 +69,10 @@ export async function openClient(
     else early.push(err);
   };
   const sockets = new SocketMap();
-  const core = await instantiateCore(module, createShim({ sockets, onHostError: hostError }));
-  const socket = openSocket({
-    onReadable: () => client?.handleReadable(),
-    onSendError: (_err, errno, datagram) => client?.handleSendError(datagram, errno),
-    hostError,
-  });
+  const shimOptions: ShimOptions = { sockets, onHostError: hostError };
+  if (options.trustDaemon !== undefined) shimOptions.trustSender = options.trustDaemon;
+  const core = await instantiateCore(module, createShim(shimOptions));
+  const socket = openSocket({ onReadable: () => client?.handleReadable(), hostError });
   const wrapped = options.wrapSocket?.(socket) ?? { socket };
   sockets.set(SOCKET_FD, wrapped.socket);
   const close = () => {
@@ -89,6 +85,8 @@ export async function openClient(
   if (options.abiVersion !== undefined) clientOptions.abiVersion = options.abiVersion;
   if (options.remoteInfoLimit !== undefined) clientOptions.remoteInfoLimit = options.remoteInfoLimit;
   if (options.init !== undefined) clientOptions.init = options.init;
+  if (options.daemonUid !== undefined) clientOptions.daemonUid = options.daemonUid;
+  if (options.trustDaemon !== undefined) clientOptions.hostTrust = true;
   try {
     client = new PortMapperClient(
       core,

@@ -5,7 +5,7 @@ import { readSockaddr, SOCKADDR_SIZE, type SockAddr, writeSockaddr } from "./soc
 import { STATUS_LIMIT, TRAFFIC_STATS } from "./status.js";
 
 /** The core ABI this host code speaks (assembly/index.ts CORE_ABI_VERSION). */
-export const CORE_ABI_VERSION = 3;
+export const CORE_ABI_VERSION = 4;
 
 /** The core's exports (assembly/index.ts); all integers, pointers are offsets into `memory`. */
 export interface CoreExports {
@@ -28,6 +28,8 @@ export interface CoreExports {
   setMaxVersion(version: number): number;
   setRemoteInfoLimit(n: number): void;
   seedSequence(first: number): void;
+  setTrust(mode: number, uid: number): number;
+  unverifiedCount(): number;
   pidState(): number;
   daemonPort(): number;
   validPid(): number;
@@ -50,7 +52,6 @@ export interface CoreExports {
   handleRx(len: number, port: number): void;
   tick(): number;
   nextTimeoutMs(): number;
-  sendFailed(len: number, errno: number): void;
   mapinfoSize(): number;
   mapinfoHead(): number;
   mapinfoAfter(i: number): number;
@@ -73,6 +74,11 @@ export interface MapinfoRecord {
   mapped: SockAddr;
   flags: number;
 }
+
+/** Trust modes of setTrust / serviceSetTrust (assembly/trust.ts). */
+export const TRUST_UID = 0;
+export const TRUST_ANY = 1;
+export const TRUST_HOST = 2;
 
 const ARG_DEVNAME = 512;
 const ARG_IFNAME = 544;

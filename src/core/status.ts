@@ -61,13 +61,25 @@ const table: Record<number, StatusInfo> = {
   127: { name: "NOT_FOUND", hint: "no such entry" },
   128: { name: "CLIENT_EXITED", hint: "exit() was called for this client index while the request was pending" },
   129: { name: "NO_SPACE", hint: "the buffer is too small for the message" },
+  130: {
+    name: "UNTRUSTED_SENDER",
+    hint: "a message came from a process whose credentials the trust policy refuses; if your port mapper runs as another user, set daemonUid (or trust) to match",
+  },
+  131: {
+    name: "NO_CREDENTIALS",
+    hint: "a message came without kernel-attested credentials, so its sender cannot be trusted; the host socket must pass SCM_CREDENTIALS",
+  },
+  132: {
+    name: "DAEMON_ALIVE",
+    hint: "another process announced itself as the port mapper while the known one still answers; it was ignored",
+  },
 };
 
 export function statusInfo(code: number): StatusInfo {
   return table[code] ?? { name: `STATUS_${code}`, hint: "unknown status code" };
 }
 
-export const STATUS_LIMIT = 130;
+export const STATUS_LIMIT = 133;
 export const Status = {
   OK: 0,
   IWPM_REMOTE_QUERY_REJECT: 16,

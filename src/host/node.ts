@@ -14,14 +14,14 @@ export type OpenPortMapperClientOptions = OpenClientOptions;
  */
 export async function openPortMapperClient(options: OpenPortMapperClientOptions = {}): Promise<PortMapperClient> {
   const { protocol, port } = netlinkTarget(options);
-  return openClient(await coreModule(options.wasm), options, ({ onReadable, onSendError, hostError }) => {
+  return openClient(await coreModule(options.wasm), options, ({ onReadable, hostError }) => {
     try {
       return openNetlinkSocket({
         protocol,
         port,
         recvBufferSize: options.recvBufferSize ?? DEFAULT_RECV_BUFFER,
         onReadable,
-        onSendError,
+        onSendError: (err, errno) => hostError(new IwpmError("SEND_FAILED", `a datagram could not be delivered: ${err.message}`, undefined, undefined, errno)),
         onRecvError: (err, errno) =>
           hostError(
             new IwpmError(

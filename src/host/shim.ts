@@ -13,23 +13,46 @@ export interface Clock {
   realtimeNs(): bigint;
 }
 
+/** The kernel-attested identity of a datagram's sender (SCM_CREDENTIALS). */
+export interface Credentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
 /** One received datagram with its netlink source address (`nl_pid`, `nl_groups`). */
 export interface Datagram {
   bytes: Uint8Array;
   port: number;
   groups: number;
+  /** The sender's credentials; absent where the host cannot know them (a capture, say). */
+  creds?: Credentials;
   /** Original length when the host already lost the tail (`bytes` holds only the head). */
   truncatedLength?: number;
 }
 
+/** A socket that queues: the simple form, for sockets written in JavaScript and test fakes. */
 export interface DatagramSocket {
   /**
-   * Queues one datagram for netlink port `port` and/or the multicast `groups` bitmask. Returns a
-   * WASI errno synchronously (0 once queued); `bytes` is the socket's to keep.
+   * Sends one datagram to netlink port `port` and/or the multicast `groups` bitmask. Returns a
+   * WASI errno synchronously; `bytes` is the socket's to keep.
    */
   sendTo(bytes: Uint8Array, port: number, groups: number): number;
   /** Takes the oldest queued datagram, or null when none is queued. */
   recvFrom(): Datagram | null;
+  /** The batch form (below), when the socket has it: the shim then copies nothing. */
+  batch?: BatchSocket;
+}
+
+/**
+ * A socket that reads and writes the core's memory itself (docs/abi.md "Batches"): received
+ * datagrams straight into the receive area, sends straight from the core's buffers.
+ */
+export interface BatchSocket {
+  /** Up to `max` datagrams into `memory` (descriptors at `descs`, bytes at `data + i * slot`): the count, or -WASI errno. */
+  recvBatch(memory: ArrayBuffer, descs: number, data: number, slot: number, max: number): number;
+  /** Sends `count` datagrams described at `descs`, writing each one's WASI errno; 0, or a WASI errno for the call. */
+  sendBatch(memory: ArrayBuffer, descs: number, count: number): number;
 }
 
 export interface SocketTable {
@@ -86,6 +109,8 @@ export interface ShimOptions {
   log?: (fd: number, text: string) => void;
   /** Told about every exception a host callback threw; the core only sees the errno. */
   onHostError?: (err: unknown) => void;
+  /** A trust policy of the host's own (the core's TRUST_HOST mode): whether to trust a sender. */
+  trustSender?: (creds: Credentials) => boolean;
 }
 
 export interface Shim {
@@ -102,6 +127,23 @@ const STDERR = 2;
 // witx `$ciovec`: { buf: u32, buf_len: u32 }
 const CIOVEC_SIZE = 8;
 const U32_MAX = 0xffff_ffff;
+// Receive and transmit descriptors (docs/abi.md "Batches", assembly/netlink/io.ts).
+export const RX_DESC_SIZE = 32;
+export const RX_LEN = 0;
+export const RX_PORT = 4;
+export const RX_GROUPS = 8;
+export const RX_PID = 12;
+export const RX_UID = 16;
+export const RX_GID = 20;
+export const RX_FLAGS = 24;
+export const RXF_CREDS = 1;
+export const RXF_TRUNC = 2;
+export const TX_DESC_SIZE = 24;
+export const TX_PTR = 0;
+export const TX_LEN = 4;
+export const TX_PORT = 8;
+export const TX_GROUPS = 12;
+export const TX_ERRNO = 16;
 // Web Crypto refuses to fill more than 65536 bytes per call.
 const RANDOM_CHUNK = 65536;
 
@@ -265,44 +307,86 @@ export function createShim(opts: ShimOptions): Shim {
     return length > copied ? Errno.EMSGSIZE : Errno.SUCCESS;
   }
 
-  function send_to(fd: number, buf: number, len: number, port: number, groups: number, nsent: number): number {
+  function send_batch(fd: number, descs: number, count: number): number {
     try {
       const socket = sockets.get(fd >>> 0);
       if (socket === undefined) return Errno.EBADF;
-      const at = buf >>> 0;
-      const n = len >>> 0;
-      const out = nsent >>> 0;
-      const size = buffer().byteLength;
-      if (!fits(size, at, n) || !fits(size, out, 4)) return Errno.EFAULT;
-      return sendCopy(at, n, out, (datagram) => socket.sendTo(datagram, port >>> 0, groups >>> 0));
+      const at = descs >>> 0;
+      const n = count >>> 0;
+      if (!fits(buffer().byteLength, at, n * TX_DESC_SIZE)) return Errno.EFAULT;
+      if (socket.batch !== undefined) return socket.batch.sendBatch(buffer(), at, n);
+      for (let i = 0; i < n; i++) {
+        const d = at + i * TX_DESC_SIZE;
+        const view = data();
+        const ptr = view.getUint32(d + TX_PTR, true);
+        const len = view.getUint32(d + TX_LEN, true);
+        let errno: number = Errno.EFAULT;
+        if (fits(view.byteLength, ptr, len)) {
+          // A copy: the core reuses its buffer as soon as the import returns.
+          errno = socket.sendTo(bytes().slice(ptr, ptr + len), view.getUint32(d + TX_PORT, true), view.getUint32(d + TX_GROUPS, true));
+        }
+        data().setInt32(d + TX_ERRNO, errno, true);
+      }
+      return Errno.SUCCESS;
     } catch (err) {
       return hostError(err);
     }
   }
 
-  function recv_from(fd: number, buf: number, cap: number, nread: number, port: number, groups: number): number {
+  function recv_batch(fd: number, descs: number, dataPtr: number, slot: number, max: number, countOut: number): number {
     try {
       const socket = sockets.get(fd >>> 0);
       if (socket === undefined) return Errno.EBADF;
-      const at = buf >>> 0;
-      const room = cap >>> 0;
-      const nreadOut = nread >>> 0;
-      const portOut = port >>> 0;
-      const groupsOut = groups >>> 0;
+      const d0 = descs >>> 0;
+      const at = dataPtr >>> 0;
+      const room = slot >>> 0;
+      const n = max >>> 0;
+      const out = countOut >>> 0;
       const size = buffer().byteLength;
-      // Checked before the datagram is taken: a bad pointer must not lose it.
-      if (!fits(size, at, room) || !fits(size, nreadOut, 4) || !fits(size, portOut, 4) || !fits(size, groupsOut, 4)) {
-        return Errno.EFAULT;
+      // Checked before anything is taken: a bad pointer must not lose a datagram.
+      if (!fits(size, d0, n * RX_DESC_SIZE) || !fits(size, at, n * room) || !fits(size, out, 4)) return Errno.EFAULT;
+      let got: number;
+      if (socket.batch !== undefined) {
+        got = socket.batch.recvBatch(buffer(), d0, at, room, n);
+        if (got < 0) return -got;
+      } else {
+        got = 0;
+        for (; got < n; got++) {
+          const datagram = socket.recvFrom();
+          if (datagram === null) break;
+          describe(datagram, d0 + got * RX_DESC_SIZE, at + got * room, room);
+        }
       }
-      const datagram = socket.recvFrom();
-      if (datagram === null) return Errno.EAGAIN;
-      const errno = deliver(datagram, at, room, nreadOut);
-      const view = data();
-      view.setUint32(portOut, datagram.port >>> 0, true);
-      view.setUint32(groupsOut, datagram.groups >>> 0, true);
-      return errno;
+      if (got === 0) return Errno.EAGAIN;
+      data().setUint32(out, got, true);
+      return Errno.SUCCESS;
     } catch (err) {
       return hostError(err);
+    }
+  }
+
+  /** Copies a queued datagram into its slot and writes its receive descriptor. */
+  function describe(datagram: Datagram, desc: number, at: number, room: number): void {
+    const copied = Math.min(datagram.bytes.length, room);
+    bytes().set(datagram.bytes.subarray(0, copied), at);
+    const length = Math.max(datagram.truncatedLength ?? 0, datagram.bytes.length);
+    const view = data();
+    view.setUint32(desc + RX_LEN, length, true);
+    view.setUint32(desc + RX_PORT, datagram.port >>> 0, true);
+    view.setUint32(desc + RX_GROUPS, datagram.groups >>> 0, true);
+    const creds = datagram.creds;
+    view.setUint32(desc + RX_PID, (creds?.pid ?? 0) >>> 0, true);
+    view.setUint32(desc + RX_UID, (creds?.uid ?? 0) >>> 0, true);
+    view.setUint32(desc + RX_GID, (creds?.gid ?? 0) >>> 0, true);
+    view.setUint32(desc + RX_FLAGS, (creds !== undefined ? RXF_CREDS : 0) | (length > copied ? RXF_TRUNC : 0), true);
+  }
+
+  function trust_check(pid: number, uid: number, gid: number): number {
+    try {
+      return opts.trustSender?.({ pid: pid >>> 0, uid: uid >>> 0, gid: gid >>> 0 }) === true ? 1 : 0;
+    } catch (err) {
+      hostError(err);
+      return 0;
     }
   }
 
@@ -391,8 +475,9 @@ export function createShim(opts: ShimOptions): Shim {
     imports: {
       wasi_snapshot_preview1: { clock_time_get, random_get, fd_write },
       iwpm_sock: {
-        send_to,
-        recv_from,
+        send_batch,
+        recv_batch,
+        trust_check,
         tcp_reserve,
         handle_close,
         udp_send_to,

@@ -13,7 +13,8 @@ export interface ServiceExports {
   serviceRxPtr(): number;
   serviceRxCap(): number;
   serviceHandleRx(len: number): void;
-  serviceSendFailed(len: number, errno: number): void;
+  serviceSetTrust(mode: number, uid: number): number;
+  serviceUntrustedCount(): number;
   serviceTick(): number;
   serviceNextTimeoutMs(): number;
   serviceStop(): number;

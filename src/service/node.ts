@@ -75,7 +75,7 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
       groups,
       recvBufferSize: 4 * 1024 * 1024,
       onReadable: readable,
-      onSendError: (_err, errno, datagram) => service?.handleSendError(datagram.bytes, errno),
+      onSendError: (err) => service?.handleHostError(err),
     });
   let netlink: NodeNetlinkSocket;
   try {

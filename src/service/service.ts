@@ -172,15 +172,6 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
     this.pump();
   }
 
-  /** A netlink send failed after the fact; `bytes` is the datagram that did not go out. */
-  handleSendError(bytes: Uint8Array, errno: number): void {
-    if (this.closed) return;
-    const len = Math.min(bytes.length, this.x.serviceRxCap());
-    this.core.bytes().set(bytes.subarray(0, len), this.x.serviceRxPtr());
-    this.x.serviceSendFailed(len, errno);
-    this.pump();
-  }
-
   handleHostError(err: unknown): void {
     this.emit("error", err instanceof Error ? err : new Error(String(err)));
   }

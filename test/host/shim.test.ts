@@ -11,8 +11,24 @@ import {
   type Datagram,
   type DatagramSocket,
   portableClock,
+  RX_DESC_SIZE,
+  RX_FLAGS,
+  RX_GID,
+  RX_GROUPS,
+  RX_LEN,
+  RX_PID,
+  RX_PORT,
+  RX_UID,
+  RXF_CREDS,
+  RXF_TRUNC,
   type ShimOptions,
   SocketMap,
+  TX_DESC_SIZE,
+  TX_ERRNO,
+  TX_GROUPS,
+  TX_LEN,
+  TX_PORT,
+  TX_PTR,
 } from "../../src/host/shim.js";
 
 // ---- a minimal wasm binary writer (only what the forwarding module needs) ----
@@ -56,16 +72,9 @@ const CORE_IMPORTS: ImportSig[] = [
     field: "fd_write",
     params: [I32, I32, I32, I32],
   },
-  {
-    module: "iwpm_sock",
-    field: "send_to",
-    params: [I32, I32, I32, I32, I32, I32],
-  },
-  {
-    module: "iwpm_sock",
-    field: "recv_from",
-    params: [I32, I32, I32, I32, I32, I32],
-  },
+  { module: "iwpm_sock", field: "send_batch", params: [I32, I32, I32] },
+  { module: "iwpm_sock", field: "recv_batch", params: [I32, I32, I32, I32, I32, I32] },
+  { module: "iwpm_sock", field: "trust_check", params: [I32, I32, I32] },
 ];
 
 function forwardingModule(imports: ImportSig[]): Uint8Array<ArrayBuffer> {
@@ -106,8 +115,9 @@ interface Core {
   clock_time_get(clockId: number, precision: bigint, timeOut: number): number;
   random_get(buf: number, len: number): number;
   fd_write(fd: number, iovs: number, iovsLen: number, nwritten: number): number;
-  send_to(fd: number, buf: number, len: number, port: number, groups: number, nsent: number): number;
-  recv_from(fd: number, buf: number, cap: number, nread: number, port: number, groups: number): number;
+  send_batch(fd: number, descs: number, count: number): number;
+  recv_batch(fd: number, descs: number, data: number, slot: number, max: number, count: number): number;
+  trust_check(pid: number, uid: number, gid: number): number;
   grow(pages: number): number;
 }
 
@@ -259,104 +269,155 @@ describe("fd_write", () => {
   });
 });
 
-describe("send_to", () => {
-  it("hands the socket a copy of the datagram with its port and groups as u32", async () => {
+/** Writes a transmit descriptor at `at` for `len` bytes at `ptr`. */
+function txDesc(core: Core, at: number, ptr: number, len: number, port: number, groups: number): void {
+  const v = dv(core);
+  v.setUint32(at + TX_PTR, ptr, true);
+  v.setUint32(at + TX_LEN, len, true);
+  v.setUint32(at + TX_PORT, port >>> 0, true);
+  v.setUint32(at + TX_GROUPS, groups, true);
+  v.setInt32(at + TX_ERRNO, -1, true);
+}
+
+describe("send_batch", () => {
+  it("hands the socket a copy of each datagram with its port and groups as u32, and each errno back", async () => {
     const fake = new FakeSocket();
     const core = await instantiate({ sockets: fakeSockets(3, fake) });
     u8(core).set([1, 2, 3, 4, 5], 200);
+    u8(core).set([6, 7], 220);
     // 0xfffff000 is an autobound netlink port id; as a wasm i32 it is negative.
-    expect(core.send_to(3, 200, 5, 0xfffff000 | 0, 2, 300)).toBe(Errno.SUCCESS);
-    expect(u32At(core, 300)).toBe(5);
-    u8(core).fill(0, 200, 205); // the core reuses its send buffer at once
-    expect(fake.sent).toHaveLength(1);
-    expect([...fake.sent[0].bytes]).toEqual([1, 2, 3, 4, 5]);
-    expect(fake.sent[0].port).toBe(0xfffff000);
-    expect(fake.sent[0].groups).toBe(2);
+    txDesc(core, 400, 200, 5, 0xfffff000, 2);
+    txDesc(core, 400 + TX_DESC_SIZE, 220, 2, 77, 0);
+    expect(core.send_batch(3, 400, 2)).toBe(Errno.SUCCESS);
+    u8(core).fill(0, 200, 225); // the core reuses its send buffer at once
+    expect(fake.sent.map((d) => ({ bytes: [...d.bytes], port: d.port, groups: d.groups }))).toEqual([
+      { bytes: [1, 2, 3, 4, 5], port: 0xfffff000, groups: 2 },
+      { bytes: [6, 7], port: 77, groups: 0 },
+    ]);
+    expect([dv(core).getInt32(400 + TX_ERRNO, true), dv(core).getInt32(400 + TX_DESC_SIZE + TX_ERRNO, true)]).toEqual([0, 0]);
   });
 
-  it("passes the socket's errno through and leaves nsent alone", async () => {
+  it("writes the socket's errno into the datagram's descriptor", async () => {
     const fake = new FakeSocket();
-    fake.sendResult = Errno.ENOBUFS;
+    fake.sendResult = Errno.ECONNREFUSED;
     const core = await instantiate({ sockets: fakeSockets(3, fake) });
-    dv(core).setUint32(300, 77, true);
-    expect(core.send_to(3, 200, 5, 1, 0, 300)).toBe(Errno.ENOBUFS);
-    expect(u32At(core, 300)).toBe(77);
+    txDesc(core, 400, 200, 5, 1, 0);
+    expect(core.send_batch(3, 400, 1)).toBe(Errno.SUCCESS);
+    expect(dv(core).getInt32(400 + TX_ERRNO, true)).toBe(Errno.ECONNREFUSED);
   });
 
-  it("answers EBADF for an unknown fd and EFAULT for a buffer outside memory", async () => {
+  it("answers EBADF for an unknown fd, EFAULT for descriptors outside memory, and EFAULT per datagram outside it", async () => {
     const fake = new FakeSocket();
     const core = await instantiate({ sockets: fakeSockets(3, fake) });
-    expect(core.send_to(4, 200, 5, 1, 0, 300)).toBe(Errno.EBADF);
-    expect(core.send_to(3, PAGE - 2, 5, 1, 0, 300)).toBe(Errno.EFAULT);
+    txDesc(core, 400, PAGE - 2, 5, 1, 0);
+    expect(core.send_batch(4, 400, 1)).toBe(Errno.EBADF);
+    expect(core.send_batch(3, PAGE - 8, 1)).toBe(Errno.EFAULT);
+    expect(core.send_batch(3, 400, 1)).toBe(Errno.SUCCESS);
+    expect(dv(core).getInt32(400 + TX_ERRNO, true)).toBe(Errno.EFAULT);
     expect(fake.sent).toHaveLength(0);
+  });
+
+  it("lets a batch socket read the core's memory itself", async () => {
+    const seen: number[][] = [];
+    const batch: DatagramSocket = {
+      sendTo: () => Errno.EIO,
+      recvFrom: () => null,
+      batch: {
+        sendBatch(memory, descs, count) {
+          const v = new DataView(memory);
+          for (let i = 0; i < count; i++) {
+            const d = descs + i * TX_DESC_SIZE;
+            seen.push([...new Uint8Array(memory, v.getUint32(d + TX_PTR, true), v.getUint32(d + TX_LEN, true))]);
+            v.setInt32(d + TX_ERRNO, 0, true);
+          }
+          return 0;
+        },
+        recvBatch: () => 0,
+      },
+    };
+    const core = await instantiate({ sockets: fakeSockets(3, batch) });
+    u8(core).set([9, 9, 9], 200);
+    txDesc(core, 400, 200, 3, 5, 0);
+    expect(core.send_batch(3, 400, 1)).toBe(Errno.SUCCESS);
+    expect(seen).toEqual([[9, 9, 9]]);
   });
 });
 
-describe("recv_from", () => {
-  const PTRS = { buf: 1024, nread: 16, port: 20, groups: 24 };
+describe("recv_batch", () => {
+  const AT = { descs: 1024, data: 4096, count: 16 };
+  const desc = (core: Core, i: number, field: number) => u32At(core, AT.descs + i * RX_DESC_SIZE + field);
 
-  function recv(core: Core, fd: number, cap: number): number {
-    return core.recv_from(fd, PTRS.buf, cap, PTRS.nread, PTRS.port, PTRS.groups);
+  function recv(core: Core, fd: number, slot: number, max: number): number {
+    return core.recv_batch(fd, AT.descs, AT.data, slot, max, AT.count);
   }
 
   it("answers EAGAIN when nothing is queued", async () => {
-    const core = await instantiate({
-      sockets: fakeSockets(3, new FakeSocket()),
-    });
-    expect(recv(core, 3, 64)).toBe(Errno.EAGAIN);
+    const core = await instantiate({ sockets: fakeSockets(3, new FakeSocket()) });
+    expect(recv(core, 3, 64, 4)).toBe(Errno.EAGAIN);
   });
 
-  it("copies one datagram with its source port and groups, then EAGAIN", async () => {
+  it("copies up to `max` datagrams into their slots with source port, groups and credentials", async () => {
     const fake = new FakeSocket();
-    fake.inbox.push({
-      bytes: new Uint8Array([9, 8, 7]),
-      port: 0xfffff123,
-      groups: 2,
-    });
+    fake.inbox.push(
+      { bytes: new Uint8Array([9, 8, 7]), port: 0xfffff123, groups: 2, creds: { pid: 10, uid: 0, gid: 0 } },
+      { bytes: new Uint8Array([6]), port: 5, groups: 0 },
+      { bytes: new Uint8Array([4, 4]), port: 6, groups: 0 },
+    );
     const core = await instantiate({ sockets: fakeSockets(3, fake) });
-    expect(recv(core, 3, 64)).toBe(Errno.SUCCESS);
-    expect([...u8(core).subarray(PTRS.buf, PTRS.buf + 4)]).toEqual([9, 8, 7, 0]);
-    expect(u32At(core, PTRS.nread)).toBe(3);
-    expect(u32At(core, PTRS.port)).toBe(0xfffff123);
-    expect(u32At(core, PTRS.groups)).toBe(2);
-    expect(recv(core, 3, 64)).toBe(Errno.EAGAIN);
+    expect(recv(core, 3, 64, 2)).toBe(Errno.SUCCESS);
+    expect(u32At(core, AT.count)).toBe(2);
+    expect([...u8(core).subarray(AT.data, AT.data + 3)]).toEqual([9, 8, 7]);
+    expect([...u8(core).subarray(AT.data + 64, AT.data + 65)]).toEqual([6]);
+    expect([desc(core, 0, RX_LEN), desc(core, 0, RX_PORT), desc(core, 0, RX_GROUPS)]).toEqual([3, 0xfffff123, 2]);
+    expect([desc(core, 0, RX_PID), desc(core, 0, RX_UID), desc(core, 0, RX_GID), desc(core, 0, RX_FLAGS)]).toEqual([10, 0, 0, RXF_CREDS]);
+    expect([desc(core, 1, RX_LEN), desc(core, 1, RX_PORT), desc(core, 1, RX_FLAGS)]).toEqual([1, 5, 0]);
+    expect(recv(core, 3, 64, 2)).toBe(Errno.SUCCESS);
+    expect(u32At(core, AT.count)).toBe(1);
+    expect(recv(core, 3, 64, 2)).toBe(Errno.EAGAIN);
   });
 
-  it("answers EMSGSIZE on a short buffer: cap bytes copied, the real length in nread", async () => {
+  it("marks a datagram longer than its slot as truncated, with its real length", async () => {
     const fake = new FakeSocket();
-    fake.inbox.push({
-      bytes: new Uint8Array([1, 2, 3, 4, 5, 6]),
-      port: 7,
-      groups: 0,
-    });
+    fake.inbox.push({ bytes: new Uint8Array([1, 2, 3, 4, 5, 6]), port: 7, groups: 0 });
+    fake.inbox.push({ bytes: new Uint8Array([1, 2]), port: 7, groups: 0, truncatedLength: 70000 });
     const core = await instantiate({ sockets: fakeSockets(3, fake) });
-    expect(recv(core, 3, 4)).toBe(Errno.EMSGSIZE);
-    expect([...u8(core).subarray(PTRS.buf, PTRS.buf + 6)]).toEqual([1, 2, 3, 4, 0, 0]);
-    expect(u32At(core, PTRS.nread)).toBe(6);
-    expect(u32At(core, PTRS.port)).toBe(7);
-    expect(fake.inbox).toHaveLength(0); // datagram semantics: the rest is gone
-  });
-
-  it("answers EMSGSIZE for a datagram the host already truncated", async () => {
-    const fake = new FakeSocket();
-    fake.inbox.push({
-      bytes: new Uint8Array([1, 2]),
-      port: 7,
-      groups: 0,
-      truncatedLength: 70000,
-    });
-    const core = await instantiate({ sockets: fakeSockets(3, fake) });
-    expect(recv(core, 3, 64)).toBe(Errno.EMSGSIZE);
-    expect(u32At(core, PTRS.nread)).toBe(70000);
+    expect(recv(core, 3, 4, 2)).toBe(Errno.SUCCESS);
+    expect([...u8(core).subarray(AT.data, AT.data + 6)]).toEqual([1, 2, 3, 4, 1, 2]);
+    expect([desc(core, 0, RX_LEN), desc(core, 0, RX_FLAGS)]).toEqual([6, RXF_TRUNC]);
+    expect([desc(core, 1, RX_LEN), desc(core, 1, RX_FLAGS)]).toEqual([70000, RXF_TRUNC]);
   });
 
   it("checks its pointers before taking a datagram, so a bad one loses nothing", async () => {
     const fake = new FakeSocket();
     fake.inbox.push({ bytes: new Uint8Array([1]), port: 7, groups: 0 });
     const core = await instantiate({ sockets: fakeSockets(3, fake) });
-    expect(core.recv_from(3, PTRS.buf, 64, PAGE - 2, PTRS.port, PTRS.groups)).toBe(Errno.EFAULT);
-    expect(recv(core, 4, 64)).toBe(Errno.EBADF);
+    expect(core.recv_batch(3, AT.descs, PAGE - 100, 64, 4, AT.count)).toBe(Errno.EFAULT);
+    expect(core.recv_batch(3, AT.descs, AT.data, 64, 4, PAGE - 2)).toBe(Errno.EFAULT);
+    expect(recv(core, 4, 64, 4)).toBe(Errno.EBADF);
     expect(fake.inbox).toHaveLength(1);
+  });
+});
+
+describe("trust_check", () => {
+  it("asks the host's policy, and a throwing policy trusts nobody", async () => {
+    const asked: unknown[] = [];
+    const core = await instantiate({
+      trustSender: (c) => {
+        asked.push(c);
+        if (c.uid === 13) throw new Error("policy bug");
+        return c.uid === 1000;
+      },
+    });
+    expect(core.trust_check(5, 1000, 1000)).toBe(1);
+    expect(core.trust_check(6, 0, 0)).toBe(0);
+    expect(core.trust_check(7, 13, 13)).toBe(0);
+    expect(asked).toEqual([
+      { pid: 5, uid: 1000, gid: 1000 },
+      { pid: 6, uid: 0, gid: 0 },
+      { pid: 7, uid: 13, gid: 13 },
+    ]);
+    const none = await instantiate();
+    expect(none.trust_check(1, 0, 0)).toBe(0);
   });
 });
 
@@ -368,7 +429,8 @@ describe("host failures", () => {
       sockets: fakeSockets(3, new ThrowingSocket(boom)),
       onHostError: (err) => reported.push(err),
     });
-    expect(core.send_to(3, 0, 4, 1, 0, 8)).toBe(Errno.EIO);
+    txDesc(core, 400, 0, 4, 1, 0);
+    expect(core.send_batch(3, 400, 1)).toBe(Errno.EIO);
     expect(recvIntoLowMemory(core)).toBe(Errno.EIO);
     expect(reported).toEqual([boom, boom]);
   });
@@ -380,7 +442,8 @@ describe("host failures", () => {
     const core = await instantiate({
       sockets: fakeSockets(3, new ThrowingSocket(err)),
     });
-    expect(core.send_to(3, 0, 4, 1, 0, 8)).toBe(Errno.ENOBUFS);
+    txDesc(core, 400, 0, 4, 1, 0);
+    expect(core.send_batch(3, 400, 1)).toBe(Errno.ENOBUFS);
   });
 
   it("survives throwing clock, random, log and reporter", async () => {
@@ -414,7 +477,7 @@ describe("host failures", () => {
   });
 
   function recvIntoLowMemory(core: Core): number {
-    return core.recv_from(3, 0, 4, 8, 12, 16);
+    return core.recv_batch(3, 0, 256, 16, 1, 64);
   }
 });
 
@@ -430,7 +493,7 @@ describe("memory.grow", () => {
     expect(core.grow(1)).toBe(1);
     expect(core.clock_time_get(1, 0n, PAGE + 8)).toBe(Errno.SUCCESS);
     expect(dv(core).getBigUint64(PAGE + 8, true)).toBe(0x0123_4567_89ab_cdefn);
-    expect(core.recv_from(3, PAGE + 100, 16, PAGE + 16, PAGE + 20, PAGE + 24)).toBe(Errno.SUCCESS);
+    expect(core.recv_batch(3, PAGE + 16, PAGE + 100, 16, 1, PAGE + 8)).toBe(Errno.SUCCESS);
     expect([...u8(core).subarray(PAGE + 100, PAGE + 103)]).toEqual([5, 6, 7]);
   });
 
@@ -448,11 +511,11 @@ describe("memory.grow", () => {
       sockets: fakeSockets(3, growing),
       onHostError: (e) => reported.push(e),
     });
-    expect(core.recv_from(3, 32, 8, 0, 4, 8)).toBe(Errno.SUCCESS);
+    expect(core.recv_batch(3, 0, 64, 8, 1, 48)).toBe(Errno.SUCCESS);
     expect(reported).toEqual([]);
     expect(core.memory.buffer.byteLength).toBe(2 * PAGE);
-    expect([...u8(core).subarray(32, 34)]).toEqual([1, 2]);
-    expect([u32At(core, 0), u32At(core, 4), u32At(core, 8)]).toEqual([2, 3, 4]);
+    expect([...u8(core).subarray(64, 66)]).toEqual([1, 2]);
+    expect([u32At(core, RX_LEN), u32At(core, RX_PORT), u32At(core, RX_GROUPS), u32At(core, 48)]).toEqual([2, 3, 4, 1]);
   });
 });
 

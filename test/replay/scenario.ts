@@ -59,7 +59,7 @@ export async function makeScenario(opts: { nanosecond?: boolean } = {}): Promise
   };
   const deliver = (bytes: Uint8Array, port: number) => {
     clock.advance(5);
-    socket.inbox.push({ bytes, port, groups: 0 });
+    socket.inbox.push({ bytes, port, groups: 0, creds: { pid: port, uid: 0, gid: 0 } });
     x.poll();
     core.drainEvents();
   };

@@ -19,7 +19,7 @@ class Loop implements DatagramSocket {
   sendTo(bytes: Uint8Array, port: number, groups: number): number {
     const to = this.peer as Loop;
     if (port !== to.port && groups === 0) return 14; // ECONNREFUSED: nobody bound there
-    to.inbox.push({ bytes, port: this.port, groups: 0 });
+    to.inbox.push({ bytes, port: this.port, groups: 0, creds: { pid: 1, uid: 0, gid: 0 } });
     return 0;
   }
   recvFrom(): Datagram | null {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type Core, instantiateCore } from "../../src/core/core.js";
+import { type Core, instantiateCore, TRUST_ANY } from "../../src/core/core.js";
+import { Errno } from "../../src/host/errno.js";
 import { type Clock, createShim, type Datagram, type DatagramSocket, SocketMap } from "../../src/host/shim.js";
 
 // The real release core under a fake socket and a fake clock: the unit-test
@@ -20,20 +21,32 @@ export interface SentDatagram {
   groups: number;
 }
 
-/** A fake datagram socket: records what the core sends, serves what a test queues. */
+/** What the kernel attests for a root process: what real sockets attach to every datagram from iwpmd. */
+export const ROOT_CREDS = { pid: 4242, uid: 0, gid: 0 };
+
+/**
+ * A fake datagram socket: records what the core sends, serves what a test queues. Like a real
+ * netlink socket it attaches the sender's credentials (a root daemon's, unless a test says whose).
+ */
 export class FakeSocket implements DatagramSocket {
   readonly sent: SentDatagram[] = [];
   readonly inbox: Datagram[] = [];
   /** When set, sendTo fails with this WASI errno. */
   failWith = 0;
+  /** Ports nobody holds any more: a unicast there is refused, as the kernel refuses it. */
+  readonly gone = new Set<number>();
 
   sendTo(bytes: Uint8Array, port: number, groups: number): number {
     if (this.failWith !== 0) return this.failWith;
+    if (groups === 0 && this.gone.has(port)) return Errno.ECONNREFUSED;
     this.sent.push({ bytes, port, groups });
     return 0;
   }
   recvFrom(): Datagram | null {
-    return this.inbox.shift() ?? null;
+    const d = this.inbox.shift();
+    if (d === undefined) return null;
+    if (!("creds" in d)) d.creds = ROOT_CREDS;
+    return d;
   }
   take(): SentDatagram[] {
     return this.sent.splice(0);
@@ -68,5 +81,8 @@ export async function loadTestCore(): Promise<{ core: Core; socket: FakeSocket; 
   });
   const core = await instantiateCore(coreModule(), shim);
   core.exports.setSocket(SOCKET_FD);
+  // Tests here feed datagrams by hand (core.feed), which carry no credentials; the trust policy
+  // has tests of its own (test/core/trust.test.ts).
+  core.exports.setTrust(TRUST_ANY, 0);
   return { core, socket, clock, logs };
 }
