@@ -5,7 +5,9 @@ export type { MapinfoRecord } from "../core/core.js";
 export { IwpmError, type IwpmErrorCode } from "../core/errors.js";
 export type { SockAddr } from "../core/sockaddr.js";
 export type { Credentials } from "../host/shim.js";
+
 import type { Credentials } from "../host/shim.js";
+
 export { type AddressInput, formatAddress, parseAddress } from "./address.js";
 export {
   type ClientIndexOption,

@@ -21,7 +21,8 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
         port,
         recvBufferSize: options.recvBufferSize ?? DEFAULT_RECV_BUFFER,
         onReadable,
-        onSendError: (err, errno) => hostError(new IwpmError("SEND_FAILED", `a datagram could not be delivered: ${err.message}`, undefined, undefined, errno)),
+        onSendError: (err, errno) =>
+          hostError(new IwpmError("SEND_FAILED", `a datagram could not be delivered: ${err.message}`, undefined, undefined, errno)),
         onRecvError: (err, errno) =>
           hostError(
             new IwpmError(

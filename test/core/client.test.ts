@@ -382,6 +382,5 @@ describe("lifecycle and failures", () => {
     expect(core.exports.addMapping(2, 0)).toBe(-125);
     expect(core.exports.lastErrno()).toBe(14);
     expect(core.daemonPid()).toBe(-1);
-
   });
 });

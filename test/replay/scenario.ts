@@ -127,6 +127,7 @@ export async function makeScenario(opts: { nanosecond?: boolean } = {}): Promise
   mark("stray");
 
   step(1000);
+  socket.gone.add(DAEMON_1); // daemon 1 exited: its port is free
   const d2 = new FakeDaemon(DAEMON_2);
   deliver(d2.hello(4), DAEMON_2);
   deliver(d2.mapinfoRequest(4), DAEMON_2); // the core replays its record + DONE + MAPINFO_NUM
