@@ -9,14 +9,14 @@ import type { CoreEvent } from "../core/events.js";
 import { Reentrant } from "../core/reentrant.js";
 import type { SockAddr } from "../core/sockaddr.js";
 import { STATUS_LIMIT, Status, statusInfo } from "../core/status.js";
-import type { DatagramSocket } from "../host/shim.js";
+import type { NetlinkSocket } from "../host/shim.js";
 import { type AddressInput, formatAddress, parseAddress } from "./address.js";
 import { IWPM_FLAGS_NO_PORT_MAP, IWPM_NL_TIMEOUT_MS, MAX_NL_CLIENTS, RDMA_NL_IWCM } from "./constants.js";
 import { TypedEmitter } from "./emitter.js";
 
 /** The socket a host gives the client, with the means to close it and to (un)pin the event loop. */
 export interface PortMapperTransport {
-  socket: DatagramSocket;
+  socket: NetlinkSocket;
   /** The netlink port id the socket is bound to; sent as `nlmsg_pid` so replies come back. */
   port: number;
   close(): void;

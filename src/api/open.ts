@@ -4,13 +4,15 @@
 
 import { instantiateCore } from "../core/core.js";
 import { IwpmError } from "../core/errors.js";
-import { createShim, type DatagramSocket, type ShimOptions, SocketMap } from "../host/shim.js";
+import { createShim, type NetlinkSocket, type ShimOptions, SocketMap } from "../host/shim.js";
 import { PortMapperClient, type PortMapperClientOptions } from "./client.js";
 import { NETLINK_USERSOCK } from "./constants.js";
 import type { HostClientOptions } from "./index.js";
 
 /** A host's netlink socket as a client needs it. */
-export interface HostSocket extends DatagramSocket {
+export interface HostSocket {
+  /** What the shim serves to the core. */
+  readonly socket: NetlinkSocket;
   readonly port: number;
   close(): void;
   ref(): void;
@@ -29,7 +31,7 @@ export interface OpenClientOptions extends HostClientOptions {
    * Puts something between the core and the socket (a capture tap, say); `close` runs after the
    * socket closed.
    */
-  wrapSocket?: (socket: DatagramSocket) => { socket: DatagramSocket; close?: () => void };
+  wrapSocket?: (socket: NetlinkSocket) => { socket: NetlinkSocket; close?: () => void };
 }
 
 const SOCKET_FD = 3;
@@ -73,7 +75,7 @@ export async function openClient(
   if (options.trustDaemon !== undefined) shimOptions.trustSender = options.trustDaemon;
   const core = await instantiateCore(module, createShim(shimOptions));
   const socket = openSocket({ onReadable: () => client?.handleReadable(), hostError });
-  const wrapped = options.wrapSocket?.(socket) ?? { socket };
+  const wrapped = options.wrapSocket?.(socket.socket) ?? { socket: socket.socket };
   sockets.set(SOCKET_FD, wrapped.socket);
   const close = () => {
     socket.close();

@@ -16,9 +16,9 @@
 import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import type { PortMapperClient } from "../api/client.js";
 import { type OpenPortMapperClientOptions, openPortMapperClient } from "../host/node.js";
-import type { DatagramSocket } from "../host/shim.js";
+import type { NetlinkSocket } from "../host/shim.js";
 import { CaptureFormatError, LINKTYPE_NETLINK, NetlinkPcapWriter } from "./pcap.js";
-import { CaptureTap, pcapRecorder } from "./tap.js";
+import { pcapRecorder, tapSocket } from "./tap.js";
 
 export interface CaptureFileOptions {
   /** Nanosecond timestamps (default: microseconds, what most tools expect). */
@@ -96,8 +96,8 @@ export class CaptureFile {
   }
 
   /** Wraps a socket so every datagram it sends and receives is recorded here. */
-  tap(socket: DatagramSocket): CaptureTap {
-    return new CaptureTap(socket, { record: pcapRecorder(this.writer), onError: this.opts.onError });
+  tap(socket: NetlinkSocket): NetlinkSocket {
+    return tapSocket(socket, { record: pcapRecorder(this.writer), onError: this.opts.onError });
   }
 
   /** Records written so far. */

@@ -9,7 +9,23 @@
 // A failure to record never becomes a send or receive failure: the shim would hand it to the
 // core as an errno. Recording errors go to `onError` instead and the datagram still passes.
 
-import type { Datagram, DatagramSocket } from "../host/shim.js";
+import {
+  type BatchSocket,
+  type Datagram,
+  type DatagramSocket,
+  isBatchSocket,
+  type NetlinkSocket,
+  RX_DESC_SIZE,
+  RX_GROUPS,
+  RX_LEN,
+  RX_PORT,
+  TX_DESC_SIZE,
+  TX_ERRNO,
+  TX_GROUPS,
+  TX_LEN,
+  TX_PORT,
+  TX_PTR,
+} from "../host/shim.js";
 import { type Direction, type NetlinkPcapWriter, wallClockNs } from "./pcap.js";
 
 export interface TappedDatagram {
@@ -34,17 +50,39 @@ export interface CaptureTapOptions {
   onError?: (err: unknown) => void;
 }
 
-export class CaptureTap implements DatagramSocket {
+/** What both taps share: the clock and the recording that never fails a datagram. */
+class Recorder {
   /** Datagrams recorded, and recordings that failed. */
   recorded = 0;
   failed = 0;
-  private readonly clock: () => bigint;
+  protected readonly clock: () => bigint;
 
+  constructor(protected readonly opts: CaptureTapOptions) {
+    this.clock = opts.clock ?? wallClockNs;
+  }
+
+  protected keep(d: TappedDatagram): void {
+    try {
+      this.opts.record(d);
+      this.recorded++;
+    } catch (err) {
+      this.failed++;
+      try {
+        this.opts.onError?.(err);
+      } catch {
+        // a failing reporter must not fail the datagram either
+      }
+    }
+  }
+}
+
+/** A tap on a queue socket. */
+export class CaptureTap extends Recorder implements DatagramSocket {
   constructor(
     readonly inner: DatagramSocket,
-    private readonly opts: CaptureTapOptions,
+    opts: CaptureTapOptions,
   ) {
-    this.clock = opts.clock ?? wallClockNs;
+    super(opts);
   }
 
   sendTo(bytes: Uint8Array, port: number, groups: number): number {
@@ -63,20 +101,55 @@ export class CaptureTap implements DatagramSocket {
     }
     return d;
   }
+}
 
-  private keep(d: TappedDatagram): void {
-    try {
-      this.opts.record(d);
-      this.recorded++;
-    } catch (err) {
-      this.failed++;
-      try {
-        this.opts.onError?.(err);
-      } catch {
-        // a failing reporter must not fail the datagram either
-      }
-    }
+/**
+ * A tap on a batch socket (one that reads and writes the core's memory itself): it reads each
+ * datagram from the descriptors, after a receive and before a send, so the socket's path stays
+ * copy-free and only the recording copies.
+ */
+export class BatchCaptureTap extends Recorder implements BatchSocket {
+  constructor(
+    readonly inner: BatchSocket,
+    opts: CaptureTapOptions,
+  ) {
+    super(opts);
   }
+
+  recvBatch(memory: ArrayBuffer, descs: number, data: number, slot: number, max: number): number {
+    const n = this.inner.recvBatch(memory, descs, data, slot, max);
+    if (n <= 0) return n;
+    const time = this.clock();
+    const view = new DataView(memory);
+    for (let i = 0; i < n; i++) {
+      const d = descs + i * RX_DESC_SIZE;
+      const originalLength = view.getUint32(d + RX_LEN, true);
+      const bytes = new Uint8Array(memory, data + i * slot, Math.min(originalLength, slot));
+      this.keep({ time, direction: "in", port: view.getUint32(d + RX_PORT, true), groups: view.getUint32(d + RX_GROUPS, true), bytes, originalLength });
+    }
+    return n;
+  }
+
+  sendBatch(memory: ArrayBuffer, descs: number, count: number): number {
+    const time = this.clock();
+    const errno = this.inner.sendBatch(memory, descs, count);
+    if (errno !== 0) return errno;
+    const view = new DataView(memory);
+    for (let i = 0; i < count; i++) {
+      const d = descs + i * TX_DESC_SIZE;
+      // Only what the socket accepted went out; a refused send is the core's to handle.
+      if (view.getInt32(d + TX_ERRNO, true) !== 0) continue;
+      const len = view.getUint32(d + TX_LEN, true);
+      const bytes = new Uint8Array(memory, view.getUint32(d + TX_PTR, true), len);
+      this.keep({ time, direction: "out", port: view.getUint32(d + TX_PORT, true), groups: view.getUint32(d + TX_GROUPS, true), bytes, originalLength: len });
+    }
+    return 0;
+  }
+}
+
+/** A tap on either kind of socket. */
+export function tapSocket(socket: NetlinkSocket, opts: CaptureTapOptions): NetlinkSocket {
+  return isBatchSocket(socket) ? new BatchCaptureTap(socket, opts) : new CaptureTap(socket, opts);
 }
 
 /** A `record` callback writing LINKTYPE_NETLINK records (protocol 20) through a pcap writer. */

@@ -40,8 +40,6 @@ export interface DatagramSocket {
   sendTo(bytes: Uint8Array, port: number, groups: number): number;
   /** Takes the oldest queued datagram, or null when none is queued. */
   recvFrom(): Datagram | null;
-  /** The batch form (below), when the socket has it: the shim then copies nothing. */
-  batch?: BatchSocket;
 }
 
 /**
@@ -55,12 +53,20 @@ export interface BatchSocket {
   sendBatch(memory: ArrayBuffer, descs: number, count: number): number;
 }
 
+/** A netlink socket as the shim serves it: the queue form or the batch form. */
+export type NetlinkSocket = DatagramSocket | BatchSocket;
+
+/** Whether a socket reads and writes the core's memory itself. */
+export function isBatchSocket(socket: NetlinkSocket): socket is BatchSocket {
+  return "recvBatch" in socket;
+}
+
 export interface SocketTable {
-  get(fd: number): DatagramSocket | undefined;
+  get(fd: number): NetlinkSocket | undefined;
 }
 
 /** The plain SocketTable: fd → socket. */
-export class SocketMap extends Map<number, DatagramSocket> implements SocketTable {}
+export class SocketMap extends Map<number, NetlinkSocket> implements SocketTable {}
 
 /** A UDP peer: family 2 (IPv4) or 10 (IPv6), 16 address bytes (IPv4 in the first 4), port, IPv6 scope id. */
 export interface PeerAddress {
@@ -314,7 +320,7 @@ export function createShim(opts: ShimOptions): Shim {
       const at = descs >>> 0;
       const n = count >>> 0;
       if (!fits(buffer().byteLength, at, n * TX_DESC_SIZE)) return Errno.EFAULT;
-      if (socket.batch !== undefined) return socket.batch.sendBatch(buffer(), at, n);
+      if (isBatchSocket(socket)) return socket.sendBatch(buffer(), at, n);
       for (let i = 0; i < n; i++) {
         const d = at + i * TX_DESC_SIZE;
         const view = data();
@@ -346,8 +352,8 @@ export function createShim(opts: ShimOptions): Shim {
       // Checked before anything is taken: a bad pointer must not lose a datagram.
       if (!fits(size, d0, n * RX_DESC_SIZE) || !fits(size, at, n * room) || !fits(size, out, 4)) return Errno.EFAULT;
       let got: number;
-      if (socket.batch !== undefined) {
-        got = socket.batch.recvBatch(buffer(), d0, at, room, n);
+      if (isBatchSocket(socket)) {
+        got = socket.recvBatch(buffer(), d0, at, room, n);
         if (got < 0) return -got;
       } else {
         got = 0;

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { Errno, errnoFromCode, errnoFromError, errnoName } from "../../src/host/errno.js";
 import {
+  type BatchSocket,
   type Clock,
   createShim,
   type Datagram,
@@ -163,7 +164,7 @@ const fixedClock: Clock = {
   realtimeNs: () => 1_700_000_000_123_456_789n,
 };
 
-function fakeSockets(fd: number, socket: DatagramSocket): SocketMap {
+function fakeSockets(fd: number, socket: DatagramSocket | BatchSocket): SocketMap {
   return new SocketMap([[fd, socket]]);
 }
 
@@ -319,21 +320,17 @@ describe("send_batch", () => {
 
   it("lets a batch socket read the core's memory itself", async () => {
     const seen: number[][] = [];
-    const batch: DatagramSocket = {
-      sendTo: () => Errno.EIO,
-      recvFrom: () => null,
-      batch: {
-        sendBatch(memory, descs, count) {
-          const v = new DataView(memory);
-          for (let i = 0; i < count; i++) {
-            const d = descs + i * TX_DESC_SIZE;
-            seen.push([...new Uint8Array(memory, v.getUint32(d + TX_PTR, true), v.getUint32(d + TX_LEN, true))]);
-            v.setInt32(d + TX_ERRNO, 0, true);
-          }
-          return 0;
-        },
-        recvBatch: () => 0,
+    const batch: BatchSocket = {
+      sendBatch(memory, descs, count) {
+        const v = new DataView(memory);
+        for (let i = 0; i < count; i++) {
+          const d = descs + i * TX_DESC_SIZE;
+          seen.push([...new Uint8Array(memory, v.getUint32(d + TX_PTR, true), v.getUint32(d + TX_LEN, true))]);
+          v.setInt32(d + TX_ERRNO, 0, true);
+        }
+        return 0;
       },
+      recvBatch: () => 0,
     };
     const core = await instantiate({ sockets: fakeSockets(3, batch) });
     u8(core).set([9, 9, 9], 200);
