@@ -33,7 +33,9 @@ function hasCompiler(compiler) {
 export function buildNative({ requireAll = false } = {}) {
   const include = nodeIncludeDir();
   if (!existsSync(join(include, "node_api.h"))) {
-    throw new Error(`build/native.mjs: no node_api.h in ${include}; install Node with its headers (the official tarball, or Debian's libnode-dev)`);
+    throw new Error(
+      `build/native.mjs: no node_api.h in ${include}; install Node with its headers (the official tarball, or Debian's libnode-dev)`,
+    );
   }
   for (const target of TARGETS) {
     // The host's own gcc builds the host's binary, whatever its name in TARGETS.
