@@ -246,7 +246,8 @@ static void emit(nl_socket *s, int kind, double value) {
   if (kind == EVENT_OVERRUN) s->overruns_reported = s->overruns;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   if (napi_get_reference_value(env, s->on_event, &fn) == napi_ok && fn != NULL) {
-    napi_get_undefined(env, &recv);
+    /* make_callback needs an object receiver; the callback is a plain function, so the global. */
+    napi_get_global(env, &recv);
     argv[0] = make_int(env, kind);
     argv[1] = make_double(env, value);
     /* A callback scope (async context, microtask drain) as for any I/O callback. */
