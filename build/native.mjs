@@ -16,7 +16,7 @@ export const NATIVE_SOURCE = join(root, "src", "native", "iwpm_native.c");
 export const NATIVE_CFLAGS = ["-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra", "-Werror", "-DNAPI_VERSION=8"];
 
 const TARGETS = [
-  { key: "linux-x64", compiler: "gcc", hostArch: "x64", debian: "gcc libc6-dev" },
+  { key: "linux-x64", compiler: "x86_64-linux-gnu-gcc", hostArch: "x64", debian: "gcc-x86-64-linux-gnu libc6-dev-amd64-cross" },
   { key: "linux-arm64", compiler: "aarch64-linux-gnu-gcc", hostArch: "arm64", debian: "gcc-aarch64-linux-gnu libc6-dev-arm64-cross" },
 ];
 
