@@ -6,6 +6,7 @@ import { copyFileSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { buildNative } from "./native.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const asc = join(root, "node_modules", ".bin", "asc");
@@ -40,6 +41,9 @@ for (const [entry, platform] of bundles) {
   });
 }
 copyFileSync(wasm, join(outdir, "iwpm.wasm"));
+
+// The Node addon behind the sockets, prebuilt for linux-x64 and linux-arm64 (build/native.mjs).
+buildNative({ requireAll: process.env.npm_lifecycle_event === "prepack" });
 
 // The replay page (build/web/) uses the same core; it is static and quick to bundle.
 execFileSync(process.execPath, [join(root, "build", "web.mjs")], { cwd: root, stdio: "inherit" });

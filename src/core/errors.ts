@@ -18,6 +18,7 @@ export type IwpmErrorCode =
   | "NETLINK_ERROR"
   /** The host's socket could not be opened, or failed while receiving. */
   | "SOCKET_ERROR"
+  | "NATIVE_UNAVAILABLE"
   | "CLOSED"
   | "ABI_MISMATCH"
   | "INTERNAL";
