@@ -57,7 +57,7 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
   const module = options.wasm !== undefined ? await WebAssembly.compile(options.wasm) : await coreModule();
   return openClient(module, options, ({ onReadable, hostError }) => {
     try {
-      return openNetlinkSocketDeno({
+      const socket = openNetlinkSocketDeno({
         protocol,
         port,
         recvBufferSize: options.recvBufferSize ?? DEFAULT_RECV_BUFFER,
@@ -66,6 +66,7 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
           hostError(new IwpmError("SEND_FAILED", `a datagram could not be delivered: ${err.message}`, undefined, undefined, errno)),
         onRecvError: (err) => hostError(err),
       });
+      return { socket, port: socket.port, close: () => socket.close(), ref: () => socket.ref(), unref: () => socket.unref() };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       // Without --allow-ffi, Deno.dlopen throws NotCapable, whose message names the flag.

@@ -150,7 +150,13 @@ export interface PortMapperEvents {
   mapinfoRequest: MapinfoRequestEvent;
   mapinfoResent: MapinfoResentEvent;
   mapinfoAck: MapinfoAckEvent;
-  /** Host-side failures (receive errors, unreported send failures, host exceptions). */
+  /**
+   * The kernel dropped datagrams for this socket while the process was busy (a receive-queue
+   * overrun); the socket keeps working. Replies lost this way end in TIMEOUT; raise
+   * recvBufferSize if it happens under normal load.
+   */
+  overrun: { total: number };
+  /** Host-side failures (socket errors, host exceptions). */
   error: Error;
 }
 
@@ -170,6 +176,10 @@ export interface ClientStats {
   mapinfo: number;
   /** Host errors reported (also emitted as "error"). */
   hostErrors: number;
+  /** Receive-queue overruns the socket reported (also emitted as "overrun"). */
+  overruns: number;
+  /** Daemon messages taken from senders nobody attested (daemonUid "any" on a host without credentials). */
+  unverified: number;
 }
 
 type RequestDone = Extract<CoreEvent, { kind: "requestDone" }>;
@@ -201,6 +211,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   private readonly passes = new Reentrant();
   private closed = false;
   private hostErrors = 0;
+  private overruns = 0;
 
   constructor(
     /** The core this client drives; exposed for diagnostics. */
@@ -448,6 +459,8 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
       remoteInfo: x.remoteInfoSize(),
       mapinfo: x.mapinfoSize(),
       hostErrors: this.hostErrors,
+      overruns: this.overruns,
+      unverified: x.unverifiedCount(),
     };
   }
 
@@ -498,6 +511,15 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   /** For hosts: datagrams are queued on the socket. */
   handleReadable(): void {
     if (this.closed) return;
+    this.pump();
+  }
+
+  /** For hosts: the socket's receive queue overran; `total` counts overruns so far. */
+  handleOverrun(total: number): void {
+    if (this.closed) return;
+    this.overruns = total;
+    this.emit("overrun", { total });
+    // What did arrive is still queued.
     this.pump();
   }
 

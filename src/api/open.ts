@@ -22,6 +22,8 @@ export interface HostSocket {
 /** Callbacks a host's socket calls into the client. */
 export interface SocketHooks {
   onReadable(): void;
+  /** The kernel dropped datagrams (receive-queue overrun); `total` counts overruns so far. */
+  onOverrun(total: number): void;
   /** Anything the host wants reported as an `error` event (or counted). */
   hostError(err: unknown): void;
 }
@@ -74,7 +76,11 @@ export async function openClient(
   const shimOptions: ShimOptions = { sockets, onHostError: hostError };
   if (options.trustDaemon !== undefined) shimOptions.trustSender = options.trustDaemon;
   const core = await instantiateCore(module, createShim(shimOptions));
-  const socket = openSocket({ onReadable: () => client?.handleReadable(), hostError });
+  const socket = openSocket({
+    onReadable: () => client?.handleReadable(),
+    onOverrun: (total) => client?.handleOverrun(total),
+    hostError,
+  });
   const wrapped = options.wrapSocket?.(socket.socket) ?? { socket: socket.socket };
   sockets.set(SOCKET_FD, wrapped.socket);
   const close = () => {

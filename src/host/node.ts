@@ -1,7 +1,8 @@
-// The Node host: a real netlink socket (src/host/netlink-node.ts) under the portable client.
+// The Node host: a real netlink socket of our native addon (src/host/netlink-node.ts) under the
+// portable client. The addon loads only here, when a socket is opened.
 
 import type { PortMapperClient } from "../api/client.js";
-import { DEFAULT_RECV_BUFFER, netlinkTarget, type OpenClientOptions, openClient, socketOpenHint } from "../api/open.js";
+import { DEFAULT_RECV_BUFFER, netlinkTarget, type OpenClientOptions, openClient } from "../api/open.js";
 import { IwpmError } from "../core/errors.js";
 import { openNetlinkSocket } from "./netlink-node.js";
 import { coreModule } from "./wasm-node.js";
@@ -14,32 +15,16 @@ export type OpenPortMapperClientOptions = OpenClientOptions;
  */
 export async function openPortMapperClient(options: OpenPortMapperClientOptions = {}): Promise<PortMapperClient> {
   const { protocol, port } = netlinkTarget(options);
-  return openClient(await coreModule(options.wasm), options, ({ onReadable, hostError }) => {
-    try {
-      return openNetlinkSocket({
-        protocol,
-        port,
-        recvBufferSize: options.recvBufferSize ?? DEFAULT_RECV_BUFFER,
-        onReadable,
-        onSendError: (err, errno) =>
-          hostError(new IwpmError("SEND_FAILED", `a datagram could not be delivered: ${err.message}`, undefined, undefined, errno)),
-        onRecvError: (err, errno) =>
-          hostError(
-            new IwpmError(
-              "SOCKET_ERROR",
-              `receiving from the netlink socket failed: ${err.message}; datagrams may have been lost (raise recvBufferSize or net.core.rmem_max)`,
-              undefined,
-              undefined,
-              errno,
-            ),
-          ),
-      });
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new IwpmError(
-        "SOCKET_ERROR",
-        `cannot open a netlink socket (protocol ${protocol}, port ${port}): ${e.code ?? ""} ${e.message}; ${socketOpenHint(protocol, port)}`,
-      );
-    }
+  return openClient(await coreModule(options.wasm), options, ({ onReadable, onOverrun, hostError }) => {
+    const socket = openNetlinkSocket({
+      protocol,
+      port,
+      recvBufferSize: options.recvBufferSize ?? DEFAULT_RECV_BUFFER,
+      onReadable,
+      onOverrun,
+      onError: (name, errno) =>
+        hostError(new IwpmError("SOCKET_ERROR", `the netlink socket reported ${name} (errno ${errno}); the client keeps reading`)),
+    });
+    return { socket, port: socket.port, close: () => socket.close(), ref: () => socket.ref(), unref: () => socket.unref() };
   });
 }

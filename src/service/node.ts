@@ -9,6 +9,7 @@ import { createShim, SocketMap, type UdpSocket } from "../host/shim.js";
 import { NodePortReserver } from "../host/tcp-node.js";
 import { NodeUdpSocket } from "../host/udp-node.js";
 import { coreModule } from "../host/wasm-node.js";
+import { Errno } from "../host/errno.js";
 import { PortMapperService } from "./service.js";
 
 export interface OpenPortMapperServiceOptions {
@@ -24,10 +25,19 @@ export interface OpenPortMapperServiceOptions {
   bindAddress?: { v4?: string; v6?: string };
   /** The core's bytes, instead of reading iwpm.wasm from disk. */
   wasm?: BufferSource;
+  /** Receive buffer of the netlink socket (SO_RCVBUFFORCE where permitted; default 16 MiB). */
+  recvBufferSize?: number;
+  /**
+   * Who may speak to the service as a client, by the kernel-attested credentials of each datagram:
+   * this uid (default 0, root, as the kernel's clients are), or "any". The kernel (port 0) always may.
+   */
+  clientUid?: number | "any";
   log?: (line: string) => void;
 }
 
 const NL_FD = 4;
+/** iwpmd asks for a large receive buffer (nl_sock_rbuf_size): a burst of requests must not overrun it. */
+const DEFAULT_SERVICE_RECV_BUFFER = 16 * 1024 * 1024;
 const UDP_FDS = [10, 11, 12, 13] as const;
 /** Opens a family's two peer sockets (3935 and ephemeral); null when the family is unavailable. */
 async function openFamily(family: 4 | 6, port: number, address: string | undefined, onReadable: () => void, log: (l: string) => void) {
@@ -73,9 +83,10 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
       protocol,
       port,
       groups,
-      recvBufferSize: 4 * 1024 * 1024,
+      recvBufferSize: options.recvBufferSize ?? DEFAULT_SERVICE_RECV_BUFFER,
+      forceRecvBufferSize: true,
       onReadable: readable,
-      onSendError: (err) => service?.handleHostError(err),
+      onError: (name, errno) => service?.handleHostError(new IwpmError("SOCKET_ERROR", `the netlink socket reported ${name} (errno ${errno})`)),
     });
   let netlink: NodeNetlinkSocket;
   try {
@@ -85,15 +96,18 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
       // Joining a NETLINK_USERSOCK group needs CAP_NET_ADMIN. Without it the service still works
       // for clients it announces itself to (clientPort): they learn its port from the HELLO and
       // address their REG_PID to it.
-      if ((err as NodeJS.ErrnoException).code !== "EPERM") throw err;
+      if (!(err instanceof IwpmError) || err.errno !== Errno.EPERM) throw err;
       log("iwpm service: no CAP_NET_ADMIN, not in the multicast group; clients reach it through its HELLO");
       netlink = open([]);
     }
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
+    if (err instanceof IwpmError && err.code === "NATIVE_UNAVAILABLE") throw err;
     throw new IwpmError(
       "SOCKET_ERROR",
-      `cannot open the service's netlink socket (protocol ${protocol}, port ${port}): ${e.code ?? ""} ${e.message}; joining the port mappers' multicast group needs CAP_NET_ADMIN, and the port must be free`,
+      `cannot open the service's netlink socket (protocol ${protocol}, port ${port}): ${err instanceof Error ? err.message : String(err)}; the port must be free`,
+      undefined,
+      undefined,
+      err instanceof IwpmError ? err.errno : undefined,
     );
   }
   sockets.set(NL_FD, netlink);
@@ -118,7 +132,7 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
     service = new PortMapperService(
       core,
       { port: netlink.port, close: closeAll },
-      { fd: NL_FD, clientPort: options.clientPort ?? 0, udpPort, udp: slots, log },
+      { fd: NL_FD, clientPort: options.clientPort ?? 0, udpPort, udp: slots, log, clientUid: options.clientUid ?? 0 },
     );
     service.start();
   } catch (err) {

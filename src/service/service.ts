@@ -4,7 +4,7 @@
 // timer, and turns the core's records into events and a mapping table.
 
 import { TypedEmitter } from "../api/emitter.js";
-import type { Core, CoreExports } from "../core/core.js";
+import { type Core, type CoreExports, TRUST_ANY, TRUST_UID } from "../core/core.js";
 import { IwpmError } from "../core/errors.js";
 import { Reentrant } from "../core/reentrant.js";
 import { readSockaddr, type SockAddr } from "../core/sockaddr.js";
@@ -84,6 +84,8 @@ export interface PortMapperServiceOptions {
   /** UDP fds by slot (IPv4 3935, IPv4 ephemeral, IPv6 3935, IPv6 ephemeral); 0 = none. */
   udp?: [number, number, number, number];
   log?: (line: string) => void;
+  /** Who may speak as a client, by kernel-attested credentials: this uid (default 0), or "any". */
+  clientUid?: number | "any";
 }
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -108,6 +110,11 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
       throw new IwpmError("INVALID_ARGUMENT", `clientPort ${clientPort} is not a netlink port id of 0..4294967295`);
     }
     this.x.serviceConfigure(options.fd ?? 4, transport.port >>> 0, clientPort >>> 0);
+    const uid = options.clientUid ?? 0;
+    if (uid !== "any" && (!Number.isInteger(uid) || uid < 0 || uid > 0xffff_ffff)) {
+      throw new IwpmError("INVALID_ARGUMENT", `clientUid ${String(uid)} is neither "any" nor a uid of 0..4294967295`);
+    }
+    this.x.serviceSetTrust(uid === "any" ? TRUST_ANY : TRUST_UID, uid === "any" ? 0 : uid);
     this.x.serviceSetPeerPort(options.udpPort ?? 3935);
     for (const [slot, fd] of (options.udp ?? [0, 0, 0, 0]).entries()) this.x.serviceSetUdpSocket(slot, fd);
   }
