@@ -13,8 +13,9 @@
 // full): such datagrams wait in a backlog, in order, and are retried on a timer; a retry that then
 // fails is reported to onSendError, as the Node socket reports its late failures.
 
-import { Errno, errnoFromCode } from "./errno.js";
+import { Errno } from "./errno.js";
 import { Fifo } from "./fifo.js";
+import { linuxErrnoName, wasiErrnoFromLinux } from "./linux-errno.js";
 import type { NetlinkCounters, NetlinkSocketOptions, SentDatagram } from "./netlink.js";
 import type { Datagram, DatagramSocket } from "./shim.js";
 
@@ -61,45 +62,10 @@ const BACKLOG_LIMIT = 65536;
 const RETRY_FIRST_MS = 1;
 const RETRY_MAX_MS = 50;
 
-// Linux errno numbers (asm-generic/errno-base.h, errno.h) to their names, which index the WASI
-// table (errno.ts). Unlisted numbers become EIO.
-const LINUX_ERRNO: ReadonlyMap<number, string> = new Map([
-  [1, "EPERM"],
-  [2, "ENOENT"],
-  [3, "ESRCH"],
-  [4, "EINTR"],
-  [9, "EBADF"],
-  [11, "EAGAIN"],
-  [12, "ENOMEM"],
-  [13, "EACCES"],
-  [14, "EFAULT"],
-  [22, "EINVAL"],
-  [23, "ENFILE"],
-  [24, "EMFILE"],
-  [88, "ENOTSOCK"],
-  [90, "EMSGSIZE"],
-  [92, "ENOPROTOOPT"],
-  [93, "EPROTONOSUPPORT"],
-  [95, "EOPNOTSUPP"],
-  [97, "EAFNOSUPPORT"],
-  [98, "EADDRINUSE"],
-  [105, "ENOBUFS"],
-  [111, "ECONNREFUSED"],
-]);
 const LINUX_EINTR = 4;
 const LINUX_EAGAIN = 11;
 const LINUX_ENOBUFS = 105;
 const LINUX_ECONNREFUSED = 111;
-
-/** The Linux name of an errno number ("ECONNREFUSED"), or "E<n>" for one not in the table. */
-export function linuxErrnoName(errno: number): string {
-  return LINUX_ERRNO.get(errno) ?? `E${errno}`;
-}
-
-/** Maps a Linux errno number to its WASI errno; numbers without a WASI counterpart here become EIO. */
-export function wasiErrnoFromLinux(errno: number): number {
-  return errnoFromCode(LINUX_ERRNO.get(errno), Errno.EIO);
-}
 
 /** A failed libc call: `code` is the errno's name (as in Node's SystemError), `errno` its Linux number. */
 export class NetlinkError extends Error {

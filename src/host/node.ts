@@ -27,9 +27,7 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
             new IwpmError(
               "SOCKET_ERROR",
               `receiving from the netlink socket failed: ${err.message}; datagrams may have been lost (raise recvBufferSize or net.core.rmem_max)`,
-              undefined,
-              undefined,
-              errno,
+              { wasiErrno: errno, syscall: "recvfrom" },
             ),
           ),
       });
