@@ -1,6 +1,7 @@
 // PortMapperClient over the real core, with a fake transport: a FakeSocket the test feeds with
 // messages built by the scripted daemon (test/support/fake-daemon.ts).
 
+import { constants } from "node:os";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { PortMapperClient, type PortMapperClientOptions } from "../../src/api/client.js";
 import { IWPM_FLAGS_NO_PORT_MAP } from "../../src/api/constants.js";
@@ -176,7 +177,10 @@ describe("PortMapperClient registration", () => {
     h.socket.failWith = Errno.ECONNREFUSED;
     const err = await rejection(h.client.registerPid(DEV));
     expect(err.code).toBe("SEND_FAILED");
-    expect(err.errno).toBe(Errno.ECONNREFUSED);
+    // Shown in Linux numbering (os.constants), not as the core's WASI ones.
+    expect(err.errno).toBe(constants.errno.ECONNREFUSED);
+    expect(err.syscall).toBe("sendto");
+    expect(err.message).toContain(`ECONNREFUSED, errno ${constants.errno.ECONNREFUSED}`);
     h.socket.failWith = 0;
 
     await expect(h.client.registerPid(DEV)).resolves.toEqual({ registered: false, abiVersion: 3 });
@@ -393,7 +397,10 @@ describe("PortMapperClient mappings", () => {
     h.client.handleSendError(req, Errno.ECONNREFUSED);
     const err = await rejection(p);
     expect(err.code).toBe("SEND_FAILED");
-    expect(err.errno).toBe(Errno.ECONNREFUSED);
+    // Shown in Linux numbering (os.constants), not as the core's WASI ones.
+    expect(err.errno).toBe(constants.errno.ECONNREFUSED);
+    expect(err.syscall).toBe("sendto");
+    expect(err.message).toContain(`ECONNREFUSED, errno ${constants.errno.ECONNREFUSED}`);
     expect(h.client.validPid()).toBe(false);
     expect(errors).toEqual([]);
 
