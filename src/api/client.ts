@@ -592,7 +592,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   }
 
   private index(nlClient: unknown, what: string): number {
-    const c = nlClient ?? RDMA_NL_IWCM;
+    const c = nlClient === undefined ? RDMA_NL_IWCM : nlClient;
     if (typeof c !== "number" || !Number.isInteger(c) || c < 0 || c >= MAX_NL_CLIENTS) {
       throw new IwpmError("INVALID_ARGUMENT", `${what}: nlClient ${show(c)} is not a client index of 0..${MAX_NL_CLIENTS - 1}`);
     }
