@@ -122,9 +122,7 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown }> {
   }
 
   private add(event: keyof Events, listener: Wrapped, first: boolean): this {
-    if (typeof listener !== "function") {
-      throw new IwpmError("INVALID_ARGUMENT", `the listener for "${String(event)}" must be a function, not ${typeof listener}`);
-    }
+    checkListener(event, listener);
     const list = this.listenerMap.get(event) ?? [];
     if (first) list.unshift(listener);
     else list.push(listener);
@@ -133,6 +131,7 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown }> {
   }
 
   private onceWrapper(event: keyof Events, listener: Wrapped): Wrapped {
+    checkListener(event, listener);
     const wrapper: Wrapped = Object.assign(
       (payload: never) => {
         this.removeListener(event, wrapper as Listener<Events[keyof Events]>);
@@ -141,5 +140,11 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown }> {
       { listener },
     );
     return wrapper;
+  }
+}
+
+function checkListener(event: PropertyKey, listener: unknown): void {
+  if (typeof listener !== "function") {
+    throw new IwpmError("INVALID_ARGUMENT", `the listener for "${String(event)}" must be a function, not ${typeof listener}`);
   }
 }
