@@ -565,7 +565,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
       len >= NLMSG_SEQ_OFFSET + 4
         ? new DataView(datagram.bytes.buffer, datagram.bytes.byteOffset, len).getUint32(NLMSG_SEQ_OFFSET, true)
         : 0;
-    const carriesRequest = this.pending.has(seq);
+    const carriesRequest = this.pending.has(seq) || this.abandoned.has(seq);
     this.core.bytes().set(datagram.bytes.subarray(0, len), x.rxPtr());
     x.sendFailed(len, errno >>> 0);
     this.pump();
