@@ -2,10 +2,11 @@
 // openPortMapperClient takes.
 
 export type { MapinfoRecord } from "../core/core.js";
-export { IwpmError, type IwpmErrorCode } from "../core/errors.js";
+export { IwpmError, type IwpmErrorCode, type IwpmErrorDetails } from "../core/errors.js";
 export type { SockAddr } from "../core/sockaddr.js";
 export { type AddressInput, formatAddress, parseAddress } from "./address.js";
 export {
+  type AwaitOptions,
   type ClientIndexOption,
   type ClientStats,
   type DaemonHelloEvent,
@@ -14,6 +15,7 @@ export {
   type MapinfoAckEvent,
   type MapinfoRequestEvent,
   type MapinfoResentEvent,
+  type MappingCallOptions,
   type MappingErrorEvent,
   type MappingOptions,
   type MappingResult,
@@ -22,6 +24,7 @@ export {
   type PortMapperEvents,
   type PortMapperTransport,
   type QueryResult,
+  type RegisterOptions,
   type RegisterResult,
   type Registration,
   type RemoteInfoEvent,
