@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { PortMapperClient } from "../../src/api/client.js";
 import { instantiateCore } from "../../src/core/core.js";
 import { IwpmError, type IwpmErrorCode } from "../../src/core/errors.js";
+import { openPortMapperClient } from "../../src/host/node.js";
 import { createShim, SocketMap } from "../../src/host/shim.js";
 import { coreModule, FakeSocket } from "../support/core.js";
 import { closeClients, DEV, type Harness, harness, registered } from "./harness.js";
@@ -287,6 +288,24 @@ describe("misuse of the constructor", () => {
     const socket = new FakeSocket();
     const core = await instantiateCore(coreModule(), createShim({ sockets: new SocketMap([[3, socket]]), log: () => {} }));
     const err = await failure(() => new PortMapperClient(core, { socket, port: 1, close: () => {} }, options as never));
+    expect(err.code).toBe("INVALID_ARGUMENT");
+  });
+});
+
+describe("misuse of openPortMapperClient", () => {
+  const bad: [string, unknown][] = [
+    ["null", null],
+    ["a number", 1],
+    ["an array", []],
+    ["protocol 3", { protocol: 3 }],
+    ["protocol as text", { protocol: "2" }],
+    ["port -1", { port: -1 }],
+    ["port 2**32", { port: 2 ** 32 }],
+    ["timeoutMs 0", { timeoutMs: 0 }],
+    ["init with 64", { init: [64] }],
+  ];
+  it.each(bad)("%s", async (_name, options) => {
+    const err = await failure(() => openPortMapperClient(options as never));
     expect(err.code).toBe("INVALID_ARGUMENT");
   });
 });
