@@ -1,6 +1,6 @@
-// Register with the port mapper (iwpmd), map a local TCP address, release it.
-// Run with `npm run build` done first; needs a running iwpmd that can reach this socket.
-import { IwpmError, openPortMapperClient } from "../build/dist/index.js";
+// Register with the port mapper (iwpmd or `iwpm serve`), map a local TCP address, release it.
+// Needs a running port mapper that can reach this socket.
+import { IwpmError, openPortMapperClient } from "iwpm";
 
 const client = await openPortMapperClient({ timeoutMs: 3000 });
 try {

@@ -6,7 +6,8 @@ import type { PortMapperClient } from "./api/client.js";
 import type { HostClientOptions } from "./api/index.js";
 import { DEFAULT_RECV_BUFFER, netlinkTarget, openClient, socketOpenHint } from "./api/open.js";
 import { IwpmError } from "./core/errors.js";
-import { denoRuntime, NetlinkError, openNetlinkSocketDeno, wasiErrnoFromLinux } from "./host/netlink-deno.js";
+import { wasiErrnoFromLinux } from "./host/linux-errno.js";
+import { denoRuntime, NetlinkError, openNetlinkSocketDeno } from "./host/netlink-deno.js";
 
 export * from "./api/index.js";
 
@@ -63,7 +64,7 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
         recvBufferSize: options.recvBufferSize ?? DEFAULT_RECV_BUFFER,
         onReadable,
         onSendError: (err, errno) =>
-          hostError(new IwpmError("SEND_FAILED", `a datagram could not be delivered: ${err.message}`, undefined, undefined, errno)),
+          hostError(new IwpmError("SEND_FAILED", `a datagram could not be delivered: ${err.message}`, { wasiErrno: errno, syscall: "sendto" })),
         onRecvError: (err) => hostError(err),
       });
       return { socket, port: socket.port, close: () => socket.close(), ref: () => socket.ref(), unref: () => socket.unref() };
@@ -76,9 +77,7 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
       throw new IwpmError(
         "SEND_FAILED",
         `cannot open a netlink socket (protocol ${protocol}, port ${port}): ${message}; ${socketOpenHint(protocol, port)}`,
-        undefined,
-        undefined,
-        wasiErrnoFromLinux(err.errno),
+        { wasiErrno: wasiErrnoFromLinux(err.errno), syscall: err.syscall },
       );
     }
   });

@@ -251,8 +251,8 @@ export function createMapinfo(client: u32, flags: u32): i32 {
   return OK;
 }
 
-/** Deletes the newest record whose mapped address (slot 1) matches; local (slot 0) must be valid. */
+/** Deletes the newest record whose local (slot 0) and mapped (slot 1) addresses both match. */
 export function removeMapinfo(): i32 {
   if (!addrFromSockaddr(C_LOCAL, argAddr(0)) || !addrFromSockaddr(C_REMOTE, argAddr(1))) return -E_INVALID_ARG;
-  return mapinfoRemove(C_REMOTE) ? OK : -E_NOT_FOUND;
+  return mapinfoRemove(C_LOCAL, C_REMOTE) ? OK : -E_NOT_FOUND;
 }

@@ -4,8 +4,11 @@ import { NIL, Slab } from "./slab";
 
 // The mapinfo table: every mapping the client uses, kept to replay to a
 // restarted daemon (reference §4.7). Duplicates are allowed and removal takes
-// the newest record whose mapped address matches, as iwpm_remove_mapinfo
-// does. Records are also linked in creation order, the order of the resend.
+// the newest record whose local and mapped addresses both match: the kernel's
+// iwpm_remove_mapinfo hashes the (local, mapped) pair to pick a bucket and
+// deletes the newest record there with that mapped address, so a record with
+// another local address is never the one removed. Records are also linked in
+// creation order, the order of the resend.
 
 const R_LOCAL: usize = 0;
 const R_MAPPED: usize = 28;
@@ -56,9 +59,16 @@ export function mapinfoFindByLocal(local: usize): u32 {
   return i;
 }
 
-/** Removes the newest record with this mapped address; false when there is none. */
-export function mapinfoRemove(mapped: usize): bool {
-  const i = mapinfoFindByMapped(mapped);
+/** The newest record with this local and this mapped address, or NIL. */
+export function mapinfoFindPair(local: usize, mapped: usize): u32 {
+  let i = byMapped.first(addrHash(mapped, SEED_MAPPED));
+  while (i != NIL && !(addrEqual(slab.ptr(i) + R_MAPPED, mapped) && addrEqual(slab.ptr(i) + R_LOCAL, local))) i = byMapped.next(i);
+  return i;
+}
+
+/** Removes the newest record with this local and this mapped address; false when there is none. */
+export function mapinfoRemove(local: usize, mapped: usize): bool {
+  const i = mapinfoFindPair(local, mapped);
   if (i == NIL) return false;
   const r = slab.ptr(i);
   byLocal.unlink(i);

@@ -6,6 +6,14 @@ import { NIL, Slab } from "./slab";
 // expiry looks only at the head. Settled sequence numbers are remembered in a
 // ring, so a reply that arrives twice or after its timeout is told apart from
 // one that never had a request.
+//
+// Sizing rule of the ring: it holds at least twice the most requests ever
+// pending at once (a power of two, 4096 at least). Sequence numbers are taken
+// in order, so the ring keeps the last `size` of them. At a request rate R with
+// timeout T at most about R*T requests are pending, so a settled number stays
+// known while about 2*R*T more are settled: a late reply is told from a stray
+// for at least one more timeout after its request expired, whatever the rate
+// and the timeout. The ring costs 16 bytes per peak pending request.
 
 const R_SEQ: usize = 0;
 const R_OP: usize = 4;
@@ -29,8 +37,41 @@ let latest: u32 = NIL;
 export const OUTCOME_UNKNOWN: u32 = 0;
 export const OUTCOME_SETTLED: u32 = 1;
 export const OUTCOME_TIMED_OUT: u32 = 2;
-const RECENT_SIZE: u32 = 4096;
-const RECENT: usize = memory.data(<i32>RECENT_SIZE * 8, 8);
+const RECENT_MIN: u32 = 4096;
+/** One slot: the sequence number (u32), then its outcome (u32). */
+const SLOT_SIZE: u32 = 8;
+const SLOT_SHIFT: u32 = 3;
+let recentSize: u32 = RECENT_MIN;
+let recent: usize = heap.alloc(<usize>(RECENT_MIN * SLOT_SIZE));
+memory.fill(recent, 0, <usize>(RECENT_MIN * SLOT_SIZE));
+
+// @ts-ignore: decorator
+@inline
+function slot(seq: u32): usize {
+  return recent + (<usize>(seq & (recentSize - 1)) << SLOT_SHIFT);
+}
+
+/** Doubles the ring, keeping every remembered number: distinct slots stay distinct under a wider mask. */
+function growRecent(): void {
+  const oldRing = recent;
+  const oldSize = recentSize;
+  recentSize = oldSize << 1;
+  recent = heap.alloc(<usize>(recentSize * SLOT_SIZE));
+  memory.fill(recent, 0, <usize>(recentSize * SLOT_SIZE));
+  for (let k: u32 = 0; k < oldSize; k++) {
+    const from = oldRing + (<usize>k << SLOT_SHIFT);
+    if (load<u32>(from, 4) == OUTCOME_UNKNOWN) continue;
+    const to = slot(load<u32>(from));
+    store<u32>(to, load<u32>(from));
+    store<u32>(to, load<u32>(from, 4), 4);
+  }
+  heap.free(oldRing);
+}
+
+/** Slots of the settled ring (for tests and diagnostics). */
+export function requestRecentSize(): u32 {
+  return recentSize;
+}
 
 // @ts-ignore: decorator
 @inline
@@ -40,6 +81,7 @@ function seqHash(seq: u32): u32 {
 
 export function requestAdd(seq: u32, op: u32, client: u32, deadline: u64): u32 {
   const i = slab.alloc();
+  if (slab.live > recentSize >> 1) growRecent();
   const r = slab.ptr(i);
   store<u32>(r + R_SEQ, seq);
   store<u8>(r + R_OP, <u8>op);
@@ -71,7 +113,7 @@ export function requestFind(seq: u32): u32 {
 export function requestSettle(i: u32, outcome: u32): void {
   const r = slab.ptr(i);
   const seq = load<u32>(r + R_SEQ);
-  const ring = RECENT + (<usize>(seq & (RECENT_SIZE - 1)) << 3);
+  const ring = slot(seq);
   store<u32>(ring, seq);
   store<u32>(ring, outcome, 4);
   index.unlink(i);
@@ -86,7 +128,7 @@ export function requestSettle(i: u32, outcome: u32): void {
 
 /** How a recent sequence number that is no longer pending ended. */
 export function requestOutcome(seq: u32): u32 {
-  const ring = RECENT + (<usize>(seq & (RECENT_SIZE - 1)) << 3);
+  const ring = slot(seq);
   if (load<u32>(ring, 4) == OUTCOME_UNKNOWN || load<u32>(ring) != seq) return OUTCOME_UNKNOWN;
   return load<u32>(ring, 4);
 }

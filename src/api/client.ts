@@ -4,7 +4,7 @@
 // (Node, Deno, browsers, tests with a fake socket) uses this same class.
 
 import { type Core, type MapinfoRecord, TRUST_ANY, TRUST_HOST, TRUST_UID } from "../core/core.js";
-import { errorFromStatus, IwpmError } from "../core/errors.js";
+import { describeErrno, errorFromStatus, IwpmError } from "../core/errors.js";
 import type { CoreEvent } from "../core/events.js";
 import { Reentrant } from "../core/reentrant.js";
 import type { SockAddr } from "../core/sockaddr.js";
@@ -59,12 +59,24 @@ export interface ClientIndexOption {
   nlClient?: number;
 }
 
+/** What every call that waits for the port mapper takes besides its own options. */
+export interface AwaitOptions {
+  /** Rejects the call with ABORTED when it fires; a reply that comes later is ignored (and counted). */
+  signal?: AbortSignal;
+  /** This call's timeout in ms (default: the client's timeoutMs). */
+  timeoutMs?: number;
+}
+
+export interface RegisterOptions extends ClientIndexOption, AwaitOptions {}
+
 export interface MappingOptions extends ClientIndexOption {
   /** Raw mapping flags (ABI v4 only). */
   flags?: number;
   /** Adds IWPM_FLAGS_NO_PORT_MAP: the daemon keeps the local port and reserves nothing. */
   noPortMap?: boolean;
 }
+
+export interface MappingCallOptions extends MappingOptions, AwaitOptions {}
 
 export interface RegisterResult {
   /** False when no port mapper is available (the pid is "unavailable": nothing was sent). */
@@ -180,14 +192,21 @@ export interface ClientStats {
   overruns: number;
   /** Daemon messages taken from senders nobody attested (daemonUid "any" on a host without credentials). */
   unverified: number;
+  /** Replies that arrived for calls their caller had aborted (ignored). */
+  abortedReplies: number;
 }
 
 type RequestDone = Extract<CoreEvent, { kind: "requestDone" }>;
 
-interface Pending {
-  what: string;
+interface Waiter {
   resolve(done: RequestDone): void;
   reject(err: IwpmError): void;
+}
+
+/** A request in flight and everyone waiting for it (several for a coalesced registerPid). */
+interface Pending {
+  what: string;
+  waiters: Set<Waiter>;
 }
 
 const REG_UNDEF = 1;
@@ -195,6 +214,8 @@ const REG_VALID = 2;
 const REG_INCOMPL = 4;
 const PID_UNAVAILABLE = -2;
 const U32_MAX = 0xffff_ffff;
+/** The core keeps deadlines as i32 milliseconds. */
+const TIMEOUT_MAX_MS = 0x7fff_ffff;
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -206,6 +227,12 @@ function unrefTimer(timer: Timer): void {
 
 export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   private readonly pending = new Map<number, Pending>();
+  /** Requests every caller aborted: their replies are ignored and counted. */
+  private readonly abandoned = new Set<number>();
+  /** The REG_PID in flight per client index, which concurrent registerPid calls share. */
+  private readonly registering = new Map<number, number>();
+  private readonly timeoutMs: number;
+  private abortedReplies = 0;
   private timer: Timer | undefined;
   private timerAt = 0;
   private readonly passes = new Reentrant();
@@ -220,32 +247,30 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     options: PortMapperClientOptions = {},
   ) {
     super();
+    const o = optionsObject<PortMapperClientOptions>(options, "PortMapperClient");
     const x = core.exports;
-    x.setSocket(options.fd ?? 3);
+    x.setSocket(integerOption(o.fd, "PortMapperClient", "fd", 0, U32_MAX, 3));
     x.setPort(transport.port >>> 0);
-    x.seedSequence((options.firstSeq ?? 0) >>> 0);
-    const timeoutMs = options.timeoutMs ?? IWPM_NL_TIMEOUT_MS;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 0x7fff_ffff) {
-      throw new IwpmError("INVALID_ARGUMENT", `timeoutMs ${timeoutMs} is not an integer of 1..${0x7fff_ffff}`);
+    x.seedSequence(integerOption(o.firstSeq, "PortMapperClient", "firstSeq", 0, U32_MAX, 0));
+    this.timeoutMs = integerOption(o.timeoutMs, "PortMapperClient", "timeoutMs", 1, TIMEOUT_MAX_MS, IWPM_NL_TIMEOUT_MS);
+    x.setTimeoutMs(this.timeoutMs);
+    const version = o.abiVersion ?? 4;
+    if (version !== 3 && version !== 4) {
+      throw new IwpmError("INVALID_ARGUMENT", `PortMapperClient: abiVersion ${show(version)} is neither 3 nor 4`);
     }
-    x.setTimeoutMs(timeoutMs);
-    const version = options.abiVersion ?? 4;
-    if (x.setMaxVersion(version) !== 0) {
-      throw new IwpmError("INVALID_ARGUMENT", `abiVersion ${version} is neither 3 nor 4`);
+    x.setMaxVersion(version);
+    if (o.remoteInfoLimit !== undefined) {
+      x.setRemoteInfoLimit(integerOption(o.remoteInfoLimit, "PortMapperClient", "remoteInfoLimit", 0, U32_MAX, 0));
     }
-    if (options.remoteInfoLimit !== undefined) {
-      const n = options.remoteInfoLimit;
-      if (!Number.isInteger(n) || n < 0 || n > U32_MAX) {
-        throw new IwpmError("INVALID_ARGUMENT", `remoteInfoLimit ${n} is not an integer of 0..${U32_MAX}`);
-      }
-      x.setRemoteInfoLimit(n);
+    const init = o.init ?? [RDMA_NL_IWCM];
+    if (!Array.isArray(init)) {
+      throw new IwpmError("INVALID_ARGUMENT", `PortMapperClient: init ${show(init)} is not an array of client indexes`);
     }
-    const uid = options.daemonUid ?? 0;
-    if (uid !== "any" && (!Number.isInteger(uid) || uid < 0 || uid > U32_MAX)) {
-      throw new IwpmError("INVALID_ARGUMENT", `daemonUid ${String(uid)} is neither "any" nor a uid of 0..${U32_MAX}`);
-    }
-    x.setTrust(options.hostTrust ? TRUST_HOST : uid === "any" ? TRUST_ANY : TRUST_UID, uid === "any" ? 0 : uid);
-    for (const nlClient of options.init ?? [RDMA_NL_IWCM]) this.init(nlClient);
+    const uid = o.daemonUid ?? 0;
+    const trust = uid === "any" ? TRUST_ANY : TRUST_UID;
+    const trustUid = uid === "any" ? 0 : integerOption(uid, "PortMapperClient", "daemonUid", 0, U32_MAX, 0);
+    x.setTrust(o.hostTrust === true ? TRUST_HOST : trust, trustUid);
+    for (const nlClient of init) this.init(nlClient);
     // Datagrams may have been queued before the client existed.
     this.pump();
   }
@@ -291,6 +316,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
 
   /** Registration state of `nlClient`: INCOMPL after a daemon (re)start, until registerPid. */
   registration(nlClient: number = RDMA_NL_IWCM): Registration {
+    this.open("registration");
     const c = this.index(nlClient, "registration");
     const r = this.core.exports.registration(c);
     return r === REG_VALID ? "VALID" : r === REG_INCOMPL ? "INCOMPL" : r === REG_UNDEF ? "UNDEF" : "NONE";
@@ -300,13 +326,17 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
    * iwpm_register_pid: announces this client to the port mappers' multicast group and waits
    * for one to answer. Resolves at once with `registered: true` when already VALID, and with
    * `registered: false` when the port mapper is unavailable (the kernel's rule: nothing is
-   * sent until a daemon announces itself with HELLO or a MAPINFO request).
+   * sent until a daemon announces itself with HELLO or a MAPINFO request). Concurrent calls for
+   * one client index share one REG_PID (the first call's names and timeout) and its outcome.
    */
-  async registerPid(names: DeviceNames, opts: ClientIndexOption = {}): Promise<RegisterResult> {
+  async registerPid(names: DeviceNames, opts?: RegisterOptions): Promise<RegisterResult> {
     this.open("registerPid");
-    const c = this.index(opts.nlClient, "registerPid");
-    const what = `registerPid(${safeName(names?.devName)}, ${safeName(names?.ifName)})`;
-    if (typeof names !== "object" || names === null || typeof names.devName !== "string" || typeof names.ifName !== "string") {
+    const o = optionsObject<RegisterOptions>(opts, "registerPid");
+    const c = this.index(o.nlClient, "registerPid");
+    const call = this.awaitOptions(o, "registerPid");
+    const named = typeof names === "object" && names !== null;
+    const what = `registerPid(${safeName(named ? names.devName : names)}, ${safeName(named ? names.ifName : undefined)})`;
+    if (!named || typeof names.devName !== "string" || typeof names.ifName !== "string") {
       throw new IwpmError("INVALID_ARGUMENT", `${what}: pass { devName, ifName } as strings`);
     }
     if (names.devName.length === 0 || !this.core.writeNames(names.devName, names.ifName)) {
@@ -315,8 +345,14 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
         `${what}: devName must be 1..31 bytes and ifName at most 15 bytes (UTF-8), as in struct iwpm_dev_data`,
       );
     }
+    checkNotAborted(call.signal, what);
+    const shared = this.registering.get(c);
+    if (shared !== undefined) {
+      const done = await this.await(shared, what, call.signal);
+      return { registered: true, abiVersion: done.a };
+    }
     const x = this.core.exports;
-    const r = x.registerPid(c);
+    const r = this.withTimeout(call.timeoutMs, () => x.registerPid(c));
     if (r <= 0) {
       this.pump();
       if (r < 0) throw this.syncError(-r, what);
@@ -326,46 +362,57 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
       }
       return { registered, abiVersion: x.negotiatedVersion() };
     }
-    const done = await this.await(r, what);
+    this.registering.set(c, r);
+    const done = await this.await(r, what, call.signal);
     return { registered: true, abiVersion: done.a };
   }
 
   /** iwpm_add_mapping: asks the port mapper for a mapped address for `local`. */
-  async addMapping(local: AddressInput, opts: MappingOptions = {}): Promise<MappingResult> {
+  async addMapping(local: AddressInput, opts?: MappingCallOptions): Promise<MappingResult> {
     this.open("addMapping");
-    const c = this.index(opts.nlClient, "addMapping");
+    const o = optionsObject<MappingCallOptions>(opts, "addMapping");
+    const c = this.index(o.nlClient, "addMapping");
     const addr = parseAddress(local);
-    const flags = this.flags(opts, "addMapping");
+    const flags = this.flags(o, "addMapping");
+    const call = this.awaitOptions(o, "addMapping");
     const what = `addMapping(${formatAddress(addr)})`;
+    checkNotAborted(call.signal, what);
     this.core.writeAddr(0, addr);
-    const r = this.core.exports.addMapping(c, flags);
+    const r = this.withTimeout(call.timeoutMs, () => this.core.exports.addMapping(c, flags));
     if (r <= 0) {
       this.pump();
       if (r < 0) throw this.syncError(-r, what);
       // Nothing sent (the kernel's "no daemon" answer): the address stays unmapped.
       return { local: addr, mappedLocal: addr };
     }
-    const done = await this.await(r, what);
+    const done = await this.await(r, what, call.signal);
     return { local: addr, mappedLocal: mustAddr(done.mappedLocal, what) };
   }
 
   /** iwpm_add_and_query_mapping: maps `local` and asks the remote port mapper for `remote`'s mapping. */
-  async addAndQueryMapping(local: AddressInput, remote: AddressInput, opts: MappingOptions = {}): Promise<QueryResult> {
+  async addAndQueryMapping(local: AddressInput, remote: AddressInput, opts?: MappingCallOptions): Promise<QueryResult> {
     this.open("addAndQueryMapping");
-    const c = this.index(opts.nlClient, "addAndQueryMapping");
+    const o = optionsObject<MappingCallOptions>(opts, "addAndQueryMapping");
+    const c = this.index(o.nlClient, "addAndQueryMapping");
     const loc = parseAddress(local);
     const rem = parseAddress(remote);
-    const flags = this.flags(opts, "addAndQueryMapping");
+    const flags = this.flags(o, "addAndQueryMapping");
+    const call = this.awaitOptions(o, "addAndQueryMapping");
     const what = `addAndQueryMapping(${formatAddress(loc)}, ${formatAddress(rem)})`;
+    // The remote port mapper answers in the family it was asked in; iwpmd would refuse the pair.
+    if (loc.family !== rem.family) {
+      throw new IwpmError("INVALID_ARGUMENT", `${what}: local and remote must both be IPv4 or both IPv6`);
+    }
+    checkNotAborted(call.signal, what);
     this.core.writeAddr(0, loc);
     this.core.writeAddr(1, rem);
-    const r = this.core.exports.addAndQueryMapping(c, flags);
+    const r = this.withTimeout(call.timeoutMs, () => this.core.exports.addAndQueryMapping(c, flags));
     if (r <= 0) {
       this.pump();
       if (r < 0) throw this.syncError(-r, what);
       return { local: loc, remote: rem, mappedLocal: loc, mappedRemote: rem };
     }
-    const done = await this.await(r, what);
+    const done = await this.await(r, what, call.signal);
     return {
       local: loc,
       remote: rem,
@@ -375,9 +422,9 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   }
 
   /** iwpm_remove_mapping: tells the port mapper to release `local`'s mapping (no reply exists). */
-  removeMapping(local: AddressInput, opts: ClientIndexOption = {}): void {
+  removeMapping(local: AddressInput, opts?: ClientIndexOption): void {
     this.open("removeMapping");
-    const c = this.index(opts.nlClient, "removeMapping");
+    const c = this.index(optionsObject<ClientIndexOption>(opts, "removeMapping").nlClient, "removeMapping");
     const addr = parseAddress(local);
     this.core.writeAddr(0, addr);
     const r = this.core.exports.removeMapping(c);
@@ -390,9 +437,9 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
    * `mappedLocal` from `mappedRemote`, as the daemon announced it (remoteInfo event). One-shot:
    * the entry is consumed; null when none is stored.
    */
-  getRemoteInfo(mappedLocal: AddressInput, mappedRemote: AddressInput, opts: ClientIndexOption = {}): SockAddr | null {
+  getRemoteInfo(mappedLocal: AddressInput, mappedRemote: AddressInput, opts?: ClientIndexOption): SockAddr | null {
     this.open("getRemoteInfo");
-    const c = this.index(opts.nlClient, "getRemoteInfo");
+    const c = this.index(optionsObject<ClientIndexOption>(opts, "getRemoteInfo").nlClient, "getRemoteInfo");
     const loc = parseAddress(mappedLocal);
     const rem = parseAddress(mappedRemote);
     this.core.writeAddr(0, loc);
@@ -409,19 +456,23 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
    * iwpm_create_mapinfo: records `local` → `mapped` for replay to a restarted port mapper.
    * Record every mapping in use, including unmapped ones (mapped equal to local).
    */
-  createMapinfo(local: AddressInput, mapped: AddressInput, opts: MappingOptions = {}): void {
+  createMapinfo(local: AddressInput, mapped: AddressInput, opts?: MappingOptions): void {
     this.open("createMapinfo");
-    const c = this.index(opts.nlClient, "createMapinfo");
+    const o = optionsObject<MappingOptions>(opts, "createMapinfo");
+    const c = this.index(o.nlClient, "createMapinfo");
     const loc = parseAddress(local);
     const map = parseAddress(mapped);
-    const flags = this.flags(opts, "createMapinfo");
+    const flags = this.flags(o, "createMapinfo");
     this.core.writeAddr(0, loc);
     this.core.writeAddr(1, map);
     const r = this.core.exports.createMapinfo(c, flags);
     if (r < 0) throw this.syncError(-r, `createMapinfo(${formatAddress(loc)}, ${formatAddress(map)})`);
   }
 
-  /** iwpm_remove_mapinfo: deletes the newest record whose mapped address is `mapped`; false if none. */
+  /**
+   * iwpm_remove_mapinfo: deletes the newest record of `local` → `mapped` (both must match, as the
+   * kernel's bucket for the pair holds no other); false if none.
+   */
   removeMapinfo(local: AddressInput, mapped: AddressInput): boolean {
     this.open("removeMapinfo");
     const loc = parseAddress(local);
@@ -461,6 +512,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
       hostErrors: this.hostErrors,
       overruns: this.overruns,
       unverified: x.unverifiedCount(),
+      abortedReplies: this.abortedReplies,
     };
   }
 
@@ -496,8 +548,10 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     this.disarm();
     const pending = [...this.pending.values()];
     this.pending.clear();
+    this.registering.clear();
     for (const p of pending) {
-      p.reject(new IwpmError("CLOSED", `${p.what}: the client was closed before the port mapper answered`));
+      const err = new IwpmError("CLOSED", `${p.what}: the client was closed before the port mapper answered`);
+      for (const w of p.waiters) w.reject(err);
     }
     try {
       this.transport.close();
@@ -534,30 +588,82 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     if (this.closed) throw new IwpmError("CLOSED", `${what}: the client is closed; open a new one`);
   }
 
-  private index(nlClient: number | undefined, what: string): number {
-    const c = nlClient ?? RDMA_NL_IWCM;
-    if (!Number.isInteger(c) || c < 0 || c >= MAX_NL_CLIENTS) {
-      throw new IwpmError("INVALID_ARGUMENT", `${what}: nlClient ${String(c)} is not a client index of 0..${MAX_NL_CLIENTS - 1}`);
+  private index(nlClient: unknown, what: string): number {
+    const c = nlClient === undefined ? RDMA_NL_IWCM : nlClient;
+    if (typeof c !== "number" || !Number.isInteger(c) || c < 0 || c >= MAX_NL_CLIENTS) {
+      throw new IwpmError("INVALID_ARGUMENT", `${what}: nlClient ${show(c)} is not a client index of 0..${MAX_NL_CLIENTS - 1}`);
     }
     return c;
   }
 
   private flags(opts: MappingOptions, what: string): number {
-    const flags = opts.flags ?? 0;
-    if (!Number.isInteger(flags) || flags < 0 || flags > U32_MAX) {
-      throw new IwpmError("INVALID_ARGUMENT", `${what}: flags ${String(flags)} is not an integer of 0..${U32_MAX}`);
+    const flags = integerOption(opts.flags, what, "flags", 0, U32_MAX, 0);
+    const noPortMap: unknown = opts.noPortMap;
+    if (noPortMap !== undefined && typeof noPortMap !== "boolean") {
+      throw new IwpmError("INVALID_ARGUMENT", `${what}: noPortMap ${show(noPortMap)} is not a boolean`);
     }
-    return (opts.noPortMap ? flags | IWPM_FLAGS_NO_PORT_MAP : flags) >>> 0;
+    return (noPortMap ? flags | IWPM_FLAGS_NO_PORT_MAP : flags) >>> 0;
+  }
+
+  /** The signal and timeout of one call, checked. */
+  private awaitOptions(opts: AwaitOptions, what: string): { signal: AbortSignal | undefined; timeoutMs: number } {
+    const signal: unknown = opts.signal;
+    if (signal !== undefined && !isAbortSignal(signal)) {
+      throw new IwpmError("INVALID_ARGUMENT", `${what}: signal ${show(signal)} is not an AbortSignal`);
+    }
+    return { signal, timeoutMs: integerOption(opts.timeoutMs, what, "timeoutMs", 1, TIMEOUT_MAX_MS, this.timeoutMs) };
+  }
+
+  /** Runs a core call with this call's timeout: the core reads it when it creates the request. */
+  private withTimeout(timeoutMs: number, call: () => number): number {
+    if (timeoutMs === this.timeoutMs) return call();
+    const x = this.core.exports;
+    x.setTimeoutMs(timeoutMs);
+    try {
+      return call();
+    } finally {
+      x.setTimeoutMs(this.timeoutMs);
+    }
   }
 
   private syncError(status: number, what: string): IwpmError {
     const errno = status === Status.SEND_FAILED ? this.core.exports.lastErrno() : undefined;
-    return errorFromStatus(status, what, errno);
+    return errorFromStatus(status, what, errno, "sendto");
   }
 
-  private await(seq: number, what: string): Promise<RequestDone> {
+  /** Waits for request `seq`; an abort leaves the request to the others waiting for it, or to the core. */
+  private await(seq: number, what: string, signal: AbortSignal | undefined): Promise<RequestDone> {
+    let entry = this.pending.get(seq);
+    if (entry === undefined) {
+      entry = { what, waiters: new Set() };
+      this.pending.set(seq, entry);
+    }
+    const p = entry;
     const done = new Promise<RequestDone>((resolve, reject) => {
-      this.pending.set(seq, { what, resolve, reject });
+      if (signal === undefined) {
+        p.waiters.add({ resolve, reject });
+        return;
+      }
+      const onAbort = () => {
+        p.waiters.delete(waiter);
+        if (p.waiters.size === 0 && this.pending.get(seq) === p) {
+          this.pending.delete(seq);
+          this.abandoned.add(seq);
+        }
+        reject(new IwpmError("ABORTED", `${what}: the call was aborted; a reply that comes later is ignored`, { cause: signal.reason }));
+      };
+      const waiter: Waiter = {
+        resolve: (d) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(d);
+        },
+        reject: (e) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      };
+      p.waiters.add(waiter);
+      signal.addEventListener("abort", onAbort, { once: true });
     });
     this.pump();
     return done;
@@ -575,8 +681,15 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
         const r = this.core.exports.poll();
         this.dispatch(this.core.drainEvents());
         if (r === 1 && !this.closed) continue;
-        if (r < 0)
-          this.hostError(new IwpmError("SOCKET_ERROR", `receiving from the netlink socket failed (errno ${-r})`, undefined, undefined, -r));
+        if (r < 0) {
+          this.hostError(
+            new IwpmError(
+              "SOCKET_ERROR",
+              `receiving from the netlink socket failed (${describeErrno(-r, "recvfrom")}); datagrams may have been lost`,
+              { wasiErrno: -r, syscall: "recvfrom" },
+            ),
+          );
+        }
         break;
       }
     });
@@ -631,11 +744,21 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   }
 
   private settle(ev: RequestDone): void {
+    if (this.registering.get(ev.nlClient) === ev.seq) this.registering.delete(ev.nlClient);
+    if (this.abandoned.delete(ev.seq)) {
+      // Settled by the core alone (timeout, exit) is no reply; anything else is one nobody awaits.
+      if (ev.status !== Status.TIMEOUT && ev.status !== Status.CLIENT_EXITED) this.abortedReplies++;
+      return;
+    }
     const p = this.pending.get(ev.seq);
     if (p === undefined) return;
     this.pending.delete(ev.seq);
-    if (ev.status === Status.OK) p.resolve(ev);
-    else p.reject(errorFromStatus(ev.status, p.what, ev.status === Status.SEND_FAILED ? ev.a : undefined));
+    if (ev.status === Status.OK) {
+      for (const w of p.waiters) w.resolve(ev);
+      return;
+    }
+    const err = errorFromStatus(ev.status, p.what, ev.status === Status.SEND_FAILED ? ev.a : undefined, "sendto");
+    for (const w of p.waiters) w.reject(err);
   }
 
   /** One timer, for the earliest deadline; it never pins the event loop by itself. */
@@ -680,5 +803,45 @@ function mustAddr(addr: SockAddr | null, what: string): SockAddr {
 }
 
 function safeName(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
+  return typeof value === "string" ? JSON.stringify(value) : show(value);
+}
+
+/** Any value as text for a message; never throws (symbols, objects without prototype, throwing toString). */
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "symbol" || typeof value === "bigint" || typeof value === "function") return String(value);
+  if (typeof value !== "object" || value === null) return String(value);
+  try {
+    return JSON.stringify(value) ?? "an object";
+  } catch {
+    return "an object";
+  }
+}
+
+/** The options object of a call: undefined means defaults; anything but a plain object is refused. */
+function optionsObject<T extends object>(opts: unknown, what: string): Partial<T> {
+  if (opts === undefined) return {};
+  if (typeof opts !== "object" || opts === null || Array.isArray(opts)) {
+    throw new IwpmError("INVALID_ARGUMENT", `${what}: options ${show(opts)} is not an object; pass { … } or leave it out`);
+  }
+  return opts as Partial<T>;
+}
+
+function integerOption(value: unknown, what: string, name: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new IwpmError("INVALID_ARGUMENT", `${what}: ${name} ${show(value)} is not an integer of ${min}..${max}`);
+  }
+  return value;
+}
+
+function isAbortSignal(value: unknown): value is AbortSignal {
+  const s = value as AbortSignal | null;
+  return typeof s === "object" && s !== null && typeof s.aborted === "boolean" && typeof s.addEventListener === "function";
+}
+
+function checkNotAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) {
+    throw new IwpmError("ABORTED", `${what}: the signal was already aborted; nothing was sent`, { cause: signal.reason });
+  }
 }

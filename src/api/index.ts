@@ -2,7 +2,7 @@
 // openPortMapperClient takes.
 
 export type { MapinfoRecord } from "../core/core.js";
-export { IwpmError, type IwpmErrorCode } from "../core/errors.js";
+export { IwpmError, type IwpmErrorCode, type IwpmErrorDetails } from "../core/errors.js";
 export type { SockAddr } from "../core/sockaddr.js";
 export type { Credentials } from "../host/shim.js";
 
@@ -10,6 +10,7 @@ import type { Credentials } from "../host/shim.js";
 
 export { type AddressInput, formatAddress, parseAddress } from "./address.js";
 export {
+  type AwaitOptions,
   type ClientIndexOption,
   type ClientStats,
   type DaemonHelloEvent,
@@ -17,6 +18,7 @@ export {
   type MapinfoAckEvent,
   type MapinfoRequestEvent,
   type MapinfoResentEvent,
+  type MappingCallOptions,
   type MappingErrorEvent,
   type MappingOptions,
   type MappingResult,
@@ -25,6 +27,7 @@ export {
   type PortMapperEvents,
   type PortMapperTransport,
   type QueryResult,
+  type RegisterOptions,
   type RegisterResult,
   type Registration,
   type RemoteInfoEvent,

@@ -42,6 +42,12 @@ export const DEFAULT_RECV_BUFFER = 4 * 1024 * 1024;
 
 /** The netlink family and port to bind, checked. */
 export function netlinkTarget(options: HostClientOptions): { protocol: 2 | 20; port: number } {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new IwpmError(
+      "INVALID_ARGUMENT",
+      `openPortMapperClient: options ${String(options)} is not an object; pass { … } or leave it out`,
+    );
+  }
   const protocol = options.protocol ?? NETLINK_USERSOCK;
   if (protocol !== 2 && protocol !== 20) {
     throw new IwpmError("INVALID_ARGUMENT", `protocol ${String(protocol)} is neither 2 (NETLINK_USERSOCK) nor 20 (NETLINK_RDMA)`);

@@ -1,3 +1,4 @@
+import { linuxErrnoFromWasi } from "../host/linux-errno.js";
 import { statusInfo } from "./status.js";
 
 /**
@@ -20,23 +21,59 @@ export type IwpmErrorCode =
   | "SOCKET_ERROR"
   | "NATIVE_UNAVAILABLE"
   | "CLOSED"
+  /** The caller's AbortSignal fired before the call settled. */
+  | "ABORTED"
   | "ABI_MISMATCH"
   | "INTERNAL";
 
+/** What an IwpmError carries besides its code and message. */
+export interface IwpmErrorDetails {
+  /** The core status behind the error (docs/abi.md). */
+  status?: number;
+  /** The IWPM_* error code a port mapper answered with (10..17). */
+  iwpmCode?: number;
+  /** A WASI errno (the core's numbering); the error shows it as the Linux errno. */
+  wasiErrno?: number;
+  /** The system call that failed ("sendto", "recvfrom", "socket"). */
+  syscall?: string;
+  /** The error that caused this one (an AbortSignal's reason, say). */
+  cause?: unknown;
+}
+
 export class IwpmError extends Error {
   override readonly name = "IwpmError";
+  /** The core status behind the error (docs/abi.md), when there is one. */
+  readonly status?: number;
+  /** The IWPM_* error code a port mapper answered with (10..17). */
+  readonly iwpmCode?: number;
+  /** The Linux errno number of a failed system call (111 for ECONNREFUSED). */
+  readonly errno?: number;
+  /** The system call that failed, when known. */
+  readonly syscall?: string;
+
   constructor(
     readonly code: IwpmErrorCode,
     message: string,
-    /** The core status behind the error (docs/abi.md), when there is one. */
-    readonly status?: number,
-    /** The IWPM_* error code a port mapper answered with (10..17). */
-    readonly iwpmCode?: number,
-    /** The WASI errno of a failed send. */
-    readonly errno?: number,
+    details: IwpmErrorDetails = {},
   ) {
-    super(message);
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    if (details.status !== undefined) this.status = details.status;
+    if (details.iwpmCode !== undefined) this.iwpmCode = details.iwpmCode;
+    if (details.wasiErrno !== undefined && details.wasiErrno !== 0) {
+      // A number outside the WASI table cannot be shown as a Linux errno; it is left out, not guessed.
+      const linux = linuxErrnoFromWasi(details.wasiErrno);
+      if (linux !== undefined) this.errno = linux.errno;
+    }
+    if (details.syscall !== undefined) this.syscall = details.syscall;
   }
+}
+
+/** "sendto: ECONNREFUSED, errno 111": the system call and Linux errno of a WASI errno, for messages. */
+export function describeErrno(wasiErrno: number | undefined, syscall?: string): string {
+  if (wasiErrno === undefined || wasiErrno === 0) return "";
+  const linux = linuxErrnoFromWasi(wasiErrno);
+  const what = linux === undefined ? `WASI errno ${wasiErrno}` : `${linux.name}, errno ${linux.errno}`;
+  return syscall === undefined ? what : `${syscall}: ${what}`;
 }
 
 const codeOfStatus: Record<number, IwpmErrorCode> = {
@@ -53,11 +90,24 @@ const codeOfStatus: Record<number, IwpmErrorCode> = {
   128: "CLOSED",
 };
 
-/** Turns a core status into the typed error; `what` names the call for the message. */
-export function errorFromStatus(status: number, what: string, errno?: number): IwpmError {
+const IWPM_CODE_FIRST = 10;
+const IWPM_CODE_LAST = 17;
+
+/**
+ * Turns a core status into the typed error; `what` names the call for the message. The message
+ * says what happened and what to do; the code is on the error, not repeated in the text. A
+ * status named otherwise than its code (a daemon's IWPM_… answer, CLIENT_EXITED) keeps its name.
+ */
+export function errorFromStatus(status: number, what: string, wasiErrno?: number, syscall?: string): IwpmError {
   const info = statusInfo(status);
-  const daemonCode = status >= 10 && status <= 17 ? status : undefined;
+  const daemonCode = status >= IWPM_CODE_FIRST && status <= IWPM_CODE_LAST ? status : undefined;
   const code = codeOfStatus[status] ?? (daemonCode !== undefined ? "REJECTED" : "INTERNAL");
-  const detail = errno !== undefined && errno !== 0 ? ` (errno ${errno})` : "";
-  return new IwpmError(code, `${what}: ${info.name}${detail}: ${info.hint}`, status, daemonCode, errno);
+  const errno = describeErrno(wasiErrno, syscall);
+  const named = info.name !== code ? `${info.name}: ` : "";
+  const hint = info.hint === "" ? "unexpected status" : info.hint;
+  const details: IwpmErrorDetails = { status };
+  if (daemonCode !== undefined) details.iwpmCode = daemonCode;
+  if (wasiErrno !== undefined) details.wasiErrno = wasiErrno;
+  if (wasiErrno !== undefined && wasiErrno !== 0 && syscall !== undefined) details.syscall = syscall;
+  return new IwpmError(code, `${what}: ${named}${hint}${errno === "" ? "" : ` (${errno})`}`, details);
 }

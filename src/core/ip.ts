@@ -63,7 +63,17 @@ export function formatIPv4(bytes: Uint8Array): string {
   return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
 }
 
-/** RFC 5952 text: lower case, the longest run of two or more zero groups compressed. */
+/** Groups 0..4 of an IPv4-mapped address are zero; group 5 is all ones (RFC 4291 §2.5.5.2). */
+const MAPPED_MARK = 0xffff;
+const MAPPED_MARK_GROUP = 5;
+/** The embedded IPv4 address fills the last two groups, bytes 12..15. */
+const EMBEDDED_V4_AT = 12;
+
+/**
+ * RFC 5952 text: lower case, the longest run of two or more zero groups compressed (the first of
+ * equal runs). An IPv4-mapped address keeps its IPv4 part dotted (§5: `::ffff:127.0.0.1`), and so
+ * does a deprecated IPv4-compatible one (`::1.2.3.4`), exactly as inet_ntop writes them.
+ */
 export function formatIPv6(bytes: Uint8Array): string {
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] as number) << 8) | (bytes[i + 1] as number));
@@ -83,6 +93,8 @@ export function formatIPv6(bytes: Uint8Array): string {
     i = j;
   }
   const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(":");
+  const embedsV4 = bestStart === 0 && (bestLen === 6 || (bestLen === MAPPED_MARK_GROUP && groups[MAPPED_MARK_GROUP] === MAPPED_MARK));
+  if (embedsV4) return `::${hex(groups.slice(bestLen, 6))}${bestLen < 6 ? ":" : ""}${formatIPv4(bytes.subarray(EMBEDDED_V4_AT))}`;
   if (bestStart < 0) return hex(groups);
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
 }

@@ -288,9 +288,7 @@ export class NativeNetlinkSocket {
       throw new IwpmError(
         "SOCKET_ERROR",
         `netlink socket (protocol ${protocol}, port ${options.port ?? 0}): ${opened.syscall} failed: ${name} (errno ${opened.errno}); ${hint(name, protocol)}`,
-        undefined,
-        undefined,
-        wasiErrnoFromLinux(opened.errno),
+        { wasiErrno: wasiErrnoFromLinux(opened.errno), syscall: opened.syscall },
       );
     }
     return new NativeNetlinkSocket(native, opened.handle, protocol, opened.port, opened.fd, opened.rcvbuf);

@@ -9,7 +9,6 @@ import { createShim, SocketMap, type UdpSocket } from "../host/shim.js";
 import { NodePortReserver } from "../host/tcp-node.js";
 import { NodeUdpSocket } from "../host/udp-node.js";
 import { coreModule } from "../host/wasm-node.js";
-import { Errno } from "../host/errno.js";
 import { PortMapperService } from "./service.js";
 
 export interface OpenPortMapperServiceOptions {
@@ -36,6 +35,7 @@ export interface OpenPortMapperServiceOptions {
 }
 
 const NL_FD = 4;
+const LINUX_EPERM = 1;
 /** iwpmd asks for a large receive buffer (nl_sock_rbuf_size): a burst of requests must not overrun it. */
 const DEFAULT_SERVICE_RECV_BUFFER = 16 * 1024 * 1024;
 const UDP_FDS = [10, 11, 12, 13] as const;
@@ -96,7 +96,7 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
       // Joining a NETLINK_USERSOCK group needs CAP_NET_ADMIN. Without it the service still works
       // for clients it announces itself to (clientPort): they learn its port from the HELLO and
       // address their REG_PID to it.
-      if (!(err instanceof IwpmError) || err.errno !== Errno.EPERM) throw err;
+      if (!(err instanceof IwpmError) || err.errno !== LINUX_EPERM) throw err;
       log("iwpm service: no CAP_NET_ADMIN, not in the multicast group; clients reach it through its HELLO");
       netlink = open([]);
     }
@@ -105,9 +105,7 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
     throw new IwpmError(
       "SOCKET_ERROR",
       `cannot open the service's netlink socket (protocol ${protocol}, port ${port}): ${err instanceof Error ? err.message : String(err)}; the port must be free`,
-      undefined,
-      undefined,
-      err instanceof IwpmError ? err.errno : undefined,
+      { cause: err },
     );
   }
   sockets.set(NL_FD, netlink);

@@ -5,7 +5,7 @@
 
 import { TypedEmitter } from "../api/emitter.js";
 import { type Core, type CoreExports, TRUST_ANY, TRUST_UID } from "../core/core.js";
-import { IwpmError } from "../core/errors.js";
+import { describeErrno, IwpmError } from "../core/errors.js";
 import { Reentrant } from "../core/reentrant.js";
 import { readSockaddr, type SockAddr } from "../core/sockaddr.js";
 import { statusInfo } from "../core/status.js";
@@ -123,13 +123,12 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
   start(): void {
     this.open("start");
     if (this.x.serviceStart() !== 0) {
-      throw new IwpmError(
-        "SEND_FAILED",
-        `start: the HELLO could not be sent (errno ${this.x.serviceLastErrno()})`,
-        125,
-        undefined,
-        this.x.serviceLastErrno(),
-      );
+      const wasiErrno = this.x.serviceLastErrno();
+      throw new IwpmError("SEND_FAILED", `start: the HELLO could not be sent (${describeErrno(wasiErrno, "sendto")})`, {
+        status: 125,
+        wasiErrno,
+        syscall: "sendto",
+      });
     }
     this.log(`iwpm service: port ${this.transport.port}, HELLO v4 sent`);
     this.pump();

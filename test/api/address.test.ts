@@ -25,7 +25,7 @@ describe("parseAddress", () => {
     expect(parseAddress("[::1]:5")).toEqual({ family: "ipv6", address: "::1", port: 5 });
     expect(parseAddress("[::]:80")).toEqual({ family: "ipv6", address: "::", port: 80 });
     expect(parseAddress("[2001:DB8:0:0:0:0:0:1]:443")).toEqual({ family: "ipv6", address: "2001:db8::1", port: 443 });
-    expect(parseAddress("[::ffff:10.0.0.1]:7")).toEqual({ family: "ipv6", address: "::ffff:a00:1", port: 7 });
+    expect(parseAddress("[::ffff:10.0.0.1]:7")).toEqual({ family: "ipv6", address: "::ffff:10.0.0.1", port: 7 });
   });
 
   it("reads a numeric scope id", () => {

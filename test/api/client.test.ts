@@ -1,121 +1,17 @@
-// PortMapperClient over the real core, with a fake transport: a FakeSocket the test feeds with
-// messages built by the scripted daemon (test/support/fake-daemon.ts).
+// PortMapperClient over the real core, with a fake transport (test/api/harness.ts).
 
+import { constants } from "node:os";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { PortMapperClient, type PortMapperClientOptions } from "../../src/api/client.js";
 import { IWPM_FLAGS_NO_PORT_MAP } from "../../src/api/constants.js";
-import { instantiateCore } from "../../src/core/core.js";
-import { IwpmError } from "../../src/core/errors.js";
 import { Errno } from "../../src/host/errno.js";
-import { type Clock, createShim, SocketMap } from "../../src/host/shim.js";
-import { coreModule, FakeSocket, type SentDatagram } from "../support/core.js";
-import { FakeDaemon, v4, v6 } from "../support/fake-daemon.js";
-import { concat, type ParsedMessage, parseDatagram, rdma, str, u16, u32 } from "../support/nl.js";
-
-const OWN_PORT = 777;
-const DEV = { devName: "siw0", ifName: "lo" };
-const GROUP_IWPM_MASK = 1 << 1;
-
-/** Follows Date.now(), so vitest's fake timers move it together with setTimeout. */
-const dateClock: Clock = {
-  monotonicNs: () => BigInt(Date.now()) * 1_000_000n,
-  realtimeNs: () => BigInt(Date.now()) * 1_000_000n,
-};
-
-interface Harness {
-  client: PortMapperClient;
-  socket: FakeSocket;
-  daemon: FakeDaemon;
-  transport: { closed: boolean; refs: string[] };
-  /** Queues datagrams from `port` (default: the daemon's) and tells the client. */
-  deliver(bytes: Uint8Array, port?: number): void;
-  /** Everything the client sent since the last call, parsed. */
-  sent(): (SentDatagram & { msgs: ParsedMessage[] })[];
-  /** The one message sent since the last call. */
-  sentOne(): SentDatagram & { msg: ParsedMessage };
-}
-
-const clients: PortMapperClient[] = [];
+import { v4, v6 } from "../support/fake-daemon.js";
+import { concat, type ParsedMessage, rdma, str, u16, u32 } from "../support/nl.js";
+import { closeClients, DEV, dateClock, GROUP_IWPM_MASK, harness, OWN_PORT, registered, rejection, thrown } from "./harness.js";
 
 afterEach(async () => {
   vi.useRealTimers();
-  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await closeClients();
 });
-
-async function harness(options: PortMapperClientOptions = {}, clock?: Clock): Promise<Harness> {
-  const socket = new FakeSocket();
-  const shim = createShim({
-    sockets: new SocketMap([[3, socket]]),
-    ...(clock ? { clock } : {}),
-    log: () => {},
-  });
-  const core = await instantiateCore(coreModule(), shim);
-  const transport = { closed: false, refs: [] as string[] };
-  const client = new PortMapperClient(
-    core,
-    {
-      socket,
-      port: OWN_PORT,
-      close: () => {
-        transport.closed = true;
-      },
-      ref: () => transport.refs.push("ref"),
-      unref: () => transport.refs.push("unref"),
-    },
-    options,
-  );
-  clients.push(client);
-  const daemon = new FakeDaemon();
-  const sent = () => socket.take().map((d) => ({ ...d, msgs: parseDatagram(d.bytes) }));
-  return {
-    client,
-    socket,
-    daemon,
-    transport,
-    deliver: (bytes, port = daemon.port) => {
-      socket.inbox.push({ bytes, port, groups: 0 });
-      client.handleReadable();
-    },
-    sent,
-    sentOne: () => {
-      const all = sent();
-      expect(all).toHaveLength(1);
-      const d = all[0] as SentDatagram & { msgs: ParsedMessage[] };
-      expect(d.msgs).toHaveLength(1);
-      return { ...d, msg: d.msgs[0] as ParsedMessage };
-    },
-  };
-}
-
-/** A harness whose client is registered with the fake daemon (ABI v4). */
-async function registered(options: PortMapperClientOptions = {}, clock?: Clock): Promise<Harness> {
-  const h = await harness(options, clock);
-  const pending = h.client.registerPid(DEV);
-  const req = h.sentOne();
-  h.deliver(h.daemon.regPidReply(req.msg.seq, DEV.devName));
-  await expect(pending).resolves.toEqual({ registered: true, abiVersion: 4 });
-  return h;
-}
-
-async function rejection(p: Promise<unknown>): Promise<IwpmError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(IwpmError);
-    return err as IwpmError;
-  }
-  throw new Error("resolved, expected a rejection");
-}
-
-function thrown(fn: () => unknown): IwpmError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(IwpmError);
-    return err as IwpmError;
-  }
-  throw new Error("returned, expected a throw");
-}
 
 describe("PortMapperClient registration", () => {
   it("multicasts REG_PID with its port and becomes VALID on the reply", async () => {
@@ -176,7 +72,10 @@ describe("PortMapperClient registration", () => {
     h.socket.failWith = Errno.ECONNREFUSED;
     const err = await rejection(h.client.registerPid(DEV));
     expect(err.code).toBe("SEND_FAILED");
-    expect(err.errno).toBe(Errno.ECONNREFUSED);
+    // Shown in Linux numbering (os.constants), not as the core's WASI ones.
+    expect(err.errno).toBe(constants.errno.ECONNREFUSED);
+    expect(err.syscall).toBe("sendto");
+    expect(err.message).toContain(`ECONNREFUSED, errno ${constants.errno.ECONNREFUSED}`);
     h.socket.failWith = 0;
 
     await expect(h.client.registerPid(DEV)).resolves.toEqual({ registered: false, abiVersion: 3 });
@@ -381,6 +280,17 @@ describe("PortMapperClient mappings", () => {
     const err = await rejection(h.client.registerPid(DEV));
     expect(err.code).toBe("TIMEOUT");
     expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(h.client.validPid()).toBe(false);
+  });
+
+  it("a failed send fails its request in Linux errno numbering and forgets the daemon", async () => {
+    const h = await registered();
+    h.socket.failWith = Errno.ECONNREFUSED;
+    const err = await rejection(h.client.addMapping("127.0.0.1:5555"));
+    expect(err.code).toBe("SEND_FAILED");
+    // Shown in Linux numbering (os.constants), not as the core's WASI ones.
+    expect(err.errno).toBe(constants.errno.ECONNREFUSED);
+    expect(err.message).toContain(`ECONNREFUSED, errno ${constants.errno.ECONNREFUSED}`);
     expect(h.client.validPid()).toBe(false);
   });
 });

@@ -2,15 +2,32 @@
 // as an unprivileged user when the tests run as root, to show it needs no privilege.
 
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt } from "../support/agent.js";
 
-const CLI = fileURLToPath(new URL("../../build/dist/cli.js", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const CLI = path.join(ROOT, "build", "dist", "cli.js");
 const dir = mkdtempSync(path.join(tmpdir(), "iwpm-cli-"));
+/** The CLI as nobody runs it: a copy in `dir`, because the checkout may be private (a clone under /root, mode 0700). */
+const USER_CLI = path.join(dir, "dist", "cli.js");
+
+/** Copies the built CLI and the packages it loads at run time (netlink and its dependencies) into `dir`. */
+function copyCliForUser(): void {
+  cpSync(path.join(ROOT, "build", "dist"), path.join(dir, "dist"), { recursive: true });
+  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
+  const netlink = path.join(ROOT, "node_modules", "netlink");
+  const deps = Object.keys(
+    (JSON.parse(readFileSync(path.join(netlink, "package.json"), "utf8")) as { dependencies?: object }).dependencies ?? {},
+  );
+  for (const name of ["netlink", ...deps.filter((d) => !d.startsWith("@types/"))]) {
+    const from = path.join(ROOT, "node_modules", name);
+    if (existsSync(from)) cpSync(from, path.join(dir, "node_modules", name), { recursive: true });
+  }
+}
 const udpPort = () => 20000 + Math.floor(Math.random() * 20000);
 const asRoot = process.getuid?.() === 0;
 
@@ -23,12 +40,13 @@ describe("iwpm demo and iwpm serve", () => {
   beforeAll(() => {
     ensureBuilt();
     execFileSync("chmod", ["777", dir]);
+    copyCliForUser();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("demo runs without privileges, prints the tables and writes a capture that decodes", { timeout: 30_000 }, () => {
     const capture = path.join(dir, "demo.pcap");
-    const [cmd, args] = asUser([CLI, "demo", "--udp-port", String(udpPort()), "--capture", capture]);
+    const [cmd, args] = asUser([asRoot ? USER_CLI : CLI, "demo", "--udp-port", String(udpPort()), "--capture", capture]);
     const out = execFileSync(cmd, args, { cwd: dir, encoding: "utf8" });
     expect(out).toMatch(/register registered=true ABI v4/);
     expect(out).toMatch(/add {6}127\.0\.0\.1:5002 \(NO_PORT_MAP\) -> 127\.0\.0\.1:5002/);
