@@ -35,7 +35,6 @@ for (const [entry, platform] of bundles) {
     format: "esm",
     platform,
     target: platform === "node" ? "node20" : "es2022",
-    external: ["netlink"],
     sourcemap: true,
     logLevel: "warning",
   });

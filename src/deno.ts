@@ -64,7 +64,9 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
         recvBufferSize: options.recvBufferSize ?? DEFAULT_RECV_BUFFER,
         onReadable,
         onSendError: (err, errno) =>
-          hostError(new IwpmError("SEND_FAILED", `a datagram could not be delivered: ${err.message}`, { wasiErrno: errno, syscall: "sendto" })),
+          hostError(
+            new IwpmError("SEND_FAILED", `a datagram could not be delivered: ${err.message}`, { wasiErrno: errno, syscall: "sendto" }),
+          ),
         onRecvError: (err) => hostError(err),
       });
       return { socket, port: socket.port, close: () => socket.close(), ref: () => socket.ref(), unref: () => socket.unref() };

@@ -125,7 +125,14 @@ export class BatchCaptureTap extends Recorder implements BatchSocket {
       const d = descs + i * RX_DESC_SIZE;
       const originalLength = view.getUint32(d + RX_LEN, true);
       const bytes = new Uint8Array(memory, data + i * slot, Math.min(originalLength, slot));
-      this.keep({ time, direction: "in", port: view.getUint32(d + RX_PORT, true), groups: view.getUint32(d + RX_GROUPS, true), bytes, originalLength });
+      this.keep({
+        time,
+        direction: "in",
+        port: view.getUint32(d + RX_PORT, true),
+        groups: view.getUint32(d + RX_GROUPS, true),
+        bytes,
+        originalLength,
+      });
     }
     return n;
   }
@@ -141,7 +148,14 @@ export class BatchCaptureTap extends Recorder implements BatchSocket {
       if (view.getInt32(d + TX_ERRNO, true) !== 0) continue;
       const len = view.getUint32(d + TX_LEN, true);
       const bytes = new Uint8Array(memory, view.getUint32(d + TX_PTR, true), len);
-      this.keep({ time, direction: "out", port: view.getUint32(d + TX_PORT, true), groups: view.getUint32(d + TX_GROUPS, true), bytes, originalLength: len });
+      this.keep({
+        time,
+        direction: "out",
+        port: view.getUint32(d + TX_PORT, true),
+        groups: view.getUint32(d + TX_GROUPS, true),
+        bytes,
+        originalLength: len,
+      });
     }
     return 0;
   }

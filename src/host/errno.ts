@@ -106,7 +106,7 @@ export function errnoFromCode(code: string | undefined, fallback: number = Errno
 
 /**
  * Maps any thrown or reported value to a WASI errno through its `code` (Node SystemError,
- * the netlink addon's ErrnoException); anything without a known code becomes `fallback` (EIO).
+ * a thrown error of our own); anything without a known code becomes `fallback` (EIO).
  */
 export function errnoFromError(err: unknown, fallback: number = Errno.EIO): number {
   const code = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;

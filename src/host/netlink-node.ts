@@ -7,8 +7,8 @@
 // is counted and reported through onOverrun; the socket keeps working. Nothing here can abort the
 // process: the addon turns every failure into a value.
 
-import { type NativeNetlinkOptions, NativeNetlinkSocket } from "./native-node.js";
 import { linuxErrnoName, wasiErrnoFromLinux } from "./linux-errno.js";
+import { type NativeNetlinkOptions, NativeNetlinkSocket } from "./native-node.js";
 import { type BatchSocket, TX_DESC_SIZE, TX_ERRNO } from "./shim.js";
 
 export const NETLINK_USERSOCK = 2;
@@ -35,7 +35,11 @@ export class NodeNetlinkSocket implements BatchSocket {
     this.port = this.native.port;
     this.protocol = this.native.protocol;
     try {
-      this.native.start(opts.onReadable, (total) => opts.onOverrun?.(total), (errno) => opts.onError?.(linuxErrnoName(errno), errno));
+      this.native.start(
+        opts.onReadable,
+        (total) => opts.onOverrun?.(total),
+        (errno) => opts.onError?.(linuxErrnoName(errno), errno),
+      );
     } catch (err) {
       this.native.close();
       throw err;

@@ -86,7 +86,8 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
       recvBufferSize: options.recvBufferSize ?? DEFAULT_SERVICE_RECV_BUFFER,
       forceRecvBufferSize: true,
       onReadable: readable,
-      onError: (name, errno) => service?.handleHostError(new IwpmError("SOCKET_ERROR", `the netlink socket reported ${name} (errno ${errno})`)),
+      onError: (name, errno) =>
+        service?.handleHostError(new IwpmError("SOCKET_ERROR", `the netlink socket reported ${name} (errno ${errno})`)),
     });
   let netlink: NodeNetlinkSocket;
   try {

@@ -2,7 +2,7 @@
 // as an unprivileged user when the tests run as root, to show it needs no privilege.
 
 import { execFileSync, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,18 +15,11 @@ const dir = mkdtempSync(path.join(tmpdir(), "iwpm-cli-"));
 /** The CLI as nobody runs it: a copy in `dir`, because the checkout may be private (a clone under /root, mode 0700). */
 const USER_CLI = path.join(dir, "dist", "cli.js");
 
-/** Copies the built CLI and the packages it loads at run time (netlink and its dependencies) into `dir`. */
+/** Copies the built CLI and the socket addon it loads at run time (beside dist/, as in the package) into `dir`. */
 function copyCliForUser(): void {
   cpSync(path.join(ROOT, "build", "dist"), path.join(dir, "dist"), { recursive: true });
+  cpSync(path.join(ROOT, "build", "native"), path.join(dir, "native"), { recursive: true });
   writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
-  const netlink = path.join(ROOT, "node_modules", "netlink");
-  const deps = Object.keys(
-    (JSON.parse(readFileSync(path.join(netlink, "package.json"), "utf8")) as { dependencies?: object }).dependencies ?? {},
-  );
-  for (const name of ["netlink", ...deps.filter((d) => !d.startsWith("@types/"))]) {
-    const from = path.join(ROOT, "node_modules", name);
-    if (existsSync(from)) cpSync(from, path.join(dir, "node_modules", name), { recursive: true });
-  }
 }
 const udpPort = () => 20000 + Math.floor(Math.random() * 20000);
 const asRoot = process.getuid?.() === 0;

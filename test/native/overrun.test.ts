@@ -6,11 +6,10 @@
  */
 import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ADDON, helper, NOBODY, ROOT } from "./support.js";
+import { ADDON, helper, NOBODY } from "./support.js";
 
 const FLOOD = 50_000;
 const IWPM_GROUP_MASK = 1 << 1;
@@ -82,28 +81,6 @@ n.netlinkStart(s.handle, (kind, value) => {
 const floodResult = spawnSync("setpriv", [...nobody, sender, "2", "0", groups, flood, "garbage"], { encoding: "utf8" }).stdout.trim();
 `;
 
-// The same scenario against the npm netlink addon the host used before.
-const OLD_RECEIVER = `
-import { spawnSync } from "node:child_process";
-import { createRequire } from "node:module";
-const [root, sender, nobody, flood, groups] = [process.argv[2], process.argv[3], JSON.parse(process.argv[4]), process.argv[5], process.argv[6]];
-const netlink = createRequire(root + "/package.json")("netlink");
-const s = new netlink.RawNetlinkSocket(2, { localGroups: Number(groups), recvBufferSize: 1, messagePeeking: false, msgBufferSize: 4096 });
-s.on("message", () => {});
-s.on("error", (err) => console.log("error event", err && err.code));
-spawnSync("setpriv", [...nobody, sender, "2", "0", groups, flood, "garbage"]);
-setTimeout(() => { console.log("survived"); s.close(); }, 500);
-`;
-
-function hasOldAddon(): boolean {
-  try {
-    createRequire(join(ROOT, "package.json")).resolve("netlink");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe("receive-queue overrun", () => {
   it(`survives ${FLOOD} multicast datagrams from nobody while blocked, reports the overrun and receives on`, async () => {
     const sender = helper("nl-send");
@@ -130,23 +107,5 @@ describe("receive-queue overrun", () => {
     // Some of the flood fit in the queue; most of it was dropped by the kernel.
     expect(result.counters.received).toBeGreaterThan(1);
     expect(result.counters.received).toBeLessThan(FLOOD);
-  });
-
-  it.skipIf(!hasOldAddon())("kills a process on the npm netlink addon (the reason for this addon)", async () => {
-    const sender = helper("nl-send");
-    const receiver = script("old-receiver.mjs", OLD_RECEIVER);
-    const out = await run("unshare", [
-      "--net",
-      "--",
-      process.execPath,
-      receiver,
-      ROOT,
-      sender,
-      JSON.stringify(NOBODY),
-      String(FLOOD),
-      String(IWPM_GROUP_MASK),
-    ]);
-    expect(out.stdout).not.toContain("survived");
-    expect(out.signal).toBe("SIGABRT");
   });
 });
