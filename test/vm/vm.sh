@@ -9,6 +9,9 @@
 #
 # Options: --siw stock|mapped|none (default stock; "mapped" clears IW_F_NO_PORT_MAP so the kernel
 # asks the port mapper for real mappings), --boot-timeout S (90), --test-timeout S (180).
+# Environment: IWPM_VM_CACHE (built artifacts, default ~/.cache/iwpm-vm), IWPM_VM_KERNEL (a kernel
+# version under /boot instead of the newest one with modules and headers), IWPM_VM_QEMU (the QEMU
+# binary).
 #
 # SCRIPT runs as root in the VM, in /vm/out (= DIR/out on the host), with IWPM_ROOT (this checkout),
 # IWPM_VM_OUT and IWPM_VM_ADDR (siw0's address on dummy0) set. Afterwards DIR/out holds its files,
@@ -23,6 +26,7 @@ readonly EXIT_USAGE=100 EXIT_MISSING=101 EXIT_SETUP=102 EXIT_BOOT=103 EXIT_TIMEO
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${IWPM_VM_CACHE:-$HOME/.cache/iwpm-vm}
+QEMU_BIN=${IWPM_VM_QEMU:-qemu-system-x86_64}
 SIW_ADDR=192.0.2.1
 
 fail() {
@@ -51,8 +55,10 @@ pick_kernel() {
 
 check_tools() {
   local missing=() tool pkg
-  for tool in qemu-system-x86_64:qemu-system-x86 cpio:cpio gzip:gzip xz:xz-utils make:make gcc:gcc \
-    modprobe:kmod iwpmd:rdma-core rping:rdmacm-utils rdma:iproute2 ip:iproute2 dumpcap:tshark \
+  # The guest runs the host's own binaries, so its tools are checked here too; tshark reads the
+  # captures afterwards.
+  for tool in "$QEMU_BIN:qemu-system-x86" cpio:cpio gzip:gzip xz:xz-utils make:make gcc:gcc \
+    modprobe:kmod iwpmd:rdma-core rping:rdmacm-utils rdma:iproute2 ip:iproute2 ss:iproute2 tshark:tshark \
     timeout:coreutils flock:util-linux node:nodejs; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:} (for ${tool%%:*})")
   done
@@ -70,6 +76,15 @@ check_tools() {
     SERIES=$(echo "$KVER" | cut -d. -f1,2)
     SOURCE=/usr/src/linux-source-$SERIES.tar.xz
     [ -f "$SOURCE" ] || missing+=("linux-source-$SERIES (for drivers/infiniband/sw/siw)")
+  fi
+  if [ ${#missing[@]} -eq 0 ]; then
+    local image source
+    image=$(dpkg-query -W -f='${Version}' "linux-image-$KVER" 2>/dev/null || true)
+    source=$(dpkg-query -W -f='${Version}' "linux-source-$SERIES" 2>/dev/null || true)
+    # siw.ko's symbol versions are checked at load, but structure layouts can drift between
+    # stable releases: the source should be the kernel's own.
+    [ "$image" = "$source" ] ||
+      echo "vm.sh: warning: linux-source-$SERIES is $source but linux-image-$KVER is $image; install matching versions if siw misbehaves" >&2
   fi
   if [ ${#missing[@]} -gt 0 ]; then
     printf 'vm.sh: missing: %s\n' "${missing[@]}" >&2
@@ -221,7 +236,7 @@ CONSOLE="$OUT/console.log"
 # QEMU as a whole may not outlive boot + test + a margin for power-off, whatever happens inside.
 TOTAL=$((BOOT_TIMEOUT + TEST_TIMEOUT + 30))
 NINEP_OPTS=security_model=none,multidevs=remap
-timeout -s TERM -k 10 "$TOTAL" qemu-system-x86_64 \
+timeout -s TERM -k 10 "$TOTAL" "$QEMU_BIN" \
   -accel tcg,thread=multi -cpu max -smp 2 -m 1536 \
   -display none -monitor none -serial "file:$CONSOLE" -no-reboot -nic none \
   -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRAMFS" \
