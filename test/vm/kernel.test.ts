@@ -26,7 +26,7 @@ if (!readiness.ok && !required) console.warn(`[vm/kernel] skipped (set IWPM_VM=1
 /** siw0's address inside the VM (test/vm/vm.sh) and the port rping listens on (scripts/lib.sh). */
 const ADDR = "192.0.2.1";
 const LISTENER = `${ADDR}:7174`;
-/** The kernel's answer to every REMOTE_INFO in 6.1 (drivers/infiniband/core/iwpm_msg.c): -EINVAL. */
+/** The kernel's answer to every REMOTE_INFO in 6.1: -EINVAL, although it stores and uses the info. */
 const REMOTE_INFO_STATUS = -22;
 const NO_PORT_MAP = 1;
 const VM_HOOK_TIMEOUT = 900_000;

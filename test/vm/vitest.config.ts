@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/vm/**/*.test.ts"],
+    // One file at a time: each boots VMs of its own, and emulated CPUs are what is scarce.
+    fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 900_000,
   },
