@@ -248,16 +248,26 @@ timeout -s TERM -k 10 "$TOTAL" "$QEMU_BIN" \
   </dev/null >"$OUT/qemu.log" 2>&1 &
 QEMU=$!
 
+# $QEMU is `timeout`, which passes SIGTERM on to QEMU; SIGKILL is not passed on, so it goes to
+# QEMU's own pid as well.
 stop_qemu() {
+  local child i
+  child=$(ps -o pid= --ppid "$QEMU" 2>/dev/null || true)
   kill -TERM "$QEMU" 2>/dev/null || return 0
-  local i
   for i in 1 2 3 4 5 6 7 8 9 10; do
     kill -0 "$QEMU" 2>/dev/null || return 0
     sleep 1
   done
-  kill -KILL "$QEMU" 2>/dev/null || true
+  # shellcheck disable=SC2086 # $child is a list of pids, or empty.
+  kill -KILL $child "$QEMU" 2>/dev/null || true
 }
-trap stop_qemu EXIT
+# The inputs (siw.ko, the scripts) are ours, not results: only DIR/out and the logs stay.
+finish() {
+  stop_qemu
+  rm -rf "$OUT/in"
+}
+trap finish EXIT
+trap 'exit 143' TERM INT HUP
 tail_console() { echo "--- last lines of $CONSOLE:" >&2; tail -n 40 "$CONSOLE" >&2; }
 
 # Waits until the console shows a marker (returns 0), QEMU ends (1) or the deadline passes (2).
@@ -291,7 +301,7 @@ for _ in $(seq 20); do
   kill -0 "$QEMU" 2>/dev/null || break
   sleep 0.5
 done
-stop_qemu
+finish
 trap - EXIT
 if [ "$status" = 124 ]; then
   tail_console
