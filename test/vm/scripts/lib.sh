@@ -48,6 +48,13 @@ wait_bound() {
   done
 }
 
+# crash PID NAME: SIGKILL, as a daemon dies without a chance to clean up; records its status.
+crash() {
+  kill -KILL "$1"
+  wait "$1"
+  echo $? >"$OUT/$2.status"
+}
+
 # rping_server NAME: a persistent rping server on siw0's address; sets RPING_SERVER.
 rping_server() {
   rping -s -P -a "$ADDR" -p "$LISTEN_PORT" -v >"$OUT/$1.txt" 2>&1 &

@@ -1,5 +1,5 @@
 # `iwpm serve --protocol 20` as the kernel's only port mapper: several rping connections, then a
-# restart while rping's listener is mapped, after which the kernel resends its mappings (MAPINFO,
+# restart while rping's listener is mapped (the first service is killed, the second stopped), after which the kernel resends its mappings (MAPINFO,
 # MAPINFO_NUM) to the new service, and one more connection through it. Both services are
 # recorded by the preload library (capture only). With the flag-cleared siw (vm.sh --siw mapped)
 # the same steps show real mappings; rping's data path then fails by design.
@@ -11,7 +11,7 @@ serve serve-1
 rping_server server
 wait_for "$OUT/serve-1.log" "add: $ADDR:$LISTEN_PORT "
 for i in $(seq "$CLIENTS"); do rping_client "client-1-$i"; done
-stop "$SERVE" serve-1
+crash "$SERVE" serve-1
 
 serve serve-2
 # The new service's MAPINFO request makes the kernel send what it holds; the service's ack
