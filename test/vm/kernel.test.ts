@@ -55,7 +55,8 @@ function scenario(name: string, start: () => Promise<VmRun>): Promise<VmRun> {
 const iwpmdRun = () => scenario("iwpmd", () => runVm("iwpmd.sh"));
 const serveRun = () => scenario("serve", () => runVm("serve.sh", { args: ["3"] }));
 const mappedRun = () => scenario("mapped", () => runVm("serve.sh", { siw: "mapped", args: ["1"] }));
-const startAll = () => [iwpmdRun(), serveRun(), mappedRun()];
+const intruderRun = () => scenario("intruder", () => runVm("intruder.sh"));
+const startAll = () => [iwpmdRun(), serveRun(), mappedRun(), intruderRun()];
 
 function ok(run: VmRun): VmRun {
   expect(run.status, run.explain()).toBe(0);
@@ -276,5 +277,48 @@ describe.skipIf(!readiness.ok && !required)("the real kernel with a siw that ask
     expect(expectAnswered(second, "QUERY_MAPPING").map((m) => m.attrs.mappedRemote)).toEqual([listenerMapped]);
     expectDoneAfterEveryDaemonMessage(second);
     expectQuietLog(run.text("serve-2.log"));
+  });
+});
+
+describe.skipIf(!readiness.ok && !required)("an unprivileged local process and iwpm serve on NETLINK_RDMA", () => {
+  type Line = { what?: string; sent?: boolean; code?: string; received?: string; port?: number; uid?: number; done?: boolean };
+  let run: VmRun;
+  const lines = (name: string): Line[] =>
+    run
+      .text(name)
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Line);
+  beforeAll(async () => {
+    run = ok(await intruderRun());
+  }, VM_HOOK_TIMEOUT);
+
+  it("cannot reach the service: the kernel refuses each send with EPERM, and the service learns nothing", () => {
+    expect(run.exitOf("nobody"), run.text("nobody.jsonl")).toBe(0);
+    const nobody = lines("nobody.jsonl");
+    expect(nobody[0]?.uid).toBe(65534);
+    const attempts = nobody.filter((l) => l.what !== undefined);
+    expect(attempts.map((l) => l.what)).toEqual([
+      "REG_PID to the service",
+      "ADD_MAPPING to the service",
+      "REG_PID to the port mappers' group",
+    ]);
+    expect(attempts.map((l) => [l.sent, l.code])).toEqual(attempts.map(() => [false, "EPERM"]));
+    expect(nobody.filter((l) => l.received !== undefined)).toEqual([]);
+    expect(nobody.at(-1)?.done).toBe(true);
+    const log = run.text("serve.log");
+    expect(log).not.toContain(`from port ${nobody[0]?.port}`);
+    expect(log).not.toContain(`${ADDR}:9999`);
+    expect(run.text("serve.out")).not.toContain(`${ADDR}:9999`);
+  });
+
+  it("the same process as root is served, so privilege is what stopped it", () => {
+    expect(run.exitOf("root"), run.text("root.jsonl")).toBe(0);
+    const root = lines("root.jsonl");
+    expect(root.filter((l) => l.what !== undefined).map((l) => l.sent)).toEqual([true, true, true]);
+    const fromService = root.filter((l) => l.received !== undefined && l.port !== 0);
+    expect(fromService.length, run.text("root.jsonl")).toBeGreaterThan(0);
+    expect(run.text("serve.log")).toContain(`registered from port ${root[0]?.port}`);
+    expect(run.text("serve.out")).toContain(`${ADDR}:9998`);
   });
 });

@@ -15,11 +15,16 @@ fatal() {
   exit 1
 }
 
-# wait_for FILE PATTERN [SECONDS]: until the file has a line matching the extended regex.
+# wait_for FILE PATTERN [PID]: until the file has a line matching the extended regex; gives up
+# at once if process PID (the one writing the file) has ended.
 wait_for() {
-  local file=$1 pattern=$2 deadline=$((SECONDS + ${3:-$STEP_TIMEOUT}))
+  local file=$1 pattern=$2 pid=${3:-} deadline=$((SECONDS + STEP_TIMEOUT))
   until grep -Eq "$pattern" "$file" 2>/dev/null; do
-    [ $SECONDS -lt $deadline ] || fatal "no line matching /$pattern/ in $file after ${3:-$STEP_TIMEOUT}s"
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      grep -Eq "$pattern" "$file" 2>/dev/null && return 0
+      fatal "process $pid ended before writing /$pattern/ to $file: $(tail -n 3 "$file" 2>/dev/null)"
+    fi
+    [ $SECONDS -lt $deadline ] || fatal "no line matching /$pattern/ in $file after ${STEP_TIMEOUT}s"
     sleep 0.2
   done
 }
@@ -75,7 +80,7 @@ serve() {
   IWPM_CAPTURE="$OUT/$1.pcap" IWPM_CAPTURE_ONLY=1 LD_PRELOAD=$PRELOAD \
     node "$IWPM_ROOT/build/dist/cli.js" serve --protocol 20 >"$OUT/$1.out" 2>"$OUT/$1.log" &
   SERVE=$!
-  wait_for "$OUT/$1.log" 'iwpm serve: netlink port'
+  wait_for "$OUT/$1.log" 'iwpm serve: netlink port' "$SERVE"
   note "$1: serving"
 }
 

@@ -9,19 +9,19 @@ CLIENTS=${1:-3}
 
 serve serve-1
 rping_server server
-wait_for "$OUT/serve-1.log" "add: $ADDR:$LISTEN_PORT "
+wait_for "$OUT/serve-1.log" "add: $ADDR:$LISTEN_PORT " "$SERVE"
 for i in $(seq "$CLIENTS"); do rping_client "client-1-$i"; done
 crash "$SERVE" serve-1
 
 serve serve-2
 # The new service's MAPINFO request makes the kernel send what it holds; the service's ack
 # (MAPINFO_NUM) is in its capture.
-wait_for "$OUT/serve-2.log" "mapinfo: $ADDR:$LISTEN_PORT "
+wait_for "$OUT/serve-2.log" "mapinfo: $ADDR:$LISTEN_PORT " "$SERVE"
 # Its table now holds the kernel's mapping again (and, for a real mapping, the port reserved).
 kill -USR1 "$SERVE"
-wait_for "$OUT/serve-2.out" "$ADDR:$LISTEN_PORT "
+wait_for "$OUT/serve-2.out" "$ADDR:$LISTEN_PORT " "$SERVE"
 rping_client client-2
 stop "$RPING_SERVER" server
-wait_for "$OUT/serve-2.log" "removed $ADDR:$LISTEN_PORT "
+wait_for "$OUT/serve-2.log" "removed $ADDR:$LISTEN_PORT " "$SERVE"
 stop "$SERVE" serve-2
 note done
