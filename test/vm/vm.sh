@@ -28,6 +28,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${IWPM_VM_CACHE:-$HOME/.cache/iwpm-vm}
 QEMU_BIN=${IWPM_VM_QEMU:-qemu-system-x86_64}
 SIW_ADDR=192.0.2.1
+# The "mapped" variant of siw: the flag that spares it port mapping cleared (see build_siw).
+readonly SIW_PATCH='s/iw_driver_flags = IW_F_NO_PORT_MAP;/iw_driver_flags = 0;/'
 
 fail() {
   local code=$1
@@ -100,6 +102,8 @@ build_siw() {
   local variant=$1 source_version dir
   source_version=$(dpkg-query -W -f='${Version}' "linux-source-$SERIES" 2>/dev/null || stat -c %Y "$SOURCE")
   dir="$CACHE/$KVER/siw-$variant-$source_version"
+  # A changed patch is a different module.
+  [ "$variant" = stock ] || dir="$dir-$(echo "$SIW_PATCH" | sha256sum | cut -c1-8)"
   if [ -f "$dir/siw.ko" ]; then
     SIW_KO="$dir/siw.ko"
     return
@@ -115,8 +119,9 @@ build_siw() {
     # QUERY carry that flag and the mapper answers mapped == local. Without it the kernel asks for
     # real mappings; siw still listens on the unmapped port, so only the messages are testable.
     grep -q 'iw_driver_flags = IW_F_NO_PORT_MAP;' "$src/siw_main.c" ||
-      fail $EXIT_SETUP "siw_main.c no longer sets iw_driver_flags = IW_F_NO_PORT_MAP; update the patch in vm.sh"
-    sed -i 's/iw_driver_flags = IW_F_NO_PORT_MAP;/iw_driver_flags = 0;/' "$src/siw_main.c"
+      fail $EXIT_SETUP "siw_main.c no longer sets iw_driver_flags = IW_F_NO_PORT_MAP; update SIW_PATCH in vm.sh"
+    sed -i "$SIW_PATCH" "$src/siw_main.c"
+    ! grep -q IW_F_NO_PORT_MAP "$src/siw_main.c" || fail $EXIT_SETUP "SIW_PATCH left IW_F_NO_PORT_MAP in siw_main.c"
   fi
   make -s -C "/usr/src/linux-headers-$KVER" M="$src" CONFIG_RDMA_SIW=m modules >"$tmp/build.log" 2>&1 ||
     {
