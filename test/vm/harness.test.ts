@@ -3,12 +3,12 @@
 // what to do. Skipped like the kernel tests (docs/kernel-testing.md).
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { beforeAll, describe, expect, it } from "vitest";
-import { buildVmArtifacts, runVm, VM_EXIT, vmReadiness } from "./harness.js";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { buildVmArtifacts, keepFailedRuns, runVm, VM_EXIT, type VmRun, vmReadiness } from "./harness.js";
 
 const VM = fileURLToPath(new URL("./vm.sh", import.meta.url));
 const required = process.env.IWPM_VM === "1";
@@ -16,6 +16,10 @@ const readiness = vmReadiness();
 if (!readiness.ok && !required) console.warn(`[vm/harness] skipped (set IWPM_VM=1 to make this a failure): ${readiness.reason}`);
 
 describe.skipIf(!readiness.ok && !required)("the VM harness", () => {
+  const runs: VmRun[] = [];
+  const runDirs = keepFailedRuns();
+  beforeEach(({ onTestFailed }) => onTestFailed(runDirs.failed));
+  afterAll(() => runDirs.cleanUp(runs));
   beforeAll(() => {
     if (!readiness.ok) throw new Error(`the VM harness cannot run here (IWPM_VM=1): ${readiness.reason}`);
     buildVmArtifacts();
@@ -24,6 +28,7 @@ describe.skipIf(!readiness.ok && !required)("the VM harness", () => {
   it("boots the Debian kernel, runs the script and brings back its status and files", { timeout: 600_000 }, async () => {
     const status = 1 + Math.floor(Math.random() * 90);
     const run = await runVm("probe.sh", { siw: "none", args: ["status", String(status)] });
+    runs.push(run);
     expect(run.status, run.explain()).toBe(status);
     expect(run.text("status").trim()).toBe(String(status));
     expect(run.text("argument.txt").trim()).toBe(String(status));
@@ -36,6 +41,7 @@ describe.skipIf(!readiness.ok && !required)("the VM harness", () => {
 
   it("stops a script that outlives --test-timeout and says so", { timeout: 600_000 }, async () => {
     const run = await runVm("probe.sh", { siw: "none", args: ["hang"], testTimeoutS: 5 });
+    runs.push(run);
     expect(run.status, run.explain()).toBe(VM_EXIT.timeout);
     expect(run.stderr).toMatch(/did not finish within 5s/);
     expect(run.text("test.log")).toMatch(/hanging/);
@@ -57,10 +63,14 @@ describe.skipIf(!readiness.ok && !required)("the VM harness", () => {
       [["--out", full, VM], /must be empty or new/],
       [["--out", full], /no test script given/],
     ];
-    for (const [args, message] of cases) {
-      const r = spawnSync("bash", [VM, ...args], { encoding: "utf8" });
-      expect(r.status, args.join(" ")).toBe(VM_EXIT.usage);
-      expect(r.stderr).toMatch(message);
+    try {
+      for (const [args, message] of cases) {
+        const r = spawnSync("bash", [VM, ...args], { encoding: "utf8" });
+        expect(r.status, args.join(" ")).toBe(VM_EXIT.usage);
+        expect(r.stderr).toMatch(message);
+      }
+    } finally {
+      rmSync(full, { recursive: true, force: true });
     }
   });
 });

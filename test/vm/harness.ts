@@ -2,7 +2,7 @@
 // the files a scenario leaves (docs/kernel-testing.md).
 
 import { execFile, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,7 +32,8 @@ export interface VmRun {
   status: number;
   /** vm.sh's stderr: its diagnosis and the console's last lines when something failed. */
   stderr: string;
-  /** The script's output directory (the VM's /vm/out). */
+  /** The run's directory (console.log, qemu.log) and the script's output directory in it (the VM's /vm/out). */
+  dir: string;
   out: string;
   /** A file the script left, as text ("" when it is missing). */
   text(name: string): string;
@@ -73,6 +74,7 @@ export function runVm(script: string, options: VmOptions = {}): Promise<VmRun> {
       resolve({
         status,
         stderr,
+        dir,
         out,
         text,
         exitOf: (name) => {
@@ -83,6 +85,23 @@ export function runVm(script: string, options: VmOptions = {}): Promise<VmRun> {
       });
     });
   });
+}
+
+/**
+ * Removes the runs' directories when every test passed; after a failure they stay for a look
+ * (their paths are in the failures' messages).
+ */
+export function keepFailedRuns(): { failed: () => void; cleanUp: (runs: VmRun[]) => void } {
+  let anyFailed = false;
+  return {
+    failed: () => {
+      anyFailed = true;
+    },
+    cleanUp: (runs) => {
+      if (anyFailed) return;
+      for (const run of runs) rmSync(run.dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** One message of `iwpm decode --json` (the fields these tests read). */

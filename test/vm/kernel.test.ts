@@ -4,13 +4,14 @@
 // (test/vm/scripts/*.sh); the assertions read the files it brings back. Skipped only when the
 // harness's tools are missing and IWPM_VM is not 1 (docs/kernel-testing.md).
 
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildPreload } from "../../build/preload.mjs";
 import { ensureBuilt } from "../support/agent.js";
 import {
   buildVmArtifacts,
   type Decoded,
   decodeCapture,
+  keepFailedRuns,
   portOf,
   replayCapture,
   runVm,
@@ -57,6 +58,14 @@ const serveRun = () => scenario("serve", () => runVm("serve.sh", { args: ["3"] }
 const mappedRun = () => scenario("mapped", () => runVm("serve.sh", { siw: "mapped", args: ["1"] }));
 const intruderRun = () => scenario("intruder", () => runVm("intruder.sh"));
 const startAll = () => [iwpmdRun(), serveRun(), mappedRun(), intruderRun()];
+
+const runDirs = keepFailedRuns();
+beforeEach(({ onTestFailed }) => onTestFailed(runDirs.failed));
+// A VM that failed fails its suite's beforeAll, not a test: such a run is kept whatever happens.
+afterAll(async () => {
+  const settled = await Promise.all([...runs.values()].map((r) => r.catch(() => undefined)));
+  runDirs.cleanUp(settled.filter((r): r is VmRun => r?.status === 0));
+});
 
 function ok(run: VmRun): VmRun {
   expect(run.status, run.explain()).toBe(0);
