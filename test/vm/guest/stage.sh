@@ -8,11 +8,13 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/r
 # shellcheck source=/dev/null
 . /vm/in/env
 OUT=/vm/out
+# vm.sh's status for a failed set-up.
+readonly EXIT_SETUP=102
 
 setup_failed() {
   echo "iwpm-vm: set-up failed: $*" >&2
   dmesg >"$OUT/dmesg.txt" 2>&1
-  exit 102
+  exit $EXIT_SETUP
 }
 
 hostname iwpm-vm

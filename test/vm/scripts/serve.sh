@@ -1,8 +1,11 @@
 # `iwpm serve --protocol 20` as the kernel's only port mapper: several rping connections, then a
-# restart while rping's listener is mapped (the first service is killed, the second stopped), after which the kernel resends its mappings (MAPINFO,
-# MAPINFO_NUM) to the new service, and one more connection through it. Both services are
-# recorded by the preload library (capture only). With the flag-cleared siw (vm.sh --siw mapped)
-# the same steps show real mappings; rping's data path then fails by design.
+# restart while rping's listener is mapped (the first service is killed, the second is stopped
+# cleanly at the end), after which the kernel resends its mappings (MAPINFO, MAPINFO_NUM) to the
+# new service, and one more connection through it. Both services are recorded by the preload
+# library (capture only). With the flag-cleared siw (vm.sh --siw mapped) the same steps show real
+# mappings; rping's data path then fails by design.
+#
+#   serve.sh [CLIENTS]   connections before the restart (default 3)
 # shellcheck source=lib.sh
 . "$IWPM_ROOT/test/vm/scripts/lib.sh"
 CLIENTS=${1:-3}
