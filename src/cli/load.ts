@@ -35,6 +35,8 @@ const PROGRESS_FROM = 4 << 20;
 
 export interface ReadOptions {
   side?: Side;
+  /** Keep each message's bytes (for hex dumps). */
+  keepBytes?: boolean;
   /** Receives each chunk's messages; may wait (output backpressure). */
   onMessages: (batch: CaptureMessage[]) => Promise<void> | void;
   /** Stop reading early (e.g. the output reader went away). */
@@ -45,6 +47,10 @@ export interface ReadResult {
   stats: DecodeStats;
   capture: CaptureReaderSummary;
   bytes: number;
+  /** Why the file could not be read to its end (code DAMAGED or TRUNCATED); the messages before were delivered. */
+  error?: CaptureFormatError;
+  /** Reading ended early because `stopped` said so. */
+  stopped: boolean;
 }
 
 class Progress {
@@ -118,7 +124,11 @@ export async function readCaptureFile(path: string, io: CliIO, core: CoreExports
     }
   }
   let batch: CaptureMessage[] = [];
-  const decoder = new CaptureDecoder(core, { onMessage: (m) => batch.push(m), ...(opts.side ? { side: opts.side } : {}) });
+  const decoder = new CaptureDecoder(core, {
+    onMessage: (m) => batch.push(m),
+    ...(opts.side ? { side: opts.side } : {}),
+    ...(opts.keepBytes ? { keepBytes: true } : {}),
+  });
   const reader = new CaptureReader((rec) => decoder.record(rec));
   const progress = io.stderr.isTTY && size >= PROGRESS_FROM ? new Progress(io, size, path) : undefined;
   let bytes = 0;
@@ -128,6 +138,8 @@ export async function readCaptureFile(path: string, io: CliIO, core: CoreExports
     batch = [];
     await opts.onMessages(out);
   };
+  let error: CaptureFormatError | undefined;
+  let stopped = false;
   try {
     const chunks = path === "-" ? streamChunks(io.stdin) : fileChunks(path);
     try {
@@ -136,35 +148,48 @@ export async function readCaptureFile(path: string, io: CliIO, core: CoreExports
         reader.push(chunk);
         await flush();
         progress?.update(bytes, decoder.stats.messages);
-        if (opts.stopped?.()) break;
+        if (opts.stopped?.()) {
+          stopped = true;
+          break;
+        }
       }
     } catch (err) {
-      if (err instanceof CaptureFormatError) throw new CliError(`${path}: ${err.message}`, EXIT.FORMAT);
-      if ((err as NodeJS.ErrnoException).code !== undefined) throw inputError(path, err);
-      throw err;
+      if (!(err instanceof CaptureFormatError)) {
+        if ((err as NodeJS.ErrnoException).code !== undefined) throw inputError(path, err);
+        throw err;
+      }
+      if (reader.format === undefined || err.code !== "DAMAGED") throw formatError(path, err);
+      // The records before the damage were decoded: show them, then say where it broke.
+      error = err;
     }
     let capture: CaptureReaderSummary;
-    try {
-      capture = reader.end();
-    } catch (err) {
-      if (err instanceof CaptureFormatError) throw new CliError(`${path}: ${err.message}`, EXIT.FORMAT);
-      throw err;
+    if (error) capture = { format: reader.format, records: reader.records, trailingBytes: 0, linkTypes: [] };
+    else {
+      try {
+        capture = reader.end();
+      } catch (err) {
+        if (err instanceof CaptureFormatError) throw formatError(path, err);
+        throw err;
+      }
+      if (capture.tail && !stopped) error = capture.tail;
     }
     const stats = decoder.finish();
     await flush();
-    return { stats, capture, bytes };
+    return { stats, capture, bytes, stopped, ...(error ? { error } : {}) };
   } finally {
     progress?.clear();
   }
 }
 
+function formatError(path: string, err: CaptureFormatError): CliError {
+  return new CliError(`${path}: ${err.message}`, EXIT.FORMAT);
+}
+
 /** Warnings worth a line on stderr after reading. */
 export function readWarnings(path: string, r: ReadResult): string[] {
   const out: string[] = [];
-  if (r.capture.trailingBytes > 0)
-    out.push(`${path}: the last ${r.capture.trailingBytes} bytes do not form a whole record (the capture was cut short)`);
   if (r.stats.truncatedRecords > 0) out.push(`${path}: ${r.stats.truncatedRecords} records were cut by the capture's snap length`);
-  if (r.stats.messages === 0) {
+  if (r.stats.messages === 0 && r.error === undefined && !r.stopped) {
     out.push(
       r.stats.records === 0
         ? `${path}: the capture holds no packets`

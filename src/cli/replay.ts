@@ -34,7 +34,8 @@ Options:
   -h, --help         this text
 
 Exit codes: 0 done, 1 anomalies found with --strict, 2 bad usage,
-3 unreadable file, 4 not a pcap/pcapng file.`;
+3 unreadable file, 4 not a pcap/pcapng file, or one that is damaged or cut
+short (the state printed is the one the records before the damage lead to).`;
 
 function table(head: string[], rows: string[][]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -223,6 +224,11 @@ async function run(args: string[], io: CliIO): Promise<number> {
       await out.line(l);
   }
   await out.flush();
+  if (result.error) {
+    // The state above is what the records before the damage lead to.
+    io.stderr.write(`iwpm replay: ${path}: ${result.error.message}\n`);
+    return EXIT.FORMAT;
+  }
   if (values.strict && state.anomalies.some((a) => a.severity !== "info")) return EXIT.FAILURE;
   if (values.strict && state.counts.anomalies > state.anomalies.length) {
     // cut by --limit: look at the rest
