@@ -10,13 +10,16 @@ import { CliError, type CliIO, EXIT } from "./command.js";
 // iwpm.wasm sits next to the bundle (build/dist/cli.js); from the sources it is the build output.
 const WASM_CANDIDATES = ["./iwpm.wasm", "../../build/core/iwpm.wasm"];
 
-export async function loadCore(): Promise<CoreExports> {
+// Compiled once per process: commands run in-process many times over (tests) need only a fresh instance.
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+async function compileCore(): Promise<WebAssembly.Module> {
   const tried: string[] = [];
   for (const candidate of WASM_CANDIDATES) {
     const url = new URL(candidate, import.meta.url);
     try {
       const bytes = await readFile(url);
-      return await loadDecoderCore(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return await WebAssembly.compile(bytes);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT") {
@@ -27,6 +30,16 @@ export async function loadCore(): Promise<CoreExports> {
     }
   }
   throw new CliError(`the iwpm core (iwpm.wasm) was not found; looked at ${tried.join(", ")}; run \`npm run build\``, EXIT.FAILURE);
+}
+
+export async function loadCore(): Promise<CoreExports> {
+  compiled ??= compileCore();
+  try {
+    return await loadDecoderCore(await compiled);
+  } catch (err) {
+    compiled = undefined;
+    throw err;
+  }
 }
 
 const CHUNK = 1 << 20;
