@@ -37,7 +37,8 @@ Options:
       --absolute     the same as -t a
   -Y, --filter EXPR  only the messages EXPR matches (see below)
   -x                 the bytes of each message in hex, with the byte range of
-                     every header field and attribute
+                     every header field and attribute (with --json: a "bytes"
+                     member in hex)
   -v, --verbose      every field of every message
       --json         one JSON object per line (JSON Lines); -v and -t do not
                      change it
@@ -115,8 +116,8 @@ class Printer {
     const prevShown = this.prevShown;
     this.prevShown = m.timestamp;
     if (o.json) {
+      // -x adds the bytes as a "bytes" member (kept with the message): each line stays one object.
       await this.out.line(jsonLine(m, frame, msg, o.tagged ? file : undefined));
-      if (o.hex) for (const l of hexDump(m)) await this.out.line(l);
       return;
     }
     const parts = m.proto === "netlink" && m.parts > 1;

@@ -103,11 +103,14 @@ export function pcapngFile(linkType: number, packets: Packet[], tsresol?: number
 // ---- peer traffic (UDP 3935) -----------------------------------------------------------------
 
 /** iwpmd peer messages (reference §6): a REQUEST, then ACCEPT, ACK for IPv4 or IPv6. */
+const PEER_REQUEST_SIZE = 64;
+const PEER_REPLY_SIZE = 48;
+
 function peerMessage(type: number, v6: boolean): Uint8Array {
-  const out = new Uint8Array(64);
+  const out = new Uint8Array(type === 0 ? PEER_REQUEST_SIZE : PEER_REPLY_SIZE);
   const v = new DataView(out.buffer);
-  out[0] = v6 ? 0x06 : 0x04; // IP version 4/6 in the low nibble, protocol version 0
-  out[1] = type;
+  out[0] = (type << 4) | (v6 ? 6 : 4); // protocol version 0, the type, the IP version
+  out[1] = 0; // pmtime
   v.setUint16(2, 40000, false);
   v.setUint16(4, 6000, false);
   v.setUint16(6, 5555, false);
@@ -118,7 +121,7 @@ function peerMessage(type: number, v6: boolean): Uint8Array {
   };
   addr(16, 1);
   addr(32, 2);
-  addr(48, 1);
+  if (type === 0) addr(48, 1);
   return out;
 }
 
