@@ -278,7 +278,9 @@ export function hexDump(m: CaptureMessage): string[] {
   for (const [name, off, len] of NLMSG_FIELDS) {
     if (off + len > b.length) continue;
     const value = len === 4 ? v.getUint32(off, true) : v.getUint16(off, true);
-    out.push(`${range(off, len)} ${name.padEnd(12)} ${name === "nlmsg_type" || name === "nlmsg_flags" ? `0x${value.toString(16)}` : value}`);
+    out.push(
+      `${range(off, len)} ${name.padEnd(12)} ${name === "nlmsg_type" || name === "nlmsg_flags" ? `0x${value.toString(16)}` : value}`,
+    );
   }
   for (const a of m.attrSpans ?? [])
     out.push(`${range(a.offset, a.length)} attr ${a.id} ${a.name} (${a.length} bytes with its 4-byte header)`);

@@ -91,12 +91,12 @@ export function pcapFile(linkType: number, packets: Packet[], nanosecond: boolea
   return concatChunks(chunks);
 }
 
-/** One section, one interface of `linkType` with `tsresol` (10^-6 s by default), the packets as EPBs and one SPB. */
-export function pcapngFile(linkType: number, packets: Packet[], tsresol?: number): Uint8Array {
+/** One section, one interface of `linkType` with `tsresol` (10^-6 s by default), the packets as EPBs, and the first again as an SPB if `simple`. */
+export function pcapngFile(linkType: number, packets: Packet[], tsresol?: number, simple = true): Uint8Array {
   const units = tsresol === undefined ? 1_000_000n : tsresol & 0x80 ? 1n << BigInt(tsresol & 0x7f) : 10n ** BigInt(tsresol);
   const blocks = [ngSectionHeader(), ngInterface(linkType, tsresol)];
   for (const p of packets) blocks.push(ngPacket(0, BigInt(p.time.sec) * units + (BigInt(p.time.nsec) * units) / 1_000_000_000n, p.data));
-  if (packets[0]) blocks.push(ngSimplePacket(packets[0].data));
+  if (simple && packets[0]) blocks.push(ngSimplePacket(packets[0].data));
   return concatChunks(blocks);
 }
 
