@@ -1,7 +1,7 @@
 // Text for decoded messages and reconstructed state: one-line summaries, field lists, and the
 // JSON form. Shared by the CLI and the browser page.
 
-import type { CaptureMessage, NetlinkMessage, PeerMessage } from "./decode.js";
+import type { AttrValue, CaptureMessage, NetlinkMessage, PeerMessage } from "./decode.js";
 import {
   DIR_TO_DAEMON,
   iwpmErrorName,
@@ -216,6 +216,18 @@ function jsonValue(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** The attribute values: flat numbers and strings, written without a generic walk. */
+function jsonAttrs(attrs: Record<string, AttrValue>): string {
+  let out = "{";
+  let first = true;
+  for (const k in attrs) {
+    const v = attrs[k] as AttrValue;
+    out += `${first ? "" : ","}"${k}":${typeof v === "number" ? jsonValue(v) : JSON.stringify(v)}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
 /**
  * One JSON Lines line: the same object as toJson, plus the frame number (from 1), the message's
  * position in its frame and, when given, its file. Built as text: at a million messages the
@@ -235,7 +247,8 @@ export function jsonLine(m: CaptureMessage, frame: number, msg: number, file?: s
   for (const k in r) {
     if (JSON_OWN.has(k)) continue;
     const v = r[k];
-    if (v !== undefined) out += `,"${k}":${jsonValue(v)}`;
+    if (v === undefined) continue;
+    out += `,"${k}":${k === "attrs" && !Array.isArray(v) ? jsonAttrs(v as Record<string, AttrValue>) : jsonValue(v)}`;
   }
   return `${out}}`;
 }

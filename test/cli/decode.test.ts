@@ -11,8 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LINKTYPE_NETLINK, readCapture } from "../../src/capture/pcap.js";
 import { EXIT } from "../../src/cli/command.js";
 import { main } from "../../src/cli/index.js";
+import { decodeRecords, loadDecoderCore } from "../../src/replay/decode.js";
+import { toJson } from "../../src/replay/format.js";
 import { ngInterface, ngPacket, ngSectionHeader, pcapFile, pcapngFile } from "../capture/seeds.js";
 import { concatChunks, makeScenario } from "../replay/scenario.js";
+import { coreModule } from "../support/core.js";
 import { bigCapture } from "../web/big-capture.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -242,5 +245,18 @@ describe.skipIf(!existsSync(BUNDLE))("iwpm decode on a closed pipe (the bundle)"
       expect(out[0]).toMatch(args ? /^\{"frame":1,/ : /^ +1 +0\.000000 /);
       expect(out.slice(1)).toEqual(["exit 0"]);
     }
+  });
+});
+
+describe("iwpm decode --json", () => {
+  it("writes, per message, the object toJson gives plus frame and msg (and file with several files)", async () => {
+    const x = await loadDecoderCore(coreModule());
+    const expected = decodeRecords(x, readCapture(pcap).records).messages.map((m) => ({
+      ...toJson(m),
+      frame: m.record + 1,
+      msg: m.proto === "netlink" ? m.part + 1 : 1,
+    }));
+    const got = lines((await run(["decode", "--json", file("scenario.pcap")])).out).map((l) => JSON.parse(l));
+    expect(got).toEqual(JSON.parse(JSON.stringify(expected)));
   });
 });
