@@ -9,7 +9,7 @@ import { compileFilter, type Filter, FilterError, type FilterSubject, filterFiel
 import { directionText, fields, hexDump, isoTime, jsonLine, summary } from "../replay/format.js";
 import { StateBuilder } from "../replay/state.js";
 import { CliError, type CliIO, type Command, EXIT, LineWriter, parseCommandArgs } from "./command.js";
-import { loadCore, parseSide, type ReadResult, readCaptureFile, readWarnings } from "./load.js";
+import { loadCore, mergeByTime, parseSide, type ReadResult, readCaptureFile, readWarnings } from "./load.js";
 
 const help = `Usage: iwpm decode [options] FILE...
 
@@ -255,33 +255,12 @@ async function run(args: string[], io: CliIO): Promise<number> {
   return report(results, io, out.closed);
 }
 
-/** Prints the files' messages in timestamp order (file order on ties), each file's own order kept. */
 async function printMerged(files: Decoded[], printer: Printer, stopped: () => boolean): Promise<void> {
-  let origin: Timestamp | undefined;
-  for (const f of files) {
-    const first = f.result.stats.first;
-    if (first && (origin === undefined || secondsBetween(first, origin) > 0)) origin = first;
-  }
-  // m.time counts from its own file's first record; shift it to the merged origin.
-  const shift = files.map((f) => (origin && f.result.stats.first ? secondsBetween(origin, f.result.stats.first) : 0));
-  const next = files.map(() => 0);
-  for (;;) {
-    let best = -1;
-    let bestTs: Timestamp | undefined;
-    for (let i = 0; i < files.length; i++) {
-      const m = (files[i] as Decoded).messages[next[i] as number];
-      if (m === undefined) continue;
-      const ts = m.timestamp;
-      if (bestTs === undefined || ts.sec < bestTs.sec || (ts.sec === bestTs.sec && ts.nsec < bestTs.nsec)) {
-        best = i;
-        bestTs = ts;
-      }
-    }
-    if (best < 0 || stopped()) return;
-    const f = files[best] as Decoded;
-    const m = f.messages[next[best] as number] as CaptureMessage;
-    next[best] = (next[best] as number) + 1;
-    await printer.print(m, f.tag, m.time + (shift[best] as number), f.anomalies?.get(m.index));
+  const inputs = files.map((f) => ({ messages: f.messages, first: f.result.stats.first }));
+  for (const [i, m, time] of mergeByTime(inputs)) {
+    if (stopped()) return;
+    const f = files[i] as Decoded;
+    await printer.print(m, f.tag, time, f.anomalies?.get(m.index));
   }
 }
 

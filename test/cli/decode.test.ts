@@ -166,6 +166,23 @@ describe("iwpm decode: several files", () => {
   });
 });
 
+describe("iwpm replay: several files", () => {
+  it("replays the merged timeline: the split scenario gives the state the whole one does", async () => {
+    // odd.pcap, even.pcapng and all.pcap from the test above
+    const whole = await run(["replay", "--side", "client", file("all.pcap")]);
+    const merged = await run(["replay", "--side", "client", file("odd.pcap"), file("even.pcapng")]);
+    expect(merged.code, merged.err).toBe(whole.code);
+    const [head, ...state] = lines(merged.out);
+    expect(head).toBe(
+      `${file("odd.pcap")} + ${file("even.pcapng")}: 25 messages (25 netlink, 0 peer) in 24 packets over 23.000000 s; netlink captured on the client side`,
+    );
+    expect(state).toEqual(lines(whole.out).slice(1));
+    expect(state.join("\n")).toContain("Anomalies (4):");
+    const j = JSON.parse((await run(["replay", "--json", file("odd.pcap"), file("even.pcapng")])).out);
+    expect(j).toMatchObject({ files: [file("odd.pcap"), file("even.pcapng")], messages: 25, records: 24 });
+  });
+});
+
 describe("iwpm decode: damaged files", () => {
   const good = () => readCapture(pcap).records.map((r) => ({ time: r.time, data: r.data.slice() }));
 
