@@ -124,8 +124,9 @@ class Printer {
     const frameText = (parts ? `${frame}.${msg}` : String(frame)).padStart(7);
     const head = m.proto === "netlink" ? `${m.client !== undefined ? `c${m.client} ` : ""}seq ${m.seq} pid ${m.pid}` : `IPv${m.ipVersion}`;
     const tag = o.tagged ? `  ${file}` : "";
+    const what = summary(m);
     await this.out.line(
-      `${frameText} ${this.timeText(m, time, prevAll, prevShown)}${tag}  ${directionText(m).padEnd(13)}  ${m.label.padEnd(22)} ${head}  ${summary(m)}`,
+      `${frameText} ${this.timeText(m, time, prevAll, prevShown)}${tag}  ${directionText(m).padEnd(13)}  ${m.label.padEnd(22)} ${head}${what === "" ? "" : `  ${what}`}`,
     );
     if (o.verbose) {
       for (const [k, v] of fields(m)) await this.out.line(`      ${k.padEnd(14)} ${v}`);
