@@ -261,6 +261,18 @@ const NLMSG_FIELDS: [string, number, number][] = [
   ["nlmsg_seq", 8, 4],
   ["nlmsg_pid", 12, 4],
 ];
+// iwpmd's peer message (protocol reference §5.4), for the hex dump
+const PEER_FIELDS: [string, number, number][] = [
+  ["magic", 0, 1],
+  ["pmtime", 1, 1],
+  ["reserved", 2, 2],
+  ["apport", 4, 2],
+  ["cpport", 6, 2],
+  ["assochandle", 8, 8],
+  ["cpipaddr", 16, 16],
+  ["apipaddr", 32, 16],
+  ["mapped_cpipaddr", 48, 16],
+];
 const HEX_ROW = 16;
 
 /**
@@ -284,7 +296,7 @@ export function hexDump(m: CaptureMessage): string[] {
   }
   const range = (from: number, len: number) => `${from}-${from + len - 1}`.padEnd(9);
   if (m.proto === "peer") {
-    out.push(`${range(0, b.length)} iwpmd peer message (UDP payload, ${b.length} bytes)`);
+    for (const [name, off, len] of PEER_FIELDS) if (off + len <= b.length) out.push(`${range(off, len)} ${name}`);
     return out;
   }
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);

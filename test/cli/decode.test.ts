@@ -13,7 +13,7 @@ import { EXIT } from "../../src/cli/command.js";
 import { main } from "../../src/cli/index.js";
 import { decodeRecords, loadDecoderCore } from "../../src/replay/decode.js";
 import { toJson } from "../../src/replay/format.js";
-import { ngInterface, ngPacket, ngSectionHeader, pcapFile, pcapngFile } from "../capture/seeds.js";
+import { ngInterface, ngPacket, ngSectionHeader, pcapFile, pcapngFile, seedCaptures } from "../capture/seeds.js";
 import { concatChunks, makeScenario } from "../replay/scenario.js";
 import { coreModule } from "../support/core.js";
 import { bigCapture } from "../web/big-capture.js";
@@ -114,6 +114,13 @@ describe("iwpm decode: frames, time, filter, bytes", () => {
     expect(r.out).toMatch(/^ +12-15 +nlmsg_pid +1234$/m);
     const j = JSON.parse(lines((await run(["decode", "--json", "-x", "-Y", "frame == 1", file("scenario.pcap")])).out)[0] as string);
     expect(j.bytes).toBe(Buffer.from(hello).toString("hex"));
+    // a peer message: the UDP payload and the fields of iwpmd's wire layout
+    const seed = seedCaptures(pcap).find((x) => x.name === "Ethernet IPv4 pcap µs");
+    writeFileSync(file("peer.pcap"), seed?.bytes as Uint8Array);
+    const p = await run(["decode", "-x", "-Y", "op == REQUEST", file("peer.pcap")]);
+    expect(p.out).toMatch(/^ +0000 {2}04 00 9c 40 17 70 15 b3 {2}00 00 55 66 77 88 99 00 /m);
+    expect(p.out).toMatch(/^ +8-15 +assochandle$/m);
+    expect(p.out).toMatch(/^ +48-63 +mapped_cpipaddr$/m);
   });
 });
 
