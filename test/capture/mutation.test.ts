@@ -1,8 +1,10 @@
 // Seeded mutation test: valid captures of every link type, damaged in the ways files get damaged
 // (bit flips, truncation, inserted and removed bytes, fields set to extremes), run through the
-// same code as `iwpm decode`, `iwpm decode --json -v --absolute` and `iwpm replay`, in-process.
+// same code as `iwpm decode`, `iwpm decode --json -v --absolute`, `iwpm replay` and a filtered
+// `iwpm decode -x`, in-process.
 // Every run must end in output or in one readable line and exit 4, never in an internal error.
-// A failure prints the seed and mutation number, so `MUTATION_SEED=... ` replays it exactly.
+// A failure names the file (its number, seed and damage); MUTATION_SEED and MUTATION_FILES
+// choose the run, so a failure replays exactly.
 
 import { PassThrough } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -15,7 +17,13 @@ import { type Seed, seedCaptures } from "./seeds.js";
 const FILES = Number(process.env.MUTATION_FILES ?? 20_000);
 const SEED = Number(process.env.MUTATION_SEED ?? 0x1c0ffee);
 
-const FORMS: string[][] = [["decode"], ["decode", "--json", "-v", "--absolute"], ["replay"]];
+const FORMS: string[][] = [
+  ["decode"],
+  ["decode", "--json", "-v", "--absolute"],
+  ["replay"],
+  // the filter (with a replay first, for anomaly), the hex dump and the delta times
+  ["decode", "-x", "-t", "dd", "-Y", "anomaly || addr == 10.0.0.1 || err"],
+];
 
 interface Outcome {
   code: number;
@@ -184,7 +192,9 @@ describe("mutated captures", () => {
     }
   });
 
-  it(`${FILES} mutated files: 0 internal errors in decode, decode --json -v --absolute and replay`, { timeout: 600_000 }, async () => {
+  it(`${FILES} mutated files: 0 internal errors in decode, decode --json -v --absolute, replay and decode -x -Y`, {
+    timeout: 600_000,
+  }, async () => {
     const rng = new Rng(SEED);
     const failures: string[] = [];
     const byReason: Record<string, number> = {};
