@@ -54,7 +54,7 @@ values (every address of a message) matches when any value does.
   ${filterFieldsHelp().join("\n  ")}
 Examples:
   -Y 'op == ADD_MAPPING && dir == to_client && err'
-  -Y 'addr == 10.0.0.1:5555 || (port == 3935 && !peer)'
+  -Y 'addr == 10.0.0.1:5555 || (peer && op == REJECT)'
   -Y 'anomaly == unanswered'     (replays each capture first)
 
 Exit codes: 0 decoded (malformed messages are reported, not fatal),

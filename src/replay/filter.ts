@@ -100,7 +100,7 @@ function errorsOf(m: CaptureMessage): Value[] {
 const FIELDS: Record<string, FieldDef> = {
   op: {
     kind: "name",
-    help: "the op: a name (ADD_MAPPING, NLMSG_ERROR, peer REQUEST …) or an iwpm op number",
+    help: "a name (ADD_MAPPING, NLMSG_ERROR, a peer REQUEST, …) or an iwpm op number",
     words: [...OP_NAMES, "NLMSG_ERROR", "NLMSG_DONE", ...PEER_TYPES],
     values: ({ m }) => {
       if (m.proto === "peer") return [m.wire.typeName, m.wire.type];
@@ -195,7 +195,7 @@ const FIELDS: Record<string, FieldDef> = {
   frame: { kind: "number", help: "the frame (capture record) number, from 1", values: (s) => [s.frame] },
   msg: { kind: "number", help: "the message's position in its frame, from 1", values: (s) => [s.msg] },
   time: { kind: "number", help: "seconds since the start", values: (s) => [s.time] },
-  file: { kind: "name", help: "the input file, as named on the command line", values: (s) => [s.file] },
+  file: { kind: "name", help: "the input file's name, as in the FILE column", values: (s) => [s.file] },
 };
 
 /** One line per field, for --help. */
