@@ -86,14 +86,11 @@ interface Options {
 class Printer {
   private prevAll: Timestamp | undefined;
   private prevShown: Timestamp | undefined;
-  private readonly subject: FilterSubject;
 
   constructor(
     private readonly out: LineWriter,
     private readonly o: Options,
-  ) {
-    this.subject = { m: undefined as unknown as CaptureMessage, frame: 0, msg: 0, file: "", time: 0 };
-  }
+  ) {}
 
   /** `time`: seconds since the start of the timeline; `anomalies`: for the filter. */
   async print(m: CaptureMessage, file: string, time: number, anomalies?: readonly string[]): Promise<void> {
@@ -103,14 +100,8 @@ class Printer {
     this.prevAll = m.timestamp;
     const o = this.o;
     if (o.filter) {
-      const s = this.subject;
-      s.m = m;
-      s.frame = frame;
-      s.msg = msg;
-      s.file = file;
-      s.time = time;
+      const s: FilterSubject = { m, frame, msg, file, time };
       if (anomalies) s.anomalies = anomalies;
-      else delete s.anomalies;
       if (!o.filter.test(s)) return;
     }
     const prevShown = this.prevShown;
