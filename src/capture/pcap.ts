@@ -38,6 +38,8 @@ const PCAPNG_SHB = 0x0a0d0d0a;
 const PCAPNG_BYTE_ORDER = 0x1a2b3c4d;
 const PCAP_HEADER_SIZE = 24;
 const PCAP_RECORD_HEADER = 16;
+/** Offset of incl_len (the stored length) in a pcap record header. */
+const PCAP_INCL_LEN = 8;
 const DEFAULT_SNAPLEN = 262144;
 /** Larger records or blocks than this are damage, not data (libpcap refuses them too). */
 const MAX_RECORD = 0x4000000;
@@ -49,6 +51,8 @@ const NG_PB = 2;
 const NG_SPB = 3;
 const NG_EPB = 6;
 const NG_BLOCK_OVERHEAD = 12;
+/** Offset of a block's total length, after its type. */
+const NG_TOTAL_LENGTH = 4;
 const NG_MIN_TOTAL: Record<number, number> = {
   [PCAPNG_SHB]: 28,
   [NG_IDB]: 20,
@@ -366,8 +370,8 @@ export class CaptureReader {
     const p = this.pending;
     const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
     let expected: number | undefined;
-    if (this.format === "pcap" && p.length >= PCAP_RECORD_HEADER) expected = PCAP_RECORD_HEADER + v.getUint32(8, this.little);
-    if (this.format === "pcapng" && p.length >= 8) expected = v.getUint32(4, this.little);
+    if (this.format === "pcap" && p.length >= PCAP_RECORD_HEADER) expected = PCAP_RECORD_HEADER + v.getUint32(PCAP_INCL_LEN, this.little);
+    if (this.format === "pcapng" && p.length >= NG_TOTAL_LENGTH + 4) expected = v.getUint32(NG_TOTAL_LENGTH, this.little);
     const unit = this.format === "pcap" ? `record ${this.records + 1}` : "block";
     const have = expected === undefined ? `${p.length} bytes of its header` : `${p.length} of its ${expected} bytes`;
     return new CaptureFormatError(
@@ -430,7 +434,7 @@ export class CaptureReader {
     let at = start;
     const le = this.little;
     while (at + PCAP_RECORD_HEADER <= data.length) {
-      const incl = v.getUint32(at + 8, le);
+      const incl = v.getUint32(at + PCAP_INCL_LEN, le);
       if (incl > MAX_RECORD) throw this.damaged(at, `record ${this.records + 1} claims ${incl} bytes`);
       if (at + PCAP_RECORD_HEADER + incl > data.length) break;
       const sec = v.getUint32(at, le);
@@ -464,7 +468,7 @@ export class CaptureReader {
       }
       const le = this.little;
       const type = v.getUint32(at, le);
-      const total = v.getUint32(at + 4, le);
+      const total = v.getUint32(at + NG_TOTAL_LENGTH, le);
       const min = NG_MIN_TOTAL[type] ?? NG_BLOCK_OVERHEAD;
       if (total < min || total % 4 !== 0 || total > MAX_RECORD)
         throw this.damaged(at, `a pcapng block of type ${type} has a bad length ${total} (at least ${min}, a multiple of 4)`);
