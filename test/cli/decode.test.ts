@@ -16,6 +16,7 @@ import { toJson } from "../../src/replay/format.js";
 import { ngInterface, ngPacket, ngSectionHeader, pcapFile, pcapngFile, seedCaptures } from "../capture/seeds.js";
 import { concatChunks, makeScenario } from "../replay/scenario.js";
 import { coreModule } from "../support/core.js";
+import { findExecutable } from "../support/netns.js";
 import { bigCapture } from "../web/big-capture.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -250,6 +251,33 @@ describe("iwpm decode: damaged files", () => {
     ]);
   });
 });
+
+describe.skipIf(!existsSync(BUNDLE) || findExecutable("setpriv") === undefined)(
+  "damaged captures read by an unprivileged process (the bundle)",
+  () => {
+    it("decode, decode --json -v --absolute and replay as nobody: one line, exit 4, no stack trace", () => {
+      const records = readCapture(pcap).records.map((r) => ({ time: r.time, data: r.data.slice() }));
+      const tail = new Uint8Array(12);
+      const v = new DataView(tail.buffer);
+      v.setUint32(0, 6, true);
+      v.setUint32(4, 12, true);
+      v.setUint32(8, 12, true);
+      // the file on stdin: the unprivileged process needs no access to the test's directory
+      const bytes = concatChunks([pcapngFile(LINKTYPE_NETLINK, records, 0x86, false), tail]);
+      for (const args of [["decode"], ["decode", "--json", "-v", "--absolute"], ["replay"]]) {
+        const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, BUNDLE, ...args, "-"], {
+          input: bytes,
+          encoding: "utf8",
+        });
+        expect(r.status, `${args.join(" ")}: ${r.stderr}`).toBe(EXIT.FORMAT);
+        expect(r.stderr).toMatch(
+          /^iwpm (decode|replay): -: a pcapng block of type 6 has a bad length 12 .* \(the 24 records before it were read\)\n$/,
+        );
+        expect(r.stdout.length).toBeGreaterThan(0);
+      }
+    });
+  },
+);
 
 describe.skipIf(!existsSync(BUNDLE))("iwpm decode on a closed pipe (the bundle)", () => {
   it("decode big.pcap | head -1: one line, nothing on stderr, exit 0", () => {
