@@ -92,8 +92,11 @@ class Printer {
     private readonly o: Options,
   ) {}
 
-  /** `time`: seconds since the start of the timeline; `anomalies`: for the filter. */
-  async print(m: CaptureMessage, file: string, time: number, anomalies?: readonly string[]): Promise<void> {
+  /**
+   * Adds the message's lines to the output (the caller flushes when it is due); `time`: seconds
+   * since the start of the timeline; `anomalies`: for the filter.
+   */
+  print(m: CaptureMessage, file: string, time: number, anomalies?: readonly string[]): void {
     const frame = m.record + 1;
     const msg = m.proto === "netlink" ? m.part + 1 : 1;
     const prevAll = this.prevAll;
@@ -108,7 +111,7 @@ class Printer {
     this.prevShown = m.timestamp;
     if (o.json) {
       // -x adds the bytes as a "bytes" member (kept with the message): each line stays one object.
-      await this.out.line(jsonLine(m, frame, msg, o.tagged ? file : undefined));
+      this.out.add(jsonLine(m, frame, msg, o.tagged ? file : undefined));
       return;
     }
     const parts = m.proto === "netlink" && m.parts > 1;
@@ -116,16 +119,16 @@ class Printer {
     const head = m.proto === "netlink" ? `${m.client !== undefined ? `c${m.client} ` : ""}seq ${m.seq} pid ${m.pid}` : `IPv${m.ipVersion}`;
     const tag = o.tagged ? `  ${file}` : "";
     const what = summary(m);
-    await this.out.line(
+    this.out.add(
       `${frameText} ${this.timeText(m, time, prevAll, prevShown)}${tag}  ${directionText(m).padEnd(13)}  ${m.label.padEnd(22)} ${head}${what === "" ? "" : `  ${what}`}`,
     );
     if (o.verbose) {
-      for (const [k, v] of fields(m)) await this.out.line(`      ${k.padEnd(14)} ${v}`);
-      if (!o.hex) await this.out.line("");
+      for (const [k, v] of fields(m)) this.out.add(`      ${k.padEnd(14)} ${v}`);
+      if (!o.hex) this.out.add("");
     }
     if (o.hex) {
-      for (const l of hexDump(m)) await this.out.line(`      ${l}`);
-      await this.out.line("");
+      for (const l of hexDump(m)) this.out.add(`      ${l}`);
+      this.out.add("");
     }
   }
 
@@ -223,7 +226,10 @@ async function run(args: string[], io: CliIO): Promise<number> {
       ...readOpts,
       stopped: () => out.closed,
       onMessages: async (batch) => {
-        for (const m of batch) await printer.print(m, tag, m.time);
+        for (const m of batch) {
+          printer.print(m, tag, m.time);
+          if (out.due) await out.flush();
+        }
       },
     });
     results.push({ path, result });
@@ -241,18 +247,19 @@ async function run(args: string[], io: CliIO): Promise<number> {
       files.push({ path, tag: tags[i] as string, messages, result, anomalies: filter?.usesAnomalies ? anomalyKinds(messages) : undefined });
       results.push({ path, result });
     }
-    await printMerged(files, printer, () => out.closed);
+    await printMerged(files, printer, out);
   }
   await out.flush();
   return report(results, io, out.closed);
 }
 
-async function printMerged(files: Decoded[], printer: Printer, stopped: () => boolean): Promise<void> {
+async function printMerged(files: Decoded[], printer: Printer, out: LineWriter): Promise<void> {
   const inputs = files.map((f) => ({ messages: f.messages, first: f.result.stats.first }));
   for (const [i, m, time] of mergeByTime(inputs)) {
-    if (stopped()) return;
+    if (out.closed) return;
     const f = files[i] as Decoded;
-    await printer.print(m, f.tag, time, f.anomalies?.get(m.index));
+    printer.print(m, f.tag, time, f.anomalies?.get(m.index));
+    if (out.due) await out.flush();
   }
 }
 
