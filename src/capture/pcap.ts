@@ -38,7 +38,34 @@ const PCAPNG_SHB = 0x0a0d0d0a;
 const PCAPNG_BYTE_ORDER = 0x1a2b3c4d;
 const PCAP_HEADER_SIZE = 24;
 const PCAP_RECORD_HEADER = 16;
+/** Offset of incl_len (the stored length) in a pcap record header. */
+const PCAP_INCL_LEN = 8;
 const DEFAULT_SNAPLEN = 262144;
+/** Larger records or blocks than this are damage, not data (libpcap refuses them too). */
+const MAX_RECORD = 0x4000000;
+
+// pcapng block types and the smallest total length each can have (type, length, fixed body,
+// trailing length): anything shorter would make the fixed fields overrun the block.
+const NG_IDB = 1;
+const NG_PB = 2;
+const NG_SPB = 3;
+const NG_EPB = 6;
+const NG_BLOCK_OVERHEAD = 12;
+/** Offset of a block's total length, after its type. */
+const NG_TOTAL_LENGTH = 4;
+const NG_MIN_TOTAL: Record<number, number> = {
+  [PCAPNG_SHB]: 28,
+  [NG_IDB]: 20,
+  [NG_PB]: 32,
+  [NG_SPB]: 16,
+  [NG_EPB]: 32,
+};
+const NG_OPT_END = 0;
+const NG_OPT_IF_TSRESOL = 9;
+/** The largest if_tsresol exponent whose unit is still at least 1e-18 s or 2^-63 s (ns from
+ * either base cannot be represented more finely than that anyway). */
+const NG_TSRESOL_MAX_DECIMAL = 18;
+const NG_TSRESOL_MAX_BINARY = 63;
 
 /** Receives the bytes of a capture file, in order. */
 export type Sink = (bytes: Uint8Array) => void;
@@ -232,13 +259,30 @@ export interface CaptureRecord {
   fileOffset: number;
 }
 
+/**
+ * Why a capture could not be read (or not to the end):
+ * - EMPTY, NOT_A_CAPTURE, UNSUPPORTED: nothing was read;
+ * - DAMAGED: a record or block further in is malformed; the records before it were delivered;
+ * - TRUNCATED: the file ends inside a record (a capture cut short); the whole records before it
+ *   were delivered.
+ */
+export type CaptureErrorCode = "EMPTY" | "NOT_A_CAPTURE" | "UNSUPPORTED" | "DAMAGED" | "TRUNCATED";
+
 export class CaptureFormatError extends Error {
   override readonly name = "CaptureFormatError";
+  constructor(
+    message: string,
+    readonly code: CaptureErrorCode = "DAMAGED",
+    /** File offset of the record or block at fault. */
+    readonly offset?: number,
+  ) {
+    super(message);
+  }
 }
 
 interface Iface {
   linkType: number;
-  /** Timestamp units per second, and whether it is a power of two. */
+  /** Timestamp units per second. */
   unitsPerSec: bigint;
 }
 
@@ -247,6 +291,8 @@ export interface CaptureReaderSummary {
   records: number;
   /** Bytes at the end that do not form a whole record (a capture cut short). */
   trailingBytes: number;
+  /** What those bytes are, as an error to show (code TRUNCATED); absent when there are none. */
+  tail?: CaptureFormatError;
   /** Link types seen, in order of first use. */
   linkTypes: number[];
 }
@@ -254,7 +300,9 @@ export interface CaptureReaderSummary {
 /**
  * A push parser of pcap (both byte orders, µs and ns) and pcapng (SHB, IDB, EPB, SPB, the
  * obsolete PB; other blocks are skipped). Feed it the file in chunks of any size; it calls
- * `onRecord` for every packet, synchronously, in file order.
+ * `onRecord` for every packet, synchronously, in file order. A malformed record or block throws
+ * CaptureFormatError (code DAMAGED) from push() after every record before it was delivered;
+ * push() after that, or after end(), throws the same error again.
  */
 export class CaptureReader {
   format: CaptureFormat | undefined;
@@ -268,6 +316,7 @@ export class CaptureReader {
   private ifaces: Iface[] = [];
   private readonly linkTypes: number[] = [];
   private ended = false;
+  private failed: CaptureFormatError | undefined;
 
   constructor(private readonly onRecord: (rec: CaptureRecord) => void) {}
 
@@ -277,6 +326,7 @@ export class CaptureReader {
   }
 
   push(chunk: Uint8Array): void {
+    if (this.failed) throw this.failed;
     if (this.ended) throw new Error("CaptureReader: push() after end()");
     let data: Uint8Array;
     if (this.pending.length === 0) data = chunk;
@@ -285,7 +335,13 @@ export class CaptureReader {
       data.set(this.pending, 0);
       data.set(chunk, this.pending.length);
     }
-    const used = this.parse(data);
+    let used: number;
+    try {
+      used = this.parse(data);
+    } catch (err) {
+      if (err instanceof CaptureFormatError) this.failed = err;
+      throw err;
+    }
     this.base += used;
     // A copy: `chunk` belongs to the caller, who may reuse it.
     this.pending = used === data.length ? new Uint8Array(0) : data.slice(used);
@@ -294,15 +350,47 @@ export class CaptureReader {
   /** Ends the input; throws CaptureFormatError for an empty file or one too short for a header. */
   end(): CaptureReaderSummary {
     this.ended = true;
+    if (this.failed) throw this.failed;
     if (this.format === undefined) {
-      if (this.base + this.pending.length === 0) throw new CaptureFormatError("the file is empty");
-      throw new CaptureFormatError(`the file (${this.pending.length} bytes) is too short for a pcap or pcapng header`);
+      if (this.base + this.pending.length === 0) throw new CaptureFormatError("the file is empty", "EMPTY", 0);
+      throw new CaptureFormatError(`the file (${this.pending.length} bytes) is too short for a pcap or pcapng header`, "NOT_A_CAPTURE", 0);
     }
-    return { format: this.format, records: this.records, trailingBytes: this.pending.length, linkTypes: this.linkTypes.slice() };
+    const out: CaptureReaderSummary = {
+      format: this.format,
+      records: this.records,
+      trailingBytes: this.pending.length,
+      linkTypes: this.linkTypes.slice(),
+    };
+    if (this.pending.length > 0) out.tail = this.tailError();
+    return out;
+  }
+
+  /** Describes the unfinished unit at the end of the input. */
+  private tailError(): CaptureFormatError {
+    const p = this.pending;
+    const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
+    let expected: number | undefined;
+    if (this.format === "pcap" && p.length >= PCAP_RECORD_HEADER) expected = PCAP_RECORD_HEADER + v.getUint32(PCAP_INCL_LEN, this.little);
+    if (this.format === "pcapng" && p.length >= NG_TOTAL_LENGTH + 4) expected = v.getUint32(NG_TOTAL_LENGTH, this.little);
+    const unit = this.format === "pcap" ? `record ${this.records + 1}` : "block";
+    const have = expected === undefined ? `${p.length} bytes of its header` : `${p.length} of its ${expected} bytes`;
+    return new CaptureFormatError(
+      `the capture was cut short: it ends inside ${unit} at offset ${this.base} (${have}); the ${this.records} records before it were read`,
+      "TRUNCATED",
+      this.base,
+    );
   }
 
   private seeLinkType(lt: number): void {
     if (!this.linkTypes.includes(lt)) this.linkTypes.push(lt);
+  }
+
+  private damaged(at: number, what: string): CaptureFormatError {
+    return new CaptureFormatError(
+      `${what}: the file is damaged at offset ${this.base + at} (the ${this.records} records before it were read)`,
+      "DAMAGED",
+      this.base + at,
+    );
   }
 
   /** Parses whole units from `data`; returns the bytes used. */
@@ -325,7 +413,12 @@ export class CaptureReader {
         else throw notCapture(data);
         this.pcapNs = v.getUint32(0, this.little) === PCAP_MAGIC_NS;
         const major = v.getUint16(4, this.little);
-        if (major !== 2) throw new CaptureFormatError(`pcap version ${major}.${v.getUint16(6, this.little)} is not supported (only 2.x)`);
+        if (major !== 2)
+          throw new CaptureFormatError(
+            `pcap version ${major}.${v.getUint16(6, this.little)} is not supported (only 2.x)`,
+            "UNSUPPORTED",
+            4,
+          );
         // The FCS bits live in the top bits of the link type field (pcap-savefile(5)).
         this.pcapLinkType = v.getUint32(20, this.little) & 0x0fffffff;
         this.seeLinkType(this.pcapLinkType);
@@ -341,10 +434,8 @@ export class CaptureReader {
     let at = start;
     const le = this.little;
     while (at + PCAP_RECORD_HEADER <= data.length) {
-      const incl = v.getUint32(at + 8, le);
-      if (incl > 0x4000000) {
-        throw new CaptureFormatError(`record ${this.records} at offset ${this.base + at} claims ${incl} bytes: the file is damaged`);
-      }
+      const incl = v.getUint32(at + PCAP_INCL_LEN, le);
+      if (incl > MAX_RECORD) throw this.damaged(at, `record ${this.records + 1} claims ${incl} bytes`);
       if (at + PCAP_RECORD_HEADER + incl > data.length) break;
       const sec = v.getUint32(at, le);
       const frac = v.getUint32(at + 4, le);
@@ -353,7 +444,8 @@ export class CaptureReader {
         index: this.records++,
         linkType: this.pcapLinkType,
         interfaceId: 0,
-        time: { sec, nsec: this.pcapNs ? frac : frac * 1000 },
+        // A damaged fraction may exceed a second; carry it rather than keep an impossible value.
+        time: normalised(sec, this.pcapNs ? frac : frac * 1000),
         data: data.subarray(offset, offset + incl),
         originalLength: Math.max(v.getUint32(at + 12, le), incl),
         fileOffset: this.base + offset,
@@ -365,57 +457,43 @@ export class CaptureReader {
 
   private parsePcapng(data: Uint8Array, v: DataView, start: number): number {
     let at = start;
-    while (at + 12 <= data.length) {
+    while (at + NG_BLOCK_OVERHEAD <= data.length) {
       const typeLE = v.getUint32(at, true);
       if (typeLE === PCAPNG_SHB) {
         // A new section: its own byte order and interfaces.
         const bom = v.getUint32(at + 8, true);
         if (bom === PCAPNG_BYTE_ORDER) this.little = true;
         else if (v.getUint32(at + 8, false) === PCAPNG_BYTE_ORDER) this.little = false;
-        else throw new CaptureFormatError(`pcapng section at offset ${this.base + at} has an unknown byte-order magic`);
-        this.ifaces = [];
+        else throw this.damaged(at, "a pcapng section header has an unknown byte-order magic");
       }
       const le = this.little;
       const type = v.getUint32(at, le);
-      const total = v.getUint32(at + 4, le);
-      if (total < 12 || total % 4 !== 0 || total > 0x4000000) {
-        throw new CaptureFormatError(`pcapng block at offset ${this.base + at} has a bad length ${total}: the file is damaged`);
-      }
+      const total = v.getUint32(at + NG_TOTAL_LENGTH, le);
+      const min = NG_MIN_TOTAL[type] ?? NG_BLOCK_OVERHEAD;
+      if (total < min || total % 4 !== 0 || total > MAX_RECORD)
+        throw this.damaged(at, `a pcapng block of type ${type} has a bad length ${total} (at least ${min}, a multiple of 4)`);
       if (at + total > data.length) break;
       const body = at + 8;
       const bodyEnd = at + total - 4;
-      if (type === 1) {
-        // Interface Description Block
+      if (type === PCAPNG_SHB) this.ifaces = [];
+      else if (type === NG_IDB) {
         const linkType = v.getUint16(body, le);
-        let unitsPerSec = 1_000_000n;
-        for (let o = body + 8; o + 4 <= bodyEnd; ) {
-          const code = v.getUint16(o, le);
-          const len = v.getUint16(o + 2, le);
-          if (code === 0) break;
-          if (code === 9 && len >= 1) {
-            const r = data[o + 4] as number;
-            unitsPerSec = r & 0x80 ? 1n << BigInt(r & 0x7f) : 10n ** BigInt(r);
-          }
-          o += 4 + ((len + 3) & ~3);
-        }
-        this.ifaces.push({ linkType, unitsPerSec });
+        this.ifaces.push({ linkType, unitsPerSec: this.tsresol(data, v, at, body + 8, bodyEnd) });
         this.seeLinkType(linkType);
-      } else if (type === 6 || type === 2) {
-        // Enhanced Packet Block / obsolete Packet Block
-        const ifaceId = type === 6 ? v.getUint32(body, le) : v.getUint16(body, le);
+      } else if (type === NG_EPB || type === NG_PB) {
+        const ifaceId = type === NG_EPB ? v.getUint32(body, le) : v.getUint16(body, le);
         const iface = this.ifaces[ifaceId];
-        if (iface === undefined)
-          throw new CaptureFormatError(`pcapng packet at offset ${this.base + at} names interface ${ifaceId}, which was never described`);
+        if (iface === undefined) throw this.damaged(at, `a pcapng packet names interface ${ifaceId}, which was never described`);
         const ts = (BigInt(v.getUint32(body + 4, le)) << 32n) | BigInt(v.getUint32(body + 8, le));
         const caplen = v.getUint32(body + 12, le);
         const origlen = v.getUint32(body + 16, le);
         const offset = body + 20;
-        if (offset + caplen > bodyEnd) throw new CaptureFormatError(`pcapng packet at offset ${this.base + at} overruns its block`);
+        if (caplen > bodyEnd - offset) throw this.damaged(at, `a pcapng packet of ${caplen} bytes overruns its ${total}-byte block`);
         this.emitNg(data, iface, ifaceId, ts, offset, caplen, origlen);
-      } else if (type === 3) {
+      } else if (type === NG_SPB) {
         // Simple Packet Block: interface 0, no timestamp
         const iface = this.ifaces[0];
-        if (iface === undefined) throw new CaptureFormatError(`pcapng simple packet at offset ${this.base + at} before any interface`);
+        if (iface === undefined) throw this.damaged(at, "a pcapng simple packet comes before any interface");
         const origlen = v.getUint32(body, le);
         const offset = body + 4;
         const caplen = Math.min(origlen, bodyEnd - offset);
@@ -424,6 +502,27 @@ export class CaptureReader {
       at += total;
     }
     return at;
+  }
+
+  /** The if_tsresol option of an interface block (default: microseconds). */
+  private tsresol(data: Uint8Array, v: DataView, block: number, from: number, to: number): bigint {
+    const le = this.little;
+    for (let o = from; o + 4 <= to; ) {
+      const code = v.getUint16(o, le);
+      const len = v.getUint16(o + 2, le);
+      if (code === NG_OPT_END) break;
+      if (o + 4 + len > to) throw this.damaged(block, `a pcapng interface option (code ${code}, ${len} bytes) overruns its block`);
+      if (code === NG_OPT_IF_TSRESOL && len >= 1) {
+        const r = data[o + 4] as number;
+        const binary = (r & 0x80) !== 0;
+        const exp = r & 0x7f;
+        if (exp > (binary ? NG_TSRESOL_MAX_BINARY : NG_TSRESOL_MAX_DECIMAL))
+          throw this.damaged(block, `a pcapng interface has an unusable timestamp resolution (if_tsresol 0x${r.toString(16)})`);
+        return binary ? 1n << BigInt(exp) : 10n ** BigInt(exp);
+      }
+      o += 4 + ((len + 3) & ~3);
+    }
+    return 1_000_000n;
   }
 
   private emitNg(data: Uint8Array, iface: Iface, ifaceId: number, ts: bigint, offset: number, caplen: number, origlen: number): void {
@@ -441,6 +540,10 @@ export class CaptureReader {
   }
 }
 
+function normalised(sec: number, nsec: number): Timestamp {
+  return nsec < 1_000_000_000 ? { sec, nsec } : { sec: sec + Math.floor(nsec / 1_000_000_000), nsec: nsec % 1_000_000_000 };
+}
+
 function isPcapMagic(m: number): boolean {
   const swapped = ((m & 0xff) << 24) | ((m & 0xff00) << 8) | ((m >>> 8) & 0xff00) | (m >>> 24);
   return [PCAP_MAGIC_US, PCAP_MAGIC_NS].some((x) => x === m || x === swapped >>> 0);
@@ -450,6 +553,8 @@ function notCapture(data: Uint8Array): CaptureFormatError {
   const head = Array.from(data.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join(" ");
   return new CaptureFormatError(
     `not a pcap or pcapng file (it starts with ${head}; pcap starts with d4 c3 b2 a1 or 4d 3c b2 a1, pcapng with 0a 0d 0d 0a)`,
+    "NOT_A_CAPTURE",
+    0,
   );
 }
 

@@ -90,6 +90,8 @@ export function write(stream: NodeJS.WritableStream, text: string): Promise<bool
   });
 }
 
+const FLUSH_AT = 1 << 16;
+
 /** Collects lines and writes them in large pieces. */
 export class LineWriter {
   private buf: string[] = [];
@@ -104,10 +106,20 @@ export class LineWriter {
   }
 
   async line(text: string): Promise<void> {
+    this.add(text);
+    if (this.due) await this.flush();
+  }
+
+  /** Adds a line without waiting (a million lines need not cost a million awaits); see `due`. */
+  add(text: string): void {
     if (this.closed) return;
     this.buf.push(text);
     this.size += text.length + 1;
-    if (this.size >= 1 << 16) await this.flush();
+  }
+
+  /** Whether enough is buffered that the caller should flush() before adding more. */
+  get due(): boolean {
+    return this.size >= FLUSH_AT;
   }
 
   async flush(): Promise<void> {

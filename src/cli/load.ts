@@ -2,7 +2,7 @@
 // progress bar on a terminal.
 
 import { open, readFile, stat } from "node:fs/promises";
-import { CaptureFormatError, CaptureReader, type CaptureReaderSummary } from "../capture/pcap.js";
+import { CaptureFormatError, CaptureReader, type CaptureReaderSummary, secondsBetween, type Timestamp } from "../capture/pcap.js";
 import type { CoreExports } from "../core/core.js";
 import { CaptureDecoder, type CaptureMessage, type DecodeStats, loadDecoderCore, type Side } from "../replay/decode.js";
 import { CliError, type CliIO, EXIT } from "./command.js";
@@ -10,13 +10,16 @@ import { CliError, type CliIO, EXIT } from "./command.js";
 // iwpm.wasm sits next to the bundle (build/dist/cli.js); from the sources it is the build output.
 const WASM_CANDIDATES = ["./iwpm.wasm", "../../build/core/iwpm.wasm"];
 
-export async function loadCore(): Promise<CoreExports> {
+// Compiled once per process: commands run in-process many times over (tests) need only a fresh instance.
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+async function compileCore(): Promise<WebAssembly.Module> {
   const tried: string[] = [];
   for (const candidate of WASM_CANDIDATES) {
     const url = new URL(candidate, import.meta.url);
     try {
       const bytes = await readFile(url);
-      return await loadDecoderCore(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return await WebAssembly.compile(bytes);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT") {
@@ -29,12 +32,24 @@ export async function loadCore(): Promise<CoreExports> {
   throw new CliError(`the iwpm core (iwpm.wasm) was not found; looked at ${tried.join(", ")}; run \`npm run build\``, EXIT.FAILURE);
 }
 
+export async function loadCore(): Promise<CoreExports> {
+  compiled ??= compileCore();
+  try {
+    return await loadDecoderCore(await compiled);
+  } catch (err) {
+    compiled = undefined;
+    throw err;
+  }
+}
+
 const CHUNK = 1 << 20;
 /** Files at least this large get a progress bar (on a terminal). */
 const PROGRESS_FROM = 4 << 20;
 
 export interface ReadOptions {
   side?: Side;
+  /** Keep each message's bytes (for hex dumps). */
+  keepBytes?: boolean;
   /** Receives each chunk's messages; may wait (output backpressure). */
   onMessages: (batch: CaptureMessage[]) => Promise<void> | void;
   /** Stop reading early (e.g. the output reader went away). */
@@ -45,6 +60,10 @@ export interface ReadResult {
   stats: DecodeStats;
   capture: CaptureReaderSummary;
   bytes: number;
+  /** Why the file could not be read to its end (code DAMAGED or TRUNCATED); the messages before were delivered. */
+  error?: CaptureFormatError;
+  /** Reading ended early because `stopped` said so. */
+  stopped: boolean;
 }
 
 class Progress {
@@ -118,7 +137,11 @@ export async function readCaptureFile(path: string, io: CliIO, core: CoreExports
     }
   }
   let batch: CaptureMessage[] = [];
-  const decoder = new CaptureDecoder(core, { onMessage: (m) => batch.push(m), ...(opts.side ? { side: opts.side } : {}) });
+  const decoder = new CaptureDecoder(core, {
+    onMessage: (m) => batch.push(m),
+    ...(opts.side ? { side: opts.side } : {}),
+    ...(opts.keepBytes ? { keepBytes: true } : {}),
+  });
   const reader = new CaptureReader((rec) => decoder.record(rec));
   const progress = io.stderr.isTTY && size >= PROGRESS_FROM ? new Progress(io, size, path) : undefined;
   let bytes = 0;
@@ -128,6 +151,8 @@ export async function readCaptureFile(path: string, io: CliIO, core: CoreExports
     batch = [];
     await opts.onMessages(out);
   };
+  let error: CaptureFormatError | undefined;
+  let stopped = false;
   try {
     const chunks = path === "-" ? streamChunks(io.stdin) : fileChunks(path);
     try {
@@ -136,35 +161,48 @@ export async function readCaptureFile(path: string, io: CliIO, core: CoreExports
         reader.push(chunk);
         await flush();
         progress?.update(bytes, decoder.stats.messages);
-        if (opts.stopped?.()) break;
+        if (opts.stopped?.()) {
+          stopped = true;
+          break;
+        }
       }
     } catch (err) {
-      if (err instanceof CaptureFormatError) throw new CliError(`${path}: ${err.message}`, EXIT.FORMAT);
-      if ((err as NodeJS.ErrnoException).code !== undefined) throw inputError(path, err);
-      throw err;
+      if (!(err instanceof CaptureFormatError)) {
+        if ((err as NodeJS.ErrnoException).code !== undefined) throw inputError(path, err);
+        throw err;
+      }
+      if (reader.format === undefined || err.code !== "DAMAGED") throw formatError(path, err);
+      // The records before the damage were decoded: show them, then say where it broke.
+      error = err;
     }
     let capture: CaptureReaderSummary;
-    try {
-      capture = reader.end();
-    } catch (err) {
-      if (err instanceof CaptureFormatError) throw new CliError(`${path}: ${err.message}`, EXIT.FORMAT);
-      throw err;
+    if (error) capture = { format: reader.format, records: reader.records, trailingBytes: 0, linkTypes: [] };
+    else {
+      try {
+        capture = reader.end();
+      } catch (err) {
+        if (err instanceof CaptureFormatError) throw formatError(path, err);
+        throw err;
+      }
+      if (capture.tail && !stopped) error = capture.tail;
     }
     const stats = decoder.finish();
     await flush();
-    return { stats, capture, bytes };
+    return { stats, capture, bytes, stopped, ...(error ? { error } : {}) };
   } finally {
     progress?.clear();
   }
 }
 
+function formatError(path: string, err: CaptureFormatError): CliError {
+  return new CliError(`${path}: ${err.message}`, EXIT.FORMAT);
+}
+
 /** Warnings worth a line on stderr after reading. */
 export function readWarnings(path: string, r: ReadResult): string[] {
   const out: string[] = [];
-  if (r.capture.trailingBytes > 0)
-    out.push(`${path}: the last ${r.capture.trailingBytes} bytes do not form a whole record (the capture was cut short)`);
   if (r.stats.truncatedRecords > 0) out.push(`${path}: ${r.stats.truncatedRecords} records were cut by the capture's snap length`);
-  if (r.stats.messages === 0) {
+  if (r.stats.messages === 0 && r.error === undefined && !r.stopped) {
     out.push(
       r.stats.records === 0
         ? `${path}: the capture holds no packets`
@@ -179,4 +217,39 @@ export function parseSide(v: string | undefined): Side | undefined {
   if (v === undefined) return undefined;
   if (v === "client" || v === "daemon") return v;
   throw new CliError(`--side must be "client" or "daemon", not "${v}"`, EXIT.USAGE);
+}
+
+/** One input's messages for a merged timeline, and its first record's time. */
+export interface FileMessages {
+  messages: readonly CaptureMessage[];
+  first: Timestamp | undefined;
+}
+
+/**
+ * The messages of several inputs in timestamp order (the earlier file first on a tie, each
+ * file's own order kept), as [file, message, seconds since the earliest first record of all].
+ */
+export function* mergeByTime(files: readonly FileMessages[]): Generator<[number, CaptureMessage, number]> {
+  let origin: Timestamp | undefined;
+  for (const f of files) if (f.first && (origin === undefined || secondsBetween(f.first, origin) > 0)) origin = f.first;
+  // m.time counts from its own file's first record; shift it to the common origin.
+  const shift = files.map((f) => (origin && f.first ? secondsBetween(origin, f.first) : 0));
+  const next = files.map(() => 0);
+  for (;;) {
+    let best = -1;
+    let bestTs: Timestamp | undefined;
+    for (let i = 0; i < files.length; i++) {
+      const m = files[i]?.messages[next[i] as number];
+      if (m === undefined) continue;
+      const ts = m.timestamp;
+      if (bestTs === undefined || ts.sec < bestTs.sec || (ts.sec === bestTs.sec && ts.nsec < bestTs.nsec)) {
+        best = i;
+        bestTs = ts;
+      }
+    }
+    if (best < 0) return;
+    const m = files[best]?.messages[next[best] as number] as CaptureMessage;
+    next[best] = (next[best] as number) + 1;
+    yield [best, m, m.time + (shift[best] as number)];
+  }
 }

@@ -1,16 +1,18 @@
 // iwpm replay FILE: the state a capture leads to (or the state at a moment), and what looks wrong.
 
-import type { CaptureMessage } from "../replay/decode.js";
+import type { CaptureMessage, DecodeStats } from "../replay/decode.js";
 import { mappingFlagsText } from "../replay/format.js";
 import { iwpmErrorName } from "../replay/names.js";
 import { type PeerExchange, type State, StateBuilder, type Timeline } from "../replay/state.js";
 import { CliError, type CliIO, type Command, EXIT, LineWriter, parseCommandArgs, parseCount, parseSeconds } from "./command.js";
-import { loadCore, parseSide, readCaptureFile, readWarnings } from "./load.js";
+import { type FileMessages, loadCore, mergeByTime, parseSide, type ReadResult, readCaptureFile, readWarnings } from "./load.js";
 
-const help = `Usage: iwpm replay [options] FILE
+const help = `Usage: iwpm replay [options] FILE...
 
 Replays a capture (see iwpm decode --help for the formats) and prints what the
-client and the daemon knew at the end, or at a given moment:
+client and the daemon knew at the end, or at a given moment. Several FILEs
+are merged into one timeline by timestamp first (messages are then numbered
+in that timeline):
 
   daemon            its netlink port (iwpmd's pid) and the ABI version in use
   mappings          the client's mapinfo table (from ADD/QUERY replies,
@@ -34,7 +36,8 @@ Options:
   -h, --help         this text
 
 Exit codes: 0 done, 1 anomalies found with --strict, 2 bad usage,
-3 unreadable file, 4 not a pcap/pcapng file.`;
+3 unreadable file, 4 not a pcap/pcapng file, or one that is damaged or cut
+short (the state printed is the one the records before the damage lead to).`;
 
 function table(head: string[], rows: string[][]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -147,6 +150,24 @@ function peerState(x: PeerExchange, i: number): string {
   return "waiting";
 }
 
+/** The statistics of several captures as one: counts added, and the sides the netlink ones were taken on. */
+function combinedStats(all: DecodeStats[]): DecodeStats & { sides: string } {
+  const [first, ...rest] = all as [DecodeStats, ...DecodeStats[]];
+  const sides = [...new Set(all.filter((s) => s.netlinkMessages > 0 && s.side).map((s) => s.side))].join(" and ");
+  if (rest.length === 0) return { ...first, sides };
+  const sum = (k: "messages" | "netlinkMessages" | "peerMessages" | "records" | "invalid") => all.reduce((n, s) => n + s[k], 0);
+  return {
+    ...first,
+    messages: sum("messages"),
+    netlinkMessages: sum("netlinkMessages"),
+    peerMessages: sum("peerMessages"),
+    records: sum("records"),
+    invalid: sum("invalid"),
+    sides,
+    sideInferred: all.some((s) => s.sideInferred),
+  };
+}
+
 /** Plain data for --json. */
 export function stateJson(s: State): Record<string, unknown> {
   return {
@@ -167,40 +188,59 @@ async function run(args: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${help}\n`);
     return EXIT.OK;
   }
-  if (positionals.length !== 1)
-    throw new CliError(
-      positionals.length === 0 ? "a capture FILE is required (see iwpm replay --help)" : "only one FILE at a time",
-      EXIT.USAGE,
-    );
-  const path = positionals[0] as string;
+  if (positionals.length === 0) throw new CliError("a capture FILE is required (see iwpm replay --help)", EXIT.USAGE);
+  if (positionals.filter((p) => p === "-").length > 1) throw new CliError('stdin ("-") can be read only once', EXIT.USAGE);
   const moment = values.at !== undefined ? parseSeconds(values.at as string, "--at") : undefined;
   const limit = values.limit !== undefined ? parseCount(values.limit as string, "--limit") : 100;
   const side = parseSide(values.side as string | undefined);
 
   const core = await loadCore();
   const builder = new StateBuilder();
-  const result = await readCaptureFile(path, io, core, {
-    ...(side ? { side } : {}),
-    onMessages: (batch: CaptureMessage[]) => {
-      for (const m of batch) builder.add(m);
-    },
-  });
-  for (const w of readWarnings(path, result)) io.stderr.write(`iwpm replay: ${w}\n`);
+  const results: { path: string; result: ReadResult }[] = [];
+  if (positionals.length === 1) {
+    const path = positionals[0] as string;
+    const result = await readCaptureFile(path, io, core, {
+      ...(side ? { side } : {}),
+      onMessages: (batch: CaptureMessage[]) => {
+        for (const m of batch) builder.add(m);
+      },
+    });
+    results.push({ path, result });
+  } else {
+    // Several captures (two hosts'): one timeline by timestamp, messages numbered in it.
+    const files: FileMessages[] = [];
+    for (const path of positionals) {
+      const messages: CaptureMessage[] = [];
+      const result = await readCaptureFile(path, io, core, {
+        ...(side ? { side } : {}),
+        onMessages: (batch: CaptureMessage[]) => {
+          for (const m of batch) messages.push(m);
+        },
+      });
+      files.push({ messages, first: result.stats.first });
+      results.push({ path, result });
+    }
+    let index = 0;
+    for (const [, m, time] of mergeByTime(files)) builder.add({ ...m, index: index++, time });
+  }
+  for (const { path, result } of results) for (const w of readWarnings(path, result)) io.stderr.write(`iwpm replay: ${w}\n`);
+  const path = positionals.join(" + ");
+  const st = combinedStats(results.map((r) => r.result.stats));
   const tl = builder.finish();
   const opts = limit === 0 ? {} : { limit };
   const state = moment === undefined ? tl.final(opts) : tl.stateAt(moment, opts);
   const out = new LineWriter(io.stdout);
-  const st = result.stats;
   if (values.json) {
     await out.line(
       JSON.stringify({
-        file: path,
+        file: positionals.length === 1 ? path : undefined,
+        files: positionals.length > 1 ? positionals : undefined,
         messages: st.messages,
         netlinkMessages: st.netlinkMessages,
         peerMessages: st.peerMessages,
         records: st.records,
         invalid: st.invalid,
-        side: st.netlinkMessages > 0 ? st.side : undefined,
+        side: st.netlinkMessages > 0 ? st.sides : undefined,
         duration: tl.end,
         at: moment ?? null,
         state: stateJson(state),
@@ -209,7 +249,7 @@ async function run(args: string[], io: CliIO): Promise<number> {
   } else {
     await out.line(
       `${path}: ${st.messages} messages (${st.netlinkMessages} netlink, ${st.peerMessages} peer) in ${st.records} packets over ${tl.end.toFixed(6)} s` +
-        (st.netlinkMessages > 0 ? `; netlink captured on the ${st.side} side${st.sideInferred ? " (inferred)" : ""}` : ""),
+        (st.netlinkMessages > 0 ? `; netlink captured on the ${st.sides} side${st.sideInferred ? " (inferred)" : ""}` : ""),
     );
     if (moment !== undefined && moment > tl.end)
       await out.line(`(--at ${moment} s is past the end of the capture: the state at the end follows)`);
@@ -223,6 +263,10 @@ async function run(args: string[], io: CliIO): Promise<number> {
       await out.line(l);
   }
   await out.flush();
+  // The state above is what the records before any damage lead to.
+  const damaged = results.filter((r) => r.result.error);
+  for (const { path: p, result } of damaged) io.stderr.write(`iwpm replay: ${p}: ${result.error?.message}\n`);
+  if (damaged.length > 0) return EXIT.FORMAT;
   if (values.strict && state.anomalies.some((a) => a.severity !== "info")) return EXIT.FAILURE;
   if (values.strict && state.counts.anomalies > state.anomalies.length) {
     // cut by --limit: look at the rest

@@ -81,6 +81,8 @@ interface MessageBase {
   code: number;
   /** "ADD_MAPPING request", "NLMSG_DONE", "peer ACCEPT", … */
   label: string;
+  /** The message's bytes (the netlink message, or the UDP payload of a peer one), with DecoderOptions.keepBytes. */
+  bytes?: Uint8Array;
 }
 
 export interface NetlinkMessage extends MessageBase {
@@ -118,6 +120,11 @@ export interface NetlinkMessage extends MessageBase {
   control?: { value?: number; header?: { len: number; type: number; flags: number; seq: number; pid: number; label: string } };
   /** Offset of the attribute that failed framing (status BAD_ATTR_LEN and friends). */
   errorOffset?: number;
+  /**
+   * Each attribute's place in the message, in arrival order: offset from the start of the
+   * message, length = nla_len (its 4-byte header included, padding not).
+   */
+  attrSpans?: { id: number; name: string; offset: number; length: number }[];
 }
 
 export interface PeerMessage extends MessageBase {
@@ -160,6 +167,8 @@ export interface DecoderOptions {
   side?: Side;
   /** Time zero for `time` (default: the first record's timestamp); for decoding part of a capture. */
   origin?: Timestamp;
+  /** Keep a copy of every message's bytes in `bytes` (for hex dumps). */
+  keepBytes?: boolean;
   onMessage: (m: CaptureMessage) => void;
 }
 
@@ -187,6 +196,7 @@ export class CaptureDecoder {
   private votes = { client: 0, daemon: 0 };
   private weakVotes = { client: 0, daemon: 0 };
   private readonly onMessage: (m: CaptureMessage) => void;
+  private readonly keepBytes: boolean;
   private readonly textDecoder = new TextDecoder();
 
   constructor(
@@ -194,6 +204,7 @@ export class CaptureDecoder {
     opts: DecoderOptions,
   ) {
     this.onMessage = opts.onMessage;
+    this.keepBytes = opts.keepBytes === true;
     this.stats = {
       records: 0,
       netlinkRecords: 0,
@@ -325,6 +336,7 @@ export class CaptureDecoder {
       ipVersion: udp.ipVersion,
       wire,
     };
+    if (this.keepBytes) m.bytes = udp.payload.slice();
     this.stats.peerMessages++;
     this.emit(m);
   }
@@ -450,6 +462,7 @@ export class CaptureDecoder {
     };
     if (port !== undefined) m.port = port;
     if (groups !== undefined) m.groups = groups;
+    if (this.keepBytes) m.bytes = bytes.slice();
     return m;
   }
 

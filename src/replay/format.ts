@@ -1,7 +1,7 @@
 // Text for decoded messages and reconstructed state: one-line summaries, field lists, and the
 // JSON form. Shared by the CLI and the browser page.
 
-import type { CaptureMessage, NetlinkMessage, PeerMessage } from "./decode.js";
+import type { AttrValue, CaptureMessage, NetlinkMessage, PeerMessage } from "./decode.js";
 import {
   DIR_TO_DAEMON,
   iwpmErrorName,
@@ -168,10 +168,28 @@ export function fields(m: CaptureMessage): [string, string][] {
   return out;
 }
 
+// The date and time of the last whole second formatted: captures hold many messages per second.
+let isoSec = Number.NaN;
+let isoHead = "";
+
+/** UTC with nanoseconds; a damaged capture's timestamp past what Date covers stays readable as seconds. */
 export function isoTime(sec: number, nsec: number): string {
-  const iso = new Date(sec * 1000).toISOString(); // 2026-09-21T14:13:25.000Z
-  return `${iso.slice(0, 19)}.${String(nsec).padStart(9, "0")}Z`;
+  const frac = String(nsec).padStart(9, "0");
+  if (sec !== isoSec) {
+    const date = new Date(sec * 1000);
+    // 2026-09-21T14:13:25.000Z, or +275760-09-13T00:00:00.000Z past year 9999
+    isoHead = Number.isNaN(date.getTime()) ? "" : date.toISOString().replace(/\.\d{3}Z$/, "");
+    isoSec = sec;
+  }
+  return isoHead === "" ? `${sec}.${frac} s after 1970` : `${isoHead}.${frac}Z`;
 }
+
+function hex(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += HEX[b];
+  return out;
+}
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** The JSON form of a message: plain data, stable field names. */
 export function toJson(m: CaptureMessage): Record<string, unknown> {
@@ -181,9 +199,119 @@ export function toJson(m: CaptureMessage): Record<string, unknown> {
     time: Number(m.time.toFixed(9)),
     timestamp: isoTime(m.timestamp.sec, m.timestamp.nsec),
     label: m.label,
+    ...(m.bytes ? { bytes: hex(m.bytes) } : {}),
   };
   if (m.proto === "peer") return { ...base, proto: "peer", src: m.src, dst: m.dst, ...m.wire };
-  const { proto, index, record, time, timestamp, label, code, ...rest } = m;
-  void [proto, index, record, time, timestamp, label, code];
+  const { proto, index, record, time, timestamp, label, code, bytes, ...rest } = m;
+  void [proto, index, record, time, timestamp, label, code, bytes];
   return { ...base, proto: "netlink", direction: m.dir === DIR_TO_DAEMON ? "to_daemon" : "to_client", ...rest };
+}
+
+function jsonValue(v: unknown): string {
+  if (typeof v === "number") return Number.isFinite(v) ? String(v) : "null";
+  if (typeof v === "boolean") return v ? "true" : "false";
+  return JSON.stringify(v);
+}
+
+/** The attribute values: flat numbers and strings, written without a generic walk. */
+function jsonAttrs(attrs: Record<string, AttrValue>): string {
+  let out = "{";
+  let first = true;
+  for (const k in attrs) {
+    const v = attrs[k] as AttrValue;
+    out += `${first ? "" : ","}"${k}":${typeof v === "number" ? jsonValue(v) : JSON.stringify(v)}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+/**
+ * One JSON Lines line: the same object as toJson, plus the frame number (from 1), the message's
+ * position in its frame and, when given, its file. Built as text, member by member: at a million
+ * messages the intermediate objects of toJson cost several times the decoding. A test holds it
+ * equal to toJson, so a field added to the messages cannot be left out here unnoticed.
+ */
+export function jsonLine(m: CaptureMessage, frame: number, msg: number, file?: string): string {
+  let out = `{"frame":${frame},"msg":${msg},${file !== undefined ? `"file":${JSON.stringify(file)},` : ""}"index":${m.index},"record":${m.record},"time":${jsonValue(Number(m.time.toFixed(9)))},"timestamp":"${isoTime(m.timestamp.sec, m.timestamp.nsec)}","label":${JSON.stringify(m.label)}`;
+  if (m.bytes) out += `,"bytes":"${hex(m.bytes)}"`;
+  if (m.proto === "peer") {
+    out += `,"proto":"peer","src":${JSON.stringify(m.src)},"dst":${JSON.stringify(m.dst)}`;
+    const w = m.wire as unknown as Record<string, unknown>;
+    for (const k in w) if (w[k] !== undefined) out += `,${JSON.stringify(k)}:${jsonValue(w[k])}`;
+    return `${out}}`;
+  }
+  out += `,"proto":"netlink","direction":"${m.dir === DIR_TO_DAEMON ? "to_daemon" : "to_client"}","part":${m.part},"parts":${m.parts},"dir":${m.dir},"captured":"${m.captured}"`;
+  if (m.port !== undefined) out += `,"port":${m.port}`;
+  if (m.groups !== undefined) out += `,"groups":${m.groups}`;
+  if (m.echo !== undefined) out += `,"echo":${m.echo}`;
+  out += `,"kind":"${m.kind}","len":${m.len},"type":${m.type},"flags":${m.flags},"seq":${m.seq},"pid":${m.pid}`;
+  if (m.client !== undefined) out += `,"client":${m.client}`;
+  if (m.op !== undefined) out += `,"op":${m.op}`;
+  if (m.opName !== undefined) out += `,"opName":${JSON.stringify(m.opName)}`;
+  if (m.version !== undefined) out += `,"version":${m.version}`;
+  out += `,"status":${m.status},"statusName":${JSON.stringify(m.statusName)},"attrs":${jsonAttrs(m.attrs)}`;
+  if (m.unknownAttrs !== undefined) out += `,"unknownAttrs":${JSON.stringify(m.unknownAttrs)}`;
+  if (m.control !== undefined) out += `,"control":${JSON.stringify(m.control)}`;
+  if (m.errorOffset !== undefined) out += `,"errorOffset":${m.errorOffset}`;
+  if (m.attrSpans !== undefined) out += `,"attrSpans":${JSON.stringify(m.attrSpans)}`;
+  return `${out}}`;
+}
+
+// nlmsghdr (netlink(7)): where each field sits, for the hex dump
+const NLMSG_FIELDS: [string, number, number][] = [
+  ["nlmsg_len", 0, 4],
+  ["nlmsg_type", 4, 2],
+  ["nlmsg_flags", 6, 2],
+  ["nlmsg_seq", 8, 4],
+  ["nlmsg_pid", 12, 4],
+];
+// iwpmd's peer message (protocol reference §5.4), for the hex dump
+const PEER_FIELDS: [string, number, number][] = [
+  ["magic", 0, 1],
+  ["pmtime", 1, 1],
+  ["reserved", 2, 2],
+  ["apport", 4, 2],
+  ["cpport", 6, 2],
+  ["assochandle", 8, 8],
+  ["cpipaddr", 16, 16],
+  ["apipaddr", 32, 16],
+  ["mapped_cpipaddr", 48, 16],
+];
+const HEX_ROW = 16;
+
+/**
+ * The message's bytes (kept with DecoderOptions.keepBytes) as hex rows with their ASCII, then
+ * the byte range of each header field and attribute; empty without bytes.
+ */
+export function hexDump(m: CaptureMessage): string[] {
+  const b = m.bytes;
+  if (b === undefined) return [];
+  const out: string[] = [];
+  for (let at = 0; at < b.length; at += HEX_ROW) {
+    const row = b.subarray(at, at + HEX_ROW);
+    let h = "";
+    let text = "";
+    for (let i = 0; i < HEX_ROW; i++) {
+      const c = row[i];
+      h += (c === undefined ? "  " : HEX[c]) + (i === HEX_ROW / 2 - 1 ? "  " : " ");
+      if (c !== undefined) text += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : ".";
+    }
+    out.push(`${at.toString(16).padStart(4, "0")}  ${h} ${text}`);
+  }
+  const range = (from: number, len: number) => `${from}-${from + len - 1}`.padEnd(9);
+  if (m.proto === "peer") {
+    for (const [name, off, len] of PEER_FIELDS) if (off + len <= b.length) out.push(`${range(off, len)} ${name}`);
+    return out;
+  }
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (const [name, off, len] of NLMSG_FIELDS) {
+    if (off + len > b.length) continue;
+    const value = len === 4 ? v.getUint32(off, true) : v.getUint16(off, true);
+    out.push(
+      `${range(off, len)} ${name.padEnd(12)} ${name === "nlmsg_type" || name === "nlmsg_flags" ? `0x${value.toString(16)}` : value}`,
+    );
+  }
+  for (const a of m.attrSpans ?? [])
+    out.push(`${range(a.offset, a.length)} attr ${a.id} ${a.name} (${a.length} bytes with its 4-byte header)`);
+  return out;
 }

@@ -18,7 +18,10 @@ import {
 } from "../../src/capture/pcap.js";
 import { CaptureTap, pcapRecorder } from "../../src/capture/tap.js";
 import type { Datagram, DatagramSocket } from "../../src/host/shim.js";
+import { isoTime } from "../../src/replay/format.js";
+import { concatChunks } from "../replay/scenario.js";
 import { findExecutable } from "../support/netns.js";
+import { ngInterface, ngPacket, ngSectionHeader, pcapFile, pcapngFile } from "./seeds.js";
 
 const collect = () => {
   const chunks: Uint8Array[] = [];
@@ -279,5 +282,66 @@ describe.skipIf(!tshark)("tshark reads our files", () => {
       expect(r.stderr).not.toMatch(/error|malformed|appears to be damaged/i);
       expect(r.stdout.trim().split("\n")).toEqual(["824\t0x0014\t0x0808\t1234", "824\t0x0014\t0x0808,0x0003\t1234,0"]);
     }
+  });
+});
+
+describe("damaged captures (regressions)", () => {
+  const payload = () => new Uint8Array([...netlinkPseudoHeader({ direction: "in", port: 1234 }), ...hello]);
+  const packets = [0, 1, 2].map((i) => ({ time: { sec: 1_790_000_000 + i, nsec: 5000 }, data: payload() }));
+
+  it("a 12-byte packet block at the end: the records before it, then a DAMAGED error with its offset", () => {
+    const good = pcapngFile(LINKTYPE_NETLINK, packets);
+    const tail = new Uint8Array(12);
+    const v = new DataView(tail.buffer);
+    v.setUint32(0, 6, true);
+    v.setUint32(4, 12, true);
+    v.setUint32(8, 12, true);
+    const bytes = new Uint8Array([...good, ...tail]);
+    const got: CaptureRecord[] = [];
+    const reader = new CaptureReader((r) => got.push(r));
+    let error: unknown;
+    try {
+      reader.push(bytes);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(CaptureFormatError);
+    expect(error).toMatchObject({ code: "DAMAGED", offset: good.length });
+    expect((error as Error).message).toMatch(
+      /block of type 6 has a bad length 12 .*damaged at offset \d+ \(the 4 records before it were read\)/,
+    );
+    expect(got).toHaveLength(4); // three EPBs and the SPB
+    expect(() => reader.end()).toThrow(CaptureFormatError);
+  });
+
+  it("if_tsresol 0 (seconds) and 0x86 (1/64 s) are read; one finer than 2^-63 s is refused", () => {
+    const secs = readCapture(pcapngFile(LINKTYPE_NETLINK, packets, 0)).records;
+    expect(secs.slice(0, 3).map((r) => r.time)).toEqual(packets.map((p) => ({ sec: p.time.sec, nsec: 0 })));
+    const sixtyFourths = readCapture(pcapngFile(LINKTYPE_NETLINK, packets, 0x86)).records;
+    expect(sixtyFourths[0]?.time.sec).toBe(packets[0]?.time.sec);
+    // a timestamp far beyond what Date covers, as a damaged if_tsresol 0 makes them
+    const far = concatChunks([ngSectionHeader(), ngInterface(LINKTYPE_NETLINK, 0), ngPacket(0, 0xffffffff_ffffffffn, payload())]);
+    const [rec] = readCapture(far).records;
+    expect(rec?.time.sec).toBe(Number(0xffffffff_ffffffffn));
+    expect(isoTime(rec?.time.sec as number, 0)).toBe("18446744073709552000.000000000 s after 1970");
+    expect(() => readCapture(pcapngFile(LINKTYPE_NETLINK, packets, 0xff))).toThrow(/unusable timestamp resolution \(if_tsresol 0xff\)/);
+    expect(() => readCapture(pcapngFile(LINKTYPE_NETLINK, packets, 19))).toThrow(CaptureFormatError);
+  });
+
+  it("a file cut inside a record: the whole records, and a TRUNCATED tail saying where", () => {
+    const whole = pcapFile(LINKTYPE_NETLINK, packets, false);
+    const { records, summary } = readCapture(whole.subarray(0, whole.length - 3));
+    expect(records).toHaveLength(2);
+    expect(summary.tail).toMatchObject({ code: "TRUNCATED" });
+    expect(summary.tail?.message).toMatch(
+      /cut short: it ends inside record 3 at offset \d+ \(\d+ of its \d+ bytes\); the 2 records before it were read/,
+    );
+    expect(readCapture(whole).summary.tail).toBeUndefined();
+  });
+
+  it("a pcap record's microseconds past one second carry into the seconds", () => {
+    const b = pcapFile(LINKTYPE_NETLINK, packets.slice(0, 1), false);
+    new DataView(b.buffer).setUint32(24 + 4, 2_500_000, true);
+    expect(readCapture(b).records[0]?.time).toEqual({ sec: 1_790_000_002, nsec: 500_000_000 });
   });
 });

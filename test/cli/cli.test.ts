@@ -109,7 +109,7 @@ describe("iwpm decode", () => {
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split("\n");
     expect(lines).toHaveLength(25);
-    expect(lines[0]).toMatch(/^ +0\.000000 +#0 +daemon→client +HELLO +c2 seq 0 pid 1234 +ABI 4$/);
+    expect(lines[0]).toMatch(/^ +1 +0\.000000 +daemon→client +HELLO +c2 seq 0 pid 1234 +ABI 4$/);
     expect(lines[5]).toMatch(/client→daemon +ADD_MAPPING request +c2 seq \d+ pid 4321 +127\.0\.0\.1:5555 flags 0$/);
     expect(lines[11]).toContain("IWPM_DUPLICATE_MAPPING_ERR (12) for seq");
     expect(r.err).toBe("");
@@ -132,7 +132,7 @@ describe("iwpm decode", () => {
       attrs: { mappedLocal: "127.0.0.1:40000" },
     });
     const a = await run(["decode", "--absolute", file("scenario.pcap")]);
-    expect(a.out).toMatch(/^2026-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z {2}#0 /);
+    expect(a.out).toMatch(/^ +1 2026-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z {2}daemon→client /);
   });
 
   it("reads stdin for -", async () => {
