@@ -381,3 +381,29 @@ export function serviceMappingRead(i: u32): void {
 export function serviceMappingVerify(): i32 {
   return mappingCheck();
 }
+
+// ---- the service's bounds and counters (docs/serve.md) ---------------------------
+import { dropCount, DROP_REASONS } from "./service/events";
+import { mappingCountOf, mappingSetLimits } from "./service/mappings";
+import { setQueryTicks } from "./peer/exchanges";
+
+/** Bounds on live mappings: in total and per requesting netlink port (0 = unbounded). */
+export function serviceSetMappingLimits(total: u32, perPort: u32): void {
+  mappingSetLimits(total, perPort);
+}
+/** Ticks (seconds) a QUERY waits for its peer before the client is answered IWPM_REMOTE_QUERY_REJECT (1..10). */
+export function serviceSetQueryTicks(n: u32): void {
+  setQueryTicks(<i32>min(n, 10));
+}
+/** How many drop reasons serviceDropCount knows. */
+export function serviceDropReasons(): u32 {
+  return DROP_REASONS;
+}
+/** Input refused for `reason` so far (the order of src/service/stats.ts). */
+export function serviceDropCount(reason: u32): f64 {
+  return <f64>dropCount(reason);
+}
+/** Live mappings asked for by netlink port `port`. */
+export function serviceMappingCountOf(port: u32): u32 {
+  return mappingCountOf(port);
+}

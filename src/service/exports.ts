@@ -29,6 +29,11 @@ export interface ServiceExports {
   serviceOutPtr(): number;
   serviceMappingRead(i: number): void;
   serviceMappingVerify(): number;
+  serviceSetMappingLimits(total: number, perPort: number): void;
+  serviceSetQueryTicks(n: number): void;
+  serviceDropReasons(): number;
+  serviceDropCount(reason: number): number;
+  serviceMappingCountOf(port: number): number;
 }
 
 export function serviceExports(core: Core): CoreExports & ServiceExports {
