@@ -4,16 +4,39 @@
 
 import { instantiateCore } from "../core/core.js";
 import { IwpmError } from "../core/errors.js";
-import { type NodeNetlinkSocket, openNetlinkSocket } from "../host/netlink-node.js";
-import { createShim, SocketMap, type UdpSocket } from "../host/shim.js";
+import { Errno } from "../host/errno.js";
+import { NETLINK_RDMA, NETLINK_USERSOCK, type NodeNetlinkSocket, type NodeNetlinkSocketOptions, openNetlinkSocket } from "../host/netlink-node.js";
+import { createShim, type DatagramSocket, type PortReserver, SocketMap, type UdpSocket } from "../host/shim.js";
 import { NodePortReserver } from "../host/tcp-node.js";
 import { NodeUdpSocket } from "../host/udp-node.js";
 import { coreModule } from "../host/wasm-node.js";
+import type { LogLevel } from "./config.js";
 import { PortMapperService } from "./service.js";
 
+/** What the host opened, for the start-up line. */
+export interface ServiceSockets {
+  protocol: 2 | 20;
+  /** Why this protocol: asked for, or what the probe found. */
+  protocolReason: "asked" | "probed" | "fallback";
+  /** The netlink port id bound. */
+  port: number;
+  /** In the port mappers' multicast group (needs CAP_NET_ADMIN on NETLINK_USERSOCK). */
+  multicast: boolean;
+  /** IP families with peer sockets. */
+  families: (4 | 6)[];
+  /** Mapped ports are held by bind alone (iwpmd's way) rather than by a listening socket. */
+  bindOnly: boolean;
+}
+
+/** Receive buffer of the service's netlink socket unless configured (iwpmd's nl_sock_rbuf_size). */
+export const DEFAULT_RECV_BUFFER = 4 * 1024 * 1024;
+
 export interface OpenPortMapperServiceOptions {
-  /** Netlink family: 2 NETLINK_USERSOCK (default) or 20 NETLINK_RDMA (talking to the kernel's iw_cm). */
-  protocol?: 2 | 20;
+  /**
+   * Netlink family: 2 NETLINK_USERSOCK (default), 20 NETLINK_RDMA (talking to the kernel's
+   * iw_cm), or "auto": 20 where the kernel offers it, 2 otherwise.
+   */
+  protocol?: 2 | 20 | "auto";
   /** Our netlink port id (default: this process's pid, as iwpmd binds). */
   port?: number;
   /** Where unsolicited messages go (default 0: the kernel, as iwpmd; a user-space client's port otherwise). */
@@ -22,15 +45,33 @@ export interface OpenPortMapperServiceOptions {
   udpPort?: number;
   /** Addresses to bind the peer sockets to (default the wildcard of each family). */
   bindAddress?: { v4?: string; v6?: string };
+  /** The netlink socket's receive buffer in bytes (default 4 MiB; the kernel caps SO_RCVBUF at net.core.rmem_max). */
+  recvBufferSize?: number;
+  /** Ask for SO_RCVBUFFORCE (root: past rmem_max), as iwpmd does; needs the native socket. */
+  forceRecvBuffer?: boolean;
+  /** Bound on live mappings in total (default 65536; 0 = none). */
+  maxMappings?: number;
+  /** Bound on live mappings one netlink port asked for, the kernel exempt (default 4096; 0 = none). */
+  maxMappingsPerPort?: number;
+  /** Seconds a query waits for its peer before the client is answered IWPM_REMOTE_QUERY_REJECT (1..10, default 5). */
+  queryTicks?: number;
+  /** Holds mapped ports; default a listening socket per port (Node cannot bind without listening). */
+  ports?: PortReserver & { closeAll(): void };
+  /** Wraps the netlink socket (a capture tap). */
+  tapNetlink?: (socket: DatagramSocket) => DatagramSocket;
+  /** Wraps a peer socket (a capture tap); `local` is its bound family and port. */
+  tapUdp?: (socket: UdpSocket, local: { family: 4 | 6; port: number }) => UdpSocket;
+  /** Told once what was opened. */
+  onOpen?: (sockets: ServiceSockets) => void;
   /** The core's bytes, instead of reading iwpm.wasm from disk. */
   wasm?: BufferSource;
-  log?: (line: string) => void;
+  log?: (line: string, level?: LogLevel) => void;
 }
 
 const NL_FD = 4;
 const UDP_FDS = [10, 11, 12, 13] as const;
 /** Opens a family's two peer sockets (3935 and ephemeral); null when the family is unavailable. */
-async function openFamily(family: 4 | 6, port: number, address: string | undefined, onReadable: () => void, log: (l: string) => void) {
+async function openFamily(family: 4 | 6, port: number, address: string | undefined, onReadable: () => void, log: (l: string, level?: LogLevel) => void) {
   const opened: NodeUdpSocket[] = [];
   try {
     for (const p of [port, 0]) {
@@ -42,7 +83,7 @@ async function openFamily(family: 4 | 6, port: number, address: string | undefin
     const code = (err as NodeJS.ErrnoException).code;
     // Like iwpmd, a family the host cannot do is skipped; a taken port is an error.
     if (code === "EAFNOSUPPORT" || code === "EADDRNOTAVAIL") {
-      log(`iwpm service: IPv${family} unavailable (${code}), skipped`);
+      log(`IPv${family} unavailable (${code}): no IPv${family} peers`, "warning");
       return null;
     }
     throw new IwpmError(
@@ -54,7 +95,7 @@ async function openFamily(family: 4 | 6, port: number, address: string | undefin
 
 /** Opens the sockets, builds the service and sends its start-up HELLO. */
 export async function openPortMapperService(options: OpenPortMapperServiceOptions = {}): Promise<PortMapperService> {
-  const protocol = options.protocol ?? 2;
+  const asked = options.protocol ?? NETLINK_USERSOCK;
   const port = options.port ?? process.pid;
   const udpPort = options.udpPort ?? 3935;
   const log = options.log ?? (() => {});
@@ -64,30 +105,61 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
   const readable = () => service?.handleReadable();
   const sockets = new SocketMap();
   const udpSockets = new Map<number, UdpSocket>();
-  const ports = new NodePortReserver();
+  const ports = options.ports ?? new NodePortReserver();
   const shim = createShim({ sockets, udpSockets, ports, onHostError: (err) => service?.handleHostError(err) });
   const core = await instantiateCore(module, shim);
 
-  const open = (groups: number[]) =>
-    openNetlinkSocket({
+  let protocol: 2 | 20 = asked === "auto" ? NETLINK_RDMA : asked;
+  let protocolReason: ServiceSockets["protocolReason"] = asked === "auto" ? "probed" : "asked";
+  const open = (groups: number[]) => {
+    // forceRecvBuffer is read by the native socket; the addon behind openNetlinkSocket sets SO_RCVBUF only.
+    const socketOptions: NodeNetlinkSocketOptions & { forceRecvBuffer?: boolean } = {
       protocol,
       port,
       groups,
-      recvBufferSize: 4 * 1024 * 1024,
+      recvBufferSize: options.recvBufferSize ?? DEFAULT_RECV_BUFFER,
+      forceRecvBuffer: options.forceRecvBuffer ?? false,
       onReadable: readable,
-      onSendError: (_err, errno, datagram) => service?.handleSendError(datagram.bytes, errno),
-    });
-  let netlink: NodeNetlinkSocket;
-  try {
+      onSendError: (_err, errno, datagram) => {
+        // On NETLINK_USERSOCK no socket can hold port 0 (the kernel's on NETLINK_RDMA), so what
+        // goes there by default (the start-up HELLO, MAPINFO requests, HANDLE_ERR) is refused
+        // with ECONNREFUSED: nobody to tell, not a failed request. User-space clients find the
+        // service by multicasting their REG_PID instead.
+        if (protocol === NETLINK_USERSOCK && datagram.port === 0 && errno === Errno.ECONNREFUSED) {
+          if (unheard++ === 0) log("nobody listens at netlink port 0 on NETLINK_USERSOCK: unsolicited messages go unheard (use --client-port to name a client)", "debug");
+          return;
+        }
+        service?.handleSendError(datagram.bytes, errno);
+      },
+    };
+    return openNetlinkSocket(socketOptions);
+  };
+  const openJoined = (): NodeNetlinkSocket => {
     try {
-      netlink = open([1, 2]);
+      return open([1, 2]);
     } catch (err) {
       // Joining a NETLINK_USERSOCK group needs CAP_NET_ADMIN. Without it the service still works
       // for clients it announces itself to (clientPort): they learn its port from the HELLO and
       // address their REG_PID to it.
       if ((err as NodeJS.ErrnoException).code !== "EPERM") throw err;
-      log("iwpm service: no CAP_NET_ADMIN, not in the multicast group; clients reach it through its HELLO");
-      netlink = open([]);
+      log("no CAP_NET_ADMIN: not in the port mappers' multicast group; clients reach the service through its HELLO", "warning");
+      multicast = false;
+      return open([]);
+    }
+  };
+  let multicast = true;
+  let unheard = 0;
+  let netlink: NodeNetlinkSocket;
+  try {
+    try {
+      netlink = openJoined();
+    } catch (err) {
+      // The probe: a kernel without RDMA netlink refuses the family itself.
+      if (asked !== "auto" || (err as NodeJS.ErrnoException).code !== "EPROTONOSUPPORT") throw err;
+      protocol = NETLINK_USERSOCK;
+      protocolReason = "fallback";
+      multicast = true;
+      netlink = openJoined();
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -96,7 +168,7 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
       `cannot open the service's netlink socket (protocol ${protocol}, port ${port}): ${e.code ?? ""} ${e.message}; joining the port mappers' multicast group needs CAP_NET_ADMIN, and the port must be free`,
     );
   }
-  sockets.set(NL_FD, netlink);
+  sockets.set(NL_FD, options.tapNetlink ? options.tapNetlink(netlink) : netlink);
 
   const udp: NodeUdpSocket[] = [];
   const closeAll = async () => {
@@ -112,14 +184,31 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
     for (const [i, s] of [...(v4 ?? [null, null]), ...(v6 ?? [null, null])].entries()) {
       if (s === null) continue;
       udp.push(s);
-      udpSockets.set(UDP_FDS[i] as number, s);
+      udpSockets.set(UDP_FDS[i] as number, options.tapUdp ? options.tapUdp(s, { family: s.family, port: s.port }) : s);
       slots[i] = UDP_FDS[i] as number;
     }
     service = new PortMapperService(
       core,
       { port: netlink.port, close: closeAll },
-      { fd: NL_FD, clientPort: options.clientPort ?? 0, udpPort, udp: slots, log },
+      {
+        fd: NL_FD,
+        clientPort: options.clientPort ?? 0,
+        udpPort,
+        udp: slots,
+        log,
+        ...(options.maxMappings !== undefined ? { maxMappings: options.maxMappings } : {}),
+        ...(options.maxMappingsPerPort !== undefined ? { maxMappingsPerPort: options.maxMappingsPerPort } : {}),
+        ...(options.queryTicks !== undefined ? { queryTicks: options.queryTicks } : {}),
+      },
     );
+    options.onOpen?.({
+      protocol,
+      protocolReason,
+      port: netlink.port,
+      multicast,
+      families: [...(v4 ? [4 as const] : []), ...(v6 ? [6 as const] : [])],
+      bindOnly: !(ports instanceof NodePortReserver),
+    });
     service.start();
   } catch (err) {
     await closeAll();

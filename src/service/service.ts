@@ -9,8 +9,10 @@ import { IwpmError } from "../core/errors.js";
 import { Reentrant } from "../core/reentrant.js";
 import { readSockaddr, type SockAddr } from "../core/sockaddr.js";
 import { statusInfo } from "../core/status.js";
+import type { LogLevel } from "./config.js";
 import { type AnyEvent, readAnyEvent } from "./events.js";
 import { type ServiceExports, serviceExports } from "./exports.js";
+import { readStats, type ServiceStats } from "./stats.js";
 
 const OPS: Record<number, string> = {
   0: "regPid",
@@ -83,17 +85,29 @@ export interface PortMapperServiceOptions {
   udpPort?: number;
   /** UDP fds by slot (IPv4 3935, IPv4 ephemeral, IPv6 3935, IPv6 ephemeral); 0 = none. */
   udp?: [number, number, number, number];
-  log?: (line: string) => void;
+  /** Bound on live mappings in total (default 65536; 0 = none, as iwpmd). */
+  maxMappings?: number;
+  /** Bound on live mappings one netlink port asked for; the kernel (port 0) is exempt (default 4096; 0 = none). */
+  maxMappingsPerPort?: number;
+  /** Seconds a query waits for its peer before the client is answered IWPM_REMOTE_QUERY_REJECT (1..10, default 5). */
+  queryTicks?: number;
+  log?: (line: string, level?: LogLevel) => void;
 }
 
 type Timer = ReturnType<typeof setTimeout>;
+
+/** The core's default bounds (assembly/service/mappings.ts). */
+export const DEFAULT_MAX_MAPPINGS = 65536;
+export const DEFAULT_MAX_MAPPINGS_PER_PORT = 4096;
+/** The core's default peer query budget in seconds (assembly/peer/exchanges.ts). */
+export const DEFAULT_QUERY_TICKS = 5;
 
 export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
   private readonly x: CoreExports & ServiceExports;
   private timer: Timer | undefined;
   private readonly passes = new Reentrant();
   private closed = false;
-  private readonly log: (line: string) => void;
+  private readonly log: (line: string, level?: LogLevel) => void;
 
   constructor(
     readonly core: Core,
@@ -110,6 +124,10 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
     this.x.serviceConfigure(options.fd ?? 4, transport.port >>> 0, clientPort >>> 0);
     this.x.serviceSetPeerPort(options.udpPort ?? 3935);
     for (const [slot, fd] of (options.udp ?? [0, 0, 0, 0]).entries()) this.x.serviceSetUdpSocket(slot, fd);
+    if (options.maxMappings !== undefined || options.maxMappingsPerPort !== undefined) {
+      this.x.serviceSetMappingLimits(options.maxMappings ?? DEFAULT_MAX_MAPPINGS, options.maxMappingsPerPort ?? DEFAULT_MAX_MAPPINGS_PER_PORT);
+    }
+    if (options.queryTicks !== undefined) this.x.serviceSetQueryTicks(options.queryTicks);
   }
 
   /** Sends the start-up HELLO (iwpmd's first message); then the service answers whatever arrives. */
@@ -124,7 +142,7 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
         this.x.serviceLastErrno(),
       );
     }
-    this.log(`iwpm service: port ${this.transport.port}, HELLO v4 sent`);
+    this.log(`HELLO v4 sent from netlink port ${this.transport.port}`, "debug");
     this.pump();
   }
 
@@ -160,6 +178,11 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
       });
     }
     return out;
+  }
+
+  /** Table sizes and the input refused so far, per reason. */
+  stats(): ServiceStats {
+    return readStats(this.x);
   }
 
   /** Peer exchanges in flight (queries, accepts, acks awaiting their ticks). */
@@ -232,7 +255,7 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
     for (const ev of events) {
       switch (ev.kind) {
         case "hello":
-          this.log(`iwpm service: ABI version ${ev.version}${ev.fallback ? " (v3 kernel)" : ""}`);
+          this.log(`ABI version ${ev.version}${ev.fallback ? " (v3 kernel)" : ""}`, "info");
           this.emit("hello", { nlClient: ev.nlClient, version: ev.version, offered: ev.offered, fallback: ev.fallback, status: ev.status });
           break;
         case "clientRegistered":
