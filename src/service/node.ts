@@ -5,7 +5,13 @@
 import { instantiateCore } from "../core/core.js";
 import { IwpmError } from "../core/errors.js";
 import { Errno } from "../host/errno.js";
-import { NETLINK_RDMA, NETLINK_USERSOCK, type NodeNetlinkSocket, type NodeNetlinkSocketOptions, openNetlinkSocket } from "../host/netlink-node.js";
+import {
+  NETLINK_RDMA,
+  NETLINK_USERSOCK,
+  type NodeNetlinkSocket,
+  type NodeNetlinkSocketOptions,
+  openNetlinkSocket,
+} from "../host/netlink-node.js";
 import { createShim, type DatagramSocket, type PortReserver, SocketMap, type UdpSocket } from "../host/shim.js";
 import { NodePortReserver } from "../host/tcp-node.js";
 import { NodeUdpSocket } from "../host/udp-node.js";
@@ -71,7 +77,13 @@ export interface OpenPortMapperServiceOptions {
 const NL_FD = 4;
 const UDP_FDS = [10, 11, 12, 13] as const;
 /** Opens a family's two peer sockets (3935 and ephemeral); null when the family is unavailable. */
-async function openFamily(family: 4 | 6, port: number, address: string | undefined, onReadable: () => void, log: (l: string, level?: LogLevel) => void) {
+async function openFamily(
+  family: 4 | 6,
+  port: number,
+  address: string | undefined,
+  onReadable: () => void,
+  log: (l: string, level?: LogLevel) => void,
+) {
   const opened: NodeUdpSocket[] = [];
   try {
     for (const p of [port, 0]) {
@@ -126,7 +138,11 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
         // with ECONNREFUSED: nobody to tell, not a failed request. User-space clients find the
         // service by multicasting their REG_PID instead.
         if (protocol === NETLINK_USERSOCK && datagram.port === 0 && errno === Errno.ECONNREFUSED) {
-          if (unheard++ === 0) log("nobody listens at netlink port 0 on NETLINK_USERSOCK: unsolicited messages go unheard (use --client-port to name a client)", "debug");
+          if (unheard++ === 0)
+            log(
+              "nobody listens at netlink port 0 on NETLINK_USERSOCK: unsolicited messages go unheard (use --client-port to name a client)",
+              "debug",
+            );
           return;
         }
         service?.handleSendError(datagram.bytes, errno);

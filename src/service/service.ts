@@ -125,7 +125,10 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
     this.x.serviceSetPeerPort(options.udpPort ?? 3935);
     for (const [slot, fd] of (options.udp ?? [0, 0, 0, 0]).entries()) this.x.serviceSetUdpSocket(slot, fd);
     if (options.maxMappings !== undefined || options.maxMappingsPerPort !== undefined) {
-      this.x.serviceSetMappingLimits(options.maxMappings ?? DEFAULT_MAX_MAPPINGS, options.maxMappingsPerPort ?? DEFAULT_MAX_MAPPINGS_PER_PORT);
+      this.x.serviceSetMappingLimits(
+        options.maxMappings ?? DEFAULT_MAX_MAPPINGS,
+        options.maxMappingsPerPort ?? DEFAULT_MAX_MAPPINGS_PER_PORT,
+      );
     }
     if (options.queryTicks !== undefined) this.x.serviceSetQueryTicks(options.queryTicks);
   }
