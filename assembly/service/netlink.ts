@@ -112,6 +112,8 @@ export function handleServiceDatagram(buf: usize, len: u32): void {
     p += <usize>step;
     rem -= step;
   }
+  // Fewer bytes than a header left over: a datagram cut short, or trailing junk.
+  if (rem > 0) countDrop(DROP_BAD_FRAME);
 }
 
 function dispatch(msg: usize, client: u32, op: u32): bool {

@@ -183,11 +183,11 @@ function logEvents(service: PortMapperService, logger: Logger): void {
     const level: LogLevel = e.name === "NOT_FOUND" ? "debug" : "warning";
     if (e.name === "SEND_FAILED") {
       const why = errnoName(e.errno) ?? `errno ${e.errno}`;
-      limited(level, `${e.op} ${e.name}`, `${e.op} for client ${e.nlClient} not delivered (${why}): nobody reads at that netlink port`);
+      limited(level, "not delivered", `${e.op} for client ${e.nlClient} not delivered (${why}): nobody reads at that netlink port`);
       return;
     }
     const answered = e.errorSent ? ", answered with HANDLE_ERR" : "";
-    limited(level, `${e.op} ${e.name}`, `${e.op} from client ${e.nlClient} (netlink port ${e.port}) refused: ${e.name}${answered}`);
+    limited(level, `refused ${e.name}`, `${e.op} from client ${e.nlClient} (netlink port ${e.port}) refused: ${e.name}${answered}`);
   });
   service.on("queryDone", (e) =>
     limited(

@@ -124,6 +124,7 @@ describe("malformed input", () => {
     const short = new Uint8Array(20);
     new DataView(short.buffer).setUint32(0, 400, true);
     h.feed(short);
+    h.feed(new Uint8Array(8));
     h.feed(nlmsg({ type: rdma(2, 12), seq: 1, pid: 4321 }));
     h.peer("v4", new Uint8Array(47), peer4("10.0.0.9"));
     h.peer("v4", new Uint8Array(48).fill(0x0f), peer4("10.0.0.9"));
@@ -132,7 +133,7 @@ describe("malformed input", () => {
     ack[0] = 0x04 | (2 << 4);
     h.peer("v4", ack, peer4("10.0.0.9"));
     const d = drops(h);
-    expect(d.badFrame).toBe(1);
+    expect(d.badFrame).toBe(2);
     expect(d.unknownOp).toBe(1);
     expect(d.peerMalformed).toBe(2);
     expect(d.peerUnmatched).toBe(1);
