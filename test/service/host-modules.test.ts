@@ -31,7 +31,8 @@ function fakeSender(errno = 0) {
 
 describe("settings file", () => {
   it("reads iwpmd's key and ours, with iwpmd's comments and spacing", () => {
-    const text = "# iwpmd.conf\n\nnl_sock_rbuf_size=419430400\nudp_port = 4000\nmax_mappings_per_port= 10\nquery_ticks =3\nprotocol = 2\nlog_level = debug\n";
+    const text =
+      "# iwpmd.conf\n\nnl_sock_rbuf_size=419430400\nudp_port = 4000\nmax_mappings_per_port= 10\nquery_ticks =3\nprotocol = 2\nlog_level = debug\n";
     expect(parseConfig(text, "t.conf")).toEqual({
       recvBufferSize: 419430400,
       udpPort: 4000,
@@ -174,7 +175,11 @@ describe("--capture file", () => {
     const file = path.join(dir, "svc.pcapng");
     const errors: unknown[] = [];
     let t = 1_700_000_000_000_000_000n;
-    const cap = openServiceCapture(file, (e) => errors.push(e), () => (t += 1_000_000n));
+    const cap = openServiceCapture(
+      file,
+      (e) => errors.push(e),
+      () => (t += 1_000_000n),
+    );
     const inbox: Datagram[] = [];
     const netlink: DatagramSocket = { sendTo: () => 0, recvFrom: () => inbox.shift() ?? null };
     const udpInbox: UdpDatagram[] = [];
