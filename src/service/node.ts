@@ -16,7 +16,7 @@ import { createShim, type DatagramSocket, type PortReserver, SocketMap, type Udp
 import { NodePortReserver } from "../host/tcp-node.js";
 import { NodeUdpSocket } from "../host/udp-node.js";
 import { coreModule } from "../host/wasm-node.js";
-import type { LogLevel } from "./config.js";
+import { type LogLevel, NUMERIC, parseSetting, SettingError } from "./config.js";
 import { PortMapperService } from "./service.js";
 
 /** What the host opened, for the start-up line. */
@@ -105,8 +105,38 @@ async function openFamily(
   }
 }
 
+/** The options that are settings, by their settings-file key (src/service/config.ts holds the ranges). */
+const RANGED: [keyof OpenPortMapperServiceOptions, string][] = [
+  ["port", "netlink_port"],
+  ["clientPort", "client_port"],
+  ["udpPort", "udp_port"],
+  ["recvBufferSize", "nl_sock_rbuf_size"],
+  ["maxMappings", "max_mappings"],
+  ["maxMappingsPerPort", "max_mappings_per_port"],
+  ["queryTicks", "query_ticks"],
+];
+
+/** Refuses a numeric option out of its range (a UDP port of 99999 would otherwise bind 34463). */
+function checkRanges(options: OpenPortMapperServiceOptions): void {
+  for (const [option, key] of RANGED) {
+    const value = options[option];
+    if (value === undefined) continue;
+    try {
+      parseSetting(option, String(value), NUMERIC[key] as (typeof NUMERIC)[string]);
+    } catch (err) {
+      if (err instanceof SettingError) throw new IwpmError("INVALID_ARGUMENT", err.message);
+      throw err;
+    }
+  }
+  const p = options.protocol;
+  if (p !== undefined && p !== 2 && p !== 20 && p !== "auto") {
+    throw new IwpmError("INVALID_ARGUMENT", `protocol ${String(p)} is not 2 (NETLINK_USERSOCK), 20 (NETLINK_RDMA) or "auto"`);
+  }
+}
+
 /** Opens the sockets, builds the service and sends its start-up HELLO. */
 export async function openPortMapperService(options: OpenPortMapperServiceOptions = {}): Promise<PortMapperService> {
+  checkRanges(options);
   const asked = options.protocol ?? NETLINK_USERSOCK;
   const port = options.port ?? process.pid;
   const udpPort = options.udpPort ?? 3935;

@@ -258,7 +258,7 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
     for (const ev of events) {
       switch (ev.kind) {
         case "hello":
-          this.log(`ABI version ${ev.version}${ev.fallback ? " (v3 kernel)" : ""}`, "info");
+          if (ev.status === 0) this.log(`ABI version ${ev.version}${ev.fallback ? " (v3 kernel)" : ""}`, "info");
           this.emit("hello", { nlClient: ev.nlClient, version: ev.version, offered: ev.offered, fallback: ev.fallback, status: ev.status });
           break;
         case "clientRegistered":

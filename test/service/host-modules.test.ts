@@ -9,6 +9,7 @@ import { decodeRecords, loadDecoderCore } from "../../src/replay/decode.js";
 import { openServiceCapture } from "../../src/service/capture.js";
 import { parseConfig, SettingError } from "../../src/service/config.js";
 import { createLogger, syslogLine, syslogSink } from "../../src/service/log.js";
+import { openPortMapperService } from "../../src/service/node.js";
 import { notifierFromEnv } from "../../src/service/notify.js";
 import { BoundPortReserver, type TcpBinder } from "../../src/service/ports.js";
 import { coreModule } from "../support/core.js";
@@ -206,4 +207,20 @@ describe("--capture file", () => {
     expect(decoded.messages.map((m) => m.proto)).toEqual(["netlink", "peer", "peer"]);
     expect(decoded.stats.side).toBe("daemon");
   });
+});
+
+describe("openPortMapperService's numeric options", () => {
+  for (const [options, message] of [
+    [{ udpPort: 99999 }, /udpPort "99999" is not a UDP port of 1\.\.65535/],
+    [{ queryTicks: 0 }, /queryTicks "0" is not seconds a peer query waits of 1\.\.10/],
+    [{ maxMappings: 1.5 }, /maxMappings "1\.5" is not a number of mappings/],
+    [{ clientPort: -1 }, /clientPort "-1" is not a netlink port id/],
+  ] as const) {
+    it(`refuses ${JSON.stringify(options)} before opening anything`, async () => {
+      await expect(openPortMapperService(options)).rejects.toMatchObject({
+        code: "INVALID_ARGUMENT",
+        message: expect.stringMatching(message),
+      });
+    });
+  }
 });
