@@ -56,7 +56,7 @@ export const QUERY_TICKS_MAX = 10;
 /** Every numeric setting by its file key; the option of the same meaning is `--` + the key with dashes. */
 export const NUMERIC: Record<string, NumericSetting> = {
   nl_sock_rbuf_size: { key: "recvBufferSize", min: 1, max: RCVBUF_MAX, what: "a receive buffer size in bytes" },
-  netlink_port: { key: "port", min: 1, max: U32_MAX, what: "a netlink port id" },
+  netlink_port: { key: "port", min: 0, max: U32_MAX, what: "a netlink port id (0: the kernel picks)" },
   client_port: { key: "clientPort", min: 0, max: U32_MAX, what: "a netlink port id" },
   udp_port: { key: "udpPort", min: 1, max: 0xffff, what: "a UDP port" },
   max_mappings: { key: "maxMappings", min: 0, max: MAPPINGS_MAX, what: "a number of mappings (0: no bound)" },

@@ -111,7 +111,7 @@ describe("iwpm serve settings on the command line and in a file", () => {
   for (const [args, message] of [
     [["--udp-port", "99999"], /^iwpm serve: --udp-port "99999" is not a UDP port of 1\.\.65535\n$/],
     [["--query-ticks", "0"], /^iwpm serve: --query-ticks "0" is not seconds a peer query waits of 1\.\.10\n$/],
-    [["--port", "4294967296"], /^iwpm serve: --port "4294967296" is not a netlink port id of 1\.\.4294967295\n$/],
+    [["--port", "4294967296"], /^iwpm serve: --port "4294967296" is not a netlink port id \(0: the kernel picks\) of 0\.\.4294967295\n$/],
     [["--rcvbuf", "12k"], /^iwpm serve: --rcvbuf "12k" is not a receive buffer size in bytes/],
     [["--protocol", "7"], /^iwpm serve: --protocol "7" is not 2 \(NETLINK_USERSOCK\), 20 \(NETLINK_RDMA\) or auto\n$/],
     [["--log-level", "chatty"], /^iwpm serve: --log-level "chatty" is not a log level \(error, warning, notice, info, debug\)\n$/],
