@@ -316,7 +316,11 @@ async function run(args: string[], io: CliIO): Promise<number> {
   logger.log("notice", ready);
   notifier?.ready(`serving on netlink port ${service.port}`);
 
-  const stats = () => logger.log("notice", `stats: ${formatStats(service.stats())}`);
+  const stats = () => {
+    const s = service.stats();
+    logger.log("notice", `stats: ${formatStats(s)}`);
+    notifier?.status(`serving on netlink port ${service.port}: ${s.mappings} mappings`);
+  };
   const statsEvery = settings.statsInterval ?? 0;
   const statsTimer = statsEvery > 0 ? setInterval(stats, statsEvery * 1000) : undefined;
 
