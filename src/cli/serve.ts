@@ -331,12 +331,12 @@ async function run(args: string[], io: CliIO): Promise<number> {
     };
     const stop = (signal: string) => {
       const held = service.mappings().length;
+      if (statsTimer !== undefined) clearInterval(statsTimer);
+      if (values.stats || statsEvery > 0) stats();
       logger.log("notice", `${signal}: releasing ${held} mapped port${held === 1 ? "" : "s"} and exiting`);
       notifier?.stopping(`${signal}: stopping`);
       for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.off(s, handlers[s]);
       process.off("SIGUSR1", dump);
-      if (statsTimer !== undefined) clearInterval(statsTimer);
-      if (values.stats || statsEvery > 0) stats();
       void Promise.resolve(service.close()).then(() => {
         capture?.close();
         resolve(EXIT.OK);
