@@ -273,7 +273,7 @@ export function encode(dir: u32, version: u32): i32 {
 }
 
 // ---- the port mapper service (docs/abi.md "Service") -----------------------------
-import { SRX as SVC_RX, SRX_CAP as SVC_RX_CAP, svcConfigure, svcLastErrno, svcTrust, svcUntrusted, svcVersion, clientRegistered, peekClientSeq, mapinfoAccepted } from "./service/state";
+import { SRX as SVC_RX, SRX_CAP as SVC_RX_CAP, svcConfigure, svcLastErrno, svcSender, svcTrust, svcVersion, clientRegistered, peekClientSeq, mapinfoAccepted } from "./service/state";
 import { sendHello } from "./service/send";
 import { servicePollAll, serviceReleaseAll } from "./service/loop";
 import { handleServiceDatagram } from "./service/netlink";
@@ -330,8 +330,9 @@ export function serviceRxPtr(): usize {
 export function serviceRxCap(): u32 {
   return SVC_RX_CAP;
 }
-/** Handles a netlink datagram the host wrote at serviceRxPtr() (replay, tests). */
-export function serviceHandleRx(len: u32): void {
+/** Handles a netlink datagram the host wrote at serviceRxPtr() as from `port` (replay, tests); no trust check. */
+export function serviceHandleRx(len: u32, port: u32): void {
+  svcSender.unattested(port);
   handleServiceDatagram(SVC_RX, len < SVC_RX_CAP ? len : SVC_RX_CAP);
 }
 /** Who may speak as a client: as setTrust, for the service's netlink socket. */
@@ -340,10 +341,6 @@ export function serviceSetTrust(mode: u32, uid: u32): i32 {
   svcTrust.mode = mode;
   svcTrust.uid = uid;
   return 0;
-}
-/** Netlink datagrams dropped because their sender failed the trust policy. */
-export function serviceUntrustedCount(): u32 {
-  return svcUntrusted;
 }
 /** Runs the one-second retransmission pass if it is due; 1 when it ran. */
 export function serviceTick(): u32 {
@@ -400,4 +397,30 @@ export function serviceMappingRead(i: u32): void {
 }
 export function serviceMappingVerify(): i32 {
   return mappingCheck();
+}
+
+// ---- the service's bounds and counters (docs/serve.md) ---------------------------
+import { dropCount, DROP_REASONS } from "./service/events";
+import { mappingCountOf, mappingSetLimits } from "./service/mappings";
+import { setQueryTicks } from "./peer/exchanges";
+
+/** Bounds on live mappings: in total and per requesting netlink port (0 = unbounded). */
+export function serviceSetMappingLimits(total: u32, perPort: u32): void {
+  mappingSetLimits(total, perPort);
+}
+/** Ticks (seconds) a QUERY waits for its peer before the client is answered IWPM_REMOTE_QUERY_REJECT (1..10). */
+export function serviceSetQueryTicks(n: u32): void {
+  setQueryTicks(<i32>min(n, 10));
+}
+/** How many drop reasons serviceDropCount knows. */
+export function serviceDropReasons(): u32 {
+  return DROP_REASONS;
+}
+/** Input refused for `reason` so far (the order of src/service/stats.ts). */
+export function serviceDropCount(reason: u32): f64 {
+  return <f64>dropCount(reason);
+}
+/** Live mappings asked for by netlink port `port`. */
+export function serviceMappingCountOf(port: u32): u32 {
+  return mappingCountOf(port);
 }

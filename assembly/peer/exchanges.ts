@@ -12,8 +12,25 @@ import { PEER_SIZE } from "./udp";
 export const X_QUERY: u32 = 1;
 export const X_ACCEPT: u32 = 2;
 export const X_ACK: u32 = 4;
-/** IWPM_MAP_REQ_TIMEOUT, in ticks. */
+/** IWPM_MAP_REQ_TIMEOUT, in ticks: the budget of an ACCEPT and an ACK record. */
 export const X_TICKS: i32 = 10;
+/**
+ * The budget of a QUERY: iwpmd gives it 10 ticks too, which ends just as the
+ * client's own 10 s timeout does. Five ticks (four resends one second apart)
+ * leave the client time to hear the rejection the service then sends.
+ */
+export const DEFAULT_QUERY_TICKS: i32 = 5;
+let queryTicks: i32 = DEFAULT_QUERY_TICKS;
+
+/** Ticks a QUERY waits for its peer (1..X_TICKS); the REQUEST is re-sent on each after the first. */
+export function setQueryTicks(n: i32): void {
+  queryTicks = n < 1 ? 1 : n > X_TICKS ? X_TICKS : n;
+}
+
+/** The ticks an entry of `type` starts with. */
+export function exchangeBudget(type: u32): i32 {
+  return type == X_QUERY ? queryTicks : X_TICKS;
+}
 
 const X_TYPE: usize = 0;
 const X_COMPLETE: usize = 1;
@@ -56,7 +73,7 @@ export function exchangeAdd(type: u32, assoc: u64, src: usize, remote: usize): u
   const i = slab.alloc();
   const r = slab.ptr(i);
   store<u8>(r + X_TYPE, <u8>type);
-  store<i32>(r + X_TIMEOUT, X_TICKS);
+  store<i32>(r + X_TIMEOUT, exchangeBudget(type));
   store<u64>(r + X_ASSOC, assoc);
   memory.copy(r + X_SRC, src, SOCKADDR_SIZE);
   memory.copy(r + X_REMOTE, remote, SOCKADDR_SIZE);

@@ -3,7 +3,7 @@ import { SOCKADDR_SIZE } from "../iwpm/sockaddr";
 import { E_NO_SPACE, IWPM_REMOTE_QUERY_REJECT, OK } from "../status";
 import { NIL } from "../tables/slab";
 import { saBuild, saPort, saReadIp } from "../service/addr";
-import { emitPeerRequest, emitQueryDone } from "../service/events";
+import { countDrop, DROP_EXCHANGE_LIMIT, DROP_PEER_MALFORMED, DROP_PEER_UNMATCHED, emitPeerRequest, emitQueryDone } from "../service/events";
 import { mappingFind, mappingFindSameLocal, mappingLocal, mappingMapped, mappingOwner, mappingWildcard } from "../service/mappings";
 import { sendConnInfo } from "../service/send";
 import { svcClientPort } from "../service/state";
@@ -58,7 +58,10 @@ const SA_C: usize = memory.data(<i32>SOCKADDR_SIZE, 8);
 
 /** One datagram of `len` bytes at `buf` (room for 64) from `peer`, received on socket `fd`. */
 export function handlePeerDatagram(fd: u32, buf: usize, len: u32, peer: usize): void {
-  if (!parseWire(buf, len)) return;
+  if (!parseWire(buf, len)) {
+    countDrop(DROP_PEER_MALFORMED);
+    return;
+  }
   if (wType == MT_REQUEST) onRequest(fd, peer);
   else if (wType == MT_ACCEPT) onAccept(fd, peer);
   else if (wType == MT_ACK) onAck();
@@ -94,6 +97,7 @@ function onRequest(fd: u32, peer: usize): void {
   }
   if (exchangeCount() >= exchangeLimit) {
     // iwpmd would fail to allocate and answer nothing; the peer retries.
+    countDrop(DROP_EXCHANGE_LIMIT);
     emitPeerRequest(mappingOwner(m), E_NO_SPACE, false, mappingLocal(m), remote, mappingMapped(m), mappedRemote);
     return;
   }
@@ -113,9 +117,11 @@ function onAccept(fd: u32, peer: usize): void {
   const remoteMapped = SA_B;
   saBuild(remoteMapped, wFamily, W_AP_IP, wApport);
   const m = mappingFindSameLocal(SA_A);
-  if (m == NIL) return;
-  const x = exchangeFind(wAssoc, mappingLocal(m), X_QUERY | X_ACK);
-  if (x == NIL) return;
+  const x = m == NIL ? NIL : exchangeFind(wAssoc, mappingLocal(m), X_QUERY | X_ACK);
+  if (x == NIL) {
+    countDrop(DROP_PEER_UNMATCHED);
+    return;
+  }
   const wasComplete = exchangeComplete(x);
   const type = exchangeType(x);
   exchangeAnswered(x);
@@ -136,9 +142,11 @@ function onAccept(fd: u32, peer: usize): void {
 function onReject(): void {
   saBuild(SA_A, wFamily, W_CP_IP, wCpport);
   const m = mappingFindSameLocal(SA_A);
-  if (m == NIL) return;
-  const x = exchangeFind(wAssoc, mappingLocal(m), X_QUERY);
-  if (x == NIL) return;
+  const x = m == NIL ? NIL : exchangeFind(wAssoc, mappingLocal(m), X_QUERY);
+  if (x == NIL) {
+    countDrop(DROP_PEER_UNMATCHED);
+    return;
+  }
   const wasComplete = exchangeComplete(x);
   exchangeAnswered(x);
   if (wasComplete) return;
@@ -151,7 +159,7 @@ function onReject(): void {
 /** Passive side: the ACCEPT arrived; stop re-sending it. */
 function onAck(): void {
   saBuild(SA_A, wFamily, W_AP_IP, wApport);
-  if (mappingFind(SA_A, true) == NIL) return;
-  const x = exchangeFind(wAssoc, SA_A, X_ACCEPT);
-  if (x != NIL) exchangeAnswered(x);
+  const x = mappingFind(SA_A, true) == NIL ? NIL : exchangeFind(wAssoc, SA_A, X_ACCEPT);
+  if (x == NIL) countDrop(DROP_PEER_UNMATCHED);
+  else exchangeAnswered(x);
 }

@@ -1,8 +1,11 @@
 import { nowNs } from "../client/state";
-import { E_TIMEOUT } from "../status";
+import { IWPM_REMOTE_QUERY_REJECT } from "../status";
 import { NIL } from "../tables/slab";
-import { emitQueryDone } from "../service/events";
+import { countDrop, DROP_PEER_TIMEOUT, emitQueryDone } from "../service/events";
+import { mappingFindSameLocal, mappingLocal, mappingMapped, mappingOwner } from "../service/mappings";
+import { sendConnInfo } from "../service/send";
 import {
+  exchangeBudget,
   exchangeClient,
   exchangeComplete,
   exchangeCount,
@@ -13,6 +16,7 @@ import {
   exchangeMsgLen,
   exchangeNlPid,
   exchangeNlSeq,
+  exchangeNlType,
   exchangeOlder,
   exchangeRemote,
   exchangeRemove,
@@ -22,20 +26,44 @@ import {
   exchangeType,
   X_ACK,
   X_QUERY,
-  X_TICKS,
 } from "./exchanges";
 import { udpSend } from "./udp";
 
 // iwpmd's timer thread (reference §5.4): once a second every entry loses a
 // tick, an unanswered REQUEST or ACCEPT is re-sent on every tick after its
-// first, and an entry out of ticks is dropped, with no netlink message. The
-// thread runs its first pass as soon as an entry arrives in an empty list;
-// here that pass runs inline and later passes when the host calls tick.
+// first, and an entry out of ticks is dropped. The thread runs its first pass
+// as soon as an entry arrives in an empty list; here that pass runs inline
+// and later passes when the host calls tick. Unlike iwpmd, a QUERY out of
+// ticks is answered (IWPM_REMOTE_QUERY_REJECT, the remote unmapped, as a
+// peer's REJECT is), so the client hears a typed answer before its timeout.
 
 const TICK_NS: u64 = 1_000_000_000;
 let ticking = false;
 let dueNs: u64 = 0;
-const NO_ADDR: usize = memory.data(128, 8);
+
+/** The peer never answered: the client's QUERY gets the rejection a REJECT would bring. */
+function queryTimedOut(i: u32): void {
+  countDrop(DROP_PEER_TIMEOUT);
+  const remote = exchangeRemote(i);
+  const m = mappingFindSameLocal(exchangeSrc(i));
+  if (m == NIL) {
+    // The client removed the mapping meanwhile: nothing to answer for.
+    emitQueryDone(exchangeClient(i), IWPM_REMOTE_QUERY_REJECT, exchangeNlSeq(i), exchangeNlPid(i), 0, exchangeSrc(i), remote, exchangeSrc(i), remote);
+    return;
+  }
+  const errno = sendConnInfo(
+    mappingOwner(m),
+    exchangeNlType(i),
+    exchangeNlSeq(i),
+    exchangeNlPid(i),
+    mappingLocal(m),
+    remote,
+    mappingMapped(m),
+    remote,
+    IWPM_REMOTE_QUERY_REJECT,
+  );
+  emitQueryDone(exchangeClient(i), IWPM_REMOTE_QUERY_REJECT, exchangeNlSeq(i), exchangeNlPid(i), errno, mappingLocal(m), remote, mappingMapped(m), remote);
+}
 
 function pass(): void {
   let i = exchangeFirst();
@@ -43,15 +71,12 @@ function pass(): void {
     const older = exchangeOlder(i);
     const t = exchangeTimeout(i);
     if (t > 0) {
-      if (t < X_TICKS && exchangeType(i) != X_ACK && exchangeMsgLen(i) != 0) {
+      if (t < exchangeBudget(exchangeType(i)) && exchangeType(i) != X_ACK && exchangeMsgLen(i) != 0) {
         udpSend(exchangeFd(i), exchangeMsg(i), exchangeMsgLen(i), exchangeDest(i));
       }
       exchangeSetTimeout(i, t - 1);
     } else {
-      if (exchangeType(i) == X_QUERY && !exchangeComplete(i)) {
-        // The peer never answered: iwpmd drops the query silently; the host hears of it.
-        emitQueryDone(exchangeClient(i), E_TIMEOUT, exchangeNlSeq(i), exchangeNlPid(i), 0, exchangeSrc(i), exchangeRemote(i), NO_ADDR, NO_ADDR);
-      }
+      if (exchangeType(i) == X_QUERY && !exchangeComplete(i)) queryTimedOut(i);
       exchangeRemove(i);
     }
     i = older;

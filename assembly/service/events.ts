@@ -1,4 +1,5 @@
 import { pushEvent, setEventOp, setEventPort, setEventSockaddr, setEventValues } from "../client/events";
+import { E_BAD_VERSION, E_NOT_REGISTERED, E_SEND_FAILED, E_UNKNOWN_OP, IWPM_INVALID_NLMSG_ERR, IWPM_VERSION_MISMATCH_ERR } from "../status";
 
 // What the service tells its host, in the same event array as the client's
 // events (record layout in docs/abi.md), with kinds of its own.
@@ -48,6 +49,7 @@ export function emitMappingRemoved(owner: u32, seq: u32, refs: u32, local: usize
  * b = the errno when sending failed.
  */
 export function emitRequestFailed(client: u32, status: i32, seq: u32, op: u32, port: u32, errSent: bool, errno: u32): void {
+  countFailure(status);
   const e = pushEvent(EV_SVC_REQUEST_FAILED, client, status, seq);
   setEventOp(e, op);
   setEventValues(e, errSent ? 1 : 0, errno, 0);
@@ -89,4 +91,56 @@ export function emitMapinfoCount(client: u32, status: i32, seq: u32, port: u32, 
   const e = pushEvent(EV_SVC_MAPINFO_COUNT, client, status, seq);
   setEventValues(e, sent, acked, 0);
   setEventPort(e, port);
+}
+
+// Input the service refused or could not act on, counted per reason (docs/serve.md "Counters").
+// The host reads them by index; src/service/stats.ts names them in the same order.
+
+/** A netlink message whose header does not frame within its datagram. */
+export const DROP_BAD_FRAME: u32 = 0;
+/** A HELLO offering an ABI version outside 3..4: never adopted. */
+export const DROP_BAD_VERSION: u32 = 1;
+/** A request that fails iwpmd's attribute policy (answered IWPM_INVALID_NLMSG_ERR). */
+export const DROP_INVALID: u32 = 2;
+/** ADD or QUERY from a client index that never registered. */
+export const DROP_NOT_REGISTERED: u32 = 3;
+/** An operation the service does not serve. */
+export const DROP_UNKNOWN_OP: u32 = 4;
+/** A new mapping beyond the requesting port's bound (answered IWPM_CREATE_MAPPING_ERR). */
+export const DROP_PORT_LIMIT: u32 = 5;
+/** A new mapping beyond the total bound (answered IWPM_CREATE_MAPPING_ERR). */
+export const DROP_TOTAL_LIMIT: u32 = 6;
+/** No TCP port could be reserved (answered IWPM_CREATE_MAPPING_ERR). */
+export const DROP_NO_PORT: u32 = 7;
+/** A peer datagram that is not a port mapper message (size, IP version). */
+export const DROP_PEER_MALFORMED: u32 = 8;
+/** A peer ACCEPT, REJECT or ACK that matches no exchange of ours. */
+export const DROP_PEER_UNMATCHED: u32 = 9;
+/** A peer exchange beyond the exchange bound. */
+export const DROP_EXCHANGE_LIMIT: u32 = 10;
+/** A query whose peer never answered (answered IWPM_REMOTE_QUERY_REJECT). */
+export const DROP_PEER_TIMEOUT: u32 = 11;
+/** A netlink answer that could not be sent. */
+export const DROP_SEND_FAILED: u32 = 12;
+/** The sender's kernel-attested credentials failed the trust policy (the whole datagram). */
+export const DROP_UNTRUSTED: u32 = 13;
+export const DROP_REASONS: u32 = 14;
+
+const DROPS: usize = memory.data(<i32>DROP_REASONS * 8, 8);
+
+export function countDrop(reason: u32): void {
+  const p = DROPS + (<usize>reason << 3);
+  store<u64>(p, load<u64>(p) + 1);
+}
+export function dropCount(reason: u32): u64 {
+  return reason < DROP_REASONS ? load<u64>(DROPS + (<usize>reason << 3)) : 0;
+}
+
+/** The counter of a refusal whose status says why on its own (mapping refusals are counted where they happen). */
+function countFailure(status: i32): void {
+  if (status == IWPM_INVALID_NLMSG_ERR) countDrop(DROP_INVALID);
+  else if (status == E_NOT_REGISTERED) countDrop(DROP_NOT_REGISTERED);
+  else if (status == E_UNKNOWN_OP) countDrop(DROP_UNKNOWN_OP);
+  else if (status == E_SEND_FAILED) countDrop(DROP_SEND_FAILED);
+  else if (status == E_BAD_VERSION || status == IWPM_VERSION_MISMATCH_ERR) countDrop(DROP_BAD_VERSION);
 }

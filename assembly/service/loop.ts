@@ -10,7 +10,8 @@ import { WIRE_REQUEST_SIZE } from "../peer/wire";
 import { mappingDrop, mappingFirst, mappingHandle } from "./mappings";
 import { handleServiceDatagram } from "./netlink";
 import { releasePort } from "./ports";
-import { countUntrusted, SRX_CAP, svcRx, svcSender, svcTrust } from "./state";
+import { countDrop, DROP_UNTRUSTED } from "./events";
+import { SRX_CAP, svcRx, svcSender, svcTrust } from "./state";
 
 // The service's event loop: drain the netlink socket, a batch at a time, and the UDP sockets.
 
@@ -26,7 +27,7 @@ export function servicePollAll(): i32 {
     for (let i: u32 = 0; i < <u32>n; i++) {
       svcRx.sender(i, svcSender);
       if (svcTrust.check(svcSender) != OK) {
-        countUntrusted();
+        countDrop(DROP_UNTRUSTED);
         continue;
       }
       // A longer datagram is cut to what iwpmd reads (4112 bytes) and handled as cut.

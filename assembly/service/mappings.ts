@@ -9,6 +9,10 @@ import { saPort, saWildcard } from "./addr";
 // hash indexes keyed by port (local and mapped) give the same first hit,
 // because a hit needs equal ports and each chain keeps newest-first order.
 // A list in the same order serves dumps and shutdown.
+//
+// Unlike iwpmd, the table is bounded: in total, and per requesting netlink
+// port (nlmsg_pid), so that one local process cannot take every port. The
+// kernel (port 0) is bound by the total only.
 
 const M_LOCAL: usize = 0;
 const M_MAPPED: usize = 128;
@@ -23,12 +27,79 @@ const M_HASH_MAPPED: u32 = 284;
 const M_NEXT_MAPPED: u32 = 288;
 const M_NEWER: usize = 292;
 const M_OLDER: usize = 296;
+const M_REQUESTER: usize = 300;
 const RECORD_SIZE: u32 = 304;
+
+// Live mappings per requesting port: {port, count, hash, next}.
+const P_PORT: usize = 0;
+const P_COUNT: usize = 4;
+const P_HASH: u32 = 8;
+const P_NEXT: u32 = 12;
+const PORT_RECORD_SIZE: u32 = 16;
+
+/** Default bounds: a busy kernel client holds a few thousand; a process needs far fewer. */
+export const DEFAULT_MAX_TOTAL: u32 = 65536;
+export const DEFAULT_MAX_PER_PORT: u32 = 4096;
+let maxTotal: u32 = DEFAULT_MAX_TOTAL;
+let maxPerPort: u32 = DEFAULT_MAX_PER_PORT;
+
+/** Bounds on live mappings (0 = unbounded, as iwpmd). */
+export function mappingSetLimits(total: u32, perPort: u32): void {
+  maxTotal = total;
+  maxPerPort = perPort;
+}
 
 const slab = new Slab(RECORD_SIZE);
 const byLocal = new HashIndex(slab, M_HASH_LOCAL, M_NEXT_LOCAL);
 const byMapped = new HashIndex(slab, M_HASH_MAPPED, M_NEXT_MAPPED);
 let newest: u32 = NIL;
+const portSlab = new Slab(PORT_RECORD_SIZE);
+const byPort = new HashIndex(portSlab, P_HASH, P_NEXT);
+
+// @ts-ignore: decorator
+@inline
+function requesterKey(port: u32): u32 {
+  return finalMix(port ^ 0x72657170);
+}
+
+function requesterFind(port: u32): u32 {
+  let i = byPort.first(requesterKey(port));
+  while (i != NIL) {
+    if (load<u32>(portSlab.ptr(i) + P_PORT) == port) return i;
+    i = byPort.next(i);
+  }
+  return NIL;
+}
+
+/** Live mappings listed for requests from netlink port `port`. */
+export function mappingCountOf(port: u32): u32 {
+  const i = requesterFind(port);
+  return i == NIL ? 0 : load<u32>(portSlab.ptr(i) + P_COUNT);
+}
+
+/** 0 when a new mapping for `port` fits, else 1 (its own bound) or 2 (the total). */
+export function mappingRoomFor(port: u32): u32 {
+  if (maxTotal != 0 && slab.live >= maxTotal) return 2;
+  if (port != 0 && maxPerPort != 0 && mappingCountOf(port) >= maxPerPort) return 1;
+  return 0;
+}
+
+function requesterAdjust(port: u32, delta: i32): void {
+  let i = requesterFind(port);
+  if (i == NIL) {
+    i = portSlab.alloc();
+    store<u32>(portSlab.ptr(i) + P_PORT, port);
+    byPort.insert(i, requesterKey(port));
+  }
+  const r = portSlab.ptr(i);
+  const n = <u32>(<i32>load<u32>(r + P_COUNT) + delta);
+  if (n == 0) {
+    byPort.unlink(i);
+    portSlab.free(i);
+  } else {
+    store<u32>(r + P_COUNT, n);
+  }
+}
 
 // @ts-ignore: decorator
 @inline
@@ -36,8 +107,8 @@ function portKey(sa: usize): u32 {
   return finalMix(<u32>saPort(sa) ^ 0x706f7274);
 }
 
-/** Lists a mapping (refcount 1) at the head, as iwpmd's add_iwpm_mapped_port does. */
-export function mappingAdd(local: usize, mapped: usize, owner: u32, flags: u32, handle: u32): u32 {
+/** Lists a mapping (refcount 1) at the head, as iwpmd's add_iwpm_mapped_port does; `requester` is the netlink port the request came from. */
+export function mappingAdd(local: usize, mapped: usize, owner: u32, flags: u32, handle: u32, requester: u32): u32 {
   const i = slab.alloc();
   const r = slab.ptr(i);
   memory.copy(r + M_LOCAL, local, SOCKADDR_SIZE);
@@ -47,6 +118,8 @@ export function mappingAdd(local: usize, mapped: usize, owner: u32, flags: u32, 
   store<u32>(r + M_REFS, 1);
   store<u32>(r + M_HANDLE, handle);
   store<u32>(r + M_FLAGS, flags);
+  store<u32>(r + M_REQUESTER, requester);
+  requesterAdjust(requester, 1);
   store<u32>(r + M_OLDER, newest);
   if (newest != NIL) store<u32>(slab.ptr(newest) + M_NEWER, i);
   newest = i;
@@ -60,6 +133,7 @@ export function mappingDrop(i: u32): void {
   const r = slab.ptr(i);
   byLocal.unlink(i);
   byMapped.unlink(i);
+  requesterAdjust(load<u32>(r + M_REQUESTER), -1);
   const newer = load<u32>(r + M_NEWER);
   const older = load<u32>(r + M_OLDER);
   if (newer != NIL) store<u32>(slab.ptr(newer) + M_OLDER, older);
@@ -121,6 +195,9 @@ export function mappingHandle(i: u32): u32 {
 export function mappingFlags(i: u32): u32 {
   return load<u32>(slab.ptr(i) + M_FLAGS);
 }
+export function mappingRequester(i: u32): u32 {
+  return load<u32>(slab.ptr(i) + M_REQUESTER);
+}
 export function mappingCount(): u32 {
   return slab.live;
 }
@@ -139,5 +216,13 @@ export function mappingCheck(): i32 {
   if (byLocal.reachable() != live || byMapped.reachable() != live) return 2;
   let n: u32 = 0;
   for (let i = newest; i != NIL; i = mappingNext(i)) if (++n > live) return 3;
-  return n == live ? 0 : 4;
+  if (n != live) return 4;
+  // Every requester's count matches its listed mappings.
+  let counted: u32 = 0;
+  for (let p: u32 = 1; p <= portSlab.top; p++) {
+    if (portSlab.live == 0) break;
+    if (requesterFind(load<u32>(portSlab.ptr(p) + P_PORT)) != p) continue;
+    counted += load<u32>(portSlab.ptr(p) + P_COUNT);
+  }
+  return counted == live ? 0 : 5;
 }

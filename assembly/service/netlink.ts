@@ -21,6 +21,7 @@ import { buildAddMappingReply, buildMapinfoNumAck, buildRegPidReply } from "../i
 import { SOCKADDR_SIZE, sockaddrEqual } from "../iwpm/sockaddr";
 import {
   E_BAD_FAMILY,
+  E_BAD_VERSION,
   E_NO_SPACE,
   E_NOT_FOUND,
   E_NOT_REGISTERED,
@@ -37,13 +38,27 @@ import { NIL } from "../tables/slab";
 import { queryRoom, queryStart } from "../peer/query";
 import { isInet } from "../peer/udp";
 import { saWildcard } from "./addr";
-import { emitHello, emitMapinfoCount, emitMappingAdded, emitMappingRemoved, emitRegistered, emitRequestFailed } from "./events";
+import {
+  countDrop,
+  DROP_BAD_FRAME,
+  DROP_EXCHANGE_LIMIT,
+  DROP_NO_PORT,
+  DROP_PORT_LIMIT,
+  DROP_TOTAL_LIMIT,
+  emitHello,
+  emitMapinfoCount,
+  emitMappingAdded,
+  emitMappingRemoved,
+  emitRegistered,
+  emitRequestFailed,
+} from "./events";
 import {
   mappingAdd,
   mappingDrop,
   mappingFind,
   mappingFindSameLocal,
   mappingHandle,
+  mappingRoomFor,
   mappingLocal,
   mappingMapped,
   mappingOwner,
@@ -62,6 +77,7 @@ import {
   STX,
   svcPort,
   svcSend,
+  svcSender,
   svcSetVersion,
   svcVersion,
   takeClientSeq,
@@ -81,7 +97,10 @@ export function handleServiceDatagram(buf: usize, len: u32): void {
   let rem = <i32>len;
   while (rem >= <i32>NLMSG_HDRLEN) {
     const mlen = msgLen(p);
-    if (mlen < NLMSG_HDRLEN || <i32>mlen > rem) return;
+    if (mlen < NLMSG_HDRLEN || <i32>mlen > rem) {
+      countDrop(DROP_BAD_FRAME);
+      return;
+    }
     const type = <u32>msgType(p);
     if (type == <u32>NLMSG_DONE) return;
     if (type == <u32>NLMSG_ERROR) {
@@ -94,6 +113,8 @@ export function handleServiceDatagram(buf: usize, len: u32): void {
     p += <usize>step;
     rem -= step;
   }
+  // Fewer bytes than a header left over: a datagram cut short, or trailing junk.
+  if (rem > 0) countDrop(DROP_BAD_FRAME);
 }
 
 function dispatch(msg: usize, client: u32, op: u32): bool {
@@ -148,12 +169,26 @@ function onRegPid(msg: usize, client: u32): bool {
   return true;
 }
 
+/**
+ * Whether a new mapping asked for by netlink port `requester` fits the
+ * table's bounds; counts the refusal when it does not.
+ */
+function roomFor(requester: u32): bool {
+  const full = mappingRoomFor(requester);
+  if (full == 0) return true;
+  countDrop(full == 1 ? DROP_PORT_LIMIT : DROP_TOTAL_LIMIT);
+  return false;
+}
+
 /** A new mapping's mapped address in MAPPED: the local one, with a reserved port unless NO_PORT_MAP. The handle, 0 for none, -1 on failure. */
 function newMappedAddress(local: usize, flags: u32): i64 {
   memory.copy(MAPPED, local, SOCKADDR_SIZE);
   if ((flags & IWPM_FLAGS_NO_PORT_MAP) != 0) return 0;
   const handle = reservePort(load<u16>(local), 0);
-  if (handle == 0) return -1;
+  if (handle == 0) {
+    countDrop(DROP_NO_PORT);
+    return -1;
+  }
   store<u16>(MAPPED, reservedPort, 2);
   return <i64>handle;
 }
@@ -181,6 +216,7 @@ function onAdd(msg: usize, client: u32): bool {
     if (!sockaddrEqual(local, mappingLocal(m)) || !mappingWildcard(m)) return refuse(msg, client, OP_ADD_MAPPING, IWPM_DUPLICATE_MAPPING_ERR, true);
     mappingSetRefs(m, mappingRefs(m) + 1);
   } else {
+    if (!roomFor(svcSender.port)) return refuse(msg, client, OP_ADD_MAPPING, IWPM_CREATE_MAPPING_ERR, true);
     handle = newMappedAddress(local, flags);
     if (handle < 0) return refuse(msg, client, OP_ADD_MAPPING, IWPM_CREATE_MAPPING_ERR, true);
   }
@@ -195,7 +231,7 @@ function onAdd(msg: usize, client: u32): bool {
     emitRequestFailed(client, E_SEND_FAILED, msgSeq(msg), OP_ADD_MAPPING, msgPid(msg), false, errno);
     return false;
   }
-  if (m == NIL) m = mappingAdd(local, MAPPED, client, flags, <u32>handle);
+  if (m == NIL) m = mappingAdd(local, MAPPED, client, flags, <u32>handle, svcSender.port);
   emitMappingAdded(mappingOwner(m), msgSeq(msg), OP_ADD_MAPPING, mappingRefs(m), flags, mappingLocal(m), mappingMapped(m));
   return true;
 }
@@ -210,6 +246,7 @@ function onQuery(msg: usize, client: u32): bool {
   if (m != NIL) {
     mappingSetRefs(m, mappingRefs(m) + 1);
   } else {
+    if (!roomFor(svcSender.port)) return refuse(msg, client, OP_QUERY_MAPPING, IWPM_CREATE_MAPPING_ERR, true);
     handle = newMappedAddress(local, flags);
     if (handle < 0) return refuse(msg, client, OP_QUERY_MAPPING, IWPM_CREATE_MAPPING_ERR, true);
   }
@@ -218,13 +255,16 @@ function onQuery(msg: usize, client: u32): bool {
   let failure = OK;
   if (wildcard) failure = IWPM_CREATE_MAPPING_ERR;
   else if (!isInet(load<u16>(remote))) failure = E_BAD_FAMILY;
-  else if (!queryRoom()) failure = E_NO_SPACE;
+  else if (!queryRoom()) {
+    failure = E_NO_SPACE;
+    countDrop(DROP_EXCHANGE_LIMIT);
+  }
   if (failure != OK) {
     if (m != NIL) unref(m);
     else releasePort(<u32>handle);
     return refuse(msg, client, OP_QUERY_MAPPING, failure, failure == IWPM_CREATE_MAPPING_ERR);
   }
-  if (m == NIL) m = mappingAdd(local, MAPPED, client, flags, <u32>handle);
+  if (m == NIL) m = mappingAdd(local, MAPPED, client, flags, <u32>handle, svcSender.port);
   emitMappingAdded(mappingOwner(m), msgSeq(msg), OP_QUERY_MAPPING, mappingRefs(m), flags, mappingLocal(m), mappingMapped(m));
   queryStart(msg, client, m, local, remote);
   return true;
@@ -259,15 +299,19 @@ function onMapinfo(msg: usize, client: u32): bool {
   }
   const family = load<u16>(local);
   if (family != load<u16>(mapped)) return refuse(msg, client, OP_MAPINFO, IWPM_CREATE_MAPPING_ERR, true);
+  if (!roomFor(svcSender.port)) return refuse(msg, client, OP_MAPINFO, IWPM_CREATE_MAPPING_ERR, true);
   memory.copy(MAPPED, mapped, SOCKADDR_SIZE);
   let handle: u32 = 0;
   if ((flags & IWPM_FLAGS_NO_PORT_MAP) == 0) {
     // Re-reserve the very port the client uses (port 0 would take any and record it).
     handle = reservePort(family, load<u16>(mapped, 2));
-    if (handle == 0) return refuse(msg, client, OP_MAPINFO, IWPM_CREATE_MAPPING_ERR, true);
+    if (handle == 0) {
+      countDrop(DROP_NO_PORT);
+      return refuse(msg, client, OP_MAPINFO, IWPM_CREATE_MAPPING_ERR, true);
+    }
     store<u16>(MAPPED, reservedPort, 2);
   }
-  const i = mappingAdd(local, MAPPED, client, flags, handle);
+  const i = mappingAdd(local, MAPPED, client, flags, handle, svcSender.port);
   countMapinfo(client);
   emitMappingAdded(client, msgSeq(msg), OP_MAPINFO, 1, flags, mappingLocal(i), mappingMapped(i));
   return true;
@@ -286,6 +330,12 @@ function onMapinfoNum(msg: usize, client: u32): bool {
 function onHello(msg: usize, client: u32): bool {
   if (!validateForDaemon(msg, OP_HELLO, svcVersion)) return refuse(msg, client, OP_HELLO, IWPM_INVALID_NLMSG_ERR, true);
   const offered = <u32>svcAttrU16(1);
+  // Any local process can send a HELLO on NETLINK_USERSOCK; adopting a version
+  // no client speaks would make every later REG_PID answer fail (design.md).
+  if (offered < IWPM_UABI_VERSION_MIN) {
+    emitRequestFailed(client, E_BAD_VERSION, msgSeq(msg), OP_HELLO, msgPid(msg), false, 0);
+    return false;
+  }
   if (offered > IWPM_UABI_VERSION) {
     const errno = sendHandleErr(client, msgSeq(msg), <u32>IWPM_VERSION_MISMATCH_ERR);
     emitHello(client, IWPM_VERSION_MISMATCH_ERR, msgSeq(msg), svcVersion, offered, false);

@@ -21,11 +21,7 @@ const svcTx = new TxOne(4);
 export const svcSender = new Sender();
 /** Who may speak as a client (docs/api.md "Trust"); the kernel (port 0) always may. */
 export const svcTrust = new TrustPolicy();
-/** Datagrams dropped because their sender failed the trust policy. */
-export let svcUntrusted: u32 = 0;
-export function countUntrusted(): void {
-  svcUntrusted++;
-}
+
 /** Our netlink port id, written as nlmsg_pid (iwpmd: its pid). */
 export let svcPort: u32 = 0;
 /** Where HELLO, MAPINFO requests, REMOTE_INFO and HANDLE_ERR go (iwpmd: 0, the kernel). */

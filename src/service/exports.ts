@@ -12,9 +12,8 @@ export interface ServiceExports {
   servicePoll(): number;
   serviceRxPtr(): number;
   serviceRxCap(): number;
-  serviceHandleRx(len: number): void;
+  serviceHandleRx(len: number, port: number): void;
   serviceSetTrust(mode: number, uid: number): number;
-  serviceUntrustedCount(): number;
   serviceTick(): number;
   serviceNextTimeoutMs(): number;
   serviceStop(): number;
@@ -30,6 +29,11 @@ export interface ServiceExports {
   serviceOutPtr(): number;
   serviceMappingRead(i: number): void;
   serviceMappingVerify(): number;
+  serviceSetMappingLimits(total: number, perPort: number): void;
+  serviceSetQueryTicks(n: number): void;
+  serviceDropReasons(): number;
+  serviceDropCount(reason: number): number;
+  serviceMappingCountOf(port: number): number;
 }
 
 export function serviceExports(core: Core): CoreExports & ServiceExports {

@@ -4,16 +4,38 @@
 
 import { instantiateCore } from "../core/core.js";
 import { IwpmError } from "../core/errors.js";
-import { type NodeNetlinkSocket, openNetlinkSocket } from "../host/netlink-node.js";
-import { createShim, SocketMap, type UdpSocket } from "../host/shim.js";
+import { NETLINK_RDMA, NETLINK_USERSOCK, type NodeNetlinkSocket, openNetlinkSocket } from "../host/netlink-node.js";
+import { createShim, type NetlinkSocket, type PortReserver, SocketMap, type UdpSocket } from "../host/shim.js";
 import { NodePortReserver } from "../host/tcp-node.js";
 import { NodeUdpSocket } from "../host/udp-node.js";
 import { coreModule } from "../host/wasm-node.js";
+import { type LogLevel, NUMERIC, parseSetting, SettingError } from "./config.js";
 import { PortMapperService } from "./service.js";
 
+/** What the host opened, for the start-up line. */
+export interface ServiceSockets {
+  protocol: 2 | 20;
+  /** Why this protocol: asked for, or what the probe found. */
+  protocolReason: "asked" | "probed" | "fallback";
+  /** The netlink port id bound. */
+  port: number;
+  /** In the port mappers' multicast group (needs CAP_NET_ADMIN on NETLINK_USERSOCK). */
+  multicast: boolean;
+  /** IP families with peer sockets. */
+  families: (4 | 6)[];
+  /** Mapped ports are held by bind alone (iwpmd's way) rather than by a listening socket. */
+  bindOnly: boolean;
+}
+
+/** Receive buffer of the service's netlink socket unless configured (iwpmd's nl_sock_rbuf_size). */
+export const DEFAULT_RECV_BUFFER = 4 * 1024 * 1024;
+
 export interface OpenPortMapperServiceOptions {
-  /** Netlink family: 2 NETLINK_USERSOCK (default) or 20 NETLINK_RDMA (talking to the kernel's iw_cm). */
-  protocol?: 2 | 20;
+  /**
+   * Netlink family: 2 NETLINK_USERSOCK (default), 20 NETLINK_RDMA (talking to the kernel's
+   * iw_cm), or "auto": 20 where the kernel offers it, 2 otherwise.
+   */
+  protocol?: 2 | 20 | "auto";
   /** Our netlink port id (default: this process's pid, as iwpmd binds). */
   port?: number;
   /** Where unsolicited messages go (default 0: the kernel, as iwpmd; a user-space client's port otherwise). */
@@ -22,25 +44,46 @@ export interface OpenPortMapperServiceOptions {
   udpPort?: number;
   /** Addresses to bind the peer sockets to (default the wildcard of each family). */
   bindAddress?: { v4?: string; v6?: string };
+  /** The netlink socket's receive buffer in bytes (default 4 MiB; the kernel caps SO_RCVBUF at net.core.rmem_max). */
+  recvBufferSize?: number;
+  /** Ask for SO_RCVBUFFORCE (root: past rmem_max), as iwpmd does; needs the native socket. */
+  forceRecvBuffer?: boolean;
+  /** Bound on live mappings in total (default 65536; 0 = none). */
+  maxMappings?: number;
+  /** Bound on live mappings one netlink port asked for, the kernel exempt (default 4096; 0 = none). */
+  maxMappingsPerPort?: number;
+  /** Seconds a query waits for its peer before the client is answered IWPM_REMOTE_QUERY_REJECT (1..10, default 5). */
+  queryTicks?: number;
+  /** Holds mapped ports; default a listening socket per port (Node cannot bind without listening). */
+  ports?: PortReserver & { closeAll(): void };
+  /** Wraps the netlink socket (a capture tap). */
+  tapNetlink?: (socket: NetlinkSocket) => NetlinkSocket;
+  /** Wraps a peer socket (a capture tap); `local` is its bound family and port. */
+  tapUdp?: (socket: UdpSocket, local: { family: 4 | 6; port: number }) => UdpSocket;
+  /** Told once what was opened. */
+  onOpen?: (sockets: ServiceSockets) => void;
   /** The core's bytes, instead of reading iwpm.wasm from disk. */
   wasm?: BufferSource;
-  /** Receive buffer of the netlink socket (SO_RCVBUFFORCE where permitted; default 16 MiB). */
-  recvBufferSize?: number;
   /**
    * Who may speak to the service as a client, by the kernel-attested credentials of each datagram:
    * this uid (default 0, root, as the kernel's clients are), or "any". The kernel (port 0) always may.
    */
   clientUid?: number | "any";
-  log?: (line: string) => void;
+  log?: (line: string, level?: LogLevel) => void;
 }
 
 const NL_FD = 4;
 const LINUX_EPERM = 1;
-/** iwpmd asks for a large receive buffer (nl_sock_rbuf_size): a burst of requests must not overrun it. */
-const DEFAULT_SERVICE_RECV_BUFFER = 16 * 1024 * 1024;
+const LINUX_EPROTONOSUPPORT = 93;
 const UDP_FDS = [10, 11, 12, 13] as const;
 /** Opens a family's two peer sockets (3935 and ephemeral); null when the family is unavailable. */
-async function openFamily(family: 4 | 6, port: number, address: string | undefined, onReadable: () => void, log: (l: string) => void) {
+async function openFamily(
+  family: 4 | 6,
+  port: number,
+  address: string | undefined,
+  onReadable: () => void,
+  log: (l: string, level?: LogLevel) => void,
+) {
   const opened: NodeUdpSocket[] = [];
   try {
     for (const p of [port, 0]) {
@@ -52,7 +95,7 @@ async function openFamily(family: 4 | 6, port: number, address: string | undefin
     const code = (err as NodeJS.ErrnoException).code;
     // Like iwpmd, a family the host cannot do is skipped; a taken port is an error.
     if (code === "EAFNOSUPPORT" || code === "EADDRNOTAVAIL") {
-      log(`iwpm service: IPv${family} unavailable (${code}), skipped`);
+      log(`IPv${family} unavailable (${code}): no IPv${family} peers`, "warning");
       return null;
     }
     throw new IwpmError(
@@ -62,9 +105,39 @@ async function openFamily(family: 4 | 6, port: number, address: string | undefin
   }
 }
 
+/** The options that are settings, by their settings-file key (src/service/config.ts holds the ranges). */
+const RANGED: [keyof OpenPortMapperServiceOptions, string][] = [
+  ["port", "netlink_port"],
+  ["clientPort", "client_port"],
+  ["udpPort", "udp_port"],
+  ["recvBufferSize", "nl_sock_rbuf_size"],
+  ["maxMappings", "max_mappings"],
+  ["maxMappingsPerPort", "max_mappings_per_port"],
+  ["queryTicks", "query_ticks"],
+];
+
+/** Refuses a numeric option out of its range (a UDP port of 99999 would otherwise bind 34463). */
+function checkRanges(options: OpenPortMapperServiceOptions): void {
+  for (const [option, key] of RANGED) {
+    const value = options[option];
+    if (value === undefined) continue;
+    try {
+      parseSetting(option, String(value), NUMERIC[key] as (typeof NUMERIC)[string]);
+    } catch (err) {
+      if (err instanceof SettingError) throw new IwpmError("INVALID_ARGUMENT", err.message);
+      throw err;
+    }
+  }
+  const p = options.protocol;
+  if (p !== undefined && p !== 2 && p !== 20 && p !== "auto") {
+    throw new IwpmError("INVALID_ARGUMENT", `protocol ${String(p)} is not 2 (NETLINK_USERSOCK), 20 (NETLINK_RDMA) or "auto"`);
+  }
+}
+
 /** Opens the sockets, builds the service and sends its start-up HELLO. */
 export async function openPortMapperService(options: OpenPortMapperServiceOptions = {}): Promise<PortMapperService> {
-  const protocol = options.protocol ?? 2;
+  checkRanges(options);
+  const asked = options.protocol ?? NETLINK_USERSOCK;
   const port = options.port ?? process.pid;
   const udpPort = options.udpPort ?? 3935;
   const log = options.log ?? (() => {});
@@ -74,32 +147,51 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
   const readable = () => service?.handleReadable();
   const sockets = new SocketMap();
   const udpSockets = new Map<number, UdpSocket>();
-  const ports = new NodePortReserver();
+  const ports = options.ports ?? new NodePortReserver();
   const shim = createShim({ sockets, udpSockets, ports, onHostError: (err) => service?.handleHostError(err) });
   const core = await instantiateCore(module, shim);
 
+  let protocol: 2 | 20 = asked === "auto" ? NETLINK_RDMA : asked;
+  let protocolReason: ServiceSockets["protocolReason"] = asked === "auto" ? "probed" : "asked";
   const open = (groups: number[]) =>
     openNetlinkSocket({
       protocol,
       port,
       groups,
-      recvBufferSize: options.recvBufferSize ?? DEFAULT_SERVICE_RECV_BUFFER,
-      forceRecvBufferSize: true,
+      recvBufferSize: options.recvBufferSize ?? DEFAULT_RECV_BUFFER,
+      forceRecvBufferSize: options.forceRecvBuffer ?? false,
       onReadable: readable,
+      onOverrun: (total) => service?.handleOverrun(total),
       onError: (name, errno) =>
-        service?.handleHostError(new IwpmError("SOCKET_ERROR", `the netlink socket reported ${name} (errno ${errno})`)),
+        service?.handleHostError(
+          new IwpmError("SOCKET_ERROR", `the netlink socket reported ${name} (errno ${errno}); the service keeps reading`),
+        ),
     });
-  let netlink: NodeNetlinkSocket;
-  try {
+  const openJoined = (): NodeNetlinkSocket => {
     try {
-      netlink = open([1, 2]);
+      return open([1, 2]);
     } catch (err) {
       // Joining a NETLINK_USERSOCK group needs CAP_NET_ADMIN. Without it the service still works
       // for clients it announces itself to (clientPort): they learn its port from the HELLO and
       // address their REG_PID to it.
       if (!(err instanceof IwpmError) || err.errno !== LINUX_EPERM) throw err;
-      log("iwpm service: no CAP_NET_ADMIN, not in the multicast group; clients reach it through its HELLO");
-      netlink = open([]);
+      log("no CAP_NET_ADMIN: not in the port mappers' multicast group; clients reach the service through its HELLO", "warning");
+      multicast = false;
+      return open([]);
+    }
+  };
+  let multicast = true;
+  let netlink: NodeNetlinkSocket;
+  try {
+    try {
+      netlink = openJoined();
+    } catch (err) {
+      // The probe: a kernel without RDMA netlink refuses the family itself.
+      if (asked !== "auto" || !(err instanceof IwpmError) || err.errno !== LINUX_EPROTONOSUPPORT) throw err;
+      protocol = NETLINK_USERSOCK;
+      protocolReason = "fallback";
+      multicast = true;
+      netlink = openJoined();
     }
   } catch (err) {
     if (err instanceof IwpmError && err.code === "NATIVE_UNAVAILABLE") throw err;
@@ -109,7 +201,7 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
       { cause: err },
     );
   }
-  sockets.set(NL_FD, netlink);
+  sockets.set(NL_FD, options.tapNetlink ? options.tapNetlink(netlink) : netlink);
 
   const udp: NodeUdpSocket[] = [];
   const closeAll = async () => {
@@ -125,14 +217,32 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
     for (const [i, s] of [...(v4 ?? [null, null]), ...(v6 ?? [null, null])].entries()) {
       if (s === null) continue;
       udp.push(s);
-      udpSockets.set(UDP_FDS[i] as number, s);
+      udpSockets.set(UDP_FDS[i] as number, options.tapUdp ? options.tapUdp(s, { family: s.family, port: s.port }) : s);
       slots[i] = UDP_FDS[i] as number;
     }
     service = new PortMapperService(
       core,
       { port: netlink.port, close: closeAll },
-      { fd: NL_FD, clientPort: options.clientPort ?? 0, udpPort, udp: slots, log, clientUid: options.clientUid ?? 0 },
+      {
+        fd: NL_FD,
+        clientPort: options.clientPort ?? 0,
+        udpPort,
+        udp: slots,
+        log,
+        clientUid: options.clientUid ?? 0,
+        ...(options.maxMappings !== undefined ? { maxMappings: options.maxMappings } : {}),
+        ...(options.maxMappingsPerPort !== undefined ? { maxMappingsPerPort: options.maxMappingsPerPort } : {}),
+        ...(options.queryTicks !== undefined ? { queryTicks: options.queryTicks } : {}),
+      },
     );
+    options.onOpen?.({
+      protocol,
+      protocolReason,
+      port: netlink.port,
+      multicast,
+      families: [...(v4 ? [4 as const] : []), ...(v6 ? [6 as const] : [])],
+      bindOnly: !(ports instanceof NodePortReserver),
+    });
     service.start();
   } catch (err) {
     await closeAll();

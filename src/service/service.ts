@@ -9,8 +9,11 @@ import { describeErrno, IwpmError } from "../core/errors.js";
 import { Reentrant } from "../core/reentrant.js";
 import { readSockaddr, type SockAddr } from "../core/sockaddr.js";
 import { statusInfo } from "../core/status.js";
+import { Errno } from "../host/errno.js";
+import type { LogLevel } from "./config.js";
 import { type AnyEvent, readAnyEvent } from "./events.js";
 import { type ServiceExports, serviceExports } from "./exports.js";
+import { readStats, type ServiceStats } from "./stats.js";
 
 const OPS: Record<number, string> = {
   0: "regPid",
@@ -64,6 +67,8 @@ export interface PortMapperServiceEvents {
     mappedRemote: SockAddr | null;
   };
   mapinfoCount: { nlClient: number; sent: number; acked: number };
+  /** The kernel dropped datagrams for the netlink socket (receive-queue overrun); it keeps working. */
+  overrun: { total: number };
   error: Error;
 }
 
@@ -83,19 +88,34 @@ export interface PortMapperServiceOptions {
   udpPort?: number;
   /** UDP fds by slot (IPv4 3935, IPv4 ephemeral, IPv6 3935, IPv6 ephemeral); 0 = none. */
   udp?: [number, number, number, number];
-  log?: (line: string) => void;
+  /** Bound on live mappings in total (default 65536; 0 = none, as iwpmd). */
+  maxMappings?: number;
+  /** Bound on live mappings one netlink port asked for; the kernel (port 0) is exempt (default 4096; 0 = none). */
+  maxMappingsPerPort?: number;
+  /** Seconds a query waits for its peer before the client is answered IWPM_REMOTE_QUERY_REJECT (1..10, default 5). */
+  queryTicks?: number;
+  log?: (line: string, level?: LogLevel) => void;
   /** Who may speak as a client, by kernel-attested credentials: this uid (default 0), or "any". */
   clientUid?: number | "any";
 }
 
 type Timer = ReturnType<typeof setTimeout>;
 
+/** The core's default bounds (assembly/service/mappings.ts). */
+export const DEFAULT_MAX_MAPPINGS = 65536;
+export const DEFAULT_MAX_MAPPINGS_PER_PORT = 4096;
+/** The core's default peer query budget in seconds (assembly/peer/exchanges.ts). */
+export const DEFAULT_QUERY_TICKS = 5;
+
 export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
   private readonly x: CoreExports & ServiceExports;
   private timer: Timer | undefined;
   private readonly passes = new Reentrant();
   private closed = false;
-  private readonly log: (line: string) => void;
+  private readonly clientPort: number;
+  /** Receive-queue overruns the netlink socket reported. */
+  overruns = 0;
+  private readonly log: (line: string, level?: LogLevel) => void;
 
   constructor(
     readonly core: Core,
@@ -106,6 +126,7 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
     this.x = serviceExports(core);
     this.log = options.log ?? (() => {});
     const clientPort = options.clientPort ?? 0;
+    this.clientPort = clientPort;
     if (!Number.isInteger(clientPort) || clientPort < 0 || clientPort > 0xffff_ffff) {
       throw new IwpmError("INVALID_ARGUMENT", `clientPort ${clientPort} is not a netlink port id of 0..4294967295`);
     }
@@ -117,6 +138,13 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
     this.x.serviceSetTrust(uid === "any" ? TRUST_ANY : TRUST_UID, uid === "any" ? 0 : uid);
     this.x.serviceSetPeerPort(options.udpPort ?? 3935);
     for (const [slot, fd] of (options.udp ?? [0, 0, 0, 0]).entries()) this.x.serviceSetUdpSocket(slot, fd);
+    if (options.maxMappings !== undefined || options.maxMappingsPerPort !== undefined) {
+      this.x.serviceSetMappingLimits(
+        options.maxMappings ?? DEFAULT_MAX_MAPPINGS,
+        options.maxMappingsPerPort ?? DEFAULT_MAX_MAPPINGS_PER_PORT,
+      );
+    }
+    if (options.queryTicks !== undefined) this.x.serviceSetQueryTicks(options.queryTicks);
   }
 
   /** Sends the start-up HELLO (iwpmd's first message); then the service answers whatever arrives. */
@@ -124,13 +152,21 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
     this.open("start");
     if (this.x.serviceStart() !== 0) {
       const wasiErrno = this.x.serviceLastErrno();
+      if (wasiErrno === Errno.ECONNREFUSED && this.clientPort === 0) {
+        // On NETLINK_USERSOCK no socket can hold port 0 (the kernel's on NETLINK_RDMA), so what goes
+        // there by default (HELLO, MAPINFO requests, HANDLE_ERR) is refused: nobody to tell. User-space
+        // clients find the service by multicasting their REG_PID instead.
+        this.log("nobody listens at netlink port 0: unsolicited messages go unheard (use --client-port to name a client)", "debug");
+        this.pump();
+        return;
+      }
       throw new IwpmError("SEND_FAILED", `start: the HELLO could not be sent (${describeErrno(wasiErrno, "sendto")})`, {
         status: 125,
         wasiErrno,
         syscall: "sendto",
       });
     }
-    this.log(`iwpm service: port ${this.transport.port}, HELLO v4 sent`);
+    this.log(`HELLO v4 sent from netlink port ${this.transport.port}`, "debug");
     this.pump();
   }
 
@@ -168,6 +204,11 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
     return out;
   }
 
+  /** Table sizes and the input refused so far, per reason. */
+  stats(): ServiceStats {
+    return readStats(this.x);
+  }
+
   /** Peer exchanges in flight (queries, accepts, acks awaiting their ticks). */
   exchanges(): number {
     return this.x.serviceExchangeCount();
@@ -175,6 +216,14 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
 
   /** The host has datagrams queued on a socket of the service. */
   handleReadable(): void {
+    this.pump();
+  }
+
+  /** The netlink socket's receive queue overran; `total` counts overruns so far. */
+  handleOverrun(total: number): void {
+    if (this.closed) return;
+    this.overruns = total;
+    this.emit("overrun", { total });
     this.pump();
   }
 
@@ -229,7 +278,7 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
     for (const ev of events) {
       switch (ev.kind) {
         case "hello":
-          this.log(`iwpm service: ABI version ${ev.version}${ev.fallback ? " (v3 kernel)" : ""}`);
+          if (ev.status === 0) this.log(`ABI version ${ev.version}${ev.fallback ? " (v3 kernel)" : ""}`, "info");
           this.emit("hello", { nlClient: ev.nlClient, version: ev.version, offered: ev.offered, fallback: ev.fallback, status: ev.status });
           break;
         case "clientRegistered":

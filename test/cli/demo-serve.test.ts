@@ -75,9 +75,13 @@ describe("iwpm demo and iwpm serve", () => {
   });
 
   it("serve dumps its table on SIGUSR1 and exits cleanly on SIGTERM", { timeout: 30_000 }, async () => {
-    const child = spawn(process.execPath, [CLI, "serve", "--udp-port", String(udpPort()), "--port", String(0x50000000 + process.pid)], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [CLI, "serve", "--protocol", "2", "--udp-port", String(udpPort()), "--port", String(0x50000000 + process.pid)],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => {
@@ -87,12 +91,13 @@ describe("iwpm demo and iwpm serve", () => {
       stderr += d;
     });
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-    while (!/iwpm serve: netlink port/.test(stderr)) await new Promise((r) => setTimeout(r, 50));
+    while (!/iwpm serve: .*netlink port/.test(stdout)) await new Promise((r) => setTimeout(r, 50));
     child.kill("SIGUSR1");
-    while (!/mappings at/.test(stdout)) await new Promise((r) => setTimeout(r, 50));
+    while (!/mappings \(0\)/.test(stdout)) await new Promise((r) => setTimeout(r, 50));
     expect(stdout).toMatch(/client +local +mapped +refs +port held/);
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
-    expect(stderr).toMatch(/SIGTERM: releasing ports and exiting/);
+    expect(stdout).toMatch(/SIGTERM: releasing 0 mapped ports and exiting/);
+    expect(stderr).toBe("");
   });
 });

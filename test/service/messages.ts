@@ -1,5 +1,5 @@
 import type { SockAddr } from "../../src/core/sockaddr.js";
-import { attrAddr, attrFixedStr, attrU32, nlmsg, rdma } from "../support/nl.js";
+import { attrAddr, attrFixedStr, attrU16, attrU32, nlmsg, rdma } from "../support/nl.js";
 
 // Client -> daemon messages for service tests, built apart from the core.
 
@@ -14,8 +14,15 @@ export function regPid(seq: number, dev: string, client = 2): Uint8Array {
     attrFixedStr(4, ULIB, 32),
   ]);
 }
-export function addMapping(seq: number, local: SockAddr, flags = 0): Uint8Array {
-  return nlmsg({ type: rdma(2, 1), seq, pid: CLIENT_PORT }, [attrU32(1, 0), attrAddr(2, local), attrU32(3, flags)]);
+export function addMapping(seq: number, local: SockAddr, flags = 0, pid = CLIENT_PORT): Uint8Array {
+  return nlmsg({ type: rdma(2, 1), seq, pid }, [attrU32(1, 0), attrAddr(2, local), attrU32(3, flags)]);
+}
+export function removeMapping(seq: number, local: SockAddr): Uint8Array {
+  return nlmsg({ type: rdma(2, 3), seq, pid: CLIENT_PORT }, [attrU32(1, 0), attrAddr(2, local)]);
+}
+/** A HELLO as the kernel sends it, offering ABI `version`. */
+export function hello(version: number, pid = CLIENT_PORT): Uint8Array {
+  return nlmsg({ type: rdma(2, 8), seq: 0, pid }, [attrU16(1, version)]);
 }
 export function queryMapping(seq: number, local: SockAddr, remote: SockAddr, flags = 0): Uint8Array {
   return nlmsg({ type: rdma(2, 2), seq, pid: CLIENT_PORT }, [attrU32(1, 0), attrAddr(2, local), attrAddr(3, remote), attrU32(4, flags)]);

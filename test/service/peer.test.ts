@@ -5,7 +5,7 @@ import { type AnyEvent, readAnyEvent } from "../../src/service/events.js";
 import { serviceExports } from "../../src/service/exports.js";
 import { fromHex, hex, parseDatagram, u16, u32 } from "../support/nl.js";
 import { loadService, peer4, type ServiceHarness, UDP } from "./harness.js";
-import { addMapping, queryMapping, regPid } from "./messages.js";
+import { addMapping, queryMapping, regPid, removeMapping } from "./messages.js";
 import { answer, MT, readWire, wire } from "./wire.js";
 
 // The peer protocol on UDP (reference §5.4, §5.5): what goes on the wire,
@@ -39,8 +39,9 @@ function tick(h: ServiceHarness): number {
 }
 
 /** A QUERY from 10.0.0.1:5555 to 10.0.0.2:6000 with mapped port 40000 and the reference's assochandle. */
-async function querying() {
+async function querying(configure?: (h: ServiceHarness) => void) {
   const h = await registered();
+  configure?.(h);
   serviceExports(h.core).serviceSetAssocHandle(0x5566, 0x77889900);
   h.feed(queryMapping(300, v4("10.0.0.1", 5555), v4("10.0.0.2", 6000)));
   const [request] = h.udpSent.splice(0);
@@ -63,24 +64,51 @@ describe("active side", () => {
     expect(h.nl.sent).toHaveLength(0);
   });
 
-  it("re-sends the REQUEST on every tick after the first and drops it after 10 ticks without a netlink message", async () => {
-    const { h, request } = await querying();
+  /** The REQUEST goes out on each of `resends` ticks; the next tick answers the QUERY with a rejection. */
+  async function unanswered(resends: number, configure?: (h: ServiceHarness) => void) {
+    const { h, request } = await querying(configure);
     const x = serviceExports(h.core);
     expect(x.serviceNextTimeoutMs()).toBe(1000);
-    for (let t = 1; t <= 9; t++) {
+    for (let t = 1; t <= resends; t++) {
       expect(tick(h)).toBe(1);
       expect(
         h.udpSent.splice(0).map((s) => hex(s.bytes)),
         `tick ${t}`,
       ).toEqual([hex(request.bytes)]);
+      expect(h.nl.sent, `tick ${t}`).toHaveLength(0);
     }
     drain(h);
     expect(tick(h)).toBe(1);
     expect(h.udpSent).toHaveLength(0);
     expect(x.serviceExchangeCount()).toBe(0);
     expect(x.serviceNextTimeoutMs()).toBe(-1);
-    expect(h.nl.sent).toHaveLength(0);
-    expect(drain(h)).toEqual([expect.objectContaining({ kind: "queryDone", status: 120, seq: 300, port: 4321 })]);
+    const [reply, ...more] = h.nl.take().flatMap((d) => parseDatagram(d.bytes).map((m) => ({ ...m, to: d.port })));
+    expect(more).toHaveLength(0);
+    // The QUERY reply a peer's REJECT would bring: error 16, the remote unmapped.
+    expect(reply).toMatchObject({ type: 0x802, to: 4321 });
+    expect(u32(reply?.attrs.get(1))).toBe(300);
+    expect(addr(reply?.attrs.get(4))).toEqual(v4("10.0.0.1", 40000));
+    expect(addr(reply?.attrs.get(5))).toEqual(v4("10.0.0.2", 6000));
+    expect(u16(reply?.attrs.get(6))).toBe(16);
+    expect(drain(h)).toEqual([expect.objectContaining({ kind: "queryDone", status: 16, seq: 300, port: 4321 })]);
+    expect(x.serviceDropCount(11)).toBe(1);
+  }
+
+  it("re-sends the REQUEST on 4 ticks, then answers the QUERY with IWPM_REMOTE_QUERY_REJECT (default schedule)", async () => {
+    await unanswered(4);
+  });
+
+  it("keeps iwpmd's 10-tick schedule when told to, and still answers at its end", async () => {
+    await unanswered(9, (h) => serviceExports(h.core).serviceSetQueryTicks(10));
+  });
+
+  it("answers nothing for a query whose mapping the client removed meanwhile", async () => {
+    const { h } = await querying();
+    h.feed(removeMapping(301, v4("10.0.0.1", 5555)));
+    h.nl.take();
+    for (let t = 1; t <= 5; t++) tick(h);
+    expect(h.nl.take()).toHaveLength(0);
+    expect(serviceExports(h.core).serviceExchangeCount()).toBe(0);
   });
 
   it("answers the QUERY once on ACCEPT with the peer's mapped address, and ACKs every ACCEPT", async () => {

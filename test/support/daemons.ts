@@ -28,13 +28,13 @@ export const iwpmd: DaemonKind = {
   },
 };
 
-/** `iwpm serve` in the namespace; resolves once it printed its netlink port. */
+/** `iwpm serve` in the namespace on NETLINK_USERSOCK; resolves once its start-up line named its netlink port. */
 export const iwpmServe: DaemonKind = {
   name: "iwpm serve",
   start: (ns, clientPort) =>
     new Promise<Daemon>((resolve, reject) => {
-      const child = ns.spawn(process.execPath, [CLI, "serve", "--client-port", String(clientPort)], {
-        stdio: ["ignore", "ignore", "pipe"],
+      const child = ns.spawn(process.execPath, [CLI, "serve", "--protocol", "2", "--client-port", String(clientPort)], {
+        stdio: ["ignore", "pipe", "pipe"],
       });
       let log = "";
       const exited = new Promise<void>((r) => child.once("exit", () => r()));
@@ -42,7 +42,10 @@ export const iwpmServe: DaemonKind = {
       child.once("exit", (code) => reject(new Error(`iwpm serve exited with ${code}:\n${log}`)));
       child.stderr?.on("data", (d: Buffer) => {
         log += d.toString();
-        const m = /iwpm serve: netlink port (\d+)/.exec(log);
+      });
+      child.stdout?.on("data", (d: Buffer) => {
+        log += d.toString();
+        const m = /iwpm serve: .*, netlink port (\d+)/.exec(log);
         if (m) {
           clearTimeout(timer);
           resolve({
