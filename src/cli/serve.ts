@@ -13,6 +13,7 @@ import {
   DEFAULT_CONFIG_FILE,
   type LogLevel,
   NUMERIC,
+  parseClientUid,
   parseConfig,
   parseLogLevel,
   parseProtocol,
@@ -65,6 +66,10 @@ Options (each also a line "key = value" of the configuration file):
   --query-ticks N      seconds a peer query waits, its request re-sent each
                        second, before the client is answered
                        IWPM_REMOTE_QUERY_REJECT; 1..10 (default ${DEFAULT_QUERY_TICKS}) [query_ticks]
+  --client-uid U       only processes of this uid may speak as clients, judged by
+                       the kernel-attested credentials of each datagram; "any"
+                       trusts every local process (default 0; the kernel, at
+                       port 0, always may) [client_uid]
   --log-level L        error, warning, notice, info (default) or debug [log_level]
   --log-target T       auto (default: syslog with -s, else stdout), syslog, stdout
   --stats              log the counters at exit and with every SIGUSR1 dump
@@ -135,6 +140,7 @@ function settingsFrom(values: Record<string, string | boolean | undefined>): Ser
   }
   if (typeof values.protocol === "string") fromArgs.protocol = parseProtocol("--protocol", values.protocol);
   if (typeof values["log-level"] === "string") fromArgs.logLevel = parseLogLevel("--log-level", values["log-level"]);
+  if (typeof values["client-uid"] === "string") fromArgs.clientUid = parseClientUid("--client-uid", values["client-uid"]);
   return { ...fromFile, ...fromArgs };
 }
 
@@ -214,6 +220,7 @@ function startupLine(s: ServiceSockets, settings: ServiceSettings, service: Port
     `ABI v${service.version()}`,
     `mappings ${bound(settings.maxMappings ?? DEFAULT_MAX_MAPPINGS)} in all, ${bound(settings.maxMappingsPerPort ?? DEFAULT_MAX_MAPPINGS_PER_PORT)} per port`,
     `peer queries answered within ${settings.queryTicks ?? DEFAULT_QUERY_TICKS} s`,
+    `clients trusted: ${settings.clientUid === "any" ? "any local process" : `uid ${settings.clientUid ?? 0}`} and the kernel`,
     s.bindOnly ? "ports held by bind" : `ports held by listening sockets${native ? "" : " (no native module)"}`,
   ].join(", ");
 }
@@ -232,6 +239,7 @@ async function run(args: string[], io: CliIO): Promise<number> {
     "max-mappings-per-port": { type: "string" },
     "query-ticks": { type: "string" },
     "log-level": { type: "string" },
+    "client-uid": { type: "string" },
     "log-target": { type: "string" },
     stats: { type: "boolean" },
     "stats-interval": { type: "string" },
@@ -291,6 +299,7 @@ async function run(args: string[], io: CliIO): Promise<number> {
       ...(settings.maxMappings !== undefined ? { maxMappings: settings.maxMappings } : {}),
       ...(settings.maxMappingsPerPort !== undefined ? { maxMappingsPerPort: settings.maxMappingsPerPort } : {}),
       ...(settings.queryTicks !== undefined ? { queryTicks: settings.queryTicks } : {}),
+      ...(settings.clientUid !== undefined ? { clientUid: settings.clientUid } : {}),
       ...(ports !== undefined ? { ports } : {}),
       ...(capture !== undefined ? { tapNetlink: capture.tapNetlink, tapUdp: capture.tapUdp } : {}),
       onOpen: (s) => {

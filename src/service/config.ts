@@ -27,6 +27,8 @@ export interface ServiceSettings {
   /** Seconds a query waits for its peer before the client is answered IWPM_REMOTE_QUERY_REJECT. */
   queryTicks?: number;
   logLevel?: LogLevel;
+  /** Who may speak as a client, by kernel-attested credentials: this uid, or "any" (default 0; the kernel always may). */
+  clientUid?: number | "any";
   /** Seconds between two `--stats` lines (0 = only at exit and on SIGUSR1). */
   statsInterval?: number;
 }
@@ -80,12 +82,18 @@ export function parseProtocol(name: string, text: string): 2 | 20 | "auto" {
   throw new SettingError(`${name} "${text}" is not 2 (NETLINK_USERSOCK), 20 (NETLINK_RDMA) or auto`);
 }
 
+/** "any" or a uid of 0..2^32-1. */
+export function parseClientUid(name: string, text: string): number | "any" {
+  if (text === "any") return "any";
+  return parseSetting(name, text, { min: 0, max: U32_MAX, what: 'a uid (or "any")' });
+}
+
 export function parseLogLevel(name: string, text: string): LogLevel {
   if ((LOG_LEVELS as readonly string[]).includes(text)) return text as LogLevel;
   throw new SettingError(`${name} "${text}" is not a log level (${LOG_LEVELS.join(", ")})`);
 }
 
-const FILE_KEYS = [...Object.keys(NUMERIC), "protocol", "log_level"];
+const FILE_KEYS = [...Object.keys(NUMERIC), "protocol", "log_level", "client_uid"];
 
 /**
  * Reads a configuration file's text. Lines are `name = value` (spaces optional) as iwpmd reads
@@ -111,6 +119,7 @@ export function parseConfig(text: string, file: string): ServiceSettings {
     const name = `${where}: ${key}`;
     if (key === "protocol") out.protocol = parseProtocol(name, value);
     else if (key === "log_level") out.logLevel = parseLogLevel(name, value);
+    else if (key === "client_uid") out.clientUid = parseClientUid(name, value);
     else {
       const spec = NUMERIC[key] as NumericSetting;
       (out as Record<string, number>)[spec.key] = parseSetting(name, value, spec);

@@ -152,11 +152,16 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
     this.open("start");
     if (this.x.serviceStart() !== 0) {
       const wasiErrno = this.x.serviceLastErrno();
-      if (wasiErrno === Errno.ECONNREFUSED && this.clientPort === 0) {
-        // On NETLINK_USERSOCK no socket can hold port 0 (the kernel's on NETLINK_RDMA), so what goes
-        // there by default (HELLO, MAPINFO requests, HANDLE_ERR) is refused: nobody to tell. User-space
-        // clients find the service by multicasting their REG_PID instead.
-        this.log("nobody listens at netlink port 0: unsolicited messages go unheard (use --client-port to name a client)", "debug");
+      if (wasiErrno === Errno.ECONNREFUSED) {
+        // Nobody holds the port unsolicited messages go to: on NETLINK_USERSOCK no socket can hold
+        // port 0 (the kernel's on NETLINK_RDMA), and a named client may not be up yet. The HELLO
+        // goes unheard; user-space clients find the service by multicasting their REG_PID.
+        this.log(
+          this.clientPort === 0
+            ? "nobody listens at netlink port 0: unsolicited messages go unheard (use --client-port to name a client)"
+            : `nobody listens at netlink port ${this.clientPort} yet: the start-up HELLO went unheard`,
+          "debug",
+        );
         this.pump();
         return;
       }

@@ -130,7 +130,7 @@ describe("iwpm serve settings on the command line and in a file", () => {
     writeFileSync(conf, "# iwpmd.conf\nnl_sock_rbuf_size=419430400\nnl_sock_rbufsize=1\n");
     let r = run(["--config", conf]);
     expect(r.stderr).toBe(
-      `iwpm serve: ${conf}:3: unknown setting "nl_sock_rbufsize"; known: ${"nl_sock_rbuf_size"}, netlink_port, client_port, udp_port, max_mappings, max_mappings_per_port, query_ticks, stats_interval, protocol, log_level\n`,
+      `iwpm serve: ${conf}:3: unknown setting "nl_sock_rbufsize"; known: ${"nl_sock_rbuf_size"}, netlink_port, client_port, udp_port, max_mappings, max_mappings_per_port, query_ticks, stats_interval, protocol, log_level, client_uid\n`,
     );
     expect(r.status).toBe(2);
     writeFileSync(conf, "udp_port = 70000\n");
@@ -196,8 +196,23 @@ describe.skipIf(!support.ok)("iwpm serve in a namespace", () => {
     expect(await svc.stop()).toBe(0);
   });
 
-  it("a HELLO offering version 0 from nobody changes nothing: the next client registers with version 4", { timeout: 30_000 }, async () => {
+  it("by default nobody is not a client: its HELLO{0} and its ADDs are counted as untrusted and change nothing", {
+    timeout: 30_000,
+  }, async () => {
     const { ns, svc, agent } = await setup(["--stats"]);
+    await flood(ns, "hello0", String(svc.port));
+    expect(await flood(ns, "adds", String(svc.port), "1000")).toBe("sent 1000\n");
+    // One HELLO, then a REG_PID and the ADDs: one datagram each.
+    const line = await svc.stats((l) => counter(l, "untrusted") === 1002);
+    expect(counter(line, "badVersion")).toBe(0);
+    expect(counter(line, "mappings")).toBe(0);
+    expect(await register(agent)).toEqual({ registered: true, abiVersion: 4 });
+  });
+
+  // The rest trust every local process (--client-uid any), so that the service's own limits are
+  // what stands between nobody and its table.
+  it("a HELLO offering version 0 from nobody changes nothing: the next client registers with version 4", { timeout: 30_000 }, async () => {
+    const { ns, svc, agent } = await setup(["--stats", "--client-uid", "any"]);
     await flood(ns, "hello0", String(svc.port));
     await svc.stats((line) => counter(line, "badVersion") === 1);
     expect(await register(agent)).toEqual({ registered: true, abiVersion: 4 });
@@ -206,7 +221,7 @@ describe.skipIf(!support.ok)("iwpm serve in a namespace", () => {
   it("100,000 well-formed ADDs from nobody: the mappings stay within the bound, no port or fd leaks, and it still serves", {
     timeout: 120_000,
   }, async () => {
-    const { ns, svc, agent } = await setup(["--stats"]);
+    const { ns, svc, agent } = await setup(["--stats", "--client-uid", "any"]);
     const fds = () => readdirSync(`/proc/${svc.child.pid}/fd`).length;
     const idle = fds();
     expect(await flood(ns, "adds", String(svc.port), "100000")).toBe("sent 100000\n");
@@ -223,7 +238,7 @@ describe.skipIf(!support.ok)("iwpm serve in a namespace", () => {
   });
 
   it("200,000 malformed netlink and 200,000 malformed UDP datagrams from nobody leave it serving", { timeout: 120_000 }, async () => {
-    const { ns, svc, agent } = await setup(["--stats", "--udp-port", "3935"]);
+    const { ns, svc, agent } = await setup(["--stats", "--udp-port", "3935", "--client-uid", "any"]);
     expect(await flood(ns, "badnl", String(svc.port), "200000")).toBe("sent 200000\n");
     expect(await flood(ns, "badudp", "3935", "200000")).toBe("sent 200000\n");
     const netlinkDrops = (l: string) => ["badFrame", "invalid", "notRegistered", "unknownOp"].reduce((n, r) => n + counter(l, r), 0);

@@ -104,7 +104,7 @@ describe("mapping bounds", () => {
     const x = serviceExports(h.core);
     x.serviceSetMappingLimits(2000, 40);
     for (let i = 0; i < 5000; i++) {
-      h.nl.inbox.push({ bytes: addMapping(1000 + i, local(1 + i), 0, 10_000 + (i % 25)), port: 4321, groups: 0 });
+      h.nl.inbox.push({ bytes: addMapping(1000 + i, local(1 + i), 0, 10_000 + (i % 25)), port: 10_000 + (i % 25), groups: 0 });
       if (h.nl.inbox.length >= 64) x.servicePoll();
       h.nl.take();
       h.core.exports.eventsClear();

@@ -98,7 +98,8 @@ export async function loadService(o: { port?: number; clientPort?: number } = {}
     ports,
     clock,
     feed(datagram) {
-      nl.inbox.push({ bytes: datagram, port: 4321, groups: 0 });
+      // From the port its header names, as a real sender's nlmsg_pid is its own port.
+      nl.inbox.push({ bytes: datagram, port: senderPort(datagram), groups: 0 });
       x.servicePoll();
     },
     peer(fd, bytes, from) {
@@ -106,6 +107,11 @@ export async function loadService(o: { port?: number; clientPort?: number } = {}
       x.servicePoll();
     },
   };
+}
+
+/** The nlmsg_pid of a datagram's first message (4321 for one too short to have one). */
+function senderPort(datagram: Uint8Array): number {
+  return datagram.length >= 16 ? new DataView(datagram.buffer, datagram.byteOffset).getUint32(12, true) : 4321;
 }
 
 export const peer4 = (address: string, port = 3935): PeerAddress => ({
