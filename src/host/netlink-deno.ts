@@ -33,6 +33,8 @@ const EFD_NONBLOCK = SOCK_NONBLOCK;
 const EFD_CLOEXEC = SOCK_CLOEXEC;
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
+const SO_PASSCRED = 16;
+const SCM_CREDENTIALS = 2;
 const SOL_NETLINK = 270;
 const NETLINK_ADD_MEMBERSHIP = 1;
 // MSG_TRUNC on receive: return the datagram's real length even when the buffer was shorter.
@@ -47,6 +49,24 @@ const SOCKADDR_NL_SIZE = 12;
 const NL_FAMILY = 0;
 const NL_PID = 4;
 const NL_GROUPS = 8;
+// struct msghdr (64-bit): name ptr, namelen (+pad), iov ptr, iovlen, control ptr, controllen, flags.
+const MSGHDR_SIZE = 56;
+const MSG_NAME = 0;
+const MSG_NAMELEN = 8;
+const MSG_IOV = 16;
+const MSG_IOVLEN = 24;
+const MSG_CONTROL = 32;
+const MSG_CONTROLLEN = 40;
+// struct iovec { void *base; size_t len; }
+const IOVEC_SIZE = 16;
+// struct cmsghdr { size_t len; int level; int type; } then struct ucred { pid; uid; gid; }:
+// CMSG_SPACE(sizeof(struct ucred)) = 16 + 16.
+const CMSG_LEN = 0;
+const CMSG_LEVEL = 8;
+const CMSG_TYPE = 12;
+const CMSG_DATA = 16;
+const UCRED_SIZE = 12;
+const CONTROL_SIZE = 32;
 // struct pollfd { int fd; short events; short revents; }
 const POLLFD_SIZE = 8;
 const POLL_FD = 0;
@@ -91,7 +111,7 @@ const LIBC_SYMBOLS = {
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
-  recvfrom: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"], result: "isize" },
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
@@ -107,7 +127,7 @@ interface Libc {
   getsockname(fd: number, addr: Uint8Array, addrlen: Uint8Array): number;
   setsockopt(fd: number, level: number, name: number, value: Uint8Array, len: number): number;
   sendto(fd: number, buf: Uint8Array, len: bigint, flags: number, addr: Uint8Array, addrlen: number): bigint;
-  recvfrom(fd: number, buf: Uint8Array, len: bigint, flags: number, addr: Uint8Array, addrlen: Uint8Array): bigint;
+  recvmsg(fd: number, msg: Uint8Array, flags: number): bigint;
   eventfd(initval: number, flags: number): number;
   write(fd: number, buf: Uint8Array, len: bigint): bigint;
   close(fd: number): number;
@@ -121,6 +141,12 @@ interface Libc {
  */
 export interface DenoRuntime {
   dlopen(path: string, symbols: typeof LIBC_SYMBOLS): { symbols: Libc };
+  UnsafePointer: {
+    /** A pointer to a buffer's memory, for a struct that holds it. */
+    of(buffer: Uint8Array): unknown;
+    /** A pointer's address as a number. */
+    value(pointer: unknown): bigint;
+  };
   UnsafePointerView: {
     /** An ArrayBuffer over `byteLength` bytes of foreign memory at `pointer` (no copy). */
     getArrayBuffer(pointer: object, byteLength: number): ArrayBuffer;
@@ -230,7 +256,10 @@ export class DenoNetlinkSocket implements DatagramSocket {
   private readonly pollfds = new Uint8Array(2 * POLLFD_SIZE);
   private readonly rxBuf = new Uint8Array(MAX_DATAGRAM);
   private readonly rxAddr = new Uint8Array(SOCKADDR_NL_SIZE);
-  private readonly rxAddrLen = new Uint8Array(4);
+  private readonly rxIov = new Uint8Array(IOVEC_SIZE);
+  private readonly rxControl = new Uint8Array(CONTROL_SIZE);
+  /** A msghdr over the buffers above, so recvmsg brings each datagram's sender credentials. */
+  private readonly rxMsg = new Uint8Array(MSGHDR_SIZE);
   private readonly txAddr = new Uint8Array(SOCKADDR_NL_SIZE);
   private readonly onReadable: () => void;
   private readonly onSendError: DenoNetlinkSocketOptions["onSendError"];
@@ -251,6 +280,7 @@ export class DenoNetlinkSocket implements DatagramSocket {
     let wakeFd: number;
     try {
       if (opts.recvBufferSize !== undefined) this.setInt(fd, SOL_SOCKET, SO_RCVBUF, opts.recvBufferSize, "setsockopt(SO_RCVBUF)");
+      this.setInt(fd, SOL_SOCKET, SO_PASSCRED, 1, "setsockopt(SO_PASSCRED)");
       const addr = new Uint8Array(SOCKADDR_NL_SIZE);
       const view = new DataView(addr.buffer);
       view.setUint16(NL_FAMILY, AF_NETLINK, true);
@@ -273,6 +303,16 @@ export class DenoNetlinkSocket implements DatagramSocket {
     this.fd = fd;
     this.wakeFd = wakeFd;
     new DataView(this.txAddr.buffer).setUint16(NL_FAMILY, AF_NETLINK, true);
+    const deno = denoRuntime();
+    const address = (buffer: Uint8Array) => deno.UnsafePointer.value(deno.UnsafePointer.of(buffer));
+    const iov = new DataView(this.rxIov.buffer);
+    iov.setBigUint64(0, address(this.rxBuf), true);
+    iov.setBigUint64(8, BigInt(MAX_DATAGRAM), true);
+    const msg = new DataView(this.rxMsg.buffer);
+    msg.setBigUint64(MSG_NAME, address(this.rxAddr), true);
+    msg.setBigUint64(MSG_IOV, address(this.rxIov), true);
+    msg.setBigUint64(MSG_IOVLEN, 1n, true);
+    msg.setBigUint64(MSG_CONTROL, address(this.rxControl), true);
     const pfd = new DataView(this.pollfds.buffer);
     pfd.setInt32(POLL_FD, fd, true);
     pfd.setInt16(POLL_EVENTS, POLLIN, true);
@@ -441,16 +481,19 @@ export class DenoNetlinkSocket implements DatagramSocket {
   private drain(): void {
     const c = this.libc;
     const addr = new DataView(this.rxAddr.buffer);
-    const addrLen = new DataView(this.rxAddrLen.buffer);
+    const msg = new DataView(this.rxMsg.buffer);
+    const control = new DataView(this.rxControl.buffer);
     for (let i = 0; i < DRAIN_BATCH && !this.closed; i++) {
-      addrLen.setUint32(0, SOCKADDR_NL_SIZE, true);
-      const n = c.recvfrom(this.fd, this.rxBuf, BigInt(MAX_DATAGRAM), MSG_DONTWAIT | MSG_TRUNC, this.rxAddr, this.rxAddrLen);
+      // recvmsg writes back the lengths it used: each call starts from the full ones.
+      msg.setUint32(MSG_NAMELEN, SOCKADDR_NL_SIZE, true);
+      msg.setBigUint64(MSG_CONTROLLEN, BigInt(CONTROL_SIZE), true);
+      const n = c.recvmsg(this.fd, this.rxMsg, MSG_DONTWAIT | MSG_TRUNC);
       if (n < 0n) {
         const linux = errno();
         if (linux === LINUX_EAGAIN) break;
         if (linux === LINUX_EINTR) continue;
         this.stats.recvErrors++;
-        const err = new NetlinkError("recvfrom", linux);
+        const err = new NetlinkError("recvmsg", linux);
         shielded(() => this.onRecvError?.(err, wasiErrnoFromLinux(linux)));
         // ENOBUFS only says the kernel dropped datagrams (and is cleared by being reported); what
         // is still queued can be read. Anything else stops this round.
@@ -464,6 +507,18 @@ export class DenoNetlinkSocket implements DatagramSocket {
         port: addr.getUint32(NL_PID, true),
         groups: addr.getUint32(NL_GROUPS, true),
       };
+      const hasCreds =
+        msg.getBigUint64(MSG_CONTROLLEN, true) >= BigInt(CMSG_DATA + UCRED_SIZE) &&
+        control.getBigUint64(CMSG_LEN, true) >= BigInt(CMSG_DATA + UCRED_SIZE) &&
+        control.getInt32(CMSG_LEVEL, true) === SOL_SOCKET &&
+        control.getInt32(CMSG_TYPE, true) === SCM_CREDENTIALS;
+      if (hasCreds) {
+        datagram.creds = {
+          pid: control.getUint32(CMSG_DATA, true),
+          uid: control.getUint32(CMSG_DATA + 4, true),
+          gid: control.getUint32(CMSG_DATA + 8, true),
+        };
+      }
       if (length > MAX_DATAGRAM) {
         this.stats.truncated++;
         datagram.truncatedLength = length;
