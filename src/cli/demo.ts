@@ -47,12 +47,15 @@ async function run(args: string[], io: CliIO): Promise<number> {
   let client: PortMapperClient | undefined;
   let service: PortMapperService | undefined;
   try {
-    client = await openCapturingPortMapperClient({ timeoutMs: 5000, ...(capture ? { capture } : {}) });
+    // Service and client are this one process, so each trusts exactly this process's uid (root or
+    // not) as the other side, where by default each trusts only root.
+    const uid = process.getuid?.() ?? 0;
+    client = await openCapturingPortMapperClient({ timeoutMs: 5000, daemonUid: uid, ...(capture ? { capture } : {}) });
     const hello = new Promise<void>((resolve) => client?.once("daemonHello", () => resolve()));
     const infos: { remote: SockAddr; mappedLocal: SockAddr; mappedRemote: SockAddr; local: SockAddr; taken: string }[] = [];
     client.on("remoteInfo", (e) => infos.push({ ...e, taken: "waiting" }));
     try {
-      service = await openPortMapperService({ port: 0, clientPort: client.port, udpPort });
+      service = await openPortMapperService({ port: 0, clientPort: client.port, udpPort, clientUid: uid });
     } catch (err) {
       if (err instanceof IwpmError && /EADDRINUSE/.test(err.message)) {
         throw new CliError(`UDP port ${udpPort} is in use (is iwpmd running here?); run \`iwpm demo --udp-port 13935\``);
@@ -61,6 +64,7 @@ async function run(args: string[], io: CliIO): Promise<number> {
     }
     say(`service  netlink port ${service.port} (NETLINK_USERSOCK), peers on UDP ${udpPort}`);
     say(`client   netlink port ${client.port}`);
+    say(`trust    both sides accept only uid ${uid} (this process's own), checked on every datagram's credentials`);
     await hello;
     say(`hello    the service announced itself; answered with ABI v${client.abiVersion()}`);
 
