@@ -135,7 +135,10 @@ function tsProtocol() {
   for (const o of P.OPS) out.push(`export const OP_${o.name} = ${o.id};`);
   out.push(`export const OP_NAMES = [${P.OPS.map((o) => q(o.name)).join(", ")}] as const;`);
   out.push(`export const OP_KERNEL_NAMES = [${P.OPS.map((o) => q(o.kernel)).join(", ")}] as const;`, "");
+  out.push("// Attribute ids, by the kernel's names.");
+  for (const [name, id] of attrConstants()) out.push(`export const ${name} = ${id};`);
   out.push(
+    "",
     'export type AttrKind = "u32" | "u16" | "addr" | "str";',
     "",
     "export interface AttrSpec {",

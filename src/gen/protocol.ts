@@ -37,6 +37,45 @@ export const OP_KERNEL_NAMES = [
   "RDMA_NL_IWPM_HELLO",
 ] as const;
 
+// Attribute ids, by the kernel's names.
+export const IWPM_NLA_ERR_CODE = 2;
+export const IWPM_NLA_ERR_SEQ = 1;
+export const IWPM_NLA_HELLO_ABI_VERSION = 1;
+export const IWPM_NLA_MANAGE_ADDR = 2;
+export const IWPM_NLA_MANAGE_FLAGS = 3;
+export const IWPM_NLA_MANAGE_MAPPING_SEQ = 1;
+export const IWPM_NLA_MAPINFO_ACK_NUM = 3;
+export const IWPM_NLA_MAPINFO_FLAGS = 3;
+export const IWPM_NLA_MAPINFO_LOCAL_ADDR = 1;
+export const IWPM_NLA_MAPINFO_MAPPED_ADDR = 2;
+export const IWPM_NLA_MAPINFO_SEND_NUM = 2;
+export const IWPM_NLA_MAPINFO_SEQ = 1;
+export const IWPM_NLA_MAPINFO_ULIB_NAME = 1;
+export const IWPM_NLA_MAPINFO_ULIB_VER = 2;
+export const IWPM_NLA_QUERY_FLAGS = 4;
+export const IWPM_NLA_QUERY_LOCAL_ADDR = 2;
+export const IWPM_NLA_QUERY_MAPPING_SEQ = 1;
+export const IWPM_NLA_QUERY_REMOTE_ADDR = 3;
+export const IWPM_NLA_REG_IBDEV_NAME = 3;
+export const IWPM_NLA_REG_IF_NAME = 2;
+export const IWPM_NLA_REG_PID_SEQ = 1;
+export const IWPM_NLA_REG_ULIB_NAME = 4;
+export const IWPM_NLA_RMANAGE_ADDR = 2;
+export const IWPM_NLA_RMANAGE_MAPPED_LOC_ADDR = 3;
+export const IWPM_NLA_RMANAGE_MAPPING_ERR = 4;
+export const IWPM_NLA_RMANAGE_MAPPING_SEQ = 1;
+export const IWPM_NLA_RQUERY_LOCAL_ADDR = 2;
+export const IWPM_NLA_RQUERY_MAPPED_LOC_ADDR = 4;
+export const IWPM_NLA_RQUERY_MAPPED_REM_ADDR = 5;
+export const IWPM_NLA_RQUERY_MAPPING_ERR = 6;
+export const IWPM_NLA_RQUERY_MAPPING_SEQ = 1;
+export const IWPM_NLA_RQUERY_REMOTE_ADDR = 3;
+export const IWPM_NLA_RREG_IBDEV_NAME = 2;
+export const IWPM_NLA_RREG_PID_ERR = 5;
+export const IWPM_NLA_RREG_PID_SEQ = 1;
+export const IWPM_NLA_RREG_ULIB_NAME = 3;
+export const IWPM_NLA_RREG_ULIB_VER = 4;
+
 export type AttrKind = "u32" | "u16" | "addr" | "str";
 
 export interface AttrSpec {
