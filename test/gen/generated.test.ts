@@ -2,17 +2,17 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-// @ts-expect-error: plain JavaScript build scripts, no declarations
-import * as P from "../../build/protocol.mjs";
-// @ts-expect-error: plain JavaScript build scripts, no declarations
-import { render } from "../../build/generate.mjs";
 
 // The generated copies of the protocol description are committed; regenerating must not change
 // them (a stale copy fails here and in CI), and the description's numbers must be the kernel's:
 // a C program built against the system's rdma_netlink.h prints every name the description uses.
 
 const root = join(import.meta.dirname, "..", "..");
+// Plain JavaScript build scripts, loaded by path: they have no type declarations.
+const P = await import(pathToFileURL(join(root, "build", "protocol.mjs")).href);
+const { render } = await import(pathToFileURL(join(root, "build", "generate.mjs")).href);
 
 describe("generated files", () => {
   const files = render() as Record<string, string>;
@@ -38,7 +38,10 @@ describe("the description against include/uapi/rdma/rdma_netlink.h", () => {
   function headerValues(names: string[]): Map<string, number> {
     const source = join(dir, "names.c");
     const lines = names.map((n) => `  printf("%s %d\\n", "${n}", (int)(${n}));`);
-    writeFileSync(source, ["#include <stdio.h>", "#include <rdma/rdma_netlink.h>", "int main(void) {", ...lines, "  return 0;", "}", ""].join("\n"));
+    writeFileSync(
+      source,
+      ["#include <stdio.h>", "#include <rdma/rdma_netlink.h>", "int main(void) {", ...lines, "  return 0;", "}", ""].join("\n"),
+    );
     const binary = join(dir, "names");
     execFileSync("gcc", ["-Wall", "-Werror", "-o", binary, source]);
     const out = execFileSync(binary, [], { encoding: "utf8" });
@@ -57,7 +60,11 @@ describe("the description against include/uapi/rdma/rdma_netlink.h", () => {
     const ops = P.OPS as { id: number; kernel: string }[];
     const messages = P.MESSAGES as Message[];
     const attrIds = new Map<string, number>();
-    for (const m of messages) m.attrs.forEach((a, i) => attrIds.set(`${m.dir} ${m.op} ${a.name}`, i + 1));
+    for (const m of messages) {
+      m.attrs.forEach((a, i) => {
+        attrIds.set(`${m.dir} ${m.op} ${a.name}`, i + 1);
+      });
+    }
     const names = [...new Set([...ops.map((o) => o.kernel), ...messages.flatMap((m) => m.attrs.map((a) => a.name))])];
     const values = headerValues(names);
     expect(ops.map((o) => [o.kernel, values.get(o.kernel)])).toEqual(ops.map((o) => [o.kernel, o.id]));
