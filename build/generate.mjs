@@ -153,6 +153,8 @@ function tsProtocol() {
     "  ctype: string;",
     "  /** Absent from ABI v3 layouts. */",
     "  v4only: boolean;",
+    "  /** Carries an IWPM_* error code (0: none). */",
+    "  error: boolean;",
     "}",
     "",
     "/** ATTRS[dir][op]: the attributes by id - 1; null where the direction has no such message. */",
@@ -170,7 +172,7 @@ function tsProtocol() {
       m.attrs.forEach((at, i) => {
         const k = kindOf(at.kind);
         out.push(
-          `      { id: ${i + 1}, kernel: ${q(at.name)}, name: ${q(at.field)}, kind: ${q(k.display)}, ctype: ${q(k.name)}, v4only: ${at.v4only} },`,
+          `      { id: ${i + 1}, kernel: ${q(at.name)}, name: ${q(at.field)}, kind: ${q(k.display)}, ctype: ${q(k.name)}, v4only: ${at.v4only}, error: ${at.error} },`,
         );
       });
       out.push("    ],");
@@ -179,6 +181,13 @@ function tsProtocol() {
   }
   out.push("];", "");
   const roles = P.DIRECTIONS.map((d) => `[${P.OPS.map((o) => q(message(d.id, o.id)?.role ?? "")).join(", ")}]`);
+  out.push(
+    "/** Size rules by C type (protocol reference §2.3): payload minimum and maximum (0: none), NUL last. */",
+    "export const KIND_RULES: Readonly<Record<string, { min: number; max: number; nul: boolean }>> = {",
+    ...P.KINDS.map((k) => `  ${q(k.name)}: { min: ${k.min}, max: ${k.max}, nul: ${k.nul} },`),
+    "};",
+    "",
+  );
   out.push(
     "/** ROLES[dir][op]: request, reply, record, ack or nothing. */",
     `export const ROLES: readonly string[][] = [${roles.join(", ")}];`,
@@ -225,7 +234,8 @@ function tsProtocol() {
     "  fields: [",
   );
   for (const f of P.PEER.fields) {
-    out.push(`    { name: ${q(f.name)}, offset: ${f.offset}, size: ${f.size}, requestOnly: ${f.requestOnly === true} },`);
+    const extra = `${f.field ? `, field: ${q(f.field)}` : ""}${f.note ? `, note: ${q(f.note)}` : ""}`;
+    out.push(`    { name: ${q(f.name)}, offset: ${f.offset}, size: ${f.size}, kind: ${q(f.kind)}, requestOnly: ${f.requestOnly === true}${extra} },`);
   }
   out.push("  ],", "} as const;", "");
 

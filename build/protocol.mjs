@@ -44,8 +44,9 @@ export const KINDS = [
   { id: 6, name: "C string", constant: "KIND_CSTR", min: 1, max: 32, nul: true, display: "str" },
 ];
 
-// An attribute: [kernel name, kind, display field name, and "v4" when ABI v3 does not carry it].
-const a = (name, kind, field, only) => ({ name, kind, field, v4only: only === "v4" });
+// An attribute: kernel name, kind, display field name, and "v4" when ABI v3 does not carry it or
+// "error" when it carries an IWPM_* error code (§4.5).
+const a = (name, kind, field, note) => ({ name, kind, field, v4only: note === "v4", error: note === "error" });
 
 /**
  * Every message: its direction, op, role (how the CLI and the page label it) and attributes by id
@@ -89,7 +90,7 @@ export const MESSAGES = [
   {
     dir: "to_daemon",
     op: "REMOVE_MAPPING",
-    role: "request",
+    role: "",
     attrs: [a("IWPM_NLA_MANAGE_MAPPING_SEQ", "u32", "echoSeq"), a("IWPM_NLA_MANAGE_ADDR", "sockaddr", "local")],
   },
   {
@@ -119,7 +120,7 @@ export const MESSAGES = [
       a("IWPM_NLA_RREG_IBDEV_NAME", "C string", "devName"),
       a("IWPM_NLA_RREG_ULIB_NAME", "C string", "ulibName"),
       a("IWPM_NLA_RREG_ULIB_VER", "u16", "ulibVersion"),
-      a("IWPM_NLA_RREG_PID_ERR", "u16", "pidErr"),
+      a("IWPM_NLA_RREG_PID_ERR", "u16", "pidErr", "error"),
     ],
   },
   {
@@ -130,7 +131,7 @@ export const MESSAGES = [
       a("IWPM_NLA_RMANAGE_MAPPING_SEQ", "u32", "requestSeq"),
       a("IWPM_NLA_RMANAGE_ADDR", "sockaddr", "local"),
       a("IWPM_NLA_RMANAGE_MAPPED_LOC_ADDR", "sockaddr", "mappedLocal"),
-      a("IWPM_NLA_RMANAGE_MAPPING_ERR", "u16", "err"),
+      a("IWPM_NLA_RMANAGE_MAPPING_ERR", "u16", "err", "error"),
     ],
   },
   {
@@ -143,7 +144,7 @@ export const MESSAGES = [
       a("IWPM_NLA_RQUERY_REMOTE_ADDR", "sockaddr", "remote"),
       a("IWPM_NLA_RQUERY_MAPPED_LOC_ADDR", "sockaddr", "mappedLocal"),
       a("IWPM_NLA_RQUERY_MAPPED_REM_ADDR", "sockaddr", "mappedRemote"),
-      a("IWPM_NLA_RQUERY_MAPPING_ERR", "u16", "err"),
+      a("IWPM_NLA_RQUERY_MAPPING_ERR", "u16", "err", "error"),
     ],
   },
   // REMOTE_INFO reuses the QUERY reply's enum; its SEQ is always 0 (§2.2).
@@ -157,14 +158,14 @@ export const MESSAGES = [
       a("IWPM_NLA_RQUERY_REMOTE_ADDR", "sockaddr", "remote"),
       a("IWPM_NLA_RQUERY_MAPPED_LOC_ADDR", "sockaddr", "mappedLocal"),
       a("IWPM_NLA_RQUERY_MAPPED_REM_ADDR", "sockaddr", "mappedRemote"),
-      a("IWPM_NLA_RQUERY_MAPPING_ERR", "u16", "err"),
+      a("IWPM_NLA_RQUERY_MAPPING_ERR", "u16", "err", "error"),
     ],
   },
   {
     dir: "to_client",
     op: "HANDLE_ERR",
     role: "",
-    attrs: [a("IWPM_NLA_ERR_SEQ", "u32", "errSeq"), a("IWPM_NLA_ERR_CODE", "u16", "errCode")],
+    attrs: [a("IWPM_NLA_ERR_SEQ", "u32", "errSeq"), a("IWPM_NLA_ERR_CODE", "u16", "errCode", "error")],
   },
   {
     dir: "to_client",
@@ -308,15 +309,16 @@ export const PEER = {
   replySize: 48,
   types: ["REQUEST", "ACCEPT", "ACK", "REJECT"],
   fields: [
-    { name: "magic", offset: 0, size: 1 },
-    { name: "pmtime", offset: 1, size: 1 },
-    { name: "reserved", offset: 2, size: 2, note: "REQUEST: the connecting side's mapped port" },
-    { name: "apport", offset: 4, size: 2 },
-    { name: "cpport", offset: 6, size: 2 },
-    { name: "assochandle", offset: 8, size: 8 },
-    { name: "cpipaddr", offset: 16, size: 16 },
-    { name: "apipaddr", offset: 32, size: 16 },
-    { name: "mapped_cpipaddr", offset: 48, size: 16, requestOnly: true },
+    // magic: bits 7-6 protocol version, 5-4 type, 3-0 IP version of the addresses
+    { name: "magic", offset: 0, size: 1, kind: "magic" },
+    { name: "pmtime", offset: 1, size: 1, kind: "uint", field: "pmtime" },
+    { name: "reserved", offset: 2, size: 2, kind: "uint", field: "mappedCpPort", note: "REQUEST: the connecting side's mapped port" },
+    { name: "apport", offset: 4, size: 2, kind: "uint", field: "apport", note: "accepting (passive) side port" },
+    { name: "cpport", offset: 6, size: 2, kind: "uint", field: "cpport", note: "connecting (active) side port" },
+    { name: "assochandle", offset: 8, size: 8, kind: "handle", field: "assochandle" },
+    { name: "cpipaddr", offset: 16, size: 16, kind: "ip", field: "cpIp", note: "connecting side IP" },
+    { name: "apipaddr", offset: 32, size: 16, kind: "ip", field: "apIp", note: "accepting side IP" },
+    { name: "mapped_cpipaddr", offset: 48, size: 16, kind: "ip", field: "mappedCpIp", requestOnly: true, note: "connecting side mapped IP" },
   ],
 };
 
