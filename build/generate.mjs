@@ -235,7 +235,9 @@ function tsProtocol() {
   );
   for (const f of P.PEER.fields) {
     const extra = `${f.field ? `, field: ${q(f.field)}` : ""}${f.note ? `, note: ${q(f.note)}` : ""}`;
-    out.push(`    { name: ${q(f.name)}, offset: ${f.offset}, size: ${f.size}, kind: ${q(f.kind)}, requestOnly: ${f.requestOnly === true}${extra} },`);
+    out.push(
+      `    { name: ${q(f.name)}, offset: ${f.offset}, size: ${f.size}, kind: ${q(f.kind)}, requestOnly: ${f.requestOnly === true}${extra} },`,
+    );
   }
   out.push("  ],", "} as const;", "");
 

@@ -318,7 +318,15 @@ export const PEER = {
     { name: "assochandle", offset: 8, size: 8, kind: "handle", field: "assochandle" },
     { name: "cpipaddr", offset: 16, size: 16, kind: "ip", field: "cpIp", note: "connecting side IP" },
     { name: "apipaddr", offset: 32, size: 16, kind: "ip", field: "apIp", note: "accepting side IP" },
-    { name: "mapped_cpipaddr", offset: 48, size: 16, kind: "ip", field: "mappedCpIp", requestOnly: true, note: "connecting side mapped IP" },
+    {
+      name: "mapped_cpipaddr",
+      offset: 48,
+      size: 16,
+      kind: "ip",
+      field: "mappedCpIp",
+      requestOnly: true,
+      note: "connecting side mapped IP",
+    },
   ],
 };
 
