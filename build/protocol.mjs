@@ -359,7 +359,7 @@ export const DECODED_LAYOUT = [
   { name: "CONTROL_HAS_VALUE", size: 4, note: "1 when a DONE carries its int32 status" },
   { name: "ORIG_HEADER", size: 16, note: "NLMSG_ERROR: copy of the offending header" },
   { name: "ERROR_OFFSET", size: 4, note: "offset from the message start of the attribute an error names" },
-  { name: "ERROR_ATTR", size: 4, note: "nla_type of the attribute an error names (0: none)" },
+  { name: "ERROR_ATTR", size: 4, note: "id of the attribute an error names (the missing one for MISSING_ATTR; 0: none)" },
   { name: "UNKNOWN_COUNT", size: 4, note: "attributes outside the schema of this (direction, op, version)" },
   { name: "ATTR_COUNT", size: 4, note: "entries in ATTRS" },
   { name: "EXTRA_LEN", size: 4, note: "bytes in EXTRA" },

@@ -60,7 +60,7 @@ export function unknownAttrCount(): u32 {
 export function attrErrorOffset(): u32 {
   return errorOffset;
 }
-/** The nla_type of the attribute the last error names (the missing id for MISSING_ATTR). */
+/** The id of the attribute the last error names (the missing one for MISSING_ATTR). */
 export function attrErrorAttr(): u32 {
   return errorAttr;
 }
@@ -101,7 +101,7 @@ export function walkAttrs(msg: usize, len: u32, kinds: usize, maxId: u32, mode: 
     const type = load<u16>(p, NLA_TYPE);
     if (nlaLen < NLA_HDRLEN || <usize>nlaLen > end - p) {
       if (mode == WALK_LIBNL) break;
-      return fail(E_BAD_ATTR_LEN, <u32>(p - msg), type);
+      return fail(E_BAD_ATTR_LEN, <u32>(p - msg), <u32>(type & NLA_TYPE_MASK));
     }
     if (listCount < MAX_DECODED_ATTRS) {
       const e = LIST + <usize>listCount * DA_SIZE;
