@@ -287,7 +287,8 @@ function statusTable() {
 function splice(text, name, body) {
   const begin = text.indexOf(docBegin(name));
   const end = text.indexOf(docEnd(name));
-  if (begin < 0 || end < begin) throw new Error(`docs/abi.md: the ${name} table must sit between "${docBegin(name)}" and "${docEnd(name)}"`);
+  if (begin < 0 || end < begin)
+    throw new Error(`docs/abi.md: the ${name} table must sit between "${docBegin(name)}" and "${docEnd(name)}"`);
   return text.slice(0, begin + docBegin(name).length) + body + text.slice(end);
 }
 
@@ -303,7 +304,7 @@ export function render() {
     "assembly/gen/protocol.ts": asProtocol(),
     "assembly/gen/status.ts": asStatus(),
     "src/gen/protocol.ts": biomeFormat("src/gen/protocol.ts", tsProtocol()),
-    "docs/abi.md": abiDoc(),
+    "docs/abi.md": biomeFormat("docs/abi.md", abiDoc()),
   };
 }
 
