@@ -532,7 +532,7 @@ local function message(t, pinfo, tree, captured, index)
     if id == 1 and spec ~= nil and spec.ctype == "u32" then first_attr = value end
     if spec ~= nil and spec.error and value ~= nil and value ~= 0 then
       local s = STATUS[value]
-      item:add_proto_expert_info(ex.error_code, spec.kernel .. " = " .. status_text(value) .. " (" .. value .. ")" .. (s and (": " .. s[2]) or ""))
+      item:add_proto_expert_info(ex.error_code, status_text(value) .. " (" .. value .. ")" .. (s and (": " .. s[2]) or ""))
     end
     off = off + bit.band(nla_len + 3, bit.bnot(3))
   end

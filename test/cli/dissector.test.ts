@@ -168,7 +168,10 @@ describe.skipIf(!tshark)("the Wireshark dissector", () => {
     ensureBuilt();
     writeFileSync(lua, execFileSync(process.execPath, [CLI, "dissector"], { encoding: "utf8" }));
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    if (!process.env.IWPM_KEEP_CAPTURES) rmSync(dir, { recursive: true, force: true });
+    else console.log(`captures kept in ${dir}`);
+  });
 
   it("names every op and attribute of the demo's capture as the decoder does, and links requests to replies", () => {
     const capture = path.join(dir, "demo.pcap");
