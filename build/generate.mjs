@@ -214,6 +214,7 @@ function tsProtocol() {
   out.push(
     `export const NLMSG_MIN_TYPE = 0x${P.NLMSG_MIN_TYPE.toString(16)};`,
     `export const NLMSG_HDRLEN = ${P.NLMSG_HDRLEN};`,
+    ...P.NLMSG_HEADER.map((f) => `export const NLMSG_${f.name}_AT = ${f.offset};`),
     `export const NLA_HDRLEN = ${P.NLA_HDRLEN};`,
     `export const NLA_TYPE_MASK = 0x${P.NLA_TYPE_MASK.toString(16)};`,
     `export const TYPE_CLIENT_SHIFT = ${P.TYPE_CLIENT_SHIFT};`,

@@ -282,6 +282,14 @@ export const NLMSG_TYPES = [
   { id: 4, name: "NLMSG_OVERRUN" },
 ];
 export const NLMSG_MIN_TYPE = 0x10;
+/** struct nlmsghdr (§1.2): field offsets in host byte order. */
+export const NLMSG_HEADER = [
+  { name: "LEN", offset: 0, size: 4 },
+  { name: "TYPE", offset: 4, size: 2 },
+  { name: "FLAGS", offset: 6, size: 2 },
+  { name: "SEQ", offset: 8, size: 4 },
+  { name: "PID", offset: 12, size: 4 },
+];
 
 /** struct nlattr's nla_type: the low 14 bits are the id, the top two NLA_F_NESTED / NLA_F_NET_BYTEORDER. */
 export const NLA_TYPE_MASK = 0x3fff;

@@ -14,8 +14,13 @@ import {
   NLM_FLAGS,
   NLMSG_DONE,
   NLMSG_ERROR,
+  NLMSG_FLAGS_AT,
   NLMSG_HDRLEN,
+  NLMSG_LEN_AT,
   NLMSG_MIN_TYPE,
+  NLMSG_PID_AT,
+  NLMSG_SEQ_AT,
+  NLMSG_TYPE_AT,
   OP_HELLO,
   OP_KERNEL_NAMES,
   OP_NAMES,
@@ -192,6 +197,10 @@ local iwpm = Proto("iwpm", "iWARP Port Mapper")
 local peer = Proto("iwpm_peer", "iWARP Port Mapper peer (iwpmd UDP)")
 
 local NLMSG_HDRLEN = ${NLMSG_HDRLEN}
+-- struct nlmsghdr field offsets
+local H_LEN, H_TYPE, H_FLAGS, H_SEQ, H_PID = ${NLMSG_LEN_AT}, ${NLMSG_TYPE_AT}, ${NLMSG_FLAGS_AT}, ${NLMSG_SEQ_AT}, ${NLMSG_PID_AT}
+-- struct nlmsgerr: the int error, then the offending header
+local NLMSGERR_ERROR_SIZE = 4
 local NLA_HDRLEN = ${NLA_HDRLEN}
 local NLA_TYPE_MASK = ${NLA_TYPE_MASK}
 local NLMSG_MIN_TYPE = ${NLMSG_MIN_TYPE}
@@ -433,29 +442,30 @@ local function add_attribute(tree, t, off, spec, id, nla_len, nla_type)
 end
 
 local function header(tree, t)
-  tree:add_le(fh.len, t(0, 4))
-  local ty = tree:add_le(fh.type, t(4, 2))
-  local flags = tree:add_le(fh.flags, t(6, 2))
-  ${NLM_FLAGS.map(([, n]) => `flags:add_le(fh.flag_${n.toLowerCase()}, t(6, 2))`).join("\n  ")}
-  tree:add_le(fh.seq, t(8, 4))
-  tree:add_le(fh.pid, t(12, 4))
+  tree:add_le(fh.len, t(H_LEN, 4))
+  local ty = tree:add_le(fh.type, t(H_TYPE, 2))
+  local flags = tree:add_le(fh.flags, t(H_FLAGS, 2))
+  ${NLM_FLAGS.map(([, n]) => `flags:add_le(fh.flag_${n.toLowerCase()}, t(H_FLAGS, 2))`).join("\n  ")}
+  tree:add_le(fh.seq, t(H_SEQ, 4))
+  tree:add_le(fh.pid, t(H_PID, 4))
   return ty
 end
 
 local function control(tree, t, ty)
   local len = t:len()
   if ty == NLMSG_DONE then
-    if len >= NLMSG_HDRLEN + 4 then tree:add_le(fh.control_value, t(NLMSG_HDRLEN, 4)) end
+    if len >= NLMSG_HDRLEN + NLMSGERR_ERROR_SIZE then tree:add_le(fh.control_value, t(NLMSG_HDRLEN, 4)) end
     return "NLMSG_DONE"
   end
   if ty == NLMSG_ERROR then
-    if len < NLMSG_HDRLEN * 2 + 4 then
+    local orig = NLMSG_HDRLEN + NLMSGERR_ERROR_SIZE
+    if len < orig + NLMSG_HDRLEN then
       tree:add_proto_expert_info(ex.malformed, "BAD_CONTROL: " .. STATUS[ST.BAD_CONTROL][2])
       return "NLMSG_ERROR (invalid)"
     end
     local item = tree:add_le(fh.control_value, t(NLMSG_HDRLEN, 4))
-    tree:add_le(fh.orig_type, t(NLMSG_HDRLEN + 8, 2))
-    tree:add_le(fh.orig_seq, t(NLMSG_HDRLEN + 12, 4))
+    tree:add_le(fh.orig_type, t(orig + H_TYPE, 2))
+    tree:add_le(fh.orig_seq, t(orig + H_SEQ, 4))
     local err = t(NLMSG_HDRLEN, 4):le_int()
     if err ~= 0 then item:add_proto_expert_info(ex.nlmsg_error, "NLMSG_ERROR " .. err .. ": the kernel refused a message") end
     return "NLMSG_ERROR"
@@ -482,9 +492,9 @@ local function link(tree, pinfo, dir, op, seq, first_attr)
 end
 
 local function message(t, pinfo, tree, captured, index)
-  local ty = t(4, 2):le_uint()
-  local seq = t(8, 4):le_uint()
-  local pid = t(12, 4):le_uint()
+  local ty = t(H_TYPE, 2):le_uint()
+  local seq = t(H_SEQ, 4):le_uint()
+  local pid = t(H_PID, 4):le_uint()
   local sub = tree:add(iwpm, t())
   local ty_item = header(sub, t)
   if ty < NLMSG_MIN_TYPE then
@@ -493,8 +503,8 @@ local function message(t, pinfo, tree, captured, index)
     sub:set_text("iwpm " .. label)
     return label
   end
-  ty_item:add_le(fh.client, t(4, 2))
-  ty_item:add_le(fh.op, t(4, 2))
+  ty_item:add_le(fh.client, t(H_TYPE, 2))
+  ty_item:add_le(fh.op, t(H_TYPE, 2))
   local op = bit.band(ty, TYPE_OP_MASK)
   local key = pinfo.number .. ":" .. index
   local dir, version
@@ -555,7 +565,7 @@ function iwpm.dissector(tvb, pinfo, tree)
   local index = 0
   while off < tvb:len() do
     local rest = tvb:len() - off
-    local len = (rest >= NLMSG_HDRLEN) and tvb(off, 4):le_uint() or 0
+    local len = (rest >= NLMSG_HDRLEN) and tvb(off + H_LEN, 4):le_uint() or 0
     if rest < NLMSG_HDRLEN or len < NLMSG_HDRLEN or len > rest then
       local code = (rest < NLMSG_HDRLEN) and ST.TRUNCATED_HEADER or ST.BAD_MSG_LEN
       local item = tree:add(iwpm, tvb(off, rest)):set_text("iwpm: " .. status_text(code))

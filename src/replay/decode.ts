@@ -41,8 +41,13 @@ import {
   NLA_TYPE_MASK,
   NLMSG_DONE,
   NLMSG_ERROR,
+  NLMSG_FLAGS_AT,
   NLMSG_HDRLEN,
+  NLMSG_LEN_AT,
   NLMSG_MIN_TYPE,
+  NLMSG_PID_AT,
+  NLMSG_SEQ_AT,
+  NLMSG_TYPE_AT,
   SLOT_SIZE,
   Status,
   TYPE_CLIENT_MASK,
@@ -296,15 +301,15 @@ export class CaptureDecoder {
       else box.daemon++;
     };
     for (let at = 0; at + NLMSG_HDRLEN <= d.length; ) {
-      const len = v.getUint32(at, true);
+      const len = v.getUint32(at + NLMSG_LEN_AT, true);
       if (len < NLMSG_HDRLEN || at + len > d.length) return;
-      const type = v.getUint16(at + 4, true);
+      const type = v.getUint16(at + NLMSG_TYPE_AT, true);
       if (type >= NLMSG_MIN_TYPE && len <= this.x.codecCap()) {
         this.load(d.subarray(at, at + len));
         const ok0 = this.decodeEither(len, DIR_TO_DAEMON).status === 0;
         const ok1 = this.decodeEither(len, DIR_TO_CLIENT).status === 0;
         if (ok0 !== ok1) cast(ok0 ? DIR_TO_DAEMON : DIR_TO_CLIENT, true);
-        else if (ok0 && typeOp(type) === OP_HELLO && v.getUint32(at + 8, true) === 0) cast(DIR_TO_CLIENT, false);
+        else if (ok0 && typeOp(type) === OP_HELLO && v.getUint32(at + NLMSG_SEQ_AT, true) === 0) cast(DIR_TO_CLIENT, false);
       } else if (type === NLMSG_ERROR || (type === NLMSG_DONE && len === NLMSG_HDRLEN + DONE_STATUS_SIZE)) {
         cast(DIR_TO_DAEMON, false);
       }
@@ -404,7 +409,7 @@ export class CaptureDecoder {
     const spans: [number, number][] = [];
     let bad = -1;
     for (let at = 0; at + NLMSG_HDRLEN <= d.length; ) {
-      const len = v.getUint32(at, true);
+      const len = v.getUint32(at + NLMSG_LEN_AT, true);
       if (len < NLMSG_HDRLEN || at + len > d.length) {
         bad = at;
         break;
@@ -465,11 +470,11 @@ export class CaptureDecoder {
       dir: this.dirOf(captured) ?? DIR_TO_DAEMON,
       captured,
       kind: "invalid",
-      len: h(0, 4),
-      type: h(4, 2),
-      flags: h(6, 2),
-      seq: h(8, 4),
-      pid: h(12, 4),
+      len: h(NLMSG_LEN_AT, 4),
+      type: h(NLMSG_TYPE_AT, 2),
+      flags: h(NLMSG_FLAGS_AT, 2),
+      seq: h(NLMSG_SEQ_AT, 4),
+      pid: h(NLMSG_PID_AT, 4),
       status: 0,
       statusName: "OK",
       attrs: {},
@@ -552,16 +557,16 @@ export class CaptureDecoder {
         m.label = "NLMSG_ERROR";
         if (status === 0) {
           const h = base + D_ORIG_HEADER;
-          const type = view.getUint16(h + 4, true);
+          const type = view.getUint16(h + NLMSG_TYPE_AT, true);
           const origDir = (1 - m.dir) as Dir;
           m.control = {
             value: view.getInt32(base + D_CONTROL_VALUE, true),
             header: {
-              len: view.getUint32(h, true),
+              len: view.getUint32(h + NLMSG_LEN_AT, true),
               type,
-              flags: view.getUint16(h + 6, true),
-              seq: view.getUint32(h + 8, true),
-              pid: view.getUint32(h + 12, true),
+              flags: view.getUint16(h + NLMSG_FLAGS_AT, true),
+              seq: view.getUint32(h + NLMSG_SEQ_AT, true),
+              pid: view.getUint32(h + NLMSG_PID_AT, true),
               label: type >= NLMSG_MIN_TYPE ? messageLabel(origDir, typeOp(type)) : `control type ${type}`,
             },
           };
