@@ -105,7 +105,8 @@ function asProtocol() {
   for (const e of P.ATTR_ENTRY) out.push(`export const DA_${e.name}: usize = ${e.offset};`);
   out.push(
     `export const DA_SIZE: usize = ${P.ATTR_ENTRY_SIZE};`,
-    `export const SLOT_SIZE: usize = ${P.SLOT_SIZE};`,
+    ...P.VALUE_ENTRY.map((e) => `export const DV_${e.name}: usize = ${e.offset};`),
+    `export const DV_SIZE: usize = ${P.VALUE_ENTRY_SIZE};`,
     `export const MAX_DECODED_ATTRS: u32 = ${P.MAX_DECODED_ATTRS};`,
     `export const CODEC_MAX: u32 = ${P.CODEC_MAX};`,
   );
@@ -245,7 +246,8 @@ function tsProtocol() {
   out.push("/** The decoded-message record (docs/abi.md). */");
   for (const f of layout()) out.push(`export const D_${f.name} = ${f.offset};`);
   for (const e of P.ATTR_ENTRY) out.push(`export const DA_${e.name} = ${e.offset};`);
-  out.push(`export const DA_SIZE = ${P.ATTR_ENTRY_SIZE};`, `export const SLOT_SIZE = ${P.SLOT_SIZE};`);
+  for (const e of P.VALUE_ENTRY) out.push(`export const DV_${e.name} = ${e.offset};`);
+  out.push(`export const DA_SIZE = ${P.ATTR_ENTRY_SIZE};`, `export const DV_SIZE = ${P.VALUE_ENTRY_SIZE};`);
   for (const k of P.MSG_KINDS) out.push(`export const ${k.name} = ${k.id};`);
   return `${out.join("\n")}\n`;
 }
@@ -272,7 +274,7 @@ function abiTable() {
     "| --- | --- | --- | --- |",
     ...rows,
     "",
-    `Record size ${layout().at(-1).offset} bytes. \`D_SLOTS\`: the value of attribute id 1..${P.SCHEMA_MAX_ID} at \`D_SLOTS + ${P.SLOT_SIZE}·(id − 1)\` (u32/u16 in the first bytes, strings NUL padded, addresses as the 128 wire bytes; the last occurrence of the id). \`D_ATTRS\`: every attribute in arrival order, unknown and duplicate ones included, ${P.ATTR_ENTRY_SIZE} bytes each (${entry}: nla_type u16 as sent, nla_len u16, offset u32 from the message start). \`D_EXTRA\`: the message after its header as it arrived (for NLMSG_ERROR: the bytes echoed after the offending header).`,
+    `Record size ${layout().at(-1).offset} bytes. \`D_VALUES\`: for schema id 1..${P.SCHEMA_MAX_ID}, at \`D_VALUES + ${P.VALUE_ENTRY_SIZE}·(id − 1)\`, the payload offset (from the message start) and length of its last occurrence, as nla_parse keeps it; the payload itself is at \`D_EXTRA + offset − ${P.NLMSG_HDRLEN}\`. \`D_ATTRS\`: every attribute in arrival order, unknown and duplicate ones included, ${P.ATTR_ENTRY_SIZE} bytes each (${entry}: nla_type u16 as sent, nla_len u16, offset u32 from the message start). \`D_EXTRA\`: the message after its header as it arrived (for NLMSG_ERROR: the bytes echoed after the offending header); \`encode\` writes it back, so a value changed there is encoded.`,
     "",
     "",
   ].join("\n");

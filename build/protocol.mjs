@@ -340,13 +340,13 @@ export const PEER = {
 
 /**
  * The decoded-message record the core fills for hosts (`decodedPtr()`, docs/abi.md): fields in
- * order with their sizes; offsets follow. `attrs` is the attribute list in arrival order, one
- * entry per attribute: { nla_type u16, nla_len u16, offset from the message start u32 }.
- * `slots` holds the last occurrence of each known id by value: slot(id) = slots + (id - 1) * 128.
- * `extra` keeps the message bytes after its header (for NLMSG_ERROR: what follows the echoed header).
+ * order with their sizes; offsets follow. The message body is kept once, as it arrived (EXTRA);
+ * ATTRS lists every attribute in arrival order { nla_type u16, nla_len u16, offset from the
+ * message start u32 }, and VALUES points at the payload of the last occurrence of each schema id
+ * { payload offset from the message start u32, payload length u32 } at VALUES + 8 * (id - 1).
  */
-export const SLOT_SIZE = 128;
 export const SCHEMA_MAX_ID = 7;
+export const VALUE_ENTRY_SIZE = 8;
 export const ATTR_ENTRY_SIZE = 8;
 /** The longest message the codec takes (codecCap): the most iwpmd reads in one datagram (§1.6). */
 export const CODEC_MAX = 4112;
@@ -371,9 +371,18 @@ export const DECODED_LAYOUT = [
   { name: "UNKNOWN_COUNT", size: 4, note: "attributes outside the schema of this (direction, op, version)" },
   { name: "ATTR_COUNT", size: 4, note: "entries in ATTRS" },
   { name: "EXTRA_LEN", size: 4, note: "bytes in EXTRA" },
-  { name: "SLOTS", size: SLOT_SIZE * SCHEMA_MAX_ID },
+  {
+    name: "VALUES",
+    size: VALUE_ENTRY_SIZE * SCHEMA_MAX_ID,
+    note: "per schema id: payload offset u32 and length u32 of its last occurrence",
+  },
   { name: "ATTRS", size: ATTR_ENTRY_SIZE * MAX_DECODED_ATTRS },
-  { name: "EXTRA", size: CODEC_MAX - NLMSG_HDRLEN },
+  { name: "EXTRA", size: CODEC_MAX - NLMSG_HDRLEN, note: "the message after its header, as it arrived" },
+];
+/** Value entry fields. */
+export const VALUE_ENTRY = [
+  { name: "OFFSET", offset: 0 },
+  { name: "LEN", offset: 4 },
 ];
 /** Attribute-list entry fields. */
 export const ATTR_ENTRY = [

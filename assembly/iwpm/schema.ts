@@ -12,13 +12,11 @@ export {
   DIR_TO_CLIENT,
   DIR_TO_DAEMON,
   KIND_ADDR,
-  KIND_CSTR,
   KIND_FSTR16,
   KIND_FSTR32,
   KIND_NONE,
   KIND_U16,
   KIND_U32,
-  SCHEMA_MAX_ID,
 } from "../gen/protocol";
 
 /** The highest attribute id of (dir, op) in this ABI version; 0 when the op has no such message. */

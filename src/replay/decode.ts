@@ -26,15 +26,19 @@ import {
   D_CONTROL_VALUE,
   D_ERROR_ATTR,
   D_ERROR_OFFSET,
+  D_EXTRA,
   D_KIND,
   D_ORIG_HEADER,
   D_PRESENT,
-  D_SLOTS,
   D_UNKNOWN_COUNT,
+  D_VALUES,
   DA_LEN,
   DA_OFFSET,
   DA_SIZE,
   DA_TYPE,
+  DV_LEN,
+  DV_OFFSET,
+  DV_SIZE,
   MSG_DONE,
   MSG_ERROR,
   NLA_HDRLEN,
@@ -48,7 +52,6 @@ import {
   NLMSG_PID_AT,
   NLMSG_SEQ_AT,
   NLMSG_TYPE_AT,
-  SLOT_SIZE,
   Status,
   TYPE_CLIENT_MASK,
   TYPE_CLIENT_SHIFT,
@@ -611,14 +614,16 @@ export class CaptureDecoder {
     const present = view.getUint32(base + D_PRESENT, true);
     for (const spec of specs) {
       if ((present & (1 << spec.id)) === 0) continue;
-      const at = base + D_SLOTS + (spec.id - 1) * SLOT_SIZE;
+      const entry = base + D_VALUES + (spec.id - 1) * DV_SIZE;
+      // The payload sits in the kept body, which starts after the header.
+      const at = base + D_EXTRA + view.getUint32(entry + DV_OFFSET, true) - NLMSG_HDRLEN;
       if (spec.kind === "u32") m.attrs[spec.name] = view.getUint32(at, true);
       else if (spec.kind === "u16") m.attrs[spec.name] = view.getUint16(at, true);
       else if (spec.kind === "addr") m.attrs[spec.name] = formatSockaddr(view, at);
       else {
-        const bytes = new Uint8Array(x.memory.buffer, at, SLOT_SIZE);
+        const bytes = new Uint8Array(x.memory.buffer, at, view.getUint32(entry + DV_LEN, true));
         const nul = bytes.indexOf(0);
-        m.attrs[spec.name] = this.textDecoder.decode(bytes.subarray(0, nul < 0 ? SLOT_SIZE : nul));
+        m.attrs[spec.name] = this.textDecoder.decode(bytes.subarray(0, nul < 0 ? bytes.length : nul));
       }
     }
     const unknown = m.attrSpans.filter((a) => a.name === "");

@@ -4,6 +4,7 @@ import { readSockaddr } from "../../src/core/sockaddr.js";
 import * as G from "../../src/gen/protocol.js";
 import { type GoldenAttr, type GoldenVector, loadGoldenVectors } from "../golden/golden.js";
 import { loadTestCore } from "../support/core.js";
+import { valuePtr } from "../support/decoded.js";
 import { FakeDaemon } from "../support/fake-daemon.js";
 import { fromHex, hex, parseDatagram } from "../support/nl.js";
 
@@ -26,7 +27,6 @@ const D = {
   value: G.D_CONTROL_VALUE,
   hasValue: G.D_CONTROL_HAS_VALUE,
   orig: G.D_ORIG_HEADER,
-  slots: G.D_SLOTS,
 };
 const KIND = { iwpm: G.MSG_IWPM, done: G.MSG_DONE, error: G.MSG_ERROR };
 
@@ -42,7 +42,7 @@ function decodeInto(core: Core, bytes: Uint8Array, dir: number, version: number)
 
 function expectAttr(core: Core, a: GoldenAttr): void {
   const view = core.view();
-  const slot = core.exports.decodedPtr() + D.slots + (a.id - 1) * G.SLOT_SIZE;
+  const slot = valuePtr(core, a.id);
   switch (a.kind) {
     case "u32":
       expect(view.getUint32(slot, true), `attr ${a.id}`).toBe(a.value);

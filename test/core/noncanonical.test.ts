@@ -3,6 +3,7 @@ import type { Core } from "../../src/core/core.js";
 import * as G from "../../src/gen/protocol.js";
 import { loadTestCore } from "../support/core.js";
 import { allShapes, type NonCanonicalMessage, nonCanonicalMessage, Rng, shapeName } from "../support/corpus.js";
+import { valuePtr } from "../support/decoded.js";
 import { attrRaw, attrU16, attrU32, hex, nlmsg, rdma } from "../support/nl.js";
 
 // decode → encode must give back the exact bytes of any message that decodes, whatever order its
@@ -43,7 +44,7 @@ function disagreement(m: NonCanonicalMessage): string | undefined {
   const present = [...m.values.keys()].reduce((mask, id) => mask | (1 << id), 0);
   if (view.getUint32(d + G.D_PRESENT, true) !== present) return `present mask ${view.getUint32(d + G.D_PRESENT, true)}`;
   for (const [id, { kind, payload }] of m.values) {
-    const slot = d + G.D_SLOTS + (id - 1) * G.SLOT_SIZE;
+    const slot = valuePtr(core, id);
     const pv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
     let ok: boolean;
     if (kind === "u32") ok = view.getUint32(slot, true) === pv.getUint32(0, true);
@@ -95,11 +96,19 @@ describe(`non-canonical messages (mulberry32 seed 0x${SEED.toString(16)})`, () =
     expect(failures.length, `${failures.length} of ${messages.length} failed; first: ${failures[0]}`).toBe(0);
   });
 
+  it("refuses to encode an edit a receiver would drop", () => {
+    const ulib = new TextEncoder().encode("iWarpPortMapperUser\0");
+    const msg = nlmsg({ type: rdma(2, G.OP_MAPINFO), seq: 0, pid: 6 }, [attrRaw(1, ulib), attrU16(2, 4)]);
+    expect(decode(msg, G.DIR_TO_CLIENT, 4)).toBe(0);
+    core.bytes()[valuePtr(core, 1) + ulib.length - 1] = 0x78;
+    expect(core.exports.encode(G.DIR_TO_CLIENT, 4)).toBe(-G.Status.STRING_UNTERMINATED);
+  });
+
   it("encodes a changed value into the last occurrence and leaves the shadowed copy as it came", () => {
     const hello = G.OP_HELLO;
     const msg = nlmsg({ type: rdma(2, hello), seq: 5, pid: 6 }, [attrU16(1, 3), attrRaw(9, new Uint8Array([7])), attrU16(1, 4)]);
     expect(decode(msg, G.DIR_TO_CLIENT, 4)).toBe(0);
-    const slot = core.exports.decodedPtr() + G.D_SLOTS;
+    const slot = valuePtr(core, 1);
     expect(core.view().getUint16(slot, true)).toBe(4);
     core.view().setUint16(slot, 3, true);
     const len = core.exports.encode(G.DIR_TO_CLIENT, 4);

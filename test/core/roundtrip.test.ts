@@ -14,6 +14,7 @@ import {
   randomMessage,
   shapeName,
 } from "../support/corpus.js";
+import { valuePtr } from "../support/decoded.js";
 import { attrRaw, hex, nlmsg, rdma } from "../support/nl.js";
 
 // decode → encode must give back the exact bytes for every valid message the
@@ -38,7 +39,6 @@ const D = {
   hasValue: G.D_CONTROL_HAS_VALUE,
   orig: G.D_ORIG_HEADER,
   unknown: G.D_UNKNOWN_COUNT,
-  slots: G.D_SLOTS,
 };
 const D_ECHOED_LEN = G.D_EXTRA_LEN;
 const D_ECHOED = G.D_EXTRA;
@@ -104,14 +104,14 @@ function expectDecodedFields(m: GeneratedMessage): void {
   expect(view.getUint32(d + D.present, true), what).toBe(known.reduce((mask, a) => mask | (1 << a.id), 0));
   expect(view.getUint32(d + D.unknown, true), what).toBe(m.unknown);
   for (const a of known) {
-    const slot = d + D.slots + (a.id - 1) * G.SLOT_SIZE;
+    const slot = valuePtr(core, a.id);
     const p = new DataView(a.payload.buffer, a.payload.byteOffset, a.payload.byteLength);
     const label = `${what} attr ${a.id}`;
     if (a.kind === "u32") expect(view.getUint32(slot, true), label).toBe(p.getUint32(0, true));
     else if (a.kind === "u16") expect(view.getUint16(slot, true), label).toBe(p.getUint16(0, true));
     else if (a.kind === "addr") expect(hex(core.bytes().slice(slot, slot + 128)), label).toBe(hex(a.payload));
     else {
-      // Strings land NUL padded in their slot: compare up to the first NUL.
+      // Compare a string up to its first NUL: what follows it is padding.
       const text = a.payload.subarray(0, a.payload.indexOf(0));
       expect(hex(core.bytes().slice(slot, slot + text.length + 1)), label).toBe(hex(new Uint8Array([...text, 0])));
     }
