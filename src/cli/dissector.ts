@@ -21,9 +21,15 @@ import {
   NLMSG_PID_AT,
   NLMSG_SEQ_AT,
   NLMSG_TYPE_AT,
+  OP_ADD_MAPPING,
+  OP_HANDLE_ERR,
   OP_HELLO,
   OP_KERNEL_NAMES,
+  OP_MAPINFO,
+  OP_MAPINFO_NUM,
   OP_NAMES,
+  OP_QUERY_MAPPING,
+  OP_REG_PID,
   PEER,
   ROLES,
   STATUS,
@@ -212,6 +218,9 @@ local TYPE_OP_MASK = ${TYPE_OP_MASK}
 local TO_DAEMON = ${DIR_TO_DAEMON}
 local TO_CLIENT = ${DIR_TO_CLIENT}
 local OP_HELLO = ${OP_HELLO}
+local OP_REG_PID = ${OP_REG_PID}
+local OP_HANDLE_ERR = ${OP_HANDLE_ERR}
+local OP_MAPINFO = ${OP_MAPINFO}
 -- The Linux cooked header before each netlink datagram: packet type 0 = received, 4 = sent.
 local PKTTYPE_HOST = 0
 local PKTTYPE_OUTGOING = 4
@@ -225,7 +234,7 @@ local STATUS_NAMES = {}
 for code, s in pairs(STATUS) do STATUS_NAMES[code] = s[1] end
 local PEER_TYPES = { ${PEER.types.map((t, i) => `[${i}] = ${lua(t)}`).join(", ")} }
 -- Ops whose reply carries the request's header seq in attribute 1 (protocol reference §2.1).
-local ANSWERED = { [0] = true, [1] = true, [2] = true, [7] = true }
+local ANSWERED = { [${OP_REG_PID}] = true, [${OP_ADD_MAPPING}] = true, [${OP_QUERY_MAPPING}] = true, [${OP_MAPINFO_NUM}] = true }
 
 -- netlink header and message fields
 local fh = {}
@@ -275,8 +284,9 @@ local ex = {
 }
 iwpm.experts = { ex.error_code, ex.nlmsg_error, ex.malformed }
 
-iwpm.prefs.side = Pref.enum("Capturing socket", 0, "The socket a netlink capture was taken on: it decides which way a message went", {
-  { 1, "Inferred from the messages", 0 }, { 2, "A client's (the kernel's side)", 1 }, { 3, "The daemon's (iwpmd)", 2 },
+-- The socket a netlink capture was taken on (-o iwpm.side:client): it decides which way a message went.
+iwpm.prefs.side = Pref.enum("Capturing socket (auto, client or daemon)", 0, "auto: inferred from the messages", {
+  { 1, "auto", 0 }, { 2, "client", 1 }, { 3, "daemon", 2 },
 }, false)
 
 -- The cooked header before each netlink datagram says whether the capturing socket sent or
@@ -293,8 +303,11 @@ encaps:add(wtap_encaps.NETLINK, cooked)
 
 -- State across frames; Wireshark dissects frames again (tshark -2, clicks in the GUI), so what is
 -- learned is kept by frame number and only recorded on the first visit.
-local votes, weak, requests, replies, dirs
+-- tracked: the ABI version the two sides were last seen to use (HELLO, REG_PID replies, MAPINFO
+-- requests, an NLMSG_ERROR refusing HELLO), whose layouts are tried first.
+local votes, weak, requests, replies, dirs, tracked
 function iwpm.init()
+  tracked = 4
   votes = { client = 0, daemon = 0 }
   weak = { client = 0, daemon = 0 }
   requests = {}
@@ -320,38 +333,50 @@ local function layout(dir, op, version)
 end
 
 --- One walk, as the core's: frames each attribute, checks every occurrence of a known id against
---- its kind, requires every id up to the layout's maximum. Returns status, attribute, offset.
+--- its kind, requires every id up to the layout's maximum. Returns status, attribute, offset, and
+--- how many attributes the layout does not know.
 local function walk(t, dir, op, version)
   local specs, max = layout(dir, op, version)
-  if specs == nil then return ST.UNKNOWN_OP, 0, 0 end
+  if specs == nil then return ST.UNKNOWN_OP, 0, 0, 0 end
   local len = t:len()
   local present = {}
+  local unknown = 0
   local off = NLMSG_HDRLEN
   while len - off >= NLA_HDRLEN do
     local nla_len = t(off, 2):le_uint()
-    local nla_type = t(off + 2, 2):le_uint()
-    if nla_len < NLA_HDRLEN or nla_len > len - off then return ST.BAD_ATTR_LEN, nla_type, off end
-    local id = bit.band(nla_type, NLA_TYPE_MASK)
+    local id = bit.band(t(off + 2, 2):le_uint(), NLA_TYPE_MASK)
+    if nla_len < NLA_HDRLEN or nla_len > len - off then return ST.BAD_ATTR_LEN, id, off, unknown end
     local spec = specs[id]
     if spec ~= nil and id <= max then
       local k = KINDS[spec.ctype]
       local n = nla_len - NLA_HDRLEN
-      if n < k.min or (k.max ~= 0 and n > k.max) then return ST.ATTR_SIZE, id, off end
-      if k.nul and t(off + nla_len - 1, 1):uint() ~= 0 then return ST.STRING_UNTERMINATED, id, off end
+      if n < k.min or (k.max ~= 0 and n > k.max) then return ST.ATTR_SIZE, id, off, unknown end
+      if k.nul and t(off + nla_len - 1, 1):uint() ~= 0 then return ST.STRING_UNTERMINATED, id, off, unknown end
       present[id] = true
+    else
+      unknown = unknown + 1
     end
     off = off + bit.band(nla_len + 3, bit.bnot(3))
   end
   for id = 1, max do
-    if not present[id] then return ST.MISSING_ATTR, id, len end
+    if not present[id] then return ST.MISSING_ATTR, id, len, unknown end
   end
-  return ST.OK, 0, 0
+  return ST.OK, 0, 0, unknown
 end
 
---- The ABI version whose layout the message fits (v4 first), or nil.
+--- The ABI version whose layout the message fits, or nil: the version the two sides were last
+--- seen to use first, then the other; a v3 fit that leaves over an attribute v4 knows is v4.
 local function fits(t, dir, op)
-  if walk(t, dir, op, 4) == ST.OK then return 4 end
-  if walk(t, dir, op, 3) == ST.OK then return 3 end
+  local other = (tracked == 4) and 3 or 4
+  local status, _, _, unknown = walk(t, dir, op, tracked)
+  if status == ST.OK then
+    if tracked == 3 and unknown > 0 then
+      local s4, _, _, u4 = walk(t, dir, op, 4)
+      if s4 == ST.OK and u4 == 0 then return 4 end
+    end
+    return tracked
+  end
+  if walk(t, dir, op, other) == ST.OK then return other end
   return nil
 end
 
@@ -364,9 +389,11 @@ local function side()
   return nil
 end
 
---- Which way a message went: its layout when only one direction fits, else the capturing side
---- and the packet direction, else what its form tells (iwpmd's first HELLO has seq 0; the kernel
---- sends with port id 0).
+--- Which way a message went, as iwpm decode decides it: from the capturing side and the packet
+--- direction once the side is known (a request of the capturing client that came back to it
+--- decodes the other way round); before that, from its layout when only one direction fits, else
+--- from what its form tells (iwpmd's first HELLO has seq 0; the kernel sends with port id 0).
+--- Messages that fit one direction only vote for the side.
 local function direction(t, op, captured, seq, pid, first)
   local d, c = fits(t, TO_DAEMON, op), fits(t, TO_CLIENT, op)
   local function vote(dir, box)
@@ -374,13 +401,17 @@ local function direction(t, op, captured, seq, pid, first)
       if (captured == "out") == (dir == TO_DAEMON) then box.client = box.client + 1 else box.daemon = box.daemon + 1 end
     end
   end
-  if d and not c then vote(TO_DAEMON, votes) return TO_DAEMON, d end
-  if c and not d then vote(TO_CLIENT, votes) return TO_CLIENT, c end
+  if d and not c then vote(TO_DAEMON, votes) elseif c and not d then vote(TO_CLIENT, votes) end
   local s = side()
   if s ~= nil and captured ~= nil then
     local dir = ((captured == "out") == (s == "client")) and TO_DAEMON or TO_CLIENT
-    return dir, (dir == TO_DAEMON) and d or c
+    local v = (dir == TO_DAEMON) and d or c
+    local back = (dir == TO_DAEMON) and c or d
+    if v == nil and back ~= nil and captured == "in" then return 1 - dir, back, true end
+    return dir, v
   end
+  if d and not c then return TO_DAEMON, d end
+  if c and not d then return TO_CLIENT, c end
   local dir
   if op == OP_HELLO and seq == 0 then dir = TO_CLIENT elseif pid == 0 then dir = TO_DAEMON else dir = TO_CLIENT end
   if d or c then vote(dir, weak) end
@@ -423,9 +454,12 @@ local function add_attribute(tree, t, off, spec, id, nla_len, nla_type)
   item:add_le(fh.attr_type, t(off + 2, 2))
   item:add_le(fh.attr_id, t(off + 2, 2))
   local n = nla_len - NLA_HDRLEN
-  if n == 0 and spec == nil then return item, nil end
   local p = (n > 0) and t(off + NLA_HDRLEN, n) or nil
-  if spec == nil then item:add(fh.unknown, p) return item, nil end
+  -- Unknown, or too short for its kind (the message's status says so): the bytes as they are.
+  if spec == nil or n < KINDS[spec.ctype].min then
+    if p ~= nil then item:add(fh.unknown, p) end
+    return item, nil
+  end
   local f = fa[spec.kernel]
   if spec.ctype == "u32" then
     item:add_le(f, p(0, 4))
@@ -437,7 +471,10 @@ local function add_attribute(tree, t, off, spec, id, nla_len, nla_type)
     add_sockaddr(item, f, p(0, SOCKADDR_SIZE))
     return item, nil
   end
-  item:add(f, p, p:stringz())
+  -- A name up to its first NUL (a malformed one may have none).
+  local text = p:raw()
+  local nul = text:find("\0", 1, true)
+  item:add(f, p, nul and text:sub(1, nul - 1) or text)
   return item, nil
 end
 
@@ -479,11 +516,11 @@ local function link(tree, pinfo, dir, op, seq, first_attr)
     if not pinfo.visited then requests[seq] = { frame = frame, op = op, time = pinfo.rel_ts } end
     local reply = replies[frame]
     if reply ~= nil then tree:add(fh.response_in, reply) end
-  elseif dir == TO_CLIENT and first_attr ~= nil and (ANSWERED[op] or op == 5) then
+  elseif dir == TO_CLIENT and first_attr ~= nil and (ANSWERED[op] or op == OP_HANDLE_ERR) then
     local req = requests[first_attr]
-    if req ~= nil and req.frame < frame and (op == 5 or req.op == op) then
-      if not pinfo.visited and op ~= 5 then replies[req.frame] = frame end
-      tree:add(op == 5 and fh.error_for or fh.response_to, req.frame)
+    if req ~= nil and req.frame < frame and (op == OP_HANDLE_ERR or req.op == op) then
+      if not pinfo.visited and op ~= OP_HANDLE_ERR then replies[req.frame] = frame end
+      tree:add(op == OP_HANDLE_ERR and fh.error_for or fh.response_to, req.frame)
       local dt = pinfo.rel_ts - req.time
       local secs = math.floor(dt)
       tree:add(fh.response_time, NSTime(secs, math.floor((dt - secs) * 1e9 + 0.5))):set_generated()
@@ -497,23 +534,32 @@ local function message(t, pinfo, tree, captured, index)
   local pid = t(H_PID, 4):le_uint()
   local sub = tree:add(iwpm, t())
   local ty_item = header(sub, t)
+  local key = pinfo.number .. ":" .. index
   if ty < NLMSG_MIN_TYPE then
     local label = control(sub, t, ty)
     sub:add(fh.label, label):set_generated()
     sub:set_text("iwpm " .. label)
+    if dirs[key] == nil then
+      dirs[key] = {}
+      -- iwpmd reads an NLMSG_ERROR with seq 0 as "HELLO refused" and falls back to ABI v3.
+      local s = side()
+      local to_daemon = (s ~= nil and captured ~= nil) and ((captured == "out") == (s == "client")) or pid == 0
+      if ty == NLMSG_ERROR and seq == 0 and to_daemon and t:len() >= NLMSG_HDRLEN * 2 + NLMSGERR_ERROR_SIZE then tracked = 3 end
+    end
     return label
   end
   ty_item:add_le(fh.client, t(H_TYPE, 2))
   ty_item:add_le(fh.op, t(H_TYPE, 2))
   local op = bit.band(ty, TYPE_OP_MASK)
-  local key = pinfo.number .. ":" .. index
-  local dir, version
-  if dirs[key] ~= nil then
-    dir, version = dirs[key][1], dirs[key][2]
-  else
-    dir, version = direction(t, op, captured, seq, pid, not pinfo.visited)
-    dirs[key] = { dir, version }
+  local decided = dirs[key]
+  local first = decided == nil
+  if first then
+    local tried = tracked
+    local d, v, echo = direction(t, op, captured, seq, pid, not pinfo.visited)
+    decided = { dir = d, version = v, tried = tried, echo = echo }
+    dirs[key] = decided
   end
+  local dir, version = decided.dir, decided.version
   sub:add(fh.direction, dir):set_generated()
   local name = OP_NAMES[op] or ("OP_" .. op)
   local role = ROLES[dir][op] or ""
@@ -522,8 +568,8 @@ local function message(t, pinfo, tree, captured, index)
   if version ~= nil then
     sub:add(fh.version, version):set_generated()
   else
-    version = 4
-    status, err_attr, err_off = walk(t, dir, op, 4)
+    version = decided.tried
+    status, err_attr, err_off = walk(t, dir, op, version)
     label = (ATTRS[dir][op] ~= nil) and (label .. " (invalid)") or (name .. " (unknown op)")
   end
   sub:add(fh.label, label):set_generated()
@@ -531,7 +577,7 @@ local function message(t, pinfo, tree, captured, index)
   local specs, max = layout(dir, op, version)
   local len = t:len()
   local off = NLMSG_HDRLEN
-  local first_attr
+  local values = {}
   while len - off >= NLA_HDRLEN do
     local nla_len = t(off, 2):le_uint()
     local nla_type = t(off + 2, 2):le_uint()
@@ -539,19 +585,31 @@ local function message(t, pinfo, tree, captured, index)
     local id = bit.band(nla_type, NLA_TYPE_MASK)
     local spec = (specs ~= nil and id <= max) and specs[id] or nil
     local item, value = add_attribute(sub, t, off, spec, id, nla_len, nla_type)
-    if id == 1 and spec ~= nil and spec.ctype == "u32" then first_attr = value end
+    if spec ~= nil then values[id] = value end
     if spec ~= nil and spec.error and value ~= nil and value ~= 0 then
       local s = STATUS[value]
       item:add_proto_expert_info(ex.error_code, status_text(value) .. " (" .. value .. ")" .. (s and (": " .. s[2]) or ""))
     end
     off = off + bit.band(nla_len + 3, bit.bnot(3))
   end
+  if first and status == ST.OK and not decided.echo then
+    -- The version the two sides use follows HELLO, REG_PID replies and MAPINFO requests.
+    local offered
+    if op == OP_HELLO then offered = values[1]
+    elseif dir == TO_CLIENT and op == OP_REG_PID then offered = values[4]
+    elseif dir == TO_CLIENT and op == OP_MAPINFO then offered = values[2] end
+    if offered ~= nil then
+      if offered >= 3 then tracked = math.min(offered, 4) end
+    else
+      tracked = version
+    end
+  end
   if status ~= ST.OK then
     local what = (err_attr ~= 0) and (" attribute " .. ((specs and specs[err_attr] and specs[err_attr].kernel) or err_attr) .. " at offset " .. err_off) or ""
     sub:add(fh.status, status_text(status)):set_generated()
     sub:add_proto_expert_info(ex.malformed, status_text(status) .. what .. ": " .. STATUS[status][2])
   else
-    link(sub, pinfo, dir, op, seq, first_attr)
+    link(sub, pinfo, dir, op, seq, values[1])
   end
   return label
 end

@@ -4,14 +4,16 @@
 // `iwpm decode --json` shows, and display filters select the right frames.
 
 import { type ChildProcess, execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { netlinkPseudoHeader, PcapWriter } from "../../src/capture/pcap.js";
 import { attrField, peerIpField } from "../../src/cli/dissector.js";
 import { ATTRS, type Dir, PEER } from "../../src/gen/protocol.js";
 import { type Agent, ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
+import { allShapes, DIR_TO_DAEMON, nonCanonicalMessage, Rng } from "../support/corpus.js";
 import { type Iwpmd, startIwpmd } from "../support/iwpmd.js";
 import { canUseNamespaces, createNamespace, findExecutable, linkNamespaces, type Netns } from "../support/netns.js";
 
@@ -23,13 +25,14 @@ if (!tshark) console.warn("[cli/dissector] skipped: tshark not found (apt-get in
 else if (!support.ok) console.warn(`[cli/dissector] captures of the real iwpmd skipped: ${support.reason}`);
 
 const dir = mkdtempSync(path.join(tmpdir(), "iwpm-dissector-"));
+const asRoot = process.getuid?.() === 0;
 const lua = path.join(dir, "iwpm.lua");
 
 type Json = Record<string, unknown> & { record: number; proto: string };
 
 /** `iwpm decode --json FILE`, one object per message. */
-function decodeJson(file: string): Json[] {
-  const out = execFileSync(process.execPath, [CLI, "decode", "--json", file], { encoding: "utf8", maxBuffer: 1 << 28 });
+function decodeJson(file: string, ...options: string[]): Json[] {
+  const out = execFileSync(process.execPath, [CLI, "decode", "--json", ...options, file], { encoding: "utf8", maxBuffer: 1 << 28 });
   return out
     .trim()
     .split("\n")
@@ -38,25 +41,17 @@ function decodeJson(file: string): Json[] {
 }
 
 /** tshark with the dissector, two passes (so requests know their reply): one row per frame, every occurrence of each field. */
-function tsharkFields(file: string, fields: string[], filter?: string): Map<number, Map<string, string[]>> {
-  const args = [
-    "-X",
-    `lua_script:${lua}`,
-    "-2",
-    "-r",
-    file,
-    "-T",
-    "fields",
-    "-E",
-    "occurrence=a",
-    "-E",
-    "aggregator=|",
-    "-e",
-    "frame.number",
-  ];
+function tsharkFields(file: string, fields: string[], filter?: string, options: string[] = []): Map<number, Map<string, string[]>> {
+  const args = [...options, "-X", `lua_script:${lua}`, "-2", "-r", file, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"];
+  args.push("-e", "frame.number");
   for (const f of fields) args.push("-e", f);
   if (filter !== undefined) args.push("-Y", filter);
-  const r = spawnSync(tshark as string, args, { encoding: "utf8", maxBuffer: 1 << 28 });
+  // An unprivileged tshark, as whoever opens a capture someone else made.
+  const [cmd, argv] = asRoot
+    ? ["setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", tshark as string, ...args]]
+    : [tshark as string, args];
+  // Its own home: root's profile directory is not readable to nobody.
+  const r = spawnSync(cmd, argv, { encoding: "utf8", maxBuffer: 1 << 28, env: { ...process.env, HOME: dir } });
   expect(r.status, r.stderr).toBe(0);
   expect(r.stderr).not.toMatch(/Lua: Error|error|malformed/i);
   const rows = new Map<number, Map<string, string[]>>();
@@ -167,6 +162,7 @@ describe.skipIf(!tshark)("the Wireshark dissector", () => {
   beforeAll(() => {
     ensureBuilt();
     writeFileSync(lua, execFileSync(process.execPath, [CLI, "dissector"], { encoding: "utf8" }));
+    execFileSync("chmod", ["755", dir]);
   });
   afterAll(() => {
     if (!process.env.IWPM_KEEP_CAPTURES) rmSync(dir, { recursive: true, force: true });
@@ -195,6 +191,68 @@ describe.skipIf(!tshark)("the Wireshark dissector", () => {
       expect(reply).toBeDefined();
       expect(links.get(req.record + 1)?.get("iwpm.response_in")).toEqual([String((reply?.record ?? 0) + 1)]);
       expect(links.get((reply?.record ?? 0) + 1)?.get("iwpm.response_to")).toEqual([String(req.record + 1)]);
+    }
+  });
+
+  it("malformed messages: no Lua error, and each is judged with the core's status (tshark run unprivileged)", () => {
+    // Valid messages of every shape with one damage each: an attribute cut short or over its
+    // end, one left out, a name without its NUL, a zero nla_len.
+    const rng = new Rng(0xbad_c0de);
+    const capture = path.join(dir, "malformed.pcap");
+    const chunks: Uint8Array[] = [];
+    const writer = new PcapWriter((b) => chunks.push(b.slice()));
+    let second = 1_800_000_000;
+    const damages = new Map<string, number>();
+    for (let round = 0; round < 12; round++) {
+      for (const shape of allShapes()) {
+        const m = nonCanonicalMessage(rng, shape);
+        const bytes = m.bytes.slice();
+        const v = new DataView(bytes.buffer);
+        const known = m.placed.filter((p) => p.role !== "unknown");
+        const target = rng.pick(known);
+        const damage = rng.pick(["short", "over", "drop", "nul", "zero"] as const);
+        damages.set(damage, (damages.get(damage) ?? 0) + 1);
+        let out = bytes;
+        if (damage === "short") v.setUint16(target.offset, 4 + rng.int(0, 1), true);
+        else if (damage === "over") v.setUint16(target.offset, bytes.length - target.offset + 1 + rng.int(0, 8), true);
+        else if (damage === "zero") v.setUint16(target.offset, 0, true);
+        else if (damage === "nul" && (target.kind === "cstr" || target.kind === "fstr16" || target.kind === "fstr32")) {
+          bytes[target.offset + target.length - 1] = 0x78;
+        } else {
+          // Drop every copy of the target's id.
+          const kept = m.placed.filter((p) => p.id !== target.id || p.role === "unknown");
+          const parts = kept.map((p) => bytes.subarray(p.offset, p.offset + ((p.length + 3) & ~3)));
+          out = new Uint8Array(16 + parts.reduce((n, p) => n + p.length, 0));
+          out.set(bytes.subarray(0, 16));
+          let at = 16;
+          for (const p of parts) {
+            out.set(p, at);
+            at += p.length;
+          }
+          new DataView(out.buffer).setUint32(0, out.length, true);
+        }
+        const direction = shape.dir === DIR_TO_DAEMON ? "out" : "in";
+        writer.writePacket({ sec: second++, nsec: 0 }, [netlinkPseudoHeader({ direction }), out]);
+      }
+    }
+    writeFileSync(capture, Buffer.concat(chunks));
+    expect(damages.size).toBe(5);
+    const messages = decodeJson(capture, "--side", "client");
+    expect(messages.filter((m) => m.status !== 0).length).toBeGreaterThan(messages.length / 2);
+    const verbose = spawnSync(tshark as string, ["-o", "iwpm.side:client", "-X", `lua_script:${lua}`, "-2", "-V", "-r", capture], {
+      encoding: "utf8",
+      maxBuffer: 1 << 28,
+    });
+    expect(verbose.stdout).not.toContain("Lua Error");
+    expect(verbose.stdout.split("\n").filter((l) => l.includes("[Expert Info (Error/Malformed)")).length).toBe(
+      messages.filter((m) => m.status !== 0).length,
+    );
+    const rows = tsharkFields(capture, ["iwpm.status", "iwpm.direction"], undefined, ["-o", "iwpm.side:client"]);
+    for (const m of messages) {
+      const got = rows.get(m.record + 1);
+      const what = `frame ${m.record + 1} ${m.label}`;
+      expect(got?.get("iwpm.status"), what).toEqual(m.status === 0 ? [] : [m.statusName]);
+      expect(got?.get("iwpm.direction"), what).toEqual([String(m.dir)]);
     }
   });
 
@@ -246,6 +304,8 @@ describe.skipIf(!tshark)("the Wireshark dissector", () => {
       await Promise.allSettled(agents.map((x) => x.close()));
       await Promise.allSettled(daemons.map((d) => d.stop()));
       if (capture) await stopProcess(capture);
+      // dumpcap writes its file for root only; the tshark that reads it runs as nobody.
+      for (const file of Object.values(files)) if (existsSync(file)) chmodSync(file, 0o644);
     }, 120_000);
 
     afterAll(async () => {
