@@ -4,20 +4,24 @@
 // `iwpm decode --json` shows, and display filters select the right frames.
 
 import { type ChildProcess, execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { netlinkPseudoHeader, PcapWriter } from "../../src/capture/pcap.js";
 import { attrField, peerIpField } from "../../src/cli/dissector.js";
 import { ATTRS, type Dir, PEER } from "../../src/gen/protocol.js";
-import { type Agent, ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
+import { ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
 import { allShapes, DIR_TO_DAEMON, nonCanonicalMessage, Rng } from "../support/corpus.js";
 import { type Iwpmd, startIwpmd } from "../support/iwpmd.js";
-import { canUseNamespaces, createNamespace, findExecutable, linkNamespaces, type Netns } from "../support/netns.js";
+import { canUseNamespaces, createNamespace, findExecutable, linkNamespaces, type Netns, runInNamespace } from "../support/netns.js";
 
-const CLI = fileURLToPath(new URL("../../build/dist/cli.js", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const CLI = path.join(ROOT, "build", "dist", "cli.js");
+const WASM = path.join(ROOT, "build", "core", "iwpm.wasm");
+const CAPTURE_AGENT = fileURLToPath(new URL("../capture/fixtures/capture-agent.mjs", import.meta.url));
 const tshark = findExecutable("tshark");
 const dumpcap = findExecutable("dumpcap");
 const support = canUseNamespaces();
@@ -264,13 +268,33 @@ describe.skipIf(!tshark)("the Wireshark dissector", () => {
   });
 
   describe.skipIf(!support.ok)("on captures of the real iwpmd (two namespaces)", () => {
-    const files = { daemonA: path.join(dir, "iwpmd-a.pcap"), daemonB: path.join(dir, "iwpmd-b.pcap"), peer: path.join(dir, "peer.pcapng") };
+    const files = {
+      clientA: path.join(dir, "client-a.pcap"),
+      daemonA: path.join(dir, "iwpmd-a.pcap"),
+      daemonB: path.join(dir, "iwpmd-b.pcap"),
+      peer: path.join(dir, "peer.pcapng"),
+    };
     const namespaces: Netns[] = [];
     const daemons: Iwpmd[] = [];
-    const agents: Agent[] = [];
+    const agents: { close(): Promise<void> }[] = [];
     let capture: ChildProcess | undefined;
+    let bundle = "";
 
     beforeAll(async () => {
+      // A's client records its own traffic: the capturing client, run from a bundle of
+      // src/capture/node.ts under the repository (so `netlink` resolves from node_modules).
+      mkdirSync(path.join(ROOT, "test-artifacts"), { recursive: true });
+      bundle = path.join(ROOT, "test-artifacts", `capture-node-lua-${process.pid}.mjs`);
+      await build({
+        entryPoints: [path.join(ROOT, "src/capture/node.ts")],
+        outfile: bundle,
+        bundle: true,
+        format: "esm",
+        platform: "node",
+        target: "node20",
+        external: ["netlink"],
+        logLevel: "warning",
+      });
       const a = await createNamespace("iwpm-lua-a");
       const b = await createNamespace("iwpm-lua-b");
       namespaces.push(a, b);
@@ -278,11 +302,25 @@ describe.skipIf(!tshark)("the Wireshark dissector", () => {
       if (dumpcap) capture = await startDumpcap(a, link.devA, files.peer);
       const portA = randomClientPort();
       const portB = randomClientPort();
+      // A's client binds first, so it sees iwpmd's HELLO and answers it.
+      const clientA = runInNamespace(a, CAPTURE_AGENT, [bundle, String(portA), files.clientA, WASM], { timeoutMs: 30_000 });
+      agents.push(clientA);
+      await clientA.next((l) => l.ready === true, 15_000);
       daemons.push(await startIwpmd(a, { clientPort: portA, env: { IWPM_CAPTURE: files.daemonA } }));
       daemons.push(await startIwpmd(b, { clientPort: portB, env: { IWPM_CAPTURE: files.daemonB } }));
-      const agentA = await startAgent(a, portA, { timeoutMs: 15_000 });
       const agentB = await startAgent(b, portB, { timeoutMs: 15_000 });
-      agents.push(agentA, agentB);
+      agents.push(agentB);
+      await clientA.next((l) => l.event === "mapinfoRequest", 10_000);
+      let id = 0;
+      const attempt = async (call: string, ...args: unknown[]) => {
+        const n = ++id;
+        clientA.send({ id: n, call, args });
+        return (await clientA.next((l) => l.id === n && typeof l.ok === "boolean", 30_000)) as { ok: boolean };
+      };
+      const agentA = {
+        attempt,
+        call: async (call: string, ...args: unknown[]) => expect((await attempt(call, ...args)).ok, call).toBe(true),
+      };
       const dev = { devName: "siw0", ifName: "lo" };
       await agentA.call("registerPid", dev);
       await agentB.call("registerPid", dev);
@@ -312,6 +350,34 @@ describe.skipIf(!tshark)("the Wireshark dissector", () => {
       await Promise.allSettled([...agents.map((x) => x.close()), ...daemons.map((d) => d.stop())]);
       if (capture) await stopProcess(capture);
       await Promise.allSettled(namespaces.map((n) => n.destroy()));
+      if (bundle) rmSync(bundle, { force: true });
+    });
+
+    it("the client's own recording: every field as the decoder shows it, requests linked to replies", () => {
+      const messages = compareCapture(files.clientA);
+      const labels = new Set(messages.map((m) => m.label));
+      for (const l of [
+        "HELLO",
+        "HELLO reply",
+        "MAPINFO request",
+        "REG_PID request",
+        "REG_PID reply",
+        "QUERY_MAPPING reply",
+        "REMOVE_MAPPING",
+      ]) {
+        expect(labels, l).toContain(l);
+      }
+      const links = tsharkFields(files.clientA, ["iwpm.response_in"], "iwpm.op == 2 && iwpm.direction == 0");
+      const queries = messages.filter((m) => m.op === 2 && m.direction === "to_daemon");
+      expect(queries.length).toBe(3);
+      for (const q of queries) {
+        const reply = messages.find(
+          (m) => m.op === 2 && m.direction === "to_client" && (m.attrs as { requestSeq: number }).requestSeq === q.seq,
+        );
+        expect(links.get(q.record + 1)?.get("iwpm.response_in"), `query in frame ${q.record + 1}`).toEqual([
+          String((reply?.record ?? -2) + 1),
+        ]);
+      }
     });
 
     it("iwpmd's own recordings: every field as the decoder shows it; filters and expert info select the right frames", () => {
