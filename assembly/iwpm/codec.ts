@@ -1,5 +1,5 @@
 import { NLA_HDRLEN, NLMSG_HDRLEN } from "../netlink/align";
-import { attrErrorAttr, attrErrorOffset, attrList, attrListCount, attrLen, attrPresentMask, attrPtr, unknownAttrCount } from "../netlink/attr";
+import { attrErrorAttr, attrErrorOffset, attrListCount, attrLen, attrPresentMask, attrPtr, unknownAttrCount } from "../netlink/attr";
 import { msgFlags, msgLen, msgPid, msgSeq, msgType, putHeader } from "../netlink/message";
 import { NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, typeClient, typeOp } from "./constants";
 import {
@@ -25,7 +25,6 @@ import {
   D_TYPE,
   D_UNKNOWN_COUNT,
   D_VALUES,
-  DA_SIZE,
   DV_LEN,
   DV_OFFSET,
   DV_SIZE,
@@ -88,11 +87,9 @@ export function decodeMessage(msg: usize, avail: u32, dir: u32, version: u32): i
   const body = len - NLMSG_HDRLEN;
   store<u32>(DECODED + D_EXTRA_LEN, body);
   memory.copy(DECODED + D_EXTRA, msg + NLMSG_HDRLEN, body);
-  const status = walkMessage(msg, len, dir, op, version, WALK_STRICT);
+  const status = walkMessage(msg, len, dir, op, version, WALK_STRICT, DECODED + D_ATTRS, MAX_DECODED_ATTRS);
   // The list is kept on failure too: it shows the attributes up to the one the error names.
-  const count = min(attrListCount(), MAX_DECODED_ATTRS);
-  store<u32>(DECODED + D_ATTR_COUNT, count);
-  memory.copy(DECODED + D_ATTRS, attrList(), <usize>count * DA_SIZE);
+  store<u32>(DECODED + D_ATTR_COUNT, min(attrListCount(), MAX_DECODED_ATTRS));
   store<u32>(DECODED + D_UNKNOWN_COUNT, unknownAttrCount());
   if (status != OK) {
     store<u32>(DECODED + D_ERROR_OFFSET, attrErrorOffset());

@@ -40,12 +40,13 @@ export function schemaKind(dir: u32, op: u32, id: u32): u8 {
  * Validates and records the attributes of one iwpm message in one walk (netlink/attr.ts):
  * every id up to the version's maximum must be present, sizes follow the receiver's policy,
  * strings end in NUL. `mode` is WALK_STRICT (the kernel's side and the codec) or WALK_LIBNL
- * (iwpmd's: a malformed trailing attribute ends the walk).
+ * (iwpmd's: a malformed trailing attribute ends the walk); a `list` with room for `listCap`
+ * entries receives every attribute in arrival order.
  */
-export function walkMessage(msg: usize, len: u32, dir: u32, op: u32, version: u32, mode: u32): i32 {
+export function walkMessage(msg: usize, len: u32, dir: u32, op: u32, version: u32, mode: u32, list: usize = 0, listCap: u32 = 0): i32 {
   const maxId = schemaMaxId(dir, op, version);
   if (maxId == 0) return E_UNKNOWN_OP;
-  return walkAttrs(msg, len, policyRow(dir, op), maxId, mode);
+  return walkAttrs(msg, len, policyRow(dir, op), maxId, mode, list, listCap);
 }
 
 /** walkMessage with the client's (kernel) rules. */

@@ -1,5 +1,5 @@
 import { NLA_HDRLEN, NLMSG_HDRLEN, nlaAlign } from "./align";
-import { DA_LEN, DA_OFFSET, DA_SIZE, DA_TYPE, KIND_MAX, KIND_MIN, KIND_NONE, KIND_NUL, MAX_DECODED_ATTRS, NLA_TYPE_MASK } from "../gen/protocol";
+import { DA_LEN, DA_OFFSET, DA_SIZE, DA_TYPE, KIND_MAX, KIND_MIN, KIND_NONE, KIND_NUL, NLA_TYPE_MASK } from "../gen/protocol";
 import { E_ATTR_SIZE, E_BAD_ATTR_LEN, E_MISSING_ATTR, E_STRING_UNTERMINATED, OK } from "../status";
 
 // struct nlattr (reference §1.3): nla_len is unpadded, nla_type's top two bits are flags.
@@ -15,12 +15,11 @@ export const WALK_STRICT: u32 = 0;
 export const WALK_LIBNL: u32 = 1;
 
 // Result of the last walk: payload pointer and length per id (the last occurrence wins, as in the
-// kernel's and libnl's nla_parse), and every attribute in arrival order as { nla_type, nla_len,
-// offset from the message start } (the decoded record's entry layout), unknown and duplicate ones
-// included, so a message can be re-emitted exactly.
+// kernel's and libnl's nla_parse), and, for a caller that asks, every attribute in arrival order as
+// { nla_type, nla_len, offset from the message start } (the decoded record's entry layout),
+// unknown and duplicate ones included, so a message can be re-emitted exactly.
 const ATTR_PTR: usize = memory.data(<i32>(MAX_ATTR_ID + 1) * 4, 4);
 const ATTR_LEN: usize = memory.data(<i32>(MAX_ATTR_ID + 1) * 4, 4);
-const LIST: usize = memory.data(<i32>(MAX_DECODED_ATTRS * <u32>DA_SIZE), 4);
 let presentMask: u32 = 0;
 let listCount: u32 = 0;
 let unknownCount: u32 = 0;
@@ -45,12 +44,9 @@ export function attrLen(id: u32): u32 {
 export function attrPresentMask(): u32 {
   return presentMask;
 }
-/** Attributes walked, in arrival order; entries past MAX_DECODED_ATTRS are counted, not listed. */
+/** Attributes walked; a list keeps those up to its capacity. */
 export function attrListCount(): u32 {
   return listCount;
-}
-export function attrList(): usize {
-  return LIST;
 }
 /** Attributes outside the policy (unknown ids, ids above the version's maximum). */
 export function unknownAttrCount(): u32 {
@@ -85,10 +81,11 @@ function checkSize(kind: u8, payload: usize, n: u32): i32 {
  * Walks the attributes of the message at `msg` (`len` bytes) once: frames each, checks every
  * occurrence of an id up to `maxId` against its kind in `kinds` (a row of u8 kinds indexed by id),
  * records it, then requires every id from 1 to `maxId` (iwpmd and the kernel both do). The first
- * error wins and names the attribute and its offset. The remaining length is signed, so a
+ * error wins and names the attribute and its offset. With a `list` (room for `listCap` entries),
+ * every attribute is also listed there in arrival order. The remaining length is signed, so a
  * zero-length attribute is an error and never an endless loop (libmnl's rule).
  */
-export function walkAttrs(msg: usize, len: u32, kinds: usize, maxId: u32, mode: u32): i32 {
+export function walkAttrs(msg: usize, len: u32, kinds: usize, maxId: u32, mode: u32, list: usize, listCap: u32): i32 {
   presentMask = 0;
   listCount = 0;
   unknownCount = 0;
@@ -103,8 +100,8 @@ export function walkAttrs(msg: usize, len: u32, kinds: usize, maxId: u32, mode: 
       if (mode == WALK_LIBNL) break;
       return fail(E_BAD_ATTR_LEN, <u32>(p - msg), <u32>(type & NLA_TYPE_MASK));
     }
-    if (listCount < MAX_DECODED_ATTRS) {
-      const e = LIST + <usize>listCount * DA_SIZE;
+    if (listCount < listCap) {
+      const e = list + <usize>listCount * DA_SIZE;
       store<u16>(e + DA_TYPE, type);
       store<u16>(e + DA_LEN, <u16>nlaLen);
       store<u32>(e + DA_OFFSET, <u32>(p - msg));
