@@ -1,15 +1,19 @@
 #!/usr/bin/env node
-// Builds the core (build/core/iwpm.wasm, release, and iwpm.debug.wasm) and
+// Generates the protocol tables (build/generate.mjs), builds the core (build/core/iwpm.wasm, release, and iwpm.debug.wasm) and
 // bundles the TypeScript entry points to build/dist/ for Node and the CLI.
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { generate } from "./generate.mjs";
 import { buildNative } from "./native.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const asc = join(root, "node_modules", ".bin", "asc");
+
+// The protocol description's copies for the core and the hosts come first: both builds read them.
+for (const path of generate()) console.log(`generated ${path}`);
 
 for (const target of ["release", "debug"]) {
   execFileSync(asc, ["--config", "asconfig.json", "--target", target], { cwd: root, stdio: "inherit" });

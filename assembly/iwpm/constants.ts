@@ -8,31 +8,34 @@ export const RDMA_NL_IWCM: u32 = 2;
 /** nlmsg_type carries the client index in 6 bits. */
 export const MAX_NL_CLIENTS: u32 = 64;
 
-export const OP_REG_PID: u32 = 0;
-export const OP_ADD_MAPPING: u32 = 1;
-export const OP_QUERY_MAPPING: u32 = 2;
-export const OP_REMOVE_MAPPING: u32 = 3;
-export const OP_REMOTE_INFO: u32 = 4;
-export const OP_HANDLE_ERR: u32 = 5;
-export const OP_MAPINFO: u32 = 6;
-export const OP_MAPINFO_NUM: u32 = 7;
-export const OP_HELLO: u32 = 8;
-export const NUM_OPS: u32 = 9;
+export {
+  NUM_OPS,
+  OP_ADD_MAPPING,
+  OP_HANDLE_ERR,
+  OP_HELLO,
+  OP_MAPINFO,
+  OP_MAPINFO_NUM,
+  OP_QUERY_MAPPING,
+  OP_REG_PID,
+  OP_REMOTE_INFO,
+  OP_REMOVE_MAPPING,
+} from "../gen/protocol";
+import { TYPE_CLIENT_MASK, TYPE_CLIENT_SHIFT, TYPE_OP_MASK } from "../gen/protocol";
 
 // @ts-ignore: decorator
 @inline
 export function rdmaType(client: u32, op: u32): u16 {
-  return <u16>((client << 10) + op);
+  return <u16>((client << TYPE_CLIENT_SHIFT) + op);
 }
 // @ts-ignore: decorator
 @inline
 export function typeClient(type: u32): u32 {
-  return (type >> 10) & 0x3f;
+  return (type >> TYPE_CLIENT_SHIFT) & TYPE_CLIENT_MASK;
 }
 // @ts-ignore: decorator
 @inline
 export function typeOp(type: u32): u32 {
-  return type & 0x3ff;
+  return type & TYPE_OP_MASK;
 }
 
 export const NLM_F_REQUEST: u16 = 0x1;

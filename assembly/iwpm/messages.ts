@@ -1,6 +1,25 @@
-import { NLMSG_HDRLEN } from "../netlink/align";
+import { NLA_HDRLEN, NLMSG_HDRLEN } from "../netlink/align";
 import { putFixedString, putReserved, putU16, putU32 } from "../netlink/attr";
-import { putHeader } from "../netlink/message";
+import { msgPid, msgSeq, putHeader } from "../netlink/message";
+import {
+  IWPM_NLA_HELLO_ABI_VERSION,
+  IWPM_NLA_MANAGE_ADDR,
+  IWPM_NLA_MANAGE_FLAGS,
+  IWPM_NLA_MANAGE_MAPPING_SEQ,
+  IWPM_NLA_MAPINFO_FLAGS,
+  IWPM_NLA_MAPINFO_LOCAL_ADDR,
+  IWPM_NLA_MAPINFO_MAPPED_ADDR,
+  IWPM_NLA_MAPINFO_SEND_NUM,
+  IWPM_NLA_MAPINFO_SEQ,
+  IWPM_NLA_QUERY_FLAGS,
+  IWPM_NLA_QUERY_LOCAL_ADDR,
+  IWPM_NLA_QUERY_MAPPING_SEQ,
+  IWPM_NLA_QUERY_REMOTE_ADDR,
+  IWPM_NLA_REG_IBDEV_NAME,
+  IWPM_NLA_REG_IF_NAME,
+  IWPM_NLA_REG_PID_SEQ,
+  IWPM_NLA_REG_ULIB_NAME,
+} from "../gen/protocol";
 import {
   NLM_F_MULTI,
   NLM_F_REQUEST,
@@ -36,15 +55,15 @@ export function ulibNamePtr(): usize {
 // @ts-ignore: decorator
 @inline
 function putAddr(p: usize, id: u32, compact: usize): usize {
-  addrToSockaddr(p + 4, compact);
+  addrToSockaddr(p + NLA_HDRLEN, compact);
   return putReserved(p, id, SOCKADDR_SIZE);
 }
 
 export function buildRegPid(dst: usize, client: u32, seq: u32, pid: u32, echo: u32, ifName: usize, devName: usize): u32 {
-  let p = putU32(dst + NLMSG_HDRLEN, 1, echo);
-  p = putFixedString(p, 2, ifName, IFNAME_SIZE);
-  p = putFixedString(p, 3, devName, DEVNAME_SIZE);
-  p = putFixedString(p, 4, ULIB, ULIBNAME_SIZE);
+  let p = putU32(dst + NLMSG_HDRLEN, IWPM_NLA_REG_PID_SEQ, echo);
+  p = putFixedString(p, IWPM_NLA_REG_IF_NAME, ifName, IFNAME_SIZE);
+  p = putFixedString(p, IWPM_NLA_REG_IBDEV_NAME, devName, DEVNAME_SIZE);
+  p = putFixedString(p, IWPM_NLA_REG_ULIB_NAME, ULIB, ULIBNAME_SIZE);
   const len = <u32>(p - dst);
   putHeader(dst, len, rdmaType(client, OP_REG_PID), NLM_F_REQUEST, seq, pid);
   return len;
@@ -52,9 +71,9 @@ export function buildRegPid(dst: usize, client: u32, seq: u32, pid: u32, echo: u
 
 /** ADD_MAPPING; FLAGS only when the negotiated version has it (> 3). */
 export function buildAddMapping(dst: usize, client: u32, seq: u32, pid: u32, echo: u32, local: usize, flags: u32, withFlags: bool): u32 {
-  let p = putU32(dst + NLMSG_HDRLEN, 1, echo);
-  p = putAddr(p, 2, local);
-  if (withFlags) p = putU32(p, 3, flags);
+  let p = putU32(dst + NLMSG_HDRLEN, IWPM_NLA_MANAGE_MAPPING_SEQ, echo);
+  p = putAddr(p, IWPM_NLA_MANAGE_ADDR, local);
+  if (withFlags) p = putU32(p, IWPM_NLA_MANAGE_FLAGS, flags);
   const len = <u32>(p - dst);
   putHeader(dst, len, rdmaType(client, OP_ADD_MAPPING), NLM_F_REQUEST, seq, pid);
   return len;
@@ -71,18 +90,18 @@ export function buildQueryMapping(
   flags: u32,
   withFlags: bool,
 ): u32 {
-  let p = putU32(dst + NLMSG_HDRLEN, 1, echo);
-  p = putAddr(p, 2, local);
-  p = putAddr(p, 3, remote);
-  if (withFlags) p = putU32(p, 4, flags);
+  let p = putU32(dst + NLMSG_HDRLEN, IWPM_NLA_QUERY_MAPPING_SEQ, echo);
+  p = putAddr(p, IWPM_NLA_QUERY_LOCAL_ADDR, local);
+  p = putAddr(p, IWPM_NLA_QUERY_REMOTE_ADDR, remote);
+  if (withFlags) p = putU32(p, IWPM_NLA_QUERY_FLAGS, flags);
   const len = <u32>(p - dst);
   putHeader(dst, len, rdmaType(client, OP_QUERY_MAPPING), NLM_F_REQUEST, seq, pid);
   return len;
 }
 
 export function buildRemoveMapping(dst: usize, client: u32, seq: u32, pid: u32, echo: u32, local: usize): u32 {
-  let p = putU32(dst + NLMSG_HDRLEN, 1, echo);
-  p = putAddr(p, 2, local);
+  let p = putU32(dst + NLMSG_HDRLEN, IWPM_NLA_MANAGE_MAPPING_SEQ, echo);
+  p = putAddr(p, IWPM_NLA_MANAGE_ADDR, local);
   const len = <u32>(p - dst);
   putHeader(dst, len, rdmaType(client, OP_REMOVE_MAPPING), NLM_F_REQUEST, seq, pid);
   return len;
@@ -90,9 +109,9 @@ export function buildRemoveMapping(dst: usize, client: u32, seq: u32, pid: u32, 
 
 /** One MAPINFO record of a resend batch: NLM_F_MULTI, seq 0. */
 export function buildMapinfoRecord(dst: usize, client: u32, pid: u32, local: usize, mapped: usize, flags: u32, withFlags: bool): u32 {
-  let p = putAddr(dst + NLMSG_HDRLEN, 1, local);
-  p = putAddr(p, 2, mapped);
-  if (withFlags) p = putU32(p, 3, flags);
+  let p = putAddr(dst + NLMSG_HDRLEN, IWPM_NLA_MAPINFO_LOCAL_ADDR, local);
+  p = putAddr(p, IWPM_NLA_MAPINFO_MAPPED_ADDR, mapped);
+  if (withFlags) p = putU32(p, IWPM_NLA_MAPINFO_FLAGS, flags);
   const len = <u32>(p - dst);
   putHeader(dst, len, rdmaType(client, OP_MAPINFO), NLM_F_MULTI, 0, pid);
   return len;
@@ -105,19 +124,22 @@ export function buildBatchDone(dst: usize, pid: u32): u32 {
 }
 
 export function buildMapinfoNum(dst: usize, client: u32, seq: u32, pid: u32, count: u32): u32 {
-  let p = putU32(dst + NLMSG_HDRLEN, 1, 0);
-  p = putU32(p, 2, count);
+  let p = putU32(dst + NLMSG_HDRLEN, IWPM_NLA_MAPINFO_SEQ, 0);
+  p = putU32(p, IWPM_NLA_MAPINFO_SEND_NUM, count);
   const len = <u32>(p - dst);
   putHeader(dst, len, rdmaType(client, OP_MAPINFO_NUM), NLM_F_REQUEST, seq, pid);
   return len;
 }
 
 export function buildHello(dst: usize, client: u32, seq: u32, pid: u32, version: u32): u32 {
-  const p = putU16(dst + NLMSG_HDRLEN, 1, <u16>version);
+  const p = putU16(dst + NLMSG_HDRLEN, IWPM_NLA_HELLO_ABI_VERSION, <u16>version);
   const len = <u32>(p - dst);
   putHeader(dst, len, rdmaType(client, OP_HELLO), NLM_F_REQUEST, seq, pid);
   return len;
 }
+
+/** struct nlmsgerr's int error, before the echoed message. */
+const NLMSGERR_ERROR_SIZE: u32 = 4;
 
 /**
  * NLMSG_ERROR as a kernel answers a message it cannot dispatch: the error,
@@ -125,9 +147,9 @@ export function buildHello(dst: usize, client: u32, seq: u32, pid: u32, version:
  * the offender's seq and port in the header.
  */
 export function buildNetlinkError(dst: usize, orig: usize, origLen: u32, error: i32): u32 {
-  const len: u32 = NLMSG_HDRLEN + 4 + origLen;
+  const len: u32 = NLMSG_HDRLEN + NLMSGERR_ERROR_SIZE + origLen;
   store<i32>(dst, error, NLMSG_HDRLEN);
-  memory.copy(dst + NLMSG_HDRLEN + 4, orig, origLen);
-  putHeader(dst, len, NLMSG_ERROR, 0, load<u32>(orig, 8), load<u32>(orig, 12));
+  memory.copy(dst + NLMSG_HDRLEN + NLMSGERR_ERROR_SIZE, orig, origLen);
+  putHeader(dst, len, NLMSG_ERROR, 0, msgSeq(orig), msgPid(orig));
   return len;
 }

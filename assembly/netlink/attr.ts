@@ -1,25 +1,30 @@
-import { NLA_HDRLEN, nlaAlign } from "./align";
-import { E_BAD_ATTR_LEN, OK } from "../status";
+import { NLA_HDRLEN, NLMSG_HDRLEN, nlaAlign } from "./align";
+import { DA_LEN, DA_OFFSET, DA_SIZE, DA_TYPE, KIND_MAX, KIND_MIN, KIND_NONE, KIND_NUL, NLA_TYPE_MASK } from "../gen/protocol";
+import { E_ATTR_SIZE, E_BAD_ATTR_LEN, E_MISSING_ATTR, E_STRING_UNTERMINATED, OK } from "../status";
 
 // struct nlattr (reference §1.3): nla_len is unpadded, nla_type's top two bits are flags.
 const NLA_LEN: usize = 0;
 const NLA_TYPE: usize = 2;
-const NLA_TYPE_MASK: u16 = 0x3fff;
 
-/** Attribute ids a known schema can name; iwpm uses 1..6. */
+/** Attribute ids a policy can name; iwpm uses 1..6. */
 export const MAX_ATTR_ID: u32 = 15;
-export const MAX_UNKNOWN: u32 = 16;
 
-// Result of the last parse: payload pointer and length per id (the last
-// occurrence wins, as in the kernel's and libnl's nla_parse), plus the
-// attributes outside the schema in arrival order, kept for re-encoding.
+/** The kernel's and the client codec's rule: an attribute that does not frame is an error. */
+export const WALK_STRICT: u32 = 0;
+/** libnl's rule (iwpmd): an attribute that does not frame ends the walk, what came before stands. */
+export const WALK_LIBNL: u32 = 1;
+
+// Result of the last walk: payload pointer and length per id (the last occurrence wins, as in the
+// kernel's and libnl's nla_parse), and, for a caller that asks, every attribute in arrival order as
+// { nla_type, nla_len, offset from the message start } (the decoded record's entry layout),
+// unknown and duplicate ones included, so a message can be re-emitted exactly.
 const ATTR_PTR: usize = memory.data(<i32>(MAX_ATTR_ID + 1) * 4, 4);
 const ATTR_LEN: usize = memory.data(<i32>(MAX_ATTR_ID + 1) * 4, 4);
-const UNKNOWN: usize = memory.data(<i32>MAX_UNKNOWN * 12, 4);
 let presentMask: u32 = 0;
+let listCount: u32 = 0;
 let unknownCount: u32 = 0;
-let unknownDropped: u32 = 0;
 let errorOffset: u32 = 0;
+let errorAttr: u32 = 0;
 
 // @ts-ignore: decorator
 @inline
@@ -36,54 +41,87 @@ export function attrPtr(id: u32): usize {
 export function attrLen(id: u32): u32 {
   return load<u32>(ATTR_LEN + (<usize>id << 2));
 }
+export function attrPresentMask(): u32 {
+  return presentMask;
+}
+/** Attributes walked; a list keeps those up to its capacity. */
+export function attrListCount(): u32 {
+  return listCount;
+}
+/** Attributes outside the policy (unknown ids, ids above the version's maximum). */
 export function unknownAttrCount(): u32 {
   return unknownCount;
 }
-export function unknownAttrType(i: u32): u16 {
-  return load<u16>(UNKNOWN + <usize>i * 12);
-}
-export function unknownAttrPtr(i: u32): usize {
-  return <usize>load<u32>(UNKNOWN + <usize>i * 12, 4);
-}
-export function unknownAttrLen(i: u32): u32 {
-  return load<u32>(UNKNOWN + <usize>i * 12, 8);
-}
-/** Offset from the start of the message of the attribute that failed framing. */
+/** Offset from the start of the message of the attribute the last error names. */
 export function attrErrorOffset(): u32 {
   return errorOffset;
 }
+/** The id of the attribute the last error names (the missing one for MISSING_ATTR). */
+export function attrErrorAttr(): u32 {
+  return errorAttr;
+}
+
+// @ts-ignore: decorator
+@inline
+function fail(status: i32, offset: u32, attr: u32): i32 {
+  errorOffset = offset;
+  errorAttr = attr;
+  return status;
+}
+
+/** The policy's size rule for one occurrence of an attribute of `kind` (reference §2.3). */
+function checkSize(kind: u8, payload: usize, n: u32): i32 {
+  const max = <u32>load<u16>(KIND_MAX + (<usize>kind << 1));
+  if (n < <u32>load<u16>(KIND_MIN + (<usize>kind << 1)) || (max != 0 && n > max)) return E_ATTR_SIZE;
+  if (load<u8>(KIND_NUL + <usize>kind) != 0 && load<u8>(payload + n - 1) != 0) return E_STRING_UNTERMINATED;
+  return OK;
+}
 
 /**
- * Walks the attributes between `p` and `end`. Framing only: sizes per kind
- * are the schema's job. The remaining length is signed, so a zero-length
- * attribute is an error and never an endless loop (libmnl's rule).
+ * Walks the attributes of the message at `msg` (`len` bytes) once: frames each, checks every
+ * occurrence of an id up to `maxId` against its kind in `kinds` (a row of u8 kinds indexed by id),
+ * records it, then requires every id from 1 to `maxId` (iwpmd and the kernel both do). The first
+ * error wins and names the attribute and its offset. With a `list` (room for `listCap` entries),
+ * every attribute is also listed there in arrival order. The remaining length is signed, so a
+ * zero-length attribute is an error and never an endless loop (libmnl's rule).
  */
-export function parseAttrs(msg: usize, p: usize, end: usize, maxId: u32): i32 {
+export function walkAttrs(msg: usize, len: u32, kinds: usize, maxId: u32, mode: u32, list: usize, listCap: u32): i32 {
   presentMask = 0;
+  listCount = 0;
   unknownCount = 0;
-  unknownDropped = 0;
   errorOffset = 0;
+  errorAttr = 0;
+  const end = msg + len;
+  let p = msg + NLMSG_HDRLEN;
   while (<isize>(end - p) >= <isize>NLA_HDRLEN) {
-    const len = <u32>load<u16>(p, NLA_LEN);
-    if (len < NLA_HDRLEN || <usize>len > end - p) {
-      errorOffset = <u32>(p - msg);
-      return E_BAD_ATTR_LEN;
+    const nlaLen = <u32>load<u16>(p, NLA_LEN);
+    const type = load<u16>(p, NLA_TYPE);
+    if (nlaLen < NLA_HDRLEN || <usize>nlaLen > end - p) {
+      if (mode == WALK_LIBNL) break;
+      return fail(E_BAD_ATTR_LEN, <u32>(p - msg), <u32>(type & NLA_TYPE_MASK));
     }
-    const id = <u32>(load<u16>(p, NLA_TYPE) & NLA_TYPE_MASK);
-    if (id >= 1 && id <= maxId) {
+    if (listCount < listCap) {
+      const e = list + <usize>listCount * DA_SIZE;
+      store<u16>(e + DA_TYPE, type);
+      store<u16>(e + DA_LEN, <u16>nlaLen);
+      store<u32>(e + DA_OFFSET, <u32>(p - msg));
+    }
+    listCount++;
+    const id = <u32>(type & NLA_TYPE_MASK);
+    const kind = id >= 1 && id <= maxId ? load<u8>(kinds + id) : KIND_NONE;
+    if (kind != KIND_NONE) {
+      const status = checkSize(kind, p + NLA_HDRLEN, nlaLen - NLA_HDRLEN);
+      if (status != OK) return fail(status, <u32>(p - msg), id);
       presentMask |= 1 << id;
       store<u32>(ATTR_PTR + (<usize>id << 2), <u32>(p + NLA_HDRLEN));
-      store<u32>(ATTR_LEN + (<usize>id << 2), len - NLA_HDRLEN);
-    } else if (unknownCount < MAX_UNKNOWN) {
-      const u = UNKNOWN + <usize>unknownCount * 12;
-      store<u16>(u, <u16>id);
-      store<u32>(u, <u32>(p + NLA_HDRLEN), 4);
-      store<u32>(u, len - NLA_HDRLEN, 8);
-      unknownCount++;
+      store<u32>(ATTR_LEN + (<usize>id << 2), nlaLen - NLA_HDRLEN);
     } else {
-      unknownDropped++;
+      unknownCount++;
     }
-    p += nlaAlign(len);
+    p += nlaAlign(nlaLen);
+  }
+  for (let id: u32 = 1; id <= maxId; id++) {
+    if (!attrPresent(id)) return fail(E_MISSING_ATTR, len, id);
   }
   return OK;
 }
@@ -101,13 +139,14 @@ function putAttrHeader(p: usize, payloadLen: u32, id: u32): void {
 export function putU32(p: usize, id: u32, value: u32): usize {
   putAttrHeader(p, 4, id);
   store<u32>(p, value, NLA_HDRLEN);
-  return p + 8;
+  return p + NLA_HDRLEN + 4;
 }
 
 export function putU16(p: usize, id: u32, value: u16): usize {
   putAttrHeader(p, 2, id);
+  // The u32 store zero-fills the two padding bytes.
   store<u32>(p, <u32>value, NLA_HDRLEN);
-  return p + 8;
+  return p + NLA_HDRLEN + 4;
 }
 
 /** Copies `len` payload bytes and zero-fills the alignment padding. */

@@ -10,6 +10,7 @@ type Loader = () => Promise<{ default: Command }>;
 
 const COMMANDS: Record<string, Loader> = {
   decode: () => import("./decode.js"),
+  dissector: () => import("./dissector.js"),
   demo: () => import("./demo.js"),
   replay: () => import("./replay.js"),
   serve: () => import("./serve.js"),

@@ -1,5 +1,5 @@
 import { linuxErrnoFromWasi } from "../host/linux-errno.js";
-import { statusInfo } from "./status.js";
+import { Status, statusInfo } from "./status.js";
 
 /**
  * What a caller can switch on. Daemon-side failures keep the protocol's own
@@ -77,21 +77,21 @@ export function describeErrno(wasiErrno: number | undefined, syscall?: string): 
 }
 
 const codeOfStatus: Record<number, IwpmErrorCode> = {
-  15: "MISMATCH",
-  16: "REMOTE_REJECTED",
-  120: "TIMEOUT",
-  121: "NOT_INITIALIZED",
-  122: "INVALID_ARGUMENT",
-  123: "DAEMON_UNAVAILABLE",
-  124: "NOT_REGISTERED",
-  125: "SEND_FAILED",
-  126: "NETLINK_ERROR",
-  127: "NOT_FOUND",
-  128: "CLOSED",
+  [Status.IWPM_USER_LIB_INFO_ERR]: "MISMATCH",
+  [Status.IWPM_REMOTE_QUERY_REJECT]: "REMOTE_REJECTED",
+  [Status.TIMEOUT]: "TIMEOUT",
+  [Status.NOT_INITIALIZED]: "NOT_INITIALIZED",
+  [Status.INVALID_ARGUMENT]: "INVALID_ARGUMENT",
+  [Status.DAEMON_UNAVAILABLE]: "DAEMON_UNAVAILABLE",
+  [Status.NOT_REGISTERED]: "NOT_REGISTERED",
+  [Status.SEND_FAILED]: "SEND_FAILED",
+  [Status.NETLINK_ERROR]: "NETLINK_ERROR",
+  [Status.NOT_FOUND]: "NOT_FOUND",
+  [Status.CLIENT_EXITED]: "CLOSED",
 };
 
-const IWPM_CODE_FIRST = 10;
-const IWPM_CODE_LAST = 17;
+/** The protocol's own IWPM_* codes (10..17), which a daemon answers with. */
+const isDaemonCode = (status: number) => status >= Status.IWPM_INVALID_NLMSG_ERR && status <= Status.IWPM_VERSION_MISMATCH_ERR;
 
 /**
  * Turns a core status into the typed error; `what` names the call for the message. The message
@@ -100,7 +100,7 @@ const IWPM_CODE_LAST = 17;
  */
 export function errorFromStatus(status: number, what: string, wasiErrno?: number, syscall?: string): IwpmError {
   const info = statusInfo(status);
-  const daemonCode = status >= IWPM_CODE_FIRST && status <= IWPM_CODE_LAST ? status : undefined;
+  const daemonCode = isDaemonCode(status) ? status : undefined;
   const code = codeOfStatus[status] ?? (daemonCode !== undefined ? "REJECTED" : "INTERNAL");
   const errno = describeErrno(wasiErrno, syscall);
   const named = info.name !== code ? `${info.name}: ` : "";

@@ -19,6 +19,44 @@ import { LINKTYPE_NETLINK, NETLINK_RDMA, parseNetlinkRecord, secondsBetween } fr
 import { type CoreExports, instantiateCore } from "../core/core.js";
 import { readSockaddr, type SockAddr } from "../core/sockaddr.js";
 import { statusInfo } from "../core/status.js";
+import {
+  D_ATTR_COUNT,
+  D_ATTRS,
+  D_CONTROL_HAS_VALUE,
+  D_CONTROL_VALUE,
+  D_ERROR_ATTR,
+  D_ERROR_OFFSET,
+  D_EXTRA,
+  D_KIND,
+  D_ORIG_HEADER,
+  D_PRESENT,
+  D_UNKNOWN_COUNT,
+  D_VALUES,
+  DA_LEN,
+  DA_OFFSET,
+  DA_SIZE,
+  DA_TYPE,
+  DV_LEN,
+  DV_OFFSET,
+  DV_SIZE,
+  MSG_DONE,
+  MSG_ERROR,
+  NLA_HDRLEN,
+  NLA_TYPE_MASK,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_FLAGS_AT,
+  NLMSG_HDRLEN,
+  NLMSG_LEN_AT,
+  NLMSG_MIN_TYPE,
+  NLMSG_PID_AT,
+  NLMSG_SEQ_AT,
+  NLMSG_TYPE_AT,
+  Status,
+  TYPE_CLIENT_MASK,
+  TYPE_CLIENT_SHIFT,
+  TYPE_OP_MASK,
+} from "../gen/protocol.js";
 import { createShim, SocketMap } from "../host/shim.js";
 import {
   attrSpecs,
@@ -40,29 +78,17 @@ import {
 } from "./names.js";
 import { endpoint, extractUdp, IWPM_PEER_PORT, PEER_LINK_TYPES, type PeerWireMessage, parsePeerWire } from "./peer.js";
 
-// decoded-message record (docs/abi.md); the header fields at 0..15 and the client index and op
-// at 20 and 24 are read from the message itself
-const D_KIND = 16;
-const D_PRESENT = 28;
-const D_CONTROL_VALUE = 32;
-const D_CONTROL_HAS_VALUE = 36;
-const D_ORIG_HEADER = 40;
-const D_ERROR_OFFSET = 56;
-const D_UNKNOWN_COUNT = 60;
-const D_SLOTS = 64;
-const D_UNKNOWN = 960;
-const SLOT = 128;
+// The decoded-message record's layout (docs/abi.md) comes from the protocol description; the
+// header fields and the client index and op are read from the message itself.
 
-const KIND_DONE = 1;
-const KIND_ERROR = 2;
+const ST_TOO_LONG = Status.NO_SPACE; // longer than the core's codec buffer
+/** NLMSG_DONE's int32 status: a DONE of exactly this payload is the kernel's acknowledgement. */
+const DONE_STATUS_SIZE = 4;
 
-const NLMSG_HDRLEN = 16;
-const NLMSG_ERROR = 2;
-const NLMSG_DONE = 3;
-const NLMSG_MIN_TYPE = 0x10;
-const ST_TRUNCATED_HEADER = 100;
-const ST_BAD_MSG_LEN = 101;
-const ST_TOO_LONG = 129; // NO_SPACE: longer than the core's codec buffer
+/** NLMSG_ALIGN(len) */
+const nlmsgAlign = (len: number) => (len + 3) & ~3;
+const typeOp = (type: number) => type & TYPE_OP_MASK;
+const typeClient = (type: number) => (type >> TYPE_CLIENT_SHIFT) & TYPE_CLIENT_MASK;
 
 /** Which socket a netlink capture was taken on. */
 export type Side = "client" | "daemon";
@@ -118,13 +144,16 @@ export interface NetlinkMessage extends MessageBase {
   unknownAttrs?: { type: number; length: number }[];
   /** NLMSG_DONE status; NLMSG_ERROR error and the header it answers. */
   control?: { value?: number; header?: { len: number; type: number; flags: number; seq: number; pid: number; label: string } };
-  /** Offset of the attribute that failed framing (status BAD_ATTR_LEN and friends). */
+  /** Offset from the message start of the attribute a failed decode names (or the message end for MISSING_ATTR). */
   errorOffset?: number;
+  /** The attribute id a failed decode names (the missing one for MISSING_ATTR). */
+  errorAttr?: number;
   /**
-   * Each attribute's place in the message, in arrival order: offset from the start of the
-   * message, length = nla_len (its 4-byte header included, padding not).
+   * Each attribute's place in the message, in arrival order, unknown and duplicate ones
+   * included: offset from the start of the message, length = nla_len (its 4-byte header
+   * included, padding not); name is the kernel's IWPM_NLA_* name, or "" when the layout has none.
    */
-  attrSpans?: { id: number; name: string; offset: number; length: number }[];
+  attrSpans: { id: number; name: string; offset: number; length: number }[];
 }
 
 export interface PeerMessage extends MessageBase {
@@ -281,19 +310,19 @@ export class CaptureDecoder {
       else box.daemon++;
     };
     for (let at = 0; at + NLMSG_HDRLEN <= d.length; ) {
-      const len = v.getUint32(at, true);
+      const len = v.getUint32(at + NLMSG_LEN_AT, true);
       if (len < NLMSG_HDRLEN || at + len > d.length) return;
-      const type = v.getUint16(at + 4, true);
+      const type = v.getUint16(at + NLMSG_TYPE_AT, true);
       if (type >= NLMSG_MIN_TYPE && len <= this.x.codecCap()) {
         this.load(d.subarray(at, at + len));
         const ok0 = this.decodeEither(len, DIR_TO_DAEMON).status === 0;
         const ok1 = this.decodeEither(len, DIR_TO_CLIENT).status === 0;
         if (ok0 !== ok1) cast(ok0 ? DIR_TO_DAEMON : DIR_TO_CLIENT, true);
-        else if (ok0 && (type & 0x3ff) === OP_HELLO && v.getUint32(at + 8, true) === 0) cast(DIR_TO_CLIENT, false);
-      } else if (type === NLMSG_ERROR || (type === NLMSG_DONE && len === NLMSG_HDRLEN + 4)) {
+        else if (ok0 && typeOp(type) === OP_HELLO && v.getUint32(at + NLMSG_SEQ_AT, true) === 0) cast(DIR_TO_CLIENT, false);
+      } else if (type === NLMSG_ERROR || (type === NLMSG_DONE && len === NLMSG_HDRLEN + DONE_STATUS_SIZE)) {
         cast(DIR_TO_DAEMON, false);
       }
-      at += (len + 3) & ~3;
+      at += nlmsgAlign(len);
     }
   }
 
@@ -390,13 +419,13 @@ export class CaptureDecoder {
     const spans: [number, number][] = [];
     let bad = -1;
     for (let at = 0; at + NLMSG_HDRLEN <= d.length; ) {
-      const len = v.getUint32(at, true);
+      const len = v.getUint32(at + NLMSG_LEN_AT, true);
       if (len < NLMSG_HDRLEN || at + len > d.length) {
         bad = at;
         break;
       }
       spans.push([at, len]);
-      at += (len + 3) & ~3;
+      at += nlmsgAlign(len);
     }
     const parts = spans.length + (bad >= 0 ? 1 : 0);
     if (parts === 0 && d.length > 0) bad = 0;
@@ -407,7 +436,7 @@ export class CaptureDecoder {
     });
     if (bad >= 0) {
       const head = d.subarray(bad);
-      const status = head.length < NLMSG_HDRLEN ? ST_TRUNCATED_HEADER : ST_BAD_MSG_LEN;
+      const status = head.length < NLMSG_HDRLEN ? Status.TRUNCATED_HEADER : Status.BAD_MSG_LEN;
       const m = this.bare(rec, time, head, captured, spans.length, total, port, groups);
       this.fail(m, status);
       this.emitNetlink(m);
@@ -451,14 +480,15 @@ export class CaptureDecoder {
       dir: this.dirOf(captured) ?? DIR_TO_DAEMON,
       captured,
       kind: "invalid",
-      len: h(0, 4),
-      type: h(4, 2),
-      flags: h(6, 2),
-      seq: h(8, 4),
-      pid: h(12, 4),
+      len: h(NLMSG_LEN_AT, 4),
+      type: h(NLMSG_TYPE_AT, 2),
+      flags: h(NLMSG_FLAGS_AT, 2),
+      seq: h(NLMSG_SEQ_AT, 4),
+      pid: h(NLMSG_PID_AT, 4),
       status: 0,
       statusName: "OK",
       attrs: {},
+      attrSpans: [],
     };
     if (port !== undefined) m.port = port;
     if (groups !== undefined) m.groups = groups;
@@ -527,28 +557,28 @@ export class CaptureDecoder {
     const view = new DataView(x.memory.buffer);
     const kind = view.getUint32(base + D_KIND, true);
     if (m.type < NLMSG_MIN_TYPE) {
-      if (kind === KIND_DONE) {
+      if (kind === MSG_DONE) {
         m.kind = "done";
         m.code = CODE_DONE;
         m.label = "NLMSG_DONE";
         m.control = view.getUint32(base + D_CONTROL_HAS_VALUE, true) ? { value: view.getInt32(base + D_CONTROL_VALUE, true) } : {};
-      } else if (kind === KIND_ERROR || m.type === NLMSG_ERROR) {
+      } else if (kind === MSG_ERROR || m.type === NLMSG_ERROR) {
         m.kind = "error";
         m.code = CODE_ERROR;
         m.label = "NLMSG_ERROR";
         if (status === 0) {
           const h = base + D_ORIG_HEADER;
-          const type = view.getUint16(h + 4, true);
+          const type = view.getUint16(h + NLMSG_TYPE_AT, true);
           const origDir = (1 - m.dir) as Dir;
           m.control = {
             value: view.getInt32(base + D_CONTROL_VALUE, true),
             header: {
-              len: view.getUint32(h, true),
+              len: view.getUint32(h + NLMSG_LEN_AT, true),
               type,
-              flags: view.getUint16(h + 6, true),
-              seq: view.getUint32(h + 8, true),
-              pid: view.getUint32(h + 12, true),
-              label: type >= NLMSG_MIN_TYPE ? messageLabel(origDir, type & 0x3ff) : `control type ${type}`,
+              flags: view.getUint16(h + NLMSG_FLAGS_AT, true),
+              seq: view.getUint32(h + NLMSG_SEQ_AT, true),
+              pid: view.getUint32(h + NLMSG_PID_AT, true),
+              label: type >= NLMSG_MIN_TYPE ? messageLabel(origDir, typeOp(type)) : `control type ${type}`,
             },
           };
         }
@@ -560,45 +590,52 @@ export class CaptureDecoder {
       if (status !== 0) this.fail(m, status);
       return;
     }
-    const op = m.type & 0x3ff;
-    m.client = (m.type >> 10) & 0x3f;
+    const op = typeOp(m.type);
+    m.client = typeClient(m.type);
     m.op = op;
     m.opName = OP_NAMES[op] ?? `OP_${op}`;
     m.version = version;
+    const specs = attrSpecs(m.dir, op).filter((spec) => version > 3 || !spec.v4only);
+    const count = view.getUint32(base + D_ATTR_COUNT, true);
+    for (let i = 0; i < count; i++) {
+      const e = base + D_ATTRS + i * DA_SIZE;
+      const id = view.getUint16(e + DA_TYPE, true) & NLA_TYPE_MASK;
+      m.attrSpans.push({
+        id,
+        name: specs[id - 1]?.kernel ?? "",
+        offset: view.getUint32(e + DA_OFFSET, true),
+        length: view.getUint16(e + DA_LEN, true),
+      });
+    }
     if (status !== 0) {
       this.fail(m, status);
       m.label = opExists(m.dir, op) ? `${messageLabel(m.dir, op)} (invalid)` : `${m.opName} (unknown op)`;
       const offset = view.getUint32(base + D_ERROR_OFFSET, true);
       if (offset !== 0) m.errorOffset = offset;
+      const attr = view.getUint32(base + D_ERROR_ATTR, true);
+      if (attr !== 0) m.errorAttr = attr;
       return;
     }
     m.kind = "iwpm";
     m.code = iwpmCode(m.dir, op);
     m.label = messageLabel(m.dir, op);
     const present = view.getUint32(base + D_PRESENT, true);
-    const specs = attrSpecs(m.dir, op);
-    for (let id = 1; id <= specs.length; id++) {
-      if ((present & (1 << id)) === 0) continue;
-      const spec = specs[id - 1];
-      if (spec === undefined) continue;
-      const at = base + D_SLOTS + (id - 1) * SLOT;
+    for (const spec of specs) {
+      if ((present & (1 << spec.id)) === 0) continue;
+      const entry = base + D_VALUES + (spec.id - 1) * DV_SIZE;
+      // The payload sits in the kept body, which starts after the header.
+      const at = base + D_EXTRA + view.getUint32(entry + DV_OFFSET, true) - NLMSG_HDRLEN;
       if (spec.kind === "u32") m.attrs[spec.name] = view.getUint32(at, true);
       else if (spec.kind === "u16") m.attrs[spec.name] = view.getUint16(at, true);
       else if (spec.kind === "addr") m.attrs[spec.name] = formatSockaddr(view, at);
       else {
-        const bytes = new Uint8Array(x.memory.buffer, at, SLOT);
+        const bytes = new Uint8Array(x.memory.buffer, at, view.getUint32(entry + DV_LEN, true));
         const nul = bytes.indexOf(0);
-        m.attrs[spec.name] = this.textDecoder.decode(bytes.subarray(0, nul < 0 ? SLOT : nul));
+        m.attrs[spec.name] = this.textDecoder.decode(bytes.subarray(0, nul < 0 ? bytes.length : nul));
       }
     }
-    const unknown = view.getUint32(base + D_UNKNOWN_COUNT, true);
-    if (unknown > 0) {
-      m.unknownAttrs = [];
-      for (let i = 0; i < unknown; i++) {
-        const e = base + D_UNKNOWN + i * 12;
-        m.unknownAttrs.push({ type: view.getUint16(e, true), length: view.getUint32(e + 4, true) });
-      }
-    }
+    const unknown = m.attrSpans.filter((a) => a.name === "");
+    if (unknown.length > 0) m.unknownAttrs = unknown.map((a) => ({ type: a.id, length: a.length - NLA_HDRLEN }));
   }
 
   /** Follows the ABI version the two sides use. */

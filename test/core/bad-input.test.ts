@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Core } from "../../src/core/core.js";
 import { type SockAddr, writeSockaddr } from "../../src/core/sockaddr.js";
+import { D_ERROR_OFFSET } from "../../src/gen/protocol.js";
 import { type FakeClock, type FakeSocket, loadTestCore } from "../support/core.js";
 import {
   attrOffsets,
@@ -50,7 +51,6 @@ const S = {
 } as const;
 
 /** Offset in the decoded-message record of the attribute that failed framing. */
-const D_ERROR_OFFSET = 56;
 
 const setU16 = (bytes: Uint8Array, at: number, value: number) => {
   const out = bytes.slice();

@@ -1,8 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Core } from "../../src/core/core.js";
 import { readSockaddr } from "../../src/core/sockaddr.js";
+import * as G from "../../src/gen/protocol.js";
 import { type GoldenAttr, type GoldenVector, loadGoldenVectors } from "../golden/golden.js";
 import { loadTestCore } from "../support/core.js";
+import { valuePtr } from "../support/decoded.js";
 import { FakeDaemon } from "../support/fake-daemon.js";
 import { fromHex, hex, parseDatagram } from "../support/nl.js";
 
@@ -13,21 +15,20 @@ import { fromHex, hex, parseDatagram } from "../support/nl.js";
 
 const DIR = { to_daemon: 0, to_client: 1 } as const;
 const D = {
-  len: 0,
-  type: 4,
-  flags: 6,
-  seq: 8,
-  pid: 12,
-  kind: 16,
-  client: 20,
-  op: 24,
-  present: 28,
-  value: 32,
-  hasValue: 36,
-  orig: 40,
-  slots: 64,
+  len: G.D_LEN,
+  type: G.D_TYPE,
+  flags: G.D_FLAGS,
+  seq: G.D_SEQ,
+  pid: G.D_PID,
+  kind: G.D_KIND,
+  client: G.D_CLIENT,
+  op: G.D_OP,
+  present: G.D_PRESENT,
+  value: G.D_CONTROL_VALUE,
+  hasValue: G.D_CONTROL_HAS_VALUE,
+  orig: G.D_ORIG_HEADER,
 };
-const KIND = { iwpm: 0, done: 1, error: 2 };
+const KIND = { iwpm: G.MSG_IWPM, done: G.MSG_DONE, error: G.MSG_ERROR };
 
 let vectors: GoldenVector[];
 beforeAll(() => {
@@ -41,7 +42,7 @@ function decodeInto(core: Core, bytes: Uint8Array, dir: number, version: number)
 
 function expectAttr(core: Core, a: GoldenAttr): void {
   const view = core.view();
-  const slot = core.exports.decodedPtr() + D.slots + (a.id - 1) * 128;
+  const slot = valuePtr(core, a.id);
   switch (a.kind) {
     case "u32":
       expect(view.getUint32(slot, true), `attr ${a.id}`).toBe(a.value);

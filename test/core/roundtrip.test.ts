@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Core } from "../../src/core/core.js";
+import * as G from "../../src/gen/protocol.js";
 import { loadTestCore } from "../support/core.js";
 import {
   allShapes,
@@ -13,6 +14,7 @@ import {
   randomMessage,
   shapeName,
 } from "../support/corpus.js";
+import { valuePtr } from "../support/decoded.js";
 import { attrRaw, hex, nlmsg, rdma } from "../support/nl.js";
 
 // decode → encode must give back the exact bytes for every valid message the
@@ -22,26 +24,25 @@ import { attrRaw, hex, nlmsg, rdma } from "../support/nl.js";
 const SEED = 0x1a2b3c4d;
 const COUNT = 6000;
 
-// Decoded-message record offsets (docs/abi.md).
+// Decoded-message record offsets, generated from the protocol description (docs/abi.md).
 const D = {
-  len: 0,
-  type: 4,
-  flags: 6,
-  seq: 8,
-  pid: 12,
-  kind: 16,
-  client: 20,
-  op: 24,
-  present: 28,
-  value: 32,
-  hasValue: 36,
-  orig: 40,
-  unknown: 60,
-  slots: 64,
+  len: G.D_LEN,
+  type: G.D_TYPE,
+  flags: G.D_FLAGS,
+  seq: G.D_SEQ,
+  pid: G.D_PID,
+  kind: G.D_KIND,
+  client: G.D_CLIENT,
+  op: G.D_OP,
+  present: G.D_PRESENT,
+  value: G.D_CONTROL_VALUE,
+  hasValue: G.D_CONTROL_HAS_VALUE,
+  orig: G.D_ORIG_HEADER,
+  unknown: G.D_UNKNOWN_COUNT,
 };
-const D_ECHOED_LEN = 1152;
-const D_ECHOED = 1156;
-const KIND = { iwpm: 0, done: 1, error: 2 } as const;
+const D_ECHOED_LEN = G.D_EXTRA_LEN;
+const D_ECHOED = G.D_EXTRA;
+const KIND = { iwpm: G.MSG_IWPM, done: G.MSG_DONE, error: G.MSG_ERROR } as const;
 
 let core: Core;
 beforeAll(async () => {
@@ -103,14 +104,14 @@ function expectDecodedFields(m: GeneratedMessage): void {
   expect(view.getUint32(d + D.present, true), what).toBe(known.reduce((mask, a) => mask | (1 << a.id), 0));
   expect(view.getUint32(d + D.unknown, true), what).toBe(m.unknown);
   for (const a of known) {
-    const slot = d + D.slots + (a.id - 1) * 128;
+    const slot = valuePtr(core, a.id);
     const p = new DataView(a.payload.buffer, a.payload.byteOffset, a.payload.byteLength);
     const label = `${what} attr ${a.id}`;
     if (a.kind === "u32") expect(view.getUint32(slot, true), label).toBe(p.getUint32(0, true));
     else if (a.kind === "u16") expect(view.getUint16(slot, true), label).toBe(p.getUint16(0, true));
     else if (a.kind === "addr") expect(hex(core.bytes().slice(slot, slot + 128)), label).toBe(hex(a.payload));
     else {
-      // Strings land NUL padded in their slot: compare up to the first NUL.
+      // Compare a string up to its first NUL: what follows it is padding.
       const text = a.payload.subarray(0, a.payload.indexOf(0));
       expect(hex(core.bytes().slice(slot, slot + text.length + 1)), label).toBe(hex(new Uint8Array([...text, 0])));
     }
@@ -162,7 +163,7 @@ describe(`decode → encode round trip (mulberry32 seed 0x${SEED.toString(16)})`
     ).toBe(0);
   });
 
-  it("keeps unknown attributes in arrival order after the known ones", () => {
+  it("keeps unknown attributes where they arrived", () => {
     const msg = nlmsg({ type: rdma(2, 8), seq: 9, pid: 7 }, [
       attrRaw(1, new Uint8Array([4, 0])),
       attrRaw(30, new Uint8Array([1, 2, 3])),

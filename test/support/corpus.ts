@@ -316,3 +316,104 @@ export function attrOffsets(msg: Uint8Array): number[] {
   }
   return out;
 }
+
+/** One attribute of a non-canonical message, in arrival order. */
+export interface PlacedAttr {
+  /** nla_type as sent: the id, with NLA_F_NESTED / NLA_F_NET_BYTEORDER bits on some unknown ones. */
+  type: number;
+  id: number;
+  /** "shadowed": an earlier copy of a known id, which nla_parse replaces with the last one. */
+  role: "known" | "shadowed" | "unknown";
+  kind: AttrKind | "unknown";
+  payload: Uint8Array;
+  /** Offset from the message start, and nla_len. */
+  offset: number;
+  length: number;
+}
+
+export interface NonCanonicalMessage {
+  bytes: Uint8Array;
+  shape: Shape;
+  client: number;
+  /** Every attribute in arrival order. */
+  placed: PlacedAttr[];
+  /** The value each known id ends up with (its last occurrence), by id. */
+  values: Map<number, { kind: AttrKind; payload: Uint8Array }>;
+}
+
+const NLA_F_NESTED = 0x8000;
+const NLA_F_NET_BYTEORDER = 0x4000;
+
+/**
+ * A valid message of `shape` in an order no sender uses: known attributes shuffled, earlier
+ * copies of some of them (each valid on its own: both receivers check every occurrence), unknown
+ * ids anywhere (including v4's FLAGS in a v3 message, and ids with the nla_type flag bits),
+ * numbers and addresses longer than their minimum, bytes after the NUL of fixed-size names,
+ * non-zero padding, and sometimes a last attribute whose padding the message leaves off.
+ */
+export function nonCanonicalMessage(rng: Rng, shape: Shape): NonCanonicalMessage {
+  const client = rng.int(1, 63);
+  const kinds = kindsOf(shape.dir, shape.op, shape.version);
+  const knownPayload = (kind: AttrKind): Uint8Array => {
+    const p = randomPayload(rng, kind);
+    if ((kind === "u32" || kind === "u16" || kind === "addr") && rng.chance(0.3)) return concatBytes(p, rng.bytes(rng.int(1, 9)));
+    if (kind === "fstr16" || kind === "fstr32") {
+      const nul = p.indexOf(0);
+      // Anything may follow the first NUL as long as the last byte is NUL.
+      for (let i = nul + 1; i < p.length - 1; i++) if (rng.chance(0.5)) p[i] = rng.int(1, 0xff);
+    }
+    return p;
+  };
+  const entries: Omit<PlacedAttr, "offset" | "length">[] = [];
+  kinds.forEach((kind, i) => {
+    const copies = rng.chance(0.4) ? rng.int(2, 3) : 1;
+    for (let c = 0; c < copies; c++) entries.push({ type: i + 1, id: i + 1, role: "known", kind, payload: knownPayload(kind) });
+  });
+  const unknownIds = [0, 8, 9, 15, 30, 0x3fff];
+  if (shape.version === 3 && kinds.length < (SCHEMA[shape.dir][shape.op]?.length ?? 0)) unknownIds.push(kinds.length + 1);
+  const unknown = rng.int(1, 4);
+  for (let k = 0; k < unknown; k++) {
+    const id = rng.pick(unknownIds);
+    const flags = rng.pick([0, 0, NLA_F_NESTED, NLA_F_NET_BYTEORDER]);
+    entries.push({ type: id | flags, id, role: "unknown", kind: "unknown", payload: rng.bytes(rng.int(0, 40)) });
+  }
+  for (let i = entries.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [entries[i], entries[j]] = [entries[j] as (typeof entries)[number], entries[i] as (typeof entries)[number]];
+  }
+  const values = new Map<number, { kind: AttrKind; payload: Uint8Array }>();
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i] as (typeof entries)[number];
+    if (e.role !== "known") continue;
+    if (values.has(e.id)) e.role = "shadowed";
+    else values.set(e.id, { kind: e.kind as AttrKind, payload: e.payload });
+  }
+
+  const placed: PlacedAttr[] = [];
+  const parts: Uint8Array[] = [];
+  let at = 16;
+  entries.forEach((e, i) => {
+    const length = 4 + e.payload.length;
+    const padded = (length + 3) & ~3;
+    const last = i === entries.length - 1;
+    const size = last && rng.chance(0.3) ? length : padded;
+    const raw = new Uint8Array(size);
+    const v = new DataView(raw.buffer);
+    v.setUint16(0, length, true);
+    v.setUint16(2, e.type, true);
+    raw.set(e.payload, 4);
+    for (let p = length; p < size; p++) raw[p] = rng.int(0, 0xff);
+    parts.push(raw);
+    placed.push({ ...e, offset: at, length });
+    at += size;
+  });
+  const bytes = nlmsg({ type: rdma(client, shape.op), flags: rng.int(0, 0xffff), seq: rng.next(), pid: rng.next() }, parts);
+  return { bytes, shape, client, placed, values };
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
