@@ -282,9 +282,9 @@ describe.skipIf(!tshark)("the Wireshark dissector", () => {
 
     beforeAll(async () => {
       // A's client records its own traffic: the capturing client, run from a bundle of
-      // src/capture/node.ts under the repository (so `netlink` resolves from node_modules).
-      mkdirSync(path.join(ROOT, "test-artifacts"), { recursive: true });
-      bundle = path.join(ROOT, "test-artifacts", `capture-node-lua-${process.pid}.mjs`);
+      // src/capture/node.ts beside build/native, so the bundle finds the socket addon where the package's bundles do.
+      mkdirSync(path.join(ROOT, "build", "test-artifacts"), { recursive: true });
+      bundle = path.join(ROOT, "build", "test-artifacts", `capture-node-lua-${process.pid}.mjs`);
       await build({
         entryPoints: [path.join(ROOT, "src/capture/node.ts")],
         outfile: bundle,
@@ -292,7 +292,6 @@ describe.skipIf(!tshark)("the Wireshark dissector", () => {
         format: "esm",
         platform: "node",
         target: "node20",
-        external: ["netlink"],
         logLevel: "warning",
       });
       const a = await createNamespace("iwpm-lua-a");
