@@ -2,7 +2,7 @@
 // the files a scenario leaves (docs/kernel-testing.md).
 
 import { execFile, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -168,6 +168,25 @@ export function tsharkNetlink(file: string): {
     for (let i = 0; i < t.length; i++) messages.push({ family: Number(family), type: Number(t[i]), seq: Number(s[i]) });
   }
   return { status: r.status, messages, stderr: r.stderr ?? "" };
+}
+
+/**
+ * The project's Wireshark dissector (`iwpm dissector`) on a capture: the iwpm op of every message
+ * tshark dissects, in order, and the frames it calls malformed.
+ */
+export function tsharkDissected(file: string, luaDir: string): { status: number | null; ops: number[]; malformed: number; stderr: string } {
+  const lua = path.join(luaDir, "iwpm.lua");
+  writeFileSync(lua, spawnSync(process.execPath, [CLI, "dissector"], { encoding: "utf8" }).stdout);
+  const args = ["-X", `lua_script:${lua}`, "-2", "-r", file, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,", "-e", "iwpm.op"];
+  const r = spawnSync("tshark", args, { encoding: "utf8", maxBuffer: 1 << 26 });
+  const ops = (r.stdout ?? "")
+    .split("\n")
+    .flatMap((line) => line.split(","))
+    .filter((v) => v.trim() !== "")
+    .map(Number);
+  const bad = spawnSync("tshark", ["-X", `lua_script:${lua}`, "-2", "-r", file, "-Y", "_ws.malformed"], { encoding: "utf8" });
+  const malformed = (bad.stdout ?? "").split("\n").filter((l) => l.trim() !== "").length;
+  return { status: r.status, ops, malformed, stderr: `${r.stderr ?? ""}${bad.stderr ?? ""}` };
 }
 
 /** The port of an "ip:port" address. */

@@ -15,6 +15,7 @@ import {
   portOf,
   replayCapture,
   runVm,
+  tsharkDissected,
   tsharkNetlink,
   type VmRun,
   vmReadiness,
@@ -171,6 +172,16 @@ describe.skipIf(!readiness.ok && !required)("the real kernel with the real iwpmd
     expect(theirs.status, theirs.stderr).toBe(0);
     expect(new Set(theirs.messages.map((m) => m.family))).toEqual(new Set([20]));
     expect(theirs.messages.map((m) => [m.type, m.seq])).toEqual(ours.map((m) => [m.type, m.seq]));
+  });
+
+  it("the project's Wireshark dissector shows every iwpm message of the kernel exchange, none malformed", () => {
+    const ours = decodeCapture(`${run.out}/iwpmd.pcap`).messages.filter((m) => m.kind === "iwpm");
+    const dissected = tsharkDissected(`${run.out}/iwpmd.pcap`, run.out);
+    expect(dissected.status, dissected.stderr).toBe(0);
+    expect(dissected.stderr).not.toMatch(/Lua: Error/);
+    expect(dissected.malformed).toBe(0);
+    // The op is the low 10 bits of the RDMA netlink type (reference §1.4).
+    expect(dissected.ops).toEqual(ours.map((m) => m.type & 0x3ff));
   });
 
   it("the kernel answers each of iwpmd's messages with NLMSG_DONE, and REMOTE_INFO with -22", () => {
