@@ -2,7 +2,7 @@
 // files, a reader that goes away.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -264,8 +264,13 @@ describe.skipIf(!existsSync(BUNDLE) || findExecutable("setpriv") === undefined)(
       v.setUint32(8, 12, true);
       // the file on stdin: the unprivileged process needs no access to the test's directory
       const bytes = concatChunks([pcapngFile(LINKTYPE_NETLINK, records, 0x86, false), tail]);
+      // The bundle as nobody can read it: the checkout may be private (a clone under /root, mode 0700).
+      const readable = mkdtempSync(path.join(tmpdir(), "iwpm-decode-bundle-"));
+      cpSync(path.dirname(BUNDLE), readable, { recursive: true });
+      chmodSync(readable, 0o755);
+      const bundle = path.join(readable, path.basename(BUNDLE));
       for (const args of [["decode"], ["decode", "--json", "-v", "--absolute"], ["replay"]]) {
-        const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, BUNDLE, ...args, "-"], {
+        const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, bundle, ...args, "-"], {
           input: bytes,
           encoding: "utf8",
         });
@@ -275,6 +280,7 @@ describe.skipIf(!existsSync(BUNDLE) || findExecutable("setpriv") === undefined)(
         );
         expect(r.stdout.length).toBeGreaterThan(0);
       }
+      rmSync(readable, { recursive: true, force: true });
     });
   },
 );
