@@ -132,7 +132,8 @@ const LIBC_SYMBOLS = {
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
   sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
-  sendmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  // ssize_t read as its low 32 bits: -1 or a netlink datagram's length, and no BigInt per call.
+  sendmsg: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
@@ -149,7 +150,7 @@ interface Libc {
   setsockopt(fd: number, level: number, name: number, value: Uint8Array, len: number): number;
   recvmmsg(fd: number, msgs: Uint8Array, vlen: number, flags: number, timeout: null): number;
   sendmmsg(fd: number, msgs: Uint8Array, vlen: number, flags: number): number;
-  sendmsg(fd: number, msg: Uint8Array, flags: number): bigint;
+  sendmsg(fd: number, msg: Uint8Array, flags: number): number;
   eventfd(initval: number, flags: number): number;
   write(fd: number, buf: Uint8Array, len: bigint): bigint;
   close(fd: number): number;
@@ -407,7 +408,8 @@ export class DenoNetlinkSocket implements BatchSocket {
         this.rx.setIov(i, base + data + (total + i) * slot, slot);
         // The kernel writes back the lengths it used: each call starts from the full ones.
         hdrView.setUint32(h + MSG_NAMELEN, SOCKADDR_NL_SIZE, true);
-        hdrView.setBigUint64(h + MSG_CONTROLLEN, BigInt(CONTROL_SIZE), true);
+        hdrView.setUint32(h + MSG_CONTROLLEN, CONTROL_SIZE, true);
+        hdrView.setUint32(h + MSG_CONTROLLEN + 4, 0, true);
         hdrView.setUint32(h + MSG_FLAGS, 0, true);
       }
       const n = this.libc.recvmmsg(this.fd, this.rx.hdrs, want, MSG_DONTWAIT | MSG_TRUNC, null);
@@ -492,7 +494,7 @@ export class DenoNetlinkSocket implements BatchSocket {
         // ECONNREFUSED although the multicast went out: that one counts as sent.
         setMessage(0, d0);
         let linux: number;
-        do linux = this.libc.sendmsg(this.fd, this.tx.hdrs, MSG_DONTWAIT) < 0n ? errno() : 0;
+        do linux = this.libc.sendmsg(this.fd, this.tx.hdrs, MSG_DONTWAIT) < 0 ? errno() : 0;
         while (linux === LINUX_EINTR);
         if (linux === LINUX_ECONNREFUSED && view.getUint32(d0 + TX_PORT, true) === 0) linux = 0;
         if (linux !== 0) fail(d0, linux);
