@@ -262,6 +262,28 @@ if (deno.args[0] === "unref") {
     mask,
   });
 
+  // A descriptor whose bytes run past the memory: the whole call is refused before anything leaves.
+  const faultBefore = b.got.length;
+  {
+    const view = new DataView(a.memory.buffer);
+    a.send([{ bytes: text("first"), port: b.socket.port, groups: 0 }]);
+    view.setUint32(TX_DESCS + TX_DESC_SIZE + TX_PTR, a.memory.buffer.byteLength - 2, true);
+    view.setUint32(TX_DESCS + TX_DESC_SIZE + TX_LEN, 4, true);
+    view.setUint32(TX_DESCS + TX_DESC_SIZE + TX_PORT, b.socket.port, true);
+    view.setUint32(TX_DESCS + TX_DESC_SIZE + TX_GROUPS, 0, true);
+  }
+  const sentBeforeFault = a.socket.counters.sent;
+  const fault = a.socket.sendBatch(a.memory.buffer, TX_DESCS, 2);
+  const faultRecv = b.socket.recvBatch(b.memory.buffer, b.memory.buffer.byteLength - RX_DESC_SIZE, RX_DATA, SLOT, 2);
+  await sleep(200);
+  out({
+    check: "fault",
+    send: fault,
+    recv: faultRecv,
+    arrived: b.got.length - faultBefore,
+    sentCounted: a.socket.counters.sent - sentBeforeFault,
+  });
+
   // Longer than the slot: the head fills the slot, the descriptor has the real length and TRUNC.
   const big = patterned(70_000);
   const small = patterned(100);

@@ -206,6 +206,11 @@ describe.skipIf(socketReason !== undefined)("Deno host: netlink socket", () => {
       expect(mixed.atC).toEqual([{ text: "to the group", port: a, groups: 1 << 4 }]);
       expect(mixed).toMatchObject({ atA: 0, sentCounted: 4, errorsCounted: 1 });
 
+      // The first datagram went out alone (one good batch); the batch with a descriptor past the
+      // memory sent nothing (WASI EFAULT 21), and a receive area past it read nothing.
+      const fault = await check("fault");
+      expect(fault).toMatchObject({ send: 21, recv: -21, arrived: 1, sentCounted: 0 });
+
       // 70,000 bytes into a 65,536-byte slot: the head, the real length, TRUNC; 100 bytes whole.
       const truncated = await check("truncated");
       expect(truncated).toMatchObject({
@@ -237,15 +242,15 @@ describe.skipIf(socketReason !== undefined)("Deno host: netlink socket", () => {
       expect(close.recvAfterClose).toBe(-8); // -WASI EBADF
       expect(close.sendAfterClose).toBe(8);
       const counters = close.counters as Record<string, Record<string, number>>;
-      // a: 3 + 1 + 4 of the mixed batch + 2 long + the burst's accepted + 200 multicasts + 1 + 2;
+      // a: 3 + 1 + 4 of the mixed batch + 1 before the fault + 2 long + the burst's accepted + 200 multicasts + 1 + 2;
       // refused: 1 + the burst's EAGAINs + "three".
       const acceptedBurst = burst.accepted as number;
       expect(counters.a).toMatchObject({
-        sent: 3 + 1 + 4 + 2 + acceptedBurst + 200 + 1 + 2,
+        sent: 3 + 1 + 4 + 1 + 2 + acceptedBurst + 200 + 1 + 2,
         sendErrors: 1 + (200 - acceptedBurst) + 1,
         received: 1,
       });
-      expect(counters.b).toMatchObject({ received: 9, truncated: 1, sent: 1, sendErrors: 0 });
+      expect(counters.b).toMatchObject({ received: 10, truncated: 1, sent: 1, sendErrors: 0 });
       expect(counters.r).toMatchObject({ received: acceptedBurst, overruns: 0 });
 
       const done = await proc.next((l) => l.done === true);
