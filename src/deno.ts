@@ -56,18 +56,15 @@ function coreModule(): Promise<WebAssembly.Module> {
 export async function openPortMapperClient(options: OpenPortMapperClientOptions = {}): Promise<PortMapperClient> {
   const { protocol, port } = netlinkTarget(options);
   const module = options.wasm !== undefined ? await WebAssembly.compile(options.wasm) : await coreModule();
-  return openClient(module, options, ({ onReadable, hostError }) => {
+  return openClient(module, options, ({ onReadable, onOverrun, hostError }) => {
     try {
       const socket = openNetlinkSocketDeno({
         protocol,
         port,
         recvBufferSize: options.recvBufferSize ?? DEFAULT_RECV_BUFFER,
         onReadable,
-        onSendError: (err, errno) =>
-          hostError(
-            new IwpmError("SEND_FAILED", `a datagram could not be delivered: ${err.message}`, { wasiErrno: errno, syscall: "sendto" }),
-          ),
-        onRecvError: (err) => hostError(err),
+        onOverrun,
+        onError: (err) => hostError(new IwpmError("SOCKET_ERROR", `the netlink socket stopped receiving: ${err.message}`)),
       });
       return { socket, port: socket.port, close: () => socket.close(), ref: () => socket.ref(), unref: () => socket.unref() };
     } catch (err) {

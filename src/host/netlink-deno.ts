@@ -1,23 +1,39 @@
-// A DatagramSocket over a real netlink socket in Deno, through libc (Deno.dlopen; needs --allow-ffi).
+// The Deno host's netlink socket, through libc (Deno.dlopen; needs --allow-ffi), behind the shim's
+// batch interface with the Node socket's semantics: received datagrams go from the kernel straight
+// into the core's receive area with their senders' credentials, many per recvmmsg(2); sends leave
+// at once from the core's memory, many per sendmmsg(2). libc speaks Linux errno numbers, the core
+// WASI's: they are converted here.
 //
-// The npm `netlink` addon loads in Deno but cannot receive there: it relies on libuv to make its
-// socket non-blocking, Deno's libuv shim does not, and recvmsg then blocks Deno's main thread.
-// So this file opens the socket itself, non-blocking from the start (SOCK_NONBLOCK), and sends
-// and receives with MSG_DONTWAIT on the main thread. The only call that waits is poll(2), declared
-// `nonblocking` so that Deno runs it on a worker thread and returns a Promise. It watches the
-// socket and an eventfd; close() writes to the eventfd so the pending poll returns at once and
-// leaves nothing that keeps Deno alive.
+// The socket is non-blocking from the start (SOCK_NONBLOCK) and every call but one runs on the
+// main thread with MSG_DONTWAIT. The one that waits is poll(2), declared `nonblocking` so that Deno
+// runs it on a worker thread and returns a Promise. It watches the socket and an eventfd; when the
+// socket is readable, onReadable lets the core pull with recvBatch, and the poll is armed again.
+// close() writes to the eventfd so the pending poll returns at once and leaves nothing that keeps
+// Deno alive.
 //
-// Sends are synchronous: the kernel accepts or refuses a netlink datagram inside sendto(2), so
-// its errno is returned by sendTo() directly. The one exception is EAGAIN (the receiver's queue is
-// full): such datagrams wait in a backlog, in order, and are retried on a timer; a retry that then
-// fails is reported to onSendError, as the Node socket reports its late failures.
+// A receive-queue overrun (ENOBUFS: the kernel dropped datagrams while the event loop was busy)
+// is counted and reported through onOverrun; reading goes on.
 
-import { Errno } from "./errno.js";
-import { Fifo } from "./fifo.js";
 import { linuxErrnoName, wasiErrnoFromLinux } from "./linux-errno.js";
-import type { NetlinkCounters, NetlinkSocketOptions, SentDatagram } from "./netlink.js";
-import type { Datagram, DatagramSocket } from "./shim.js";
+import {
+  type BatchSocket,
+  RX_DESC_SIZE,
+  RX_FLAGS,
+  RX_GID,
+  RX_GROUPS,
+  RX_LEN,
+  RX_PID,
+  RX_PORT,
+  RX_UID,
+  RXF_CREDS,
+  RXF_TRUNC,
+  TX_DESC_SIZE,
+  TX_ERRNO,
+  TX_GROUPS,
+  TX_LEN,
+  TX_PORT,
+  TX_PTR,
+} from "./shim.js";
 
 export { linuxErrnoName, wasiErrnoFromLinux } from "./linux-errno.js";
 
@@ -37,11 +53,11 @@ const SO_PASSCRED = 16;
 const SCM_CREDENTIALS = 2;
 const SOL_NETLINK = 270;
 const NETLINK_ADD_MEMBERSHIP = 1;
-// MSG_TRUNC on receive: return the datagram's real length even when the buffer was shorter.
+// MSG_TRUNC on receive: netlink then returns each datagram's real length even when its slot was
+// shorter (and sets MSG_TRUNC in that message's msg_flags).
 const MSG_TRUNC = 0x20;
 const MSG_DONTWAIT = 0x40;
 const POLLIN = 0x001;
-const POLLERR = 0x008;
 const POLLNVAL = 0x020;
 
 // struct sockaddr_nl { u16 nl_family; u16 nl_pad; u32 nl_pid; u32 nl_groups; }
@@ -49,7 +65,8 @@ const SOCKADDR_NL_SIZE = 12;
 const NL_FAMILY = 0;
 const NL_PID = 4;
 const NL_GROUPS = 8;
-// struct msghdr (64-bit): name ptr, namelen (+pad), iov ptr, iovlen, control ptr, controllen, flags.
+// struct msghdr (64-bit): name ptr, namelen (+pad), iov ptr, iovlen, control ptr, controllen,
+// flags (+pad); struct mmsghdr adds the length the call transferred (+pad).
 const MSGHDR_SIZE = 56;
 const MSG_NAME = 0;
 const MSG_NAMELEN = 8;
@@ -57,14 +74,22 @@ const MSG_IOV = 16;
 const MSG_IOVLEN = 24;
 const MSG_CONTROL = 32;
 const MSG_CONTROLLEN = 40;
+const MSG_FLAGS = 48;
+const MMSGHDR_SIZE = 64;
+const MMSG_LEN = MSGHDR_SIZE;
 // struct iovec { void *base; size_t len; }
 const IOVEC_SIZE = 16;
+const IOV_BASE = 0;
+const IOV_LEN = 8;
 // struct cmsghdr { size_t len; int level; int type; } then struct ucred { pid; uid; gid; }:
 // CMSG_SPACE(sizeof(struct ucred)) = 16 + 16.
 const CMSG_LEN = 0;
 const CMSG_LEVEL = 8;
 const CMSG_TYPE = 12;
 const CMSG_DATA = 16;
+const UCRED_PID = 0;
+const UCRED_UID = 4;
+const UCRED_GID = 8;
 const UCRED_SIZE = 12;
 const CONTROL_SIZE = 32;
 // struct pollfd { int fd; short events; short revents; }
@@ -73,19 +98,14 @@ const POLL_FD = 0;
 const POLL_EVENTS = 4;
 const POLL_REVENTS = 6;
 
-// 64 KiB covers any iwpm message many times over; a longer datagram arrives cut to this size
-// with truncatedLength set (MSG_TRUNC tells its real length).
-const MAX_DATAGRAM = 65536;
-// Datagrams read per poll wake-up before onReadable runs; the rest wait for the next wake-up
-// (poll returns at once while any are queued), so a flood cannot starve the event loop.
-const DRAIN_BATCH = 1024;
-// Datagrams waiting for the receiver's queue to drain (EAGAIN); beyond this sendTo says ENOBUFS.
-const BACKLOG_LIMIT = 65536;
-const RETRY_FIRST_MS = 1;
-const RETRY_MAX_MS = 50;
+/** Datagrams per recvmmsg/sendmmsg call; larger requests loop over batches of this size. */
+const BATCH = 64;
+const TWO_32 = 2 ** 32;
 
 const LINUX_EINTR = 4;
 const LINUX_EAGAIN = 11;
+const LINUX_EBADF = 9;
+const LINUX_EFAULT = 14;
 const LINUX_ENOBUFS = 105;
 const LINUX_ECONNREFUSED = 111;
 
@@ -110,8 +130,10 @@ const LIBC_SYMBOLS = {
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
-  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
+  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  // ssize_t read as its low 32 bits: -1 or a netlink datagram's length, and no BigInt per call.
+  sendmsg: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
@@ -126,8 +148,9 @@ interface Libc {
   bind(fd: number, addr: Uint8Array, addrlen: number): number;
   getsockname(fd: number, addr: Uint8Array, addrlen: Uint8Array): number;
   setsockopt(fd: number, level: number, name: number, value: Uint8Array, len: number): number;
-  sendto(fd: number, buf: Uint8Array, len: bigint, flags: number, addr: Uint8Array, addrlen: number): bigint;
-  recvmsg(fd: number, msg: Uint8Array, flags: number): bigint;
+  recvmmsg(fd: number, msgs: Uint8Array, vlen: number, flags: number, timeout: null): number;
+  sendmmsg(fd: number, msgs: Uint8Array, vlen: number, flags: number): number;
+  sendmsg(fd: number, msg: Uint8Array, flags: number): number;
   eventfd(initval: number, flags: number): number;
   write(fd: number, buf: Uint8Array, len: bigint): bigint;
   close(fd: number): number;
@@ -152,11 +175,7 @@ export interface DenoRuntime {
     getArrayBuffer(pointer: object, byteLength: number): ArrayBuffer;
   };
   readFile(path: URL): Promise<Uint8Array<ArrayBuffer>>;
-  refTimer(id: Timer): void;
-  unrefTimer(id: Timer): void;
 }
-
-type Timer = ReturnType<typeof setTimeout>;
 
 // Under `deno check` this is Deno's own namespace type, so the assignment in denoRuntime() checks
 // DenoRuntime against it; elsewhere it is DenoRuntime itself.
@@ -214,12 +233,34 @@ function errno(): number {
 
 // --- the socket ---------------------------------------------------------------------------------
 
-export type DenoNetlinkSocketOptions = NetlinkSocketOptions;
+export interface DenoNetlinkSocketOptions {
+  /** Netlink family: NETLINK_USERSOCK (2, default) or NETLINK_RDMA (20). */
+  protocol?: number;
+  /** Port id to bind; 0 (default) lets the kernel pick a unique one. */
+  port?: number;
+  /** Multicast groups to join (group numbers, not a bitmask). */
+  groups?: number[];
+  /** SO_RCVBUF in bytes; the kernel caps it at net.core.rmem_max. */
+  recvBufferSize?: number;
+  /** Datagrams are queued: the core should pull them with recvBatch. */
+  onReadable: () => void;
+  /** The kernel dropped datagrams (receive-queue overrun); `total` counts overruns so far. */
+  onOverrun?: (total: number) => void;
+  /** The poll loop failed unexpectedly; the socket receives nothing more. */
+  onError?: (err: Error) => void;
+}
 
-/** A datagram waiting in the send backlog. */
-interface Deferred extends SentDatagram {
-  /** Multicast part already delivered (the first try failed only in its unicast part): retry the unicast alone. */
-  unicastOnly: boolean;
+export interface DenoNetlinkCounters {
+  /** Datagrams received, truncated ones included. */
+  received: number;
+  /** Datagrams longer than their slot. */
+  truncated: number;
+  /** Receive-queue overruns (ENOBUFS) met while reading. */
+  overruns: number;
+  /** Datagrams the kernel accepted. */
+  sent: number;
+  /** Datagrams refused, each with its errno in its descriptor. */
+  sendErrors: number;
 }
 
 /** Runs `fn` so that nothing it throws breaks the receive loop; a throw resurfaces as an uncaught exception. */
@@ -233,47 +274,81 @@ function shielded(fn: () => void): void {
   }
 }
 
-export class DenoNetlinkSocket implements DatagramSocket {
+/** Writes a 64-bit address held in a number (user-space addresses fit in 53 bits) without a BigInt. */
+function setAddress(view: DataView, at: number, address: number): void {
+  view.setUint32(at, address % TWO_32, true);
+  view.setUint32(at + 4, Math.floor(address / TWO_32), true);
+}
+
+/** One mmsghdr array with an iovec and a sockaddr_nl (and on receive a control buffer) per message, wired once. */
+class MessageArray {
+  readonly hdrs = new Uint8Array(BATCH * MMSGHDR_SIZE);
+  readonly hdrView = new DataView(this.hdrs.buffer);
+  readonly iovs = new Uint8Array(BATCH * IOVEC_SIZE);
+  readonly iovView = new DataView(this.iovs.buffer);
+  readonly names = new Uint8Array(BATCH * SOCKADDR_NL_SIZE);
+  readonly nameView = new DataView(this.names.buffer);
+  readonly controls: Uint8Array;
+  readonly controlView: DataView;
+
+  constructor(deno: DenoRuntime, controlSize: number) {
+    this.controls = new Uint8Array(Math.max(1, BATCH * controlSize));
+    this.controlView = new DataView(this.controls.buffer);
+    const address = (buffer: Uint8Array) => Number(deno.UnsafePointer.value(deno.UnsafePointer.of(buffer)));
+    const iovs = address(this.iovs);
+    const names = address(this.names);
+    const controls = address(this.controls);
+    for (let i = 0; i < BATCH; i++) {
+      const h = i * MMSGHDR_SIZE;
+      setAddress(this.hdrView, h + MSG_NAME, names + i * SOCKADDR_NL_SIZE);
+      setAddress(this.hdrView, h + MSG_IOV, iovs + i * IOVEC_SIZE);
+      this.hdrView.setBigUint64(h + MSG_IOVLEN, 1n, true);
+      if (controlSize > 0) setAddress(this.hdrView, h + MSG_CONTROL, controls + i * controlSize);
+      this.nameView.setUint16(i * SOCKADDR_NL_SIZE + NL_FAMILY, AF_NETLINK, true);
+    }
+  }
+
+  /** Points message i's iovec at `len` bytes at `address`. */
+  setIov(i: number, address: number, len: number): void {
+    setAddress(this.iovView, i * IOVEC_SIZE + IOV_BASE, address);
+    this.iovView.setUint32(i * IOVEC_SIZE + IOV_LEN, len, true);
+    this.iovView.setUint32(i * IOVEC_SIZE + IOV_LEN + 4, 0, true);
+  }
+}
+
+export class DenoNetlinkSocket implements BatchSocket {
   /** The bound port id (`nl_pid`). */
   readonly port: number;
   readonly protocol: number;
-  readonly counters: Readonly<NetlinkCounters>;
 
+  private readonly deno: DenoRuntime;
   private readonly libc: Libc;
   private readonly fd: number;
   private readonly wakeFd: number;
-  private readonly stats: NetlinkCounters = { sent: 0, received: 0, sendErrors: 0, truncated: 0, recvErrors: 0 };
-  private readonly queue = new Fifo<Datagram>();
-  private readonly backlog: Deferred[] = [];
-  private retryTimer: Timer | undefined;
-  private retryMs = RETRY_FIRST_MS;
+  private readonly stats: DenoNetlinkCounters = { received: 0, truncated: 0, overruns: 0, sent: 0, sendErrors: 0 };
+  private overrunsReported = 0;
   private closed = false;
   private refed = true;
   /** The poll running on a worker thread, if any. */
   private polling: Promise<number> | undefined;
   private readonly refs = opRefs();
-  // Buffers the libc calls fill, allocated once. pollfds stays referenced while a poll runs.
+  // What the libc calls read and fill, allocated once. pollfds stays referenced while a poll runs.
   private readonly pollfds = new Uint8Array(2 * POLLFD_SIZE);
-  private readonly rxBuf = new Uint8Array(MAX_DATAGRAM);
-  private readonly rxAddr = new Uint8Array(SOCKADDR_NL_SIZE);
-  private readonly rxIov = new Uint8Array(IOVEC_SIZE);
-  private readonly rxControl = new Uint8Array(CONTROL_SIZE);
-  /** A msghdr over the buffers above, so recvmsg brings each datagram's sender credentials. */
-  private readonly rxMsg = new Uint8Array(MSGHDR_SIZE);
-  private readonly txAddr = new Uint8Array(SOCKADDR_NL_SIZE);
+  private readonly rx: MessageArray;
+  private readonly tx: MessageArray;
   private readonly onReadable: () => void;
-  private readonly onSendError: DenoNetlinkSocketOptions["onSendError"];
-  private readonly onRecvError: DenoNetlinkSocketOptions["onRecvError"];
+  private readonly onOverrun: DenoNetlinkSocketOptions["onOverrun"];
+  private readonly onError: DenoNetlinkSocketOptions["onError"];
 
   /** Throws a NetlinkError (`code`, `errno`, `syscall`) when the socket cannot be opened or bound. */
   constructor(opts: DenoNetlinkSocketOptions) {
     this.protocol = opts.protocol ?? NETLINK_USERSOCK;
     this.onReadable = opts.onReadable;
-    this.onSendError = opts.onSendError;
-    this.onRecvError = opts.onRecvError;
-    this.counters = this.stats;
+    this.onOverrun = opts.onOverrun;
+    this.onError = opts.onError;
     const c = openLibc();
     this.libc = c;
+    this.deno = denoRuntime();
 
     const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, this.protocol);
     if (fd < 0) throw new NetlinkError("socket", errno());
@@ -302,17 +377,8 @@ export class DenoNetlinkSocket implements DatagramSocket {
     }
     this.fd = fd;
     this.wakeFd = wakeFd;
-    new DataView(this.txAddr.buffer).setUint16(NL_FAMILY, AF_NETLINK, true);
-    const deno = denoRuntime();
-    const address = (buffer: Uint8Array) => deno.UnsafePointer.value(deno.UnsafePointer.of(buffer));
-    const iov = new DataView(this.rxIov.buffer);
-    iov.setBigUint64(0, address(this.rxBuf), true);
-    iov.setBigUint64(8, BigInt(MAX_DATAGRAM), true);
-    const msg = new DataView(this.rxMsg.buffer);
-    msg.setBigUint64(MSG_NAME, address(this.rxAddr), true);
-    msg.setBigUint64(MSG_IOV, address(this.rxIov), true);
-    msg.setBigUint64(MSG_IOVLEN, 1n, true);
-    msg.setBigUint64(MSG_CONTROL, address(this.rxControl), true);
+    this.rx = new MessageArray(this.deno, CONTROL_SIZE);
+    this.tx = new MessageArray(this.deno, 0);
     const pfd = new DataView(this.pollfds.buffer);
     pfd.setInt32(POLL_FD, fd, true);
     pfd.setInt16(POLL_EVENTS, POLLIN, true);
@@ -321,30 +387,145 @@ export class DenoNetlinkSocket implements DatagramSocket {
     void this.receiveLoop();
   }
 
-  sendTo(bytes: Uint8Array, port: number, groups: number): number {
-    if (this.closed) return Errno.EBADF;
-    // Later datagrams wait behind earlier ones, so the daemon sees them in order.
-    if (this.backlog.length > 0) return this.defer(bytes, port, groups, false);
-    const linux = this.send(bytes, port, groups);
-    if (linux === 0) return Errno.SUCCESS;
-    // EAGAIN comes from the unicast part only: netlink_sendmsg broadcasts to the groups first, and
-    // a full member queue just drops (an overrun that member sees), so the members already have it.
-    if (linux === LINUX_EAGAIN) return this.defer(bytes, port, groups, groups !== 0);
-    return wasiErrnoFromLinux(linux);
+  /** Datagrams received, truncated, overruns, sends and send errors so far. */
+  get counters(): Readonly<DenoNetlinkCounters> {
+    return this.stats;
   }
 
-  recvFrom(): Datagram | null {
-    return this.queue.take();
+  recvBatch(memory: ArrayBuffer, descs: number, data: number, slot: number, max: number): number {
+    if (this.closed) return -wasiErrnoFromLinux(LINUX_EBADF);
+    const size = memory.byteLength;
+    if (descs + max * RX_DESC_SIZE > size || data + max * slot > size) return -wasiErrnoFromLinux(LINUX_EFAULT);
+    const view = new DataView(memory);
+    // Taken per call: memory.grow gives the core's memory a new buffer.
+    const base = this.address(memory);
+    const { hdrView, nameView, controlView } = this.rx;
+    let total = 0;
+    while (total < max) {
+      const want = Math.min(max - total, BATCH);
+      for (let i = 0; i < want; i++) {
+        const h = i * MMSGHDR_SIZE;
+        this.rx.setIov(i, base + data + (total + i) * slot, slot);
+        // The kernel writes back the lengths it used: each call starts from the full ones.
+        hdrView.setUint32(h + MSG_NAMELEN, SOCKADDR_NL_SIZE, true);
+        hdrView.setUint32(h + MSG_CONTROLLEN, CONTROL_SIZE, true);
+        hdrView.setUint32(h + MSG_CONTROLLEN + 4, 0, true);
+        hdrView.setUint32(h + MSG_FLAGS, 0, true);
+      }
+      const n = this.libc.recvmmsg(this.fd, this.rx.hdrs, want, MSG_DONTWAIT | MSG_TRUNC, null);
+      if (n < 0) {
+        const linux = errno();
+        if (linux === LINUX_EINTR) continue;
+        // The kernel dropped datagrams for a full receive queue; the queue itself is intact.
+        if (linux === LINUX_ENOBUFS) {
+          this.stats.overruns++;
+          continue;
+        }
+        if (linux === LINUX_EAGAIN) break;
+        return total > 0 ? total : -wasiErrnoFromLinux(linux);
+      }
+      for (let i = 0; i < n; i++) {
+        const h = i * MMSGHDR_SIZE;
+        const d = descs + (total + i) * RX_DESC_SIZE;
+        const cm = i * CONTROL_SIZE;
+        let flags = 0;
+        const hasCreds =
+          hdrView.getUint32(h + MSG_CONTROLLEN, true) >= CMSG_DATA + UCRED_SIZE &&
+          controlView.getUint32(cm + CMSG_LEN, true) >= CMSG_DATA + UCRED_SIZE &&
+          controlView.getInt32(cm + CMSG_LEVEL, true) === SOL_SOCKET &&
+          controlView.getInt32(cm + CMSG_TYPE, true) === SCM_CREDENTIALS;
+        if (hasCreds) {
+          view.setUint32(d + RX_PID, controlView.getUint32(cm + CMSG_DATA + UCRED_PID, true), true);
+          view.setUint32(d + RX_UID, controlView.getUint32(cm + CMSG_DATA + UCRED_UID, true), true);
+          view.setUint32(d + RX_GID, controlView.getUint32(cm + CMSG_DATA + UCRED_GID, true), true);
+          flags |= RXF_CREDS;
+        } else {
+          view.setUint32(d + RX_PID, 0, true);
+          view.setUint32(d + RX_UID, 0, true);
+          view.setUint32(d + RX_GID, 0, true);
+        }
+        if (hdrView.getInt32(h + MSG_FLAGS, true) & MSG_TRUNC) {
+          flags |= RXF_TRUNC;
+          this.stats.truncated++;
+        }
+        view.setUint32(d + RX_LEN, hdrView.getUint32(h + MMSG_LEN, true), true);
+        view.setUint32(d + RX_PORT, nameView.getUint32(i * SOCKADDR_NL_SIZE + NL_PID, true), true);
+        view.setUint32(d + RX_GROUPS, nameView.getUint32(i * SOCKADDR_NL_SIZE + NL_GROUPS, true), true);
+        view.setUint32(d + RX_FLAGS, flags, true);
+      }
+      total += n;
+      this.stats.received += n;
+      // A short batch means the queue ran dry (or an error waits for the next call).
+      if (n < want) break;
+    }
+    return total;
   }
 
-  /** Datagrams waiting for recvFrom(). */
-  get pending(): number {
-    return this.queue.length;
-  }
-
-  /** Datagrams sendTo accepted that still wait for the receiver's queue to drain. */
-  get backlogged(): number {
-    return this.backlog.length;
+  sendBatch(memory: ArrayBuffer, descs: number, count: number): number {
+    if (this.closed) return wasiErrnoFromLinux(LINUX_EBADF);
+    const size = memory.byteLength;
+    if (descs + count * TX_DESC_SIZE > size) return wasiErrnoFromLinux(LINUX_EFAULT);
+    const view = new DataView(memory);
+    // Nothing leaves unless every datagram lies inside the memory: the kernel would read past it.
+    for (let k = 0; k < count; k++) {
+      const d = descs + k * TX_DESC_SIZE;
+      if (view.getUint32(d + TX_PTR, true) + view.getUint32(d + TX_LEN, true) > size) return wasiErrnoFromLinux(LINUX_EFAULT);
+    }
+    const base = this.address(memory);
+    const { hdrView, nameView } = this.tx;
+    let failed = 0;
+    let i = 0;
+    const setMessage = (slot: number, d: number) => {
+      this.tx.setIov(slot, base + view.getUint32(d + TX_PTR, true), view.getUint32(d + TX_LEN, true));
+      nameView.setUint32(slot * SOCKADDR_NL_SIZE + NL_PID, view.getUint32(d + TX_PORT, true), true);
+      nameView.setUint32(slot * SOCKADDR_NL_SIZE + NL_GROUPS, view.getUint32(d + TX_GROUPS, true), true);
+      hdrView.setUint32(slot * MMSGHDR_SIZE + MSG_NAMELEN, SOCKADDR_NL_SIZE, true);
+    };
+    const fail = (d: number, linux: number) => {
+      view.setInt32(d + TX_ERRNO, wasiErrnoFromLinux(linux), true);
+      failed++;
+    };
+    while (i < count) {
+      const d0 = descs + i * TX_DESC_SIZE;
+      if (view.getUint32(d0 + TX_GROUPS, true) !== 0) {
+        // A multicast goes to the group members first and then as a unicast to its port, which can
+        // fail after the members got it. Sent alone, its own errno is known and it is never sent
+        // twice. Port 0 on NETLINK_USERSOCK has no listener, so that unicast always fails with
+        // ECONNREFUSED although the multicast went out: that one counts as sent.
+        setMessage(0, d0);
+        let linux: number;
+        do linux = this.libc.sendmsg(this.fd, this.tx.hdrs, MSG_DONTWAIT) < 0 ? errno() : 0;
+        while (linux === LINUX_EINTR);
+        if (linux === LINUX_ECONNREFUSED && view.getUint32(d0 + TX_PORT, true) === 0) linux = 0;
+        if (linux !== 0) fail(d0, linux);
+        else view.setInt32(d0 + TX_ERRNO, 0, true);
+        i++;
+        continue;
+      }
+      let want = 0;
+      while (i + want < count && want < BATCH) {
+        const d = descs + (i + want) * TX_DESC_SIZE;
+        if (view.getUint32(d + TX_GROUPS, true) !== 0) break;
+        setMessage(want, d);
+        want++;
+      }
+      const n = this.libc.sendmmsg(this.fd, this.tx.hdrs, want, MSG_DONTWAIT);
+      if (n < 0) {
+        const linux = errno();
+        if (linux === LINUX_EINTR) continue;
+        // sendmmsg stopped at this datagram and, having sent none before it, says why.
+        fail(d0, linux);
+        i++;
+        continue;
+      }
+      // When n < want, sendmmsg drops the errno of datagram n. The next pass starts with it: a
+      // unicast that failed delivered nothing, so sending it again is safe and yields its errno.
+      for (let k = 0; k < n; k++) view.setInt32(descs + (i + k) * TX_DESC_SIZE + TX_ERRNO, 0, true);
+      i += n;
+    }
+    this.stats.sent += count - failed;
+    this.stats.sendErrors += failed;
+    return 0;
   }
 
   /** Whether unref() can work in this Deno (it needs Deno's internal op (un)ref). */
@@ -357,7 +538,6 @@ export class DenoNetlinkSocket implements DatagramSocket {
     if (this.closed || this.refed) return;
     this.refed = true;
     if (this.polling !== undefined) this.refs?.refOpPromise(this.polling);
-    if (this.retryTimer !== undefined) denoRuntime().refTimer(this.retryTimer);
   }
 
   /** Lets the process exit while the socket is still open (a no-op where canUnref is false). */
@@ -365,20 +545,12 @@ export class DenoNetlinkSocket implements DatagramSocket {
     if (this.closed || !this.refed) return;
     this.refed = false;
     if (this.polling !== undefined) this.refs?.unrefOpPromise(this.polling);
-    if (this.retryTimer !== undefined) denoRuntime().unrefTimer(this.retryTimer);
   }
 
-  /**
-   * Closes the socket and drops queued datagrams and the send backlog (without a report). Wakes the
-   * pending poll, so nothing of this socket keeps Deno running afterwards.
-   */
+  /** Closes the socket; idempotent, and safe inside onReadable. Wakes the pending poll, so nothing of this socket keeps Deno running. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    this.backlog.length = 0;
-    this.queue.clear();
     // A running poll holds its own reference to the socket's file, so closing the fd now is safe.
     // The eventfd belongs to the receive loop, which closes it once no poll runs any more: so a
     // poll cannot miss the wake-up even if it has not started yet and the socket's fd number is
@@ -388,65 +560,7 @@ export class DenoNetlinkSocket implements DatagramSocket {
     if (this.polling !== undefined) this.wake();
   }
 
-  // --- sending ----------------------------------------------------------------------------------
-
-  /** One sendto(2); returns 0 or the Linux errno, applying the multicast rule below. */
-  private send(bytes: Uint8Array, port: number, groups: number): number {
-    const addr = new DataView(this.txAddr.buffer);
-    addr.setUint32(NL_PID, port >>> 0, true);
-    addr.setUint32(NL_GROUPS, groups >>> 0, true);
-    let linux: number;
-    do {
-      const n = this.libc.sendto(this.fd, bytes, BigInt(bytes.length), MSG_DONTWAIT, this.txAddr, SOCKADDR_NL_SIZE);
-      linux = n >= 0n ? 0 : errno();
-    } while (linux === LINUX_EINTR);
-    // A multicast addressed to port 0 is broadcast to the group members first and then unicast to
-    // port 0 (net/netlink/af_netlink.c netlink_sendmsg). On NETLINK_USERSOCK nobody listens at port
-    // 0, so the send reports ECONNREFUSED although every member got the datagram exactly once.
-    // Addressing the multicast to our own port instead would unicast a copy back to us. So the
-    // datagram goes out as addressed, and this one error for this one address counts as success.
-    if (linux === 0 || (linux === LINUX_ECONNREFUSED && port === 0 && groups !== 0)) {
-      this.stats.sent++;
-      return 0;
-    }
-    return linux;
-  }
-
-  private defer(bytes: Uint8Array, port: number, groups: number, unicastOnly: boolean): number {
-    if (this.backlog.length >= BACKLOG_LIMIT) return Errno.ENOBUFS;
-    // A copy: the caller may reuse `bytes` (the core's send buffer) at once.
-    this.backlog.push({ bytes: bytes.slice(), port, groups, unicastOnly });
-    if (this.retryTimer === undefined) this.scheduleRetry();
-    return Errno.SUCCESS;
-  }
-
-  private scheduleRetry(): void {
-    this.retryTimer = setTimeout(() => this.retry(), this.retryMs);
-    if (!this.refed) denoRuntime().unrefTimer(this.retryTimer);
-    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
-  }
-
-  private retry(): void {
-    this.retryTimer = undefined;
-    while (!this.closed && this.backlog.length > 0) {
-      const datagram = this.backlog[0] as Deferred;
-      const linux = this.send(datagram.bytes, datagram.port, datagram.unicastOnly ? 0 : datagram.groups);
-      if (linux === LINUX_EAGAIN) {
-        this.scheduleRetry();
-        return;
-      }
-      this.backlog.shift();
-      this.retryMs = RETRY_FIRST_MS;
-      if (linux !== 0) {
-        this.stats.sendErrors++;
-        const err = new NetlinkError("sendto", linux);
-        const { bytes, port, groups } = datagram;
-        shielded(() => this.onSendError?.(err, wasiErrnoFromLinux(linux), { bytes, port, groups }));
-      }
-    }
-  }
-
-  // --- receiving --------------------------------------------------------------------------------
+  // --- the poll loop ----------------------------------------------------------------------------
 
   private async receiveLoop(): Promise<void> {
     try {
@@ -466,66 +580,26 @@ export class DenoNetlinkSocket implements DatagramSocket {
         const revents = new DataView(this.pollfds.buffer).getInt16(POLL_REVENTS, true);
         // The fd was closed under us: nothing more can arrive.
         if (revents & POLLNVAL) break;
-        if (revents & (POLLIN | POLLERR)) this.drain();
+        // POLLIN or POLLERR: the core's recvBatch reads the datagrams, or the pending error
+        // (ENOBUFS), which reading clears.
+        if (revents !== 0) shielded(this.onReadable);
+        if (!this.closed && this.stats.overruns !== this.overrunsReported) {
+          this.overrunsReported = this.stats.overruns;
+          const total = this.overrunsReported;
+          shielded(() => this.onOverrun?.(total));
+        }
       }
     } catch (err) {
       // Not expected (poll itself does not throw); reported rather than left as an unhandled rejection.
-      this.stats.recvErrors++;
-      shielded(() => this.onRecvError?.(err instanceof Error ? err : new Error(String(err)), Errno.EIO));
+      shielded(() => this.onError?.(err instanceof Error ? err : new Error(String(err))));
     } finally {
       this.libc.close(this.wakeFd);
     }
   }
 
-  /** Reads what the socket holds (up to DRAIN_BATCH) into the queue, then tells onReadable once. */
-  private drain(): void {
-    const c = this.libc;
-    const addr = new DataView(this.rxAddr.buffer);
-    const msg = new DataView(this.rxMsg.buffer);
-    const control = new DataView(this.rxControl.buffer);
-    for (let i = 0; i < DRAIN_BATCH && !this.closed; i++) {
-      // recvmsg writes back the lengths it used: each call starts from the full ones.
-      msg.setUint32(MSG_NAMELEN, SOCKADDR_NL_SIZE, true);
-      msg.setBigUint64(MSG_CONTROLLEN, BigInt(CONTROL_SIZE), true);
-      const n = c.recvmsg(this.fd, this.rxMsg, MSG_DONTWAIT | MSG_TRUNC);
-      if (n < 0n) {
-        const linux = errno();
-        if (linux === LINUX_EAGAIN) break;
-        if (linux === LINUX_EINTR) continue;
-        this.stats.recvErrors++;
-        const err = new NetlinkError("recvmsg", linux);
-        shielded(() => this.onRecvError?.(err, wasiErrnoFromLinux(linux)));
-        // ENOBUFS only says the kernel dropped datagrams (and is cleared by being reported); what
-        // is still queued can be read. Anything else stops this round.
-        if (linux === LINUX_ENOBUFS) continue;
-        break;
-      }
-      const length = Number(n);
-      this.stats.received++;
-      const datagram: Datagram = {
-        bytes: this.rxBuf.slice(0, Math.min(length, MAX_DATAGRAM)),
-        port: addr.getUint32(NL_PID, true),
-        groups: addr.getUint32(NL_GROUPS, true),
-      };
-      const hasCreds =
-        msg.getBigUint64(MSG_CONTROLLEN, true) >= BigInt(CMSG_DATA + UCRED_SIZE) &&
-        control.getBigUint64(CMSG_LEN, true) >= BigInt(CMSG_DATA + UCRED_SIZE) &&
-        control.getInt32(CMSG_LEVEL, true) === SOL_SOCKET &&
-        control.getInt32(CMSG_TYPE, true) === SCM_CREDENTIALS;
-      if (hasCreds) {
-        datagram.creds = {
-          pid: control.getUint32(CMSG_DATA, true),
-          uid: control.getUint32(CMSG_DATA + 4, true),
-          gid: control.getUint32(CMSG_DATA + 8, true),
-        };
-      }
-      if (length > MAX_DATAGRAM) {
-        this.stats.truncated++;
-        datagram.truncatedLength = length;
-      }
-      this.queue.push(datagram);
-    }
-    if (!this.closed && this.pending > 0) shielded(this.onReadable);
+  /** The address of the first byte of `memory`, as a number (see setAddress). */
+  private address(memory: ArrayBuffer): number {
+    return Number(this.deno.UnsafePointer.value(this.deno.UnsafePointer.of(new Uint8Array(memory))));
   }
 
   private wake(): void {

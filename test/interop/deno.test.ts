@@ -1,13 +1,15 @@
 // The Deno host: the same client API under Deno (node_modules/.bin/deno, the npm package), over
 // the libc netlink socket of src/host/netlink-deno.ts. Three parts:
 //   - `deno check` of the Deno entry and scripts, against Deno's own types;
-//   - test/deno/socket.ts: the socket alone (unicast, multicast, truncation, backlog, close);
+//   - test/deno/socket.ts: the socket alone (batches into a WebAssembly.Memory, credentials as
+//     nobody, multicast, truncation, EAGAIN, overrun, close);
 //   - test/deno/agent.ts inside a fresh network namespace against the real rdma-core iwpmd
 //     (under the LD_PRELOAD library, as in iwpmd.test.ts).
 // Each part is skipped, with the reason printed, where Deno, root, namespaces or iwpmd are missing.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -20,6 +22,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DENO = path.join(ROOT, "node_modules", ".bin", "deno");
 const SOCKET_SCRIPT = path.join(ROOT, "test", "deno", "socket.ts");
 const AGENT_SCRIPT = path.join(ROOT, "test", "deno", "agent.ts");
+/** The unprivileged sender: its uid and gid must reach the receiver as the kernel saw them. */
+const NOBODY = 65534;
 const DENO_RUN = ["run", "--sloppy-imports", "--allow-read", "--allow-ffi", "--allow-env"];
 
 function denoSupport(): { ok: boolean; reason?: string } {
@@ -168,7 +172,7 @@ describe.skipIf(!deno.ok)("Deno host: types", () => {
 });
 
 describe.skipIf(socketReason !== undefined)("Deno host: netlink socket", () => {
-  it("netlink socket: unicast both ways, multicast once, truncation, EAGAIN backlog and its late failures, close lets Deno exit", {
+  it("netlink socket: batches into a WebAssembly.Memory, a mixed batch with a refused port, multicast once, truncation, EAGAIN per datagram, overrun, close lets Deno exit", {
     timeout: 60_000,
   }, async () => {
     const proc = watch(spawn(DENO, [...DENO_RUN, SOCKET_SCRIPT], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }), "socket.ts");
@@ -179,47 +183,75 @@ describe.skipIf(socketReason !== undefined)("Deno host: netlink socket", () => {
       expect(new Set([a, b, c]).size).toBe(3);
       for (const port of [a, b, c]) expect(port).toBeGreaterThan(0);
 
+      // Three datagrams in one sendBatch, all three read by one recvBatch, each with its source
+      // port and the sending process's credentials.
       const unicast = await check("unicast");
-      expect(unicast.errnos).toEqual([0, 0]);
-      expect(unicast.atB).toEqual({ text: "a to b", port: a, groups: 0 });
-      expect(unicast.atA).toEqual({ text: "b to a", port: b, groups: 0 });
+      expect(unicast.sent).toEqual({ result: 0, errnos: [0, 0, 0] });
+      expect(unicast.seen).toBe(true);
+      expect(unicast.calls).toEqual([3, 0]);
+      expect(unicast.atB).toEqual([0, 1, 2].map((i) => ({ text: `a to b ${i}`, port: a, groups: 0 })));
+      expect(unicast.lens).toEqual([8, 8, 8]);
+      expect(unicast.credsAtB).toEqual([0, 1, 2].map(() => ({ creds: true, pid: unicast.pid })));
+      expect(unicast.back).toEqual({ result: 0, errnos: [0] });
+      expect(unicast.atA).toEqual([{ text: "b to a", port: b, groups: 0 }]);
 
-      // Addressed to port 0 + group 5: ECONNREFUSED (nobody at port 0 on USERSOCK) counts as sent.
-      const multicast = await check("multicast");
-      expect(multicast.errno).toBe(0);
-      expect(multicast.sentCounted).toBe(1);
-      expect(multicast.member).toEqual([{ text: "to the group", port: a, groups: 1 << 4 }]);
-      expect(multicast.others).toBe(0);
+      const grown = await check("grown");
+      expect(grown).toMatchObject({ sent: { result: 0, errnos: [0] }, got: [{ text: "after grow", port: a, groups: 0 }] });
 
-      const refused = await check("refused");
-      expect(refused.errno).toBe(14); // WASI ECONNREFUSED, returned synchronously
+      // Refused in the middle (WASI ECONNREFUSED 14); the multicast to port 0 + group 5 counts as
+      // sent and reaches the one member once; the rest goes out, in order.
+      const mixed = await check("mixed");
+      expect(mixed.sent).toEqual({ result: 0, errnos: [0, 14, 0, 0, 0] });
+      expect(mixed.atB).toEqual(["m1", "m2", "m3"].map((t) => ({ text: t, port: a, groups: 0 })));
+      expect(mixed.atC).toEqual([{ text: "to the group", port: a, groups: 1 << 4 }]);
+      expect(mixed).toMatchObject({ atA: 0, sentCounted: 4, errorsCounted: 1 });
 
+      // The first datagram went out alone (one good batch); the batch with a descriptor past the
+      // memory sent nothing (WASI EFAULT 21), and a receive area past it read nothing.
+      const fault = await check("fault");
+      expect(fault).toMatchObject({ send: 21, recv: -21, arrived: 1, sentCounted: 0 });
+
+      // 70,000 bytes into a 65,536-byte slot: the head, the real length, TRUNC; 100 bytes whole.
       const truncated = await check("truncated");
-      expect(truncated).toMatchObject({ errno: 0, seen: true, length: 65536, truncatedLength: 70_000, counted: 1 });
+      expect(truncated).toMatchObject({
+        sent: { result: 0, errnos: [0, 0] },
+        seen: true,
+        big: { len: 70_000, trunc: true, inSlot: 65_536 },
+        small: { len: 100, trunc: false, inSlot: 100 },
+        counted: 1,
+      });
 
-      const backlog = await check("backlog");
-      expect(backlog.errnos).toEqual([0]);
-      expect(backlog.maxBacklog).toBeGreaterThan(0); // the kernel did push back
-      expect(backlog).toMatchObject({ allArrived: true, received: 200, inOrder: true, backlogAfter: 0, sendErrors: 0 });
+      // The kernel pushed back (WASI EAGAIN 6) on the datagrams past what the small queue took.
+      const burst = await check("burst");
+      expect(burst.result).toBe(0);
+      expect(burst.errnos).toEqual([0, 6]);
+      expect(burst.accepted).toBeGreaterThan(0);
+      expect(burst).toMatchObject({ acceptedFirst: true, seen: true, received: burst.accepted, inOrder: true });
 
-      // The receiver closed while 50 datagrams were queued for it: those in the backlog fail on
-      // retry, each reported once with its own bytes; the kernel had taken the others.
-      const late = await check("lateFailure");
-      const deferred = late.deferred as number;
-      expect(deferred).toBeGreaterThan(0);
-      expect(late).toMatchObject({ reported: deferred, counted: deferred, errnos: [14], ports: [late.gonePort], goneReceived: 0 });
-      expect(late.seqs).toEqual(Array.from({ length: deferred }, (_, i) => 50 - deferred + i));
+      const overrun = await check("overrun");
+      expect(overrun.floodErrnos).toEqual([0]);
+      expect(overrun.receivedOfFlood).toBeLessThan(200);
+      expect(overrun.overruns).toBeGreaterThan(0);
+      expect(overrun.reported).toEqual([overrun.overruns]);
+      expect(overrun).toMatchObject({ later: { result: 0, errnos: [0] }, laterSeen: true, last: "after the overrun" });
 
       const closeInReadable = await check("closeInReadable");
-      expect(closeInReadable).toEqual({ check: "closeInReadable", received: ["one", "two"], later: 14 });
+      expect(closeInReadable).toEqual({ check: "closeInReadable", received: ["one", "two"], later: [14] });
 
       const close = await check("close");
-      expect(close.emptyRecv).toBeNull();
-      expect(close.sendAfterClose).toBe(8); // WASI EBADF
+      expect(close.recvAfterClose).toBe(-8); // -WASI EBADF
+      expect(close.sendAfterClose).toBe(8);
       const counters = close.counters as Record<string, Record<string, number>>;
-      // 3 + 200 before, the 50 - deferred the kernel took, then "one" and "two".
-      expect(counters.a).toMatchObject({ sent: 203 + (50 - deferred) + 2, received: 1, sendErrors: deferred, recvErrors: 0 });
-      expect(counters.r).toMatchObject({ received: 200, recvErrors: 0 });
+      // a: 3 + 1 + 4 of the mixed batch + 1 before the fault + 2 long + the burst's accepted + 200 multicasts + 1 + 2;
+      // refused: 1 + the burst's EAGAINs + "three".
+      const acceptedBurst = burst.accepted as number;
+      expect(counters.a).toMatchObject({
+        sent: 3 + 1 + 4 + 1 + 2 + acceptedBurst + 200 + 1 + 2,
+        sendErrors: 1 + (200 - acceptedBurst) + 1,
+        received: 1,
+      });
+      expect(counters.b).toMatchObject({ received: 10, truncated: 1, sent: 1, sendErrors: 0 });
+      expect(counters.r).toMatchObject({ received: acceptedBurst, overruns: 0 });
 
       const done = await proc.next((l) => l.done === true);
       expect(done).toBeDefined();
@@ -232,6 +264,32 @@ describe.skipIf(socketReason !== undefined)("Deno host: netlink socket", () => {
       expect(proc.stderr()).toBe("");
     } finally {
       await proc.kill();
+    }
+  });
+
+  it("netlink socket: each datagram carries the kernel's credentials of its sender (run as nobody)", { timeout: 30_000 }, async () => {
+    const cache = mkdtempSync(path.join(tmpdir(), "iwpm-deno-nobody-"));
+    chownSync(cache, NOBODY, NOBODY);
+    const proc = watch(
+      spawn("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", DENO, ...DENO_RUN, SOCKET_SCRIPT, "creds"], {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, HOME: cache, DENO_DIR: cache },
+      }),
+      "socket.ts creds",
+    );
+    try {
+      const line = await proc.next((l) => l.check === "creds", 20_000);
+      expect(line.sent).toEqual({ result: 0, errnos: [0, 0] });
+      expect(line.calls).toEqual([2, 0]);
+      expect(line.got).toEqual(
+        ["one", "two"].map((text) => ({ text, port: line.portA, pid: line.pid, uid: NOBODY, gid: NOBODY, creds: true })),
+      );
+      await proc.next((l) => l.done === true);
+      expect((await proc.exited).code, proc.stderr()).toBe(0);
+    } finally {
+      await proc.kill();
+      rmSync(cache, { recursive: true, force: true });
     }
   });
 
