@@ -163,13 +163,19 @@ describe.skipIf(missing !== undefined)("a client paired with iwpmd, and nobody f
     await until("the ADD pending", async () => (await agent.call<State>("state")).stats.pending === 1);
     const known = await forge(ns, String(P), "known", String(SEQS));
     expect(known.sent).toBe(2 + 2 * SEQS + 1);
-    s = await untrustedReaches(agent, fresh.sent + known.sent);
-    expect(untrusted(s)).toBe(fresh.sent + known.sent);
+    // The same again, every header naming iwpmd's port: the header is the sender's to write, the
+    // credentials are the kernel's.
+    const posing = await forge(ns, String(P), "known", String(SEQS), String(daemon.port));
+    expect(posing.sent).toBe(known.sent);
+    const forged = fresh.sent + known.sent + posing.sent;
+    s = await untrustedReaches(agent, forged);
+    expect(untrusted(s)).toBe(forged);
     expect(s.daemonPid).toBe(daemon.port);
     expect(s.stats.pending).toBe(1);
     expect(s.mapinfo).toBe(1);
     // The client answered neither the HELLO nor the MAPINFO request, and stored no remote info.
     expect(await known.received()).toBe(0);
+    expect(await posing.received()).toBe(0);
     expect(await agent.call("getRemoteInfo", FORGED_REMOTE[0], FORGED_REMOTE[1])).toBeNull();
 
     daemon.kill("SIGCONT");
@@ -183,7 +189,7 @@ describe.skipIf(missing !== undefined)("a client paired with iwpmd, and nobody f
 
     s = await agent.call<State>("state");
     expect(s.daemonPid).toBe(daemon.port);
-    expect(untrusted(s)).toBe(fresh.sent + known.sent);
+    expect(untrusted(s)).toBe(forged);
     expect(agent.drainEvents("daemonHello")).toEqual([]);
     expect(agent.drainEvents("mapinfoRequest")).toEqual([]);
     expect(agent.drainEvents("remoteInfo")).toEqual([]);
