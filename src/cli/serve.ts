@@ -205,6 +205,13 @@ function logEvents(service: PortMapperService, logger: Logger): void {
   service.on("peerRequest", (e) =>
     limited("debug", "peer", `peer asks for ${fmt(e.local)} from ${fmt(e.remote)}: ${e.accepted ? "accepted" : statusInfo(e.status).name}`),
   );
+  service.on("overrun", (e) =>
+    limited(
+      "warning",
+      "overrun",
+      `netlink receive queue overran (${e.total} so far): the kernel dropped datagrams unread; clients whose requests were lost retry or time out (raise --rcvbuf / nl_sock_rbuf_size if this recurs)`,
+    ),
+  );
   service.on("error", (e) => logger.log("error", e.message));
 }
 
@@ -327,7 +334,7 @@ async function run(args: string[], io: CliIO): Promise<number> {
 
   const stats = () => {
     const s = service.stats();
-    logger.log("notice", `stats: ${formatStats(s)}`);
+    logger.log("notice", `stats: ${formatStats(s, service.overruns)}`);
     notifier?.status(`serving on netlink port ${service.port}: ${s.mappings} mappings`);
   };
   const statsEvery = settings.statsInterval ?? 0;

@@ -40,8 +40,12 @@ export function readStats(x: ServiceExports): ServiceStats {
   return { mappings: x.serviceMappingCount(), exchanges: x.serviceExchangeCount(), drops };
 }
 
-/** `mappings=3 exchanges=0 drops: badVersion=1 portLimit=12` (zero counters left out). */
-export function formatStats(s: ServiceStats): string {
+/**
+ * `mappings=3 exchanges=0 overruns=0 drops: badVersion=1 portLimit=12` (zero drop counters left
+ * out). Overruns are the socket's, not the core's: datagrams the kernel dropped unread, which no
+ * drop reason can count.
+ */
+export function formatStats(s: ServiceStats, overruns: number): string {
   const drops = DROP_REASONS.filter((r) => s.drops[r] !== 0).map((r) => `${r}=${s.drops[r]}`);
-  return `mappings=${s.mappings} exchanges=${s.exchanges} drops: ${drops.length === 0 ? "none" : drops.join(" ")}`;
+  return `mappings=${s.mappings} exchanges=${s.exchanges} overruns=${overruns} drops: ${drops.length === 0 ? "none" : drops.join(" ")}`;
 }
