@@ -127,7 +127,7 @@ function expectAnswered(ms: Decoded[], op: string): Decoded[] {
 
 /** The service logged no failure and no error: the kernel's NLMSG_DONE answers, -22 included, pass silently. */
 function expectQuietLog(log: string): void {
-  expect(log).toMatch(/iwpm serve: netlink port \d+ \(protocol 20\)/);
+  expect(log).toMatch(/iwpm serve: NETLINK_RDMA \(20\), netlink port \d+/);
   expect(log.split("\n").filter((l) => /error|failed|drop|unexpected|malformed/i.test(l))).toEqual([]);
 }
 
@@ -297,10 +297,10 @@ describe.skipIf(!readiness.ok && !required)("the real kernel with a siw that ask
     expect(run.text("serve-2.log")).toContain(`mapinfo: ${LISTENER} -> ${listenerMapped} `);
     // SIGUSR1's table: the mapping, and the mapped TCP port reserved again by the new service.
     const row = run
-      .text("serve-2.out")
+      .text("serve-2.log")
       .split("\n")
-      .find((l) => l.includes(LISTENER));
-    expect(row, run.text("serve-2.out")).toBeDefined();
+      .find((l) => l.includes(LISTENER) && /^\s*\d+\s/.test(l));
+    expect(row, run.text("serve-2.log")).toBeDefined();
     expect(row?.split(/\s+/).filter(Boolean).slice(1)).toEqual([LISTENER, listenerMapped, "1", "yes"]);
     // The next query is answered with the restored mapping.
     expect(expectAnswered(second, "QUERY_MAPPING").map((m) => m.attrs.mappedRemote)).toEqual([listenerMapped]);
@@ -338,7 +338,7 @@ describe.skipIf(!readiness.ok && !required)("an unprivileged local process and i
     const log = run.text("serve.log");
     expect(log).not.toContain(`from port ${nobody[0]?.port}`);
     expect(log).not.toContain(`${ADDR}:9999`);
-    expect(run.text("serve.out")).not.toContain(`${ADDR}:9999`);
+    expect(run.text("serve.log")).not.toContain(`${ADDR}:9999`);
   });
 
   it("the same process as root is served, so privilege is what stopped it", () => {
@@ -348,6 +348,6 @@ describe.skipIf(!readiness.ok && !required)("an unprivileged local process and i
     const fromService = root.filter((l) => l.received !== undefined && l.port !== 0);
     expect(fromService.length, run.text("root.jsonl")).toBeGreaterThan(0);
     expect(run.text("serve.log")).toContain(`registered from port ${root[0]?.port}`);
-    expect(run.text("serve.out")).toContain(`${ADDR}:9998`);
+    expect(run.text("serve.log")).toContain(`${ADDR}:9998`);
   });
 });

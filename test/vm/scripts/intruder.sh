@@ -17,6 +17,6 @@ timeout -k 5 30 node "$INTRUDER" "$PORT" "$ADDR" "$ROOT_PORT" >"$OUT/root.jsonl"
 echo $? >"$OUT/root.status"
 wait_for "$OUT/serve.log" "add: $ADDR:$ROOT_PORT " "$SERVE"
 kill -USR1 "$SERVE"
-wait_for "$OUT/serve.out" "$ADDR:$ROOT_PORT " "$SERVE"
+wait_for "$OUT/serve.log" "$ADDR:$ROOT_PORT " "$SERVE"
 stop "$SERVE" serve
 note done

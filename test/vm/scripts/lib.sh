@@ -75,12 +75,13 @@ rping_client() {
 }
 
 # serve NAME: the project's service as the kernel's port mapper, recorded by the preload library
-# (capture only: the socket stays NETLINK_RDMA); sets SERVE once it is listening.
+# (capture only: the socket stays NETLINK_RDMA); sets SERVE once it is listening. Its log (every
+# mapping at debug level) and its SIGUSR1 table share one stream: NAME.log.
 serve() {
   IWPM_CAPTURE="$OUT/$1.pcap" IWPM_CAPTURE_ONLY=1 LD_PRELOAD=$PRELOAD \
-    node "$IWPM_ROOT/build/dist/cli.js" serve --protocol 20 >"$OUT/$1.out" 2>"$OUT/$1.log" &
+    node "$IWPM_ROOT/build/dist/cli.js" serve --protocol 20 --log-level debug >"$OUT/$1.log" 2>&1 &
   SERVE=$!
-  wait_for "$OUT/$1.log" 'iwpm serve: netlink port' "$SERVE"
+  wait_for "$OUT/$1.log" 'iwpm serve: .*netlink port [0-9]+' "$SERVE"
   note "$1: serving"
 }
 

@@ -22,7 +22,7 @@ serve serve-2
 wait_for "$OUT/serve-2.log" "mapinfo: $ADDR:$LISTEN_PORT " "$SERVE"
 # Its table now holds the kernel's mapping again (and, for a real mapping, the port reserved).
 kill -USR1 "$SERVE"
-wait_for "$OUT/serve-2.out" "$ADDR:$LISTEN_PORT " "$SERVE"
+wait_for "$OUT/serve-2.log" "$ADDR:$LISTEN_PORT " "$SERVE"
 rping_client client-2
 stop "$RPING_SERVER" server
 wait_for "$OUT/serve-2.log" "removed $ADDR:$LISTEN_PORT " "$SERVE"
