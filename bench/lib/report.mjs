@@ -356,6 +356,14 @@ function markdown(r, svgName) {
     ),
   );
   p();
+  // A load average above the core count means other work competed for the CPUs during the run.
+  const peak = Math.max(m.loadavgStart[0], m.loadavgEnd[0]);
+  if (peak > m.cores) {
+    p(
+      `The machine is shared with other work and was loaded during this run: a 1-minute load average of ${fmt(m.loadavgStart[0], 1)} at the start and ${fmt(m.loadavgEnd[0], 1)} at the end, on ${m.cores} cores. Every process here competed for the CPUs with that work, so absolute figures are lower than on an idle machine; the ratios compare implementations measured in the same run, in turns (W4: in rounds), and hold better.`,
+    );
+    p();
+  }
   p("## Targets");
   p();
   p(
