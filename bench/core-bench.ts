@@ -9,9 +9,9 @@
 
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { type Core, instantiateCore } from "../src/core/core.js";
+import { type Core, instantiateCore, TRUST_ANY } from "../src/core/core.js";
 import type { SockAddr } from "../src/core/sockaddr.js";
-import { type Clock, createShim, type Datagram, type DatagramSocket, SocketMap } from "../src/host/shim.js";
+import { type BatchSocket, type Clock, createShim, SocketMap, TX_DESC_SIZE, TX_ERRNO } from "../src/host/shim.js";
 import { dotted, fingerprint, w1Data, w2Data } from "./lib/gen.js";
 import { collect, config, now, Phases, emit as print } from "./lib/measure.js";
 import { addMappingReply, addMappingRequest, DAEMON_PORT, nlmsg, REMOTE_INFO_LEN, regPidReply, writeRemoteInfo } from "./lib/msg.js";
@@ -37,15 +37,20 @@ const OWN_PORT = 0x50000001;
 const CLIENT = 2;
 const SLOT = 128;
 
-/** A socket that takes every datagram and drops it. */
-class NullSocket implements DatagramSocket {
+/**
+ * A socket that takes every datagram and drops it. A batch socket, as the Node host's is: it reads
+ * the core's transmit descriptors in place, so the shim copies nothing on the way out.
+ */
+class NullSocket implements BatchSocket {
   sent = 0;
-  sendTo(): number {
-    this.sent++;
+  sendBatch(memory: ArrayBuffer, descs: number, count: number): number {
+    const view = new DataView(memory);
+    for (let i = 0; i < count; i++) view.setInt32(descs + i * TX_DESC_SIZE + TX_ERRNO, 0, true);
+    this.sent += count;
     return 0;
   }
-  recvFrom(): Datagram | null {
-    return null;
+  recvBatch(): number {
+    return 0;
   }
 }
 
@@ -69,6 +74,8 @@ async function newCore(module: WebAssembly.Module, clock?: Clock): Promise<Core>
   });
   const core = await instantiateCore(module, withStubs(module, shim));
   core.exports.setSocket(FD);
+  // The daemon's datagrams are fed with handleRx, which carries no credentials.
+  core.exports.setTrust(TRUST_ANY, 0);
   return core;
 }
 
@@ -96,7 +103,8 @@ async function openApi(cfg: Config, options: Record<string, unknown>): Promise<A
   if (!cfg.dist) throw new Error("no build/dist/index.js given");
   const mod = (await import(pathToFileURL(cfg.dist).href)) as Partial<ApiModule>;
   if (typeof mod.openPortMapperClient !== "function") throw new Error("build/dist/index.js has no openPortMapperClient");
-  const client = await mod.openPortMapperClient(options);
+  // The daemon's datagrams are fed with handleRx, which carries no credentials.
+  const client = await mod.openPortMapperClient({ ...options, daemonUid: "any" });
   for (const m of ["createMapinfo", "removeMapinfo", "getRemoteInfo", "handleReadable", "close"] as const) {
     if (typeof client[m] !== "function") throw new Error(`PortMapperClient has no ${m}()`);
   }
@@ -549,7 +557,7 @@ function register(core: Core): void {
 let leanNow = 0n;
 
 /**
- * A core whose send_to reports the datagram sent without copying it and whose clock_time_get
+ * A core whose send_batch reports every datagram sent without touching a socket and whose clock_time_get
  * stores a BigInt read outside the timed loop: bench-only instrumentation that separates the
  * core's own cost of addMapping from what the project's shim spends per call.
  */
@@ -565,8 +573,8 @@ async function newLeanCore(module: WebAssembly.Module): Promise<Core> {
   const imports = shim.imports as Record<string, Record<string, unknown>>;
   imports.iwpm_sock = {
     ...imports.iwpm_sock,
-    send_to: (_fd: number, _buf: number, len: number, _port: number, _groups: number, nsent: number) => {
-      dv().setUint32(nsent >>> 0, len >>> 0, true);
+    send_batch: (_fd: number, descs: number, count: number) => {
+      for (let i = 0; i < count >>> 0; i++) dv().setInt32((descs >>> 0) + i * TX_DESC_SIZE + TX_ERRNO, 0, true);
       return 0;
     },
   };
@@ -580,6 +588,7 @@ async function newLeanCore(module: WebAssembly.Module): Promise<Core> {
   const core = await instantiateCore(module, shim);
   memory = core.exports.memory;
   core.exports.setSocket(FD);
+  core.exports.setTrust(TRUST_ANY, 0);
   return core;
 }
 
@@ -687,7 +696,7 @@ async function w3(cfg: Config, module: WebAssembly.Module): Promise<void> {
   const core = await newCore(module, clock);
   const x = core.exports;
   register(core);
-  // Diagnostic twin: the same core behind a minimal host whose send_to and clock_time_get
+  // Diagnostic twin: the same core behind a minimal host whose send_batch and clock_time_get
   // copy and allocate nothing, to separate the core's own cost of addMapping from the shim's.
   leanNow = clock.monotonicNs();
   const lean = await newLeanCore(module);
@@ -700,7 +709,7 @@ async function w3(cfg: Config, module: WebAssembly.Module): Promise<void> {
   const nlmsgDone = nlmsg(3, 2, 0, 0, []);
 
   for (let rep = -cfg.warmup; rep < cfg.reps; rep++) {
-    // addMapping: build + request bookkeeping + clock + send_to through the shim to a null socket;
+    // addMapping: build + request bookkeeping + clock + send_batch through the shim to a null batch socket;
     // then the same behind the lean host.
     for (const [target, phase] of [
       [core, "encodeAddMapping"],

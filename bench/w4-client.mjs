@@ -61,8 +61,8 @@ async function openCore() {
     port: cfg.port,
     recvBufferSize: 4 << 20,
     onReadable: () => pump(),
-    onSendError: (err) => out({ warning: `send failed: ${err.message}` }),
-    onRecvError: (err) => out({ warning: `receive failed: ${err.message}` }),
+    onOverrun: (total) => out({ warning: `receive queue overrun (${total} so far)` }),
+    onError: (name, errno) => out({ warning: `socket error: ${name} (${errno})` }),
   });
   const module = new WebAssembly.Module(readFileSync(cfg.wasm));
   const shim = host.withStubs(module, host.createShim({ sockets: new host.SocketMap([[FD, socket]]) }));

@@ -42,7 +42,7 @@ const W3_ROWS = [
     "encode",
     "core",
     "encodeAddMapping",
-    "ADD_MAPPING request via `addMapping()` (builder + request table + clock + send_to through the shim, null socket)",
+    "ADD_MAPPING request via `addMapping()` (builder + request table + clock + send_batch through the shim, null batch socket)",
   ],
   ["encode", "core", "encodeRecord", "ADD_MAPPING request via `encode()` of a decoded record"],
   ["encode", "c", "encode", "ADD_MAPPING request, plain C encoder (bench/baselines/codec.c)"],
@@ -53,11 +53,16 @@ const W3_ROWS = [
     "diag",
     "core",
     "encodeAddMappingLean",
-    "diagnostic: `addMapping()` behind a minimal bench-local host (send_to copies nothing, clock reads no new BigInt)",
+    "diagnostic: `addMapping()` behind a minimal bench-local host (send_batch reaches no socket, clock reads no new BigInt)",
   ],
   ["diag", "core", "callOverhead", "diagnostic: JS → wasm call of a trivial export (`coreAbiVersion()`)"],
   ["diag", "core", "decodeDone", "diagnostic: `decode()` of a 16-byte NLMSG_DONE (the fixed cost of a call)"],
 ];
+// W4 bars (issue 9): rate one at a time and with requests in flight, p99, client CPU per pair.
+const W4_RATE_ONE = 0.9;
+const W4_RATE_INFLIGHT = 1.0;
+const W4_CPU = 2;
+
 const W4_LABEL = {
   c: "C client (bench/baselines/nlclient.c)",
   core: "core, raw exports + project Node netlink socket",
@@ -171,18 +176,20 @@ export function evaluateTargets(r) {
         if (!k || !c) {
           if (who === "api") {
             const why = typeof w4.skipped === "string" ? w4.skipped : (w4.skipped?.api ?? w4.skipped?.c ?? "not measured");
-            add(`w4-${who}-${phase}`, `W4 ${label}, ${scope}: rate ≥ 0.9× C and p99 ≤ 1.2× C`, why, null);
+            add(`w4-${who}-${phase}`, `W4 ${label}, ${scope}: rate, p99 and CPU against the C client`, why, null);
           }
           continue;
         }
         const rate = k[phase].rate.median / c[phase].rate.median;
         const p99 = k[phase].p99Us.median / c[phase].p99Us.median;
         const kind = who === "api" ? "target" : "context";
+        // With many requests in flight a client has every chance to batch, so it must match C.
+        const rateBar = phase === "sequential" ? W4_RATE_ONE : W4_RATE_INFLIGHT;
         add(
           `w4-${who}-${phase}-rate`,
-          `W4 ${label}, ${scope}: rate ≥ 0.9× the C client`,
+          `W4 ${label}, ${scope}: rate ≥ ${rateBar.toFixed(1)}× the C client`,
           `${ratio(rate)} (${fmt(k[phase].rate.median)} vs ${fmt(c[phase].rate.median)} pairs/s)`,
-          rate >= 0.9,
+          rate >= rateBar,
           { value: rate, kind },
         );
         add(
@@ -192,6 +199,18 @@ export function evaluateTargets(r) {
           p99 <= 1.2,
           { value: p99, kind },
         );
+        const kc = k[phase].cpuUsPerPair?.median;
+        const cc = c[phase].cpuUsPerPair?.median;
+        if (kc !== undefined && cc !== undefined) {
+          const cpu = kc / cc;
+          add(
+            `w4-${who}-${phase}-cpu`,
+            `W4 ${label}, ${scope}: client CPU per pair ≤ ${W4_CPU}× the C client's`,
+            `${ratio(cpu)} (${fmt(kc, 1)} vs ${fmt(cc, 1)} µs)`,
+            cpu <= W4_CPU,
+            { value: cpu, kind },
+          );
+        }
       }
     }
   }
@@ -337,6 +356,14 @@ function markdown(r, svgName) {
     ),
   );
   p();
+  // A load average above the core count means other work competed for the CPUs during the run.
+  const peak = Math.max(m.loadavgStart[0], m.loadavgEnd[0]);
+  if (peak > m.cores) {
+    p(
+      `The machine is shared with other work and was loaded during this run: a 1-minute load average of ${fmt(m.loadavgStart[0], 1)} at the start and ${fmt(m.loadavgEnd[0], 1)} at the end, on ${m.cores} cores. Every process here competed for the CPUs with that work, so absolute figures are lower than on an idle machine; the ratios compare implementations measured in the same run, in turns (W4: in rounds), and hold better.`,
+    );
+    p();
+  }
   p("## Targets");
   p();
   p(
