@@ -413,3 +413,46 @@ export const MSG_KINDS = [
   { id: 2, name: "MSG_ERROR" },
   { id: 3, name: "MSG_OTHER_CONTROL" },
 ];
+
+/**
+ * The batch descriptors of the socket boundary (docs/abi.md "Batches"): `recv_batch` writes one RX
+ * descriptor per datagram, `send_batch` reads one TX descriptor per datagram and writes its errno
+ * back. Every field is a little-endian u32 (errno i32); the generator lays them out in order and
+ * writes the core's, the hosts' and the native addon's copies (src/native/layout.h).
+ */
+export const BATCH = [
+  {
+    name: "RX",
+    struct: "rx_desc",
+    note: "one per received datagram, written by the host",
+    fields: [
+      { name: "LEN", type: "u32", note: "the datagram's full length (> slot size when truncated)" },
+      { name: "PORT", type: "u32", note: "source nl_pid" },
+      { name: "GROUPS", type: "u32", note: "source nl_groups (multicast)" },
+      { name: "PID", type: "u32", note: "SCM_CREDENTIALS pid" },
+      { name: "UID", type: "u32", note: "SCM_CREDENTIALS uid" },
+      { name: "GID", type: "u32", note: "SCM_CREDENTIALS gid" },
+      { name: "FLAGS", type: "u32", note: "RXF_* bits" },
+    ],
+    /** The stride from one descriptor to the next; at least the fields' bytes. */
+    size: 32,
+    flags: [
+      { name: "CREDS", bit: 1, note: "the descriptor carries SCM_CREDENTIALS" },
+      { name: "TRUNC", bit: 2, note: "the datagram was longer than its slot; only the slot's bytes are there" },
+    ],
+  },
+  {
+    name: "TX",
+    struct: "tx_desc",
+    note: "one per datagram to send, read by the host",
+    fields: [
+      { name: "PTR", type: "u32", note: "offset of the bytes in the core's memory" },
+      { name: "LEN", type: "u32", note: "bytes to send" },
+      { name: "PORT", type: "u32", note: "destination nl_pid" },
+      { name: "GROUPS", type: "u32", note: "destination nl_groups" },
+      { name: "ERRNO", type: "i32", note: "written by the host: 0 sent, else the errno" },
+      { name: "TAG", type: "u32", note: "the core's own; the host leaves it alone" },
+    ],
+    size: 24,
+  },
+];
