@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes the core's, the TypeScript side's and the native addon's copies of the protocol description
-// (build/protocol.mjs): assembly/gen/{protocol,status,batch}.ts, src/gen/{protocol,batch}.ts,
+// (build/protocol.mjs): assembly/gen/{protocol,status,batch,events}.ts, src/gen/{protocol,batch,events}.ts,
 // src/native/layout.h and the generated tables of docs/abi.md.
 // `render()` returns them without writing, so a test can tell a stale copy.
 import { execFileSync } from "node:child_process";
@@ -307,6 +307,147 @@ function layoutH() {
   return `${out.join("\n")}\n`;
 }
 
+// Records the core writes and hosts read: the event record's kinds and the service's mapping record.
+
+const snake = (name) => name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+const pascal = (constant) =>
+  constant
+    .toLowerCase()
+    .split("_")
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join("");
+const FIELD_BYTES = { u16: 2, u32: 4, i32: 4, bool: 4 };
+const fieldBytes = (f) => (f.type === "sockaddr" ? P.EVENT_RECORD.slotSize : FIELD_BYTES[f.type]);
+
+/** `fields` checked: known types, inside [from, size), no two overlapping. */
+function checkFields(what, fields, from, size) {
+  const taken = [];
+  for (const f of fields) {
+    const n = fieldBytes(f);
+    if (n === undefined) throw new Error(`${what}.${f.name}: unknown type ${f.type}`);
+    if (f.offset < from || f.offset + n > size) throw new Error(`${what}.${f.name}: ${f.offset}+${n} outside ${from}..${size}`);
+    const hit = taken.find((t) => f.offset < t.offset + t.n && t.offset < f.offset + n);
+    if (hit) throw new Error(`${what}.${f.name} overlaps ${hit.name}`);
+    taken.push({ name: f.name, offset: f.offset, n });
+  }
+  return fields;
+}
+
+function eventKinds() {
+  const headerEnd = Math.max(...P.EVENT_RECORD.header.map((h) => h.offset + FIELD_BYTES[h.type]));
+  return P.SERVICE_EVENTS.map((k) => ({ ...k, fields: checkFields(k.event, k.fields, headerEnd, P.EVENT_RECORD.size) }));
+}
+
+function mappingRecord() {
+  const r = P.MAPPING_RECORD;
+  return { ...r, fields: checkFields("mapping record", r.fields, 0, r.size) };
+}
+
+const AS_TYPE = { u32: "u32", i32: "i32", bool: "bool", sockaddr: "usize" };
+
+/** An AssemblyScript writer of `fields` at `base + offset constant`. */
+function asWriter(doc, fn, prefix, fields) {
+  const params = fields.map((f) => `${f.name}: ${AS_TYPE[f.type]}`).join(", ");
+  const out = [`/** ${doc} */`, "// @ts-ignore: decorator", "@inline", `export function ${fn}(p: usize, ${params}): void {`];
+  for (const f of fields) {
+    const at = `p + ${prefix}_${snake(f.name)}`;
+    if (f.type === "sockaddr") out.push(`  memory.copy(${at}, ${f.name}, ${P.EVENT_RECORD.slotSize});`);
+    else if (f.type === "bool") out.push(`  store<u32>(${at}, ${f.name} ? 1 : 0);`);
+    else out.push(`  store<${f.type}>(${at}, ${f.name});`);
+  }
+  out.push("}");
+  return out;
+}
+
+function asEvents() {
+  const R = P.EVENT_RECORD;
+  const out = [
+    HEADER,
+    "// The event record's layout and the service's kinds with their writers (docs/abi.md); src/gen/events.ts reads them.",
+    "",
+    `export const EVENT_SIZE: u32 = ${R.size};`,
+    ...R.header.map((h) => `export const EVENT_${snake(h.name)}: usize = ${h.offset};`),
+    `/** Address slot n (sockaddr_storage) is at EVENT_SLOT_BASE + n * EVENT_SLOT_SIZE. */`,
+    `export const EVENT_SLOT_BASE: usize = ${R.slotBase};`,
+    `export const EVENT_SLOT_SIZE: usize = ${R.slotSize};`,
+  ];
+  for (const k of eventKinds()) {
+    out.push("", `/** ${k.event}: ${k.note} */`, `export const EV_${k.name}: u16 = ${k.id};`);
+    for (const f of k.fields) out.push(`export const EV_${k.name}_${snake(f.name)}: usize = ${f.offset};${f.note ? ` // ${f.note}` : ""}`);
+    out.push(
+      ...asWriter(
+        `Fills the ${k.event} fields of the event at p (pushed with kind EV_${k.name}).`,
+        `write${pascal(k.name)}`,
+        `EV_${k.name}`,
+        k.fields,
+      ),
+    );
+  }
+  const m = mappingRecord();
+  out.push("", `export const ${m.name}_RECORD_SIZE: u32 = ${m.size};`);
+  for (const f of m.fields) out.push(`export const ${m.name}_${snake(f.name)}: usize = ${f.offset};${f.note ? ` // ${f.note}` : ""}`);
+  out.push(...asWriter("Writes one mapping record at p.", "writeMappingRecord", m.name, m.fields));
+  return `${out.join("\n")}\n`;
+}
+
+const TS_TYPE = { u32: "number", i32: "number", bool: "boolean", sockaddr: "SockAddr | null" };
+const GETTER = { u16: "getUint16", u32: "getUint32", i32: "getInt32", bool: "getUint32" };
+
+/** A TypeScript read of field `f` at `at + constant`. */
+function tsRead(f, constant) {
+  if (f.type === "sockaddr") return `readSockaddr(view, at + ${constant})`;
+  const read = `view.${GETTER[f.type]}(at + ${constant}, true)`;
+  return f.type === "bool" ? `${read} === 1` : read;
+}
+
+function tsEvents() {
+  const R = P.EVENT_RECORD;
+  const header = R.header.filter((h) => h.name !== "kind");
+  const out = [
+    HEADER,
+    "// The event record's layout and the service's kinds with their readers (docs/abi.md); assembly/gen/events.ts writes them.",
+    'import { readSockaddr, type SockAddr } from "../core/sockaddr.js";',
+    "",
+    `export const EVENT_SIZE = ${R.size};`,
+    ...R.header.map((h) => `export const EVENT_${snake(h.name)} = ${h.offset};`),
+    `export const EVENT_SLOT_BASE = ${R.slotBase};`,
+    `export const EVENT_SLOT_SIZE = ${R.slotSize};`,
+  ];
+  const kinds = eventKinds();
+  for (const k of kinds) {
+    const type = `${pascal(k.name)}Event`;
+    out.push("", `/** ${k.event}: ${k.note} */`, `export const EV_${k.name} = ${k.id};`);
+    for (const f of k.fields) out.push(`export const EV_${k.name}_${snake(f.name)} = ${f.offset};`);
+    out.push(`export interface ${type} {`, `  kind: ${q(k.event)};`);
+    for (const h of header) out.push(`  ${h.name}: number;`);
+    for (const f of k.fields) out.push(...(f.note ? [`  /** ${f.note} */`] : []), `  ${f.name}: ${TS_TYPE[f.type]};`);
+    out.push("}", `export function read${pascal(k.name)}(view: DataView, at: number): ${type} {`, "  return {", `    kind: ${q(k.event)},`);
+    for (const h of header) out.push(`    ${h.name}: ${tsRead(h, `EVENT_${snake(h.name)}`)},`);
+    for (const f of k.fields) out.push(`    ${f.name}: ${tsRead(f, `EV_${k.name}_${snake(f.name)}`)},`);
+    out.push("  };", "}");
+  }
+  out.push(
+    "",
+    `export type ServiceEvent = ${kinds.map((k) => `${pascal(k.name)}Event`).join(" | ")};`,
+    "",
+    "/** The service event at `at`, or null for a kind that is not the service's. */",
+    "export function readServiceEvent(view: DataView, at: number): ServiceEvent | null {",
+    `  switch (view.getUint16(at + EVENT_KIND, true)) {`,
+  );
+  for (const k of kinds) out.push(`    case EV_${k.name}:`, `      return read${pascal(k.name)}(view, at);`);
+  out.push("    default:", "      return null;", "  }", "}");
+
+  const m = mappingRecord();
+  out.push("", `export const ${m.name}_RECORD_SIZE = ${m.size};`);
+  for (const f of m.fields) out.push(`export const ${m.name}_${snake(f.name)} = ${f.offset};`);
+  out.push("/** One mapping of the service's table as `serviceMappingRead` writes it. */", "export interface MappingRecord {");
+  for (const f of m.fields) out.push(...(f.note ? [`  /** ${f.note} */`] : []), `  ${f.name}: ${TS_TYPE[f.type]};`);
+  out.push("}", "export function readMappingRecord(view: DataView, at: number): MappingRecord {", "  return {");
+  for (const f of m.fields) out.push(`    ${f.name}: ${tsRead(f, `${m.name}_${snake(f.name)}`)},`);
+  out.push("  };", "}");
+  return `${out.join("\n")}\n`;
+}
+
 /** The project's own formatter lays the TypeScript copy out, so `npm run lint` passes it as is. */
 function biomeFormat(path, text) {
   const biome = join(root, "node_modules", ".bin", "biome");
@@ -351,6 +492,23 @@ function batchTable() {
   return ["", "", "| descriptor | field | bytes | |", "| --- | --- | --- | --- |", ...rows, "", ""].join("\n");
 }
 
+/** The service event and mapping record tables of docs/abi.md. */
+function serviceEventTable() {
+  const fieldText = (f) => `${f.name} ${f.type} +${f.offset}${f.note ? `: ${f.note}` : ""}`;
+  const rows = eventKinds().map(
+    (k) => `| ${k.id} | ${k.event} | ${k.note.replaceAll("|", "\\|")} | ${k.fields.map(fieldText).join("; ")} |`,
+  );
+  return ["", "", "| kind | name | | fields |", "| --- | --- | --- | --- |", ...rows, "", ""].join("\n");
+}
+
+function mappingRecordTable() {
+  const m = mappingRecord();
+  const rows = m.fields.map((f) => `| ${f.offset} | ${f.name} | ${f.type} | ${f.note ?? ""} |`);
+  return ["", "", "| offset | field | type | |", "| --- | --- | --- | --- |", ...rows, "", `Record size ${m.size} bytes.`, "", ""].join(
+    "\n",
+  );
+}
+
 /** `text` with the part between the markers of `name` replaced by `body`. */
 function splice(text, name, body) {
   const begin = text.indexOf(docBegin(name));
@@ -363,7 +521,14 @@ function splice(text, name, body) {
 /** docs/abi.md with its generated tables regenerated. */
 function abiDoc() {
   const text = readFileSync(join(root, "docs", "abi.md"), "utf8");
-  return splice(splice(splice(text, "decoded-record", abiTable()), "status", statusTable()), "batches", batchTable());
+  const tables = {
+    "decoded-record": abiTable(),
+    status: statusTable(),
+    batches: batchTable(),
+    "service-events": serviceEventTable(),
+    "mapping-record": mappingRecordTable(),
+  };
+  return Object.entries(tables).reduce((doc, [name, body]) => splice(doc, name, body), text);
 }
 
 /** The generated files by path (relative to the project root). */
@@ -374,6 +539,8 @@ export function render() {
     "assembly/gen/batch.ts": asBatch(),
     "src/gen/batch.ts": biomeFormat("src/gen/batch.ts", tsBatch()),
     "src/native/layout.h": layoutH(),
+    "assembly/gen/events.ts": asEvents(),
+    "src/gen/events.ts": biomeFormat("src/gen/events.ts", tsEvents()),
     "src/gen/protocol.ts": biomeFormat("src/gen/protocol.ts", tsProtocol()),
     "docs/abi.md": biomeFormat("docs/abi.md", abiDoc()),
   };

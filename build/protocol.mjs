@@ -456,3 +456,138 @@ export const BATCH = [
     size: 24,
   },
 ];
+
+/**
+ * The event record the core appends for its host (`eventsPtr()`, `eventSize()`, docs/abi.md): every
+ * kind shares the header and the record size; its own fields sit at fixed offsets after the header,
+ * addresses as sockaddr_storage in four 128-byte slots from SLOT_BASE. Field types: u32, i32, bool
+ * (a u32 that is 1 or 0) and sockaddr.
+ */
+export const EVENT_RECORD = {
+  size: 544,
+  header: [
+    { name: "kind", type: "u16", offset: 0 },
+    { name: "nlClient", type: "u16", offset: 2, note: "the netlink client index (nlmsg_type >> 10)" },
+    { name: "status", type: "i32", offset: 4, note: "0, an IWPM_* code or a core status" },
+    { name: "seq", type: "u32", offset: 8, note: "the request's header seq" },
+  ],
+  slotBase: 32,
+  slotSize: 128,
+};
+
+const slot = (n) => EVENT_RECORD.slotBase + n * EVENT_RECORD.slotSize;
+const ev = (name, type, offset, note) => ({ name, type, offset, note });
+
+/**
+ * The service's event kinds (assembly/service/events.ts writes them, src/service/events.ts reads
+ * them). `id` is the record's kind; offsets are the ones hosts have always read (docs/abi.md).
+ */
+export const SERVICE_EVENTS = [
+  {
+    id: 8,
+    name: "SVC_HELLO",
+    event: "hello",
+    note: "the ABI version settled; status 17 for a refused offer",
+    fields: [
+      ev("version", "u32", 16, "the version in use"),
+      ev("offered", "u32", 20, "the version offered (0 after NLMSG_ERROR)"),
+      ev("fallback", "bool", 24, "the v3 fallback after NLMSG_ERROR"),
+    ],
+  },
+  {
+    id: 9,
+    name: "SVC_CLIENT_REGISTERED",
+    event: "clientRegistered",
+    note: "REG_PID answered",
+    fields: [ev("first", "bool", 16, "the index's first registration"), ev("port", "u32", 28, "the requester's port")],
+  },
+  {
+    id: 10,
+    name: "SVC_MAPPING_ADDED",
+    event: "mappingAdded",
+    note: "a mapping created or shared",
+    fields: [
+      ev("refcount", "u32", 16, "references now (1: created)"),
+      ev("op", "u32", 20, "the op that did it: ADD_MAPPING, QUERY_MAPPING or MAPINFO"),
+      ev("flags", "u32", 24, "IWPM_FLAGS_*"),
+      ev("local", "sockaddr", slot(0)),
+      ev("mapped", "sockaddr", slot(1)),
+    ],
+  },
+  {
+    id: 11,
+    name: "SVC_MAPPING_REMOVED",
+    event: "mappingRemoved",
+    note: "a REMOVE (or a lost ADD reply) dropped a reference",
+    fields: [
+      ev("refcount", "u32", 16, "references left (0: gone, port released)"),
+      ev("local", "sockaddr", slot(0)),
+      ev("mapped", "sockaddr", slot(1)),
+    ],
+  },
+  {
+    id: 12,
+    name: "SVC_REQUEST_FAILED",
+    event: "requestFailed",
+    note: "status: the HANDLE_ERR code sent, or a core status with no answer (NOT_REGISTERED, UNKNOWN_OP, NOT_FOUND, BAD_FAMILY, NO_SPACE, SEND_FAILED)",
+    fields: [
+      ev("op", "u32", 12, "the request's op"),
+      ev("errorSent", "bool", 16, "a HANDLE_ERR went out"),
+      ev("errno", "u32", 20, "SEND_FAILED: the errno; NOT_FOUND: 1 when another index owns the address"),
+      ev("port", "u32", 28, "the requester's port"),
+    ],
+  },
+  {
+    id: 13,
+    name: "SVC_PEER_REQUEST",
+    event: "peerRequest",
+    note: "a peer's REQUEST: status 0 accepted (ACCEPT and REMOTE_INFO sent), 16 rejected, NO_SPACE dropped",
+    fields: [
+      ev("repeated", "bool", 16, "a repeat, ignored"),
+      ev("local", "sockaddr", slot(0), "the listener's local address"),
+      ev("remote", "sockaddr", slot(1), "the connecting address"),
+      ev("mappedLocal", "sockaddr", slot(2), "the listener's mapped address"),
+      ev("mappedRemote", "sockaddr", slot(3), "the connecting side's mapped address"),
+    ],
+  },
+  {
+    id: 14,
+    name: "SVC_QUERY_DONE",
+    event: "queryDone",
+    note: "a QUERY we forwarded ended: 0 (ACCEPT; reply sent), 16 (REJECT, or no answer in time; reply sent)",
+    fields: [
+      ev("errno", "u32", 20, "the errno of a reply that could not be sent"),
+      ev("port", "u32", 28, "the requester's port"),
+      ev("local", "sockaddr", slot(0)),
+      ev("remote", "sockaddr", slot(1)),
+      ev("mappedLocal", "sockaddr", slot(2)),
+      ev("mappedRemote", "sockaddr", slot(3)),
+    ],
+  },
+  {
+    id: 15,
+    name: "SVC_MAPINFO_COUNT",
+    event: "mapinfoCount",
+    note: "MAPINFO_NUM answered",
+    fields: [
+      ev("sent", "u32", 16, "records the client says it sent"),
+      ev("acked", "u32", 20, "records accepted for its index since start"),
+      ev("port", "u32", 28, "the requester's port"),
+    ],
+  },
+];
+
+/** What `serviceMappingRead(m)` writes at `serviceOutPtr()`: one mapping of the service's table. */
+export const MAPPING_RECORD = {
+  name: "MAPPING",
+  size: 288,
+  fields: [
+    ev("local", "sockaddr", 0),
+    ev("mapped", "sockaddr", 128),
+    ev("owner", "u32", 256, "the client index that made it"),
+    ev("refcount", "u32", 260),
+    ev("wildcard", "bool", 264, "the local address is a wildcard"),
+    ev("flags", "u32", 268, "IWPM_FLAGS_*"),
+    ev("handle", "u32", 272, "the reserved port's handle (0: none)"),
+  ],
+};
