@@ -326,16 +326,30 @@ function checkFields(what, fields, from, size) {
     const n = fieldBytes(f);
     if (n === undefined) throw new Error(`${what}.${f.name}: unknown type ${f.type}`);
     if (f.offset < from || f.offset + n > size) throw new Error(`${what}.${f.name}: ${f.offset}+${n} outside ${from}..${size}`);
-    const hit = taken.find((t) => f.offset < t.offset + t.n && t.offset < f.offset + n);
+    const hit = taken.find((t) => f.offset < t.offset + t.n && t.offset < f.offset + n && f.alias !== t.name);
     if (hit) throw new Error(`${what}.${f.name} overlaps ${hit.name}`);
     taken.push({ name: f.name, offset: f.offset, n });
   }
   return fields;
 }
 
+const headerEnd = () => Math.max(...P.EVENT_RECORD.header.map((h) => h.offset + FIELD_BYTES[h.type]));
+
 function eventKinds() {
-  const headerEnd = Math.max(...P.EVENT_RECORD.header.map((h) => h.offset + FIELD_BYTES[h.type]));
-  return P.SERVICE_EVENTS.map((k) => ({ ...k, fields: checkFields(k.event, k.fields, headerEnd, P.EVENT_RECORD.size) }));
+  return P.SERVICE_EVENTS.map((k) => ({ ...k, fields: checkFields(k.event, k.fields, headerEnd(), P.EVENT_RECORD.size) }));
+}
+
+/** The client's kinds: written through the word setters, so each field sits on a word or in a slot. */
+function clientKinds() {
+  const R = P.EVENT_RECORD;
+  return P.CLIENT_EVENTS.map((k) => {
+    for (const f of k.fields) {
+      const onWord = f.type !== "sockaddr" && R.words.some((w) => w.offset === f.offset);
+      const inSlot = f.type === "sockaddr" && f.offset >= R.slotBase && (f.offset - R.slotBase) % R.slotSize === 0;
+      if (!onWord && !inSlot) throw new Error(`${k.event}.${f.name}: +${f.offset} is neither a word of the record nor an address slot`);
+    }
+    return { ...k, fields: checkFields(k.event, k.fields, headerEnd(), R.size) };
+  });
 }
 
 function mappingRecord() {
@@ -363,14 +377,20 @@ function asEvents() {
   const R = P.EVENT_RECORD;
   const out = [
     HEADER,
-    "// The event record's layout and the service's kinds with their writers (docs/abi.md); src/gen/events.ts reads them.",
+    "// The event record's layout, the client's kinds and the service's kinds with their writers (docs/abi.md); src/gen/events.ts reads them.",
     "",
     `export const EVENT_SIZE: u32 = ${R.size};`,
     ...R.header.map((h) => `export const EVENT_${snake(h.name)}: usize = ${h.offset};`),
     `/** Address slot n (sockaddr_storage) is at EVENT_SLOT_BASE + n * EVENT_SLOT_SIZE. */`,
     `export const EVENT_SLOT_BASE: usize = ${R.slotBase};`,
     `export const EVENT_SLOT_SIZE: usize = ${R.slotSize};`,
+    "// The words the client's setters write; the client kinds' fields sit on them.",
+    ...R.words.map((w) => `export const EVENT_WORD_${snake(w.name)}: usize = ${w.offset};`),
   ];
+  for (const k of clientKinds()) {
+    out.push("", `/** ${k.event}: ${k.note} */`, `export const EV_${k.name}: u16 = ${k.id};`);
+    for (const f of k.fields) out.push(`// ${f.name} ${f.type} +${f.offset}${f.note ? `: ${f.note}` : ""}`);
+  }
   for (const k of eventKinds()) {
     out.push("", `/** ${k.event}: ${k.note} */`, `export const EV_${k.name}: u16 = ${k.id};`);
     for (const f of k.fields) out.push(`export const EV_${k.name}_${snake(f.name)}: usize = ${f.offset};${f.note ? ` // ${f.note}` : ""}`);
@@ -405,7 +425,7 @@ function tsEvents() {
   const header = R.header.filter((h) => h.name !== "kind");
   const out = [
     HEADER,
-    "// The event record's layout and the service's kinds with their readers (docs/abi.md); assembly/gen/events.ts writes them.",
+    "// The event record's layout and every kind with its reader (docs/abi.md); the core writes them (assembly/gen/events.ts).",
     'import { readSockaddr, type SockAddr } from "../core/sockaddr.js";',
     "",
     `export const EVENT_SIZE = ${R.size};`,
@@ -414,7 +434,7 @@ function tsEvents() {
     `export const EVENT_SLOT_SIZE = ${R.slotSize};`,
   ];
   const kinds = eventKinds();
-  for (const k of kinds) {
+  for (const k of [...clientKinds(), ...kinds]) {
     const type = `${pascal(k.name)}Event`;
     out.push("", `/** ${k.event}: ${k.note} */`, `export const EV_${k.name} = ${k.id};`);
     for (const f of k.fields) out.push(`export const EV_${k.name}_${snake(f.name)} = ${f.offset};`);
@@ -428,6 +448,9 @@ function tsEvents() {
   }
   out.push(
     "",
+    `export type ClientEvent = ${clientKinds()
+      .map((k) => `${pascal(k.name)}Event`)
+      .join(" | ")};`,
     `export type ServiceEvent = ${kinds.map((k) => `${pascal(k.name)}Event`).join(" | ")};`,
     "",
     "/** The service event at `at`, or null for a kind that is not the service's. */",
@@ -492,12 +515,10 @@ function batchTable() {
   return ["", "", "| descriptor | field | bytes | |", "| --- | --- | --- | --- |", ...rows, "", ""].join("\n");
 }
 
-/** The service event and mapping record tables of docs/abi.md. */
-function serviceEventTable() {
+/** The event kind and mapping record tables of docs/abi.md. */
+function eventTable(kinds) {
   const fieldText = (f) => `${f.name} ${f.type} +${f.offset}${f.note ? `: ${f.note}` : ""}`;
-  const rows = eventKinds().map(
-    (k) => `| ${k.id} | ${k.event} | ${k.note.replaceAll("|", "\\|")} | ${k.fields.map(fieldText).join("; ")} |`,
-  );
+  const rows = kinds.map((k) => `| ${k.id} | ${k.event} | ${k.note.replaceAll("|", "\\|")} | ${k.fields.map(fieldText).join("; ")} |`);
   return ["", "", "| kind | name | | fields |", "| --- | --- | --- | --- |", ...rows, "", ""].join("\n");
 }
 
@@ -525,7 +546,8 @@ function abiDoc() {
     "decoded-record": abiTable(),
     status: statusTable(),
     batches: batchTable(),
-    "service-events": serviceEventTable(),
+    "client-events": eventTable(clientKinds()),
+    "service-events": eventTable(eventKinds()),
     "mapping-record": mappingRecordTable(),
   };
   return Object.entries(tables).reduce((doc, [name, body]) => splice(doc, name, body), text);

@@ -473,10 +473,104 @@ export const EVENT_RECORD = {
   ],
   slotBase: 32,
   slotSize: 128,
+  /**
+   * The words the client's generic setters write (setEventOp, setEventValues, setEventPort in
+   * assembly/client/events.ts): every client kind's field sits on one of them or in a slot.
+   */
+  words: [
+    { name: "op", offset: 12 },
+    { name: "a", offset: 16 },
+    { name: "b", offset: 20 },
+    { name: "c", offset: 24 },
+    { name: "port", offset: 28 },
+  ],
 };
 
 const slot = (n) => EVENT_RECORD.slotBase + n * EVENT_RECORD.slotSize;
 const ev = (name, type, offset, note) => ({ name, type, offset, note });
+
+/**
+ * The client's event kinds (assembly/client/ writes them through the word setters, src/core/events.ts
+ * reads them). A field with `alias` shares the bytes of the field it names: which one holds depends
+ * on the status.
+ */
+export const CLIENT_EVENTS = [
+  {
+    id: 1,
+    name: "REQUEST_DONE",
+    event: "requestDone",
+    note: "a request settled: status 0, the daemon's IWPM_* code or a core status",
+    fields: [
+      ev("op", "u32", 12, "the request's op"),
+      ev("abiVersion", "u32", 16, "REG_PID answered: the ABI version in use"),
+      { ...ev("errno", "u32", 16, "NETLINK_ERROR or SEND_FAILED: the errno"), alias: "abiVersion" },
+      ev("daemonVersion", "u32", 20, "REG_PID answered: the version the daemon answered"),
+      ev("port", "u32", 28, "REG_PID answered: the daemon's port"),
+      ev("mappedLocal", "sockaddr", slot(0), "ADD or QUERY answered: the mapped local address"),
+      ev("mappedRemote", "sockaddr", slot(1), "QUERY answered: the mapped remote address"),
+    ],
+  },
+  {
+    id: 2,
+    name: "REMOTE_INFO",
+    event: "remoteInfo",
+    note: "the daemon told of a connecting peer (seq: the daemon's header seq)",
+    fields: [
+      ev("local", "sockaddr", slot(0)),
+      ev("remote", "sockaddr", slot(1)),
+      ev("mappedLocal", "sockaddr", slot(2)),
+      ev("mappedRemote", "sockaddr", slot(3)),
+    ],
+  },
+  {
+    id: 3,
+    name: "MAPPING_ERROR",
+    event: "mappingError",
+    note: "a HANDLE_ERR that names no request (ERR_SEQ 0); status: its code",
+    fields: [ev("port", "u32", 28, "the daemon's port")],
+  },
+  {
+    id: 4,
+    name: "DAEMON_HELLO",
+    event: "daemonHello",
+    note: "a daemon's HELLO answered (seq: its header seq)",
+    fields: [
+      ev("version", "u32", 16, "the ABI version negotiated"),
+      ev("offered", "u32", 20, "the version the daemon offered"),
+      ev("answeredAsV3", "bool", 24, "answered as a v3 kernel would"),
+      ev("port", "u32", 28, "the daemon's port"),
+    ],
+  },
+  {
+    id: 5,
+    name: "MAPINFO_REQUEST",
+    event: "mapinfoRequest",
+    note: "a daemon asked for the mappings (seq: its header seq)",
+    fields: [ev("version", "u32", 16, "the ABI version the daemon speaks"), ev("port", "u32", 28, "the daemon's port")],
+  },
+  {
+    id: 6,
+    name: "MAPINFO_SENT",
+    event: "mapinfoSent",
+    note: "the mappings went out to a daemon",
+    fields: [
+      ev("records", "u32", 16, "MAPINFO records sent"),
+      ev("datagrams", "u32", 20, "datagrams they took"),
+      ev("port", "u32", 28, "the daemon's port"),
+    ],
+  },
+  {
+    id: 7,
+    name: "MAPINFO_ACK",
+    event: "mapinfoAck",
+    note: "the daemon acknowledged the mappings",
+    fields: [
+      ev("sent", "u32", 16, "records the daemon was told of"),
+      ev("acked", "u32", 20, "records it accepted"),
+      ev("port", "u32", 28, "the daemon's port"),
+    ],
+  },
+];
 
 /**
  * The service's event kinds (assembly/service/events.ts writes them, src/service/events.ts reads
