@@ -295,8 +295,9 @@ import { exchangeCount, setExchangeLimit } from "./peer/exchanges";
 import { setNextAssoc } from "./peer/query";
 import { ticksNextMs, ticksRun } from "./peer/ticks";
 import { E_SEND_FAILED } from "./status";
+import { MAPPING_RECORD_SIZE, writeMappingRecord } from "./gen/events";
 
-const SVC_OUT: usize = memory.data(288, 8);
+const SVC_OUT: usize = memory.data(<i32>MAPPING_RECORD_SIZE, 8);
 
 /** Netlink socket fd, our port (nlmsg_pid) and the port unsolicited messages go to (iwpmd: 0). */
 export function serviceConfigure(fd: u32, port: u32, clientPort: u32): void {
@@ -385,15 +386,9 @@ export function serviceMappingNext(i: u32): u32 {
 export function serviceOutPtr(): usize {
   return SVC_OUT;
 }
-/** Writes mapping i at serviceOutPtr(): local +0, mapped +128, owner +256, refcount +260, wildcard +264, flags +268, handle +272. */
+/** Writes mapping i at serviceOutPtr() as the mapping record (build/protocol.mjs MAPPING_RECORD). */
 export function serviceMappingRead(i: u32): void {
-  memory.copy(SVC_OUT, mappingLocal(i), 128);
-  memory.copy(SVC_OUT + 128, mappingMapped(i), 128);
-  store<u32>(SVC_OUT, mappingOwner(i), 256);
-  store<u32>(SVC_OUT, mappingRefs(i), 260);
-  store<u32>(SVC_OUT, mappingWildcard(i) ? 1 : 0, 264);
-  store<u32>(SVC_OUT, mappingFlags(i), 268);
-  store<u32>(SVC_OUT, mappingHandle(i), 272);
+  writeMappingRecord(SVC_OUT, mappingLocal(i), mappingMapped(i), mappingOwner(i), mappingRefs(i), mappingWildcard(i), mappingFlags(i), mappingHandle(i));
 }
 export function serviceMappingVerify(): i32 {
   return mappingCheck();

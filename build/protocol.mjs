@@ -413,3 +413,275 @@ export const MSG_KINDS = [
   { id: 2, name: "MSG_ERROR" },
   { id: 3, name: "MSG_OTHER_CONTROL" },
 ];
+
+/**
+ * The batch descriptors of the socket boundary (docs/abi.md "Batches"): `recv_batch` writes one RX
+ * descriptor per datagram, `send_batch` reads one TX descriptor per datagram and writes its errno
+ * back. Every field is a little-endian u32 (errno i32); the generator lays them out in order and
+ * writes the core's, the hosts' and the native addon's copies (src/native/layout.h).
+ */
+export const BATCH = [
+  {
+    name: "RX",
+    struct: "rx_desc",
+    note: "one per received datagram, written by the host",
+    fields: [
+      { name: "LEN", type: "u32", note: "the datagram's full length (> slot size when truncated)" },
+      { name: "PORT", type: "u32", note: "source nl_pid" },
+      { name: "GROUPS", type: "u32", note: "source nl_groups (multicast)" },
+      { name: "PID", type: "u32", note: "SCM_CREDENTIALS pid" },
+      { name: "UID", type: "u32", note: "SCM_CREDENTIALS uid" },
+      { name: "GID", type: "u32", note: "SCM_CREDENTIALS gid" },
+      { name: "FLAGS", type: "u32", note: "RXF_* bits" },
+    ],
+    /** The stride from one descriptor to the next; at least the fields' bytes. */
+    size: 32,
+    flags: [
+      { name: "CREDS", bit: 1, note: "the descriptor carries SCM_CREDENTIALS" },
+      { name: "TRUNC", bit: 2, note: "the datagram was longer than its slot; only the slot's bytes are there" },
+    ],
+  },
+  {
+    name: "TX",
+    struct: "tx_desc",
+    note: "one per datagram to send, read by the host",
+    fields: [
+      { name: "PTR", type: "u32", note: "offset of the bytes in the core's memory" },
+      { name: "LEN", type: "u32", note: "bytes to send" },
+      { name: "PORT", type: "u32", note: "destination nl_pid" },
+      { name: "GROUPS", type: "u32", note: "destination nl_groups" },
+      { name: "ERRNO", type: "i32", note: "written by the host: 0 sent, else the errno" },
+      { name: "TAG", type: "u32", note: "the core's own; the host leaves it alone" },
+    ],
+    size: 24,
+  },
+];
+
+/**
+ * The event record the core appends for its host (`eventsPtr()`, `eventSize()`, docs/abi.md): every
+ * kind shares the header and the record size; its own fields sit at fixed offsets after the header,
+ * addresses as sockaddr_storage in four 128-byte slots from SLOT_BASE. Field types: u32, i32, bool
+ * (a u32 that is 1 or 0) and sockaddr.
+ */
+export const EVENT_RECORD = {
+  size: 544,
+  header: [
+    { name: "kind", type: "u16", offset: 0 },
+    { name: "nlClient", type: "u16", offset: 2, note: "the netlink client index (nlmsg_type >> 10)" },
+    { name: "status", type: "i32", offset: 4, note: "0, an IWPM_* code or a core status" },
+    { name: "seq", type: "u32", offset: 8, note: "the request's header seq" },
+  ],
+  slotBase: 32,
+  slotSize: 128,
+  /**
+   * The words the client's generic setters write (setEventOp, setEventValues, setEventPort in
+   * assembly/client/events.ts): every client kind's field sits on one of them or in a slot.
+   */
+  words: [
+    { name: "op", offset: 12 },
+    { name: "a", offset: 16 },
+    { name: "b", offset: 20 },
+    { name: "c", offset: 24 },
+    { name: "port", offset: 28 },
+  ],
+};
+
+const slot = (n) => EVENT_RECORD.slotBase + n * EVENT_RECORD.slotSize;
+const ev = (name, type, offset, note) => ({ name, type, offset, note });
+
+/**
+ * The client's event kinds (assembly/client/ writes them through the word setters, src/core/events.ts
+ * reads them). A field with `alias` shares the bytes of the field it names: which one holds depends
+ * on the status.
+ */
+export const CLIENT_EVENTS = [
+  {
+    id: 1,
+    name: "REQUEST_DONE",
+    event: "requestDone",
+    note: "a request settled: status 0, the daemon's IWPM_* code or a core status",
+    fields: [
+      ev("op", "u32", 12, "the request's op"),
+      ev("abiVersion", "u32", 16, "REG_PID answered: the ABI version in use"),
+      { ...ev("errno", "u32", 16, "NETLINK_ERROR or SEND_FAILED: the errno"), alias: "abiVersion" },
+      ev("daemonVersion", "u32", 20, "REG_PID answered: the version the daemon answered"),
+      ev("port", "u32", 28, "REG_PID answered: the daemon's port"),
+      ev("mappedLocal", "sockaddr", slot(0), "ADD or QUERY answered: the mapped local address"),
+      ev("mappedRemote", "sockaddr", slot(1), "QUERY answered: the mapped remote address"),
+    ],
+  },
+  {
+    id: 2,
+    name: "REMOTE_INFO",
+    event: "remoteInfo",
+    note: "the daemon told of a connecting peer (seq: the daemon's header seq)",
+    fields: [
+      ev("local", "sockaddr", slot(0)),
+      ev("remote", "sockaddr", slot(1)),
+      ev("mappedLocal", "sockaddr", slot(2)),
+      ev("mappedRemote", "sockaddr", slot(3)),
+    ],
+  },
+  {
+    id: 3,
+    name: "MAPPING_ERROR",
+    event: "mappingError",
+    note: "a HANDLE_ERR that names no request (ERR_SEQ 0); status: its code",
+    fields: [ev("port", "u32", 28, "the daemon's port")],
+  },
+  {
+    id: 4,
+    name: "DAEMON_HELLO",
+    event: "daemonHello",
+    note: "a daemon's HELLO answered (seq: its header seq)",
+    fields: [
+      ev("version", "u32", 16, "the ABI version negotiated"),
+      ev("offered", "u32", 20, "the version the daemon offered"),
+      ev("answeredAsV3", "bool", 24, "answered as a v3 kernel would"),
+      ev("port", "u32", 28, "the daemon's port"),
+    ],
+  },
+  {
+    id: 5,
+    name: "MAPINFO_REQUEST",
+    event: "mapinfoRequest",
+    note: "a daemon asked for the mappings (seq: its header seq)",
+    fields: [ev("version", "u32", 16, "the ABI version the daemon speaks"), ev("port", "u32", 28, "the daemon's port")],
+  },
+  {
+    id: 6,
+    name: "MAPINFO_SENT",
+    event: "mapinfoSent",
+    note: "the mappings went out to a daemon",
+    fields: [
+      ev("records", "u32", 16, "MAPINFO records sent"),
+      ev("datagrams", "u32", 20, "datagrams they took"),
+      ev("port", "u32", 28, "the daemon's port"),
+    ],
+  },
+  {
+    id: 7,
+    name: "MAPINFO_ACK",
+    event: "mapinfoAck",
+    note: "the daemon acknowledged the mappings",
+    fields: [
+      ev("sent", "u32", 16, "records the daemon was told of"),
+      ev("acked", "u32", 20, "records it accepted"),
+      ev("port", "u32", 28, "the daemon's port"),
+    ],
+  },
+];
+
+/**
+ * The service's event kinds (assembly/service/events.ts writes them, src/service/events.ts reads
+ * them). `id` is the record's kind; offsets are the ones hosts have always read (docs/abi.md).
+ */
+export const SERVICE_EVENTS = [
+  {
+    id: 8,
+    name: "SVC_HELLO",
+    event: "hello",
+    note: "the ABI version settled; status 17 for a refused offer",
+    fields: [
+      ev("version", "u32", 16, "the version in use"),
+      ev("offered", "u32", 20, "the version offered (0 after NLMSG_ERROR)"),
+      ev("fallback", "bool", 24, "the v3 fallback after NLMSG_ERROR"),
+    ],
+  },
+  {
+    id: 9,
+    name: "SVC_CLIENT_REGISTERED",
+    event: "clientRegistered",
+    note: "REG_PID answered",
+    fields: [ev("first", "bool", 16, "the index's first registration"), ev("port", "u32", 28, "the requester's port")],
+  },
+  {
+    id: 10,
+    name: "SVC_MAPPING_ADDED",
+    event: "mappingAdded",
+    note: "a mapping created or shared",
+    fields: [
+      ev("refcount", "u32", 16, "references now (1: created)"),
+      ev("op", "u32", 20, "the op that did it: ADD_MAPPING, QUERY_MAPPING or MAPINFO"),
+      ev("flags", "u32", 24, "IWPM_FLAGS_*"),
+      ev("local", "sockaddr", slot(0)),
+      ev("mapped", "sockaddr", slot(1)),
+    ],
+  },
+  {
+    id: 11,
+    name: "SVC_MAPPING_REMOVED",
+    event: "mappingRemoved",
+    note: "a REMOVE (or a lost ADD reply) dropped a reference",
+    fields: [
+      ev("refcount", "u32", 16, "references left (0: gone, port released)"),
+      ev("local", "sockaddr", slot(0)),
+      ev("mapped", "sockaddr", slot(1)),
+    ],
+  },
+  {
+    id: 12,
+    name: "SVC_REQUEST_FAILED",
+    event: "requestFailed",
+    note: "status: the HANDLE_ERR code sent, or a core status with no answer (NOT_REGISTERED, UNKNOWN_OP, NOT_FOUND, BAD_FAMILY, NO_SPACE, SEND_FAILED)",
+    fields: [
+      ev("op", "u32", 12, "the request's op"),
+      ev("errorSent", "bool", 16, "a HANDLE_ERR went out"),
+      ev("errno", "u32", 20, "SEND_FAILED: the errno; NOT_FOUND: 1 when another index owns the address"),
+      ev("port", "u32", 28, "the requester's port"),
+    ],
+  },
+  {
+    id: 13,
+    name: "SVC_PEER_REQUEST",
+    event: "peerRequest",
+    note: "a peer's REQUEST: status 0 accepted (ACCEPT and REMOTE_INFO sent), 16 rejected, NO_SPACE dropped",
+    fields: [
+      ev("repeated", "bool", 16, "a repeat, ignored"),
+      ev("local", "sockaddr", slot(0), "the listener's local address"),
+      ev("remote", "sockaddr", slot(1), "the connecting address"),
+      ev("mappedLocal", "sockaddr", slot(2), "the listener's mapped address"),
+      ev("mappedRemote", "sockaddr", slot(3), "the connecting side's mapped address"),
+    ],
+  },
+  {
+    id: 14,
+    name: "SVC_QUERY_DONE",
+    event: "queryDone",
+    note: "a QUERY we forwarded ended: 0 (ACCEPT; reply sent), 16 (REJECT, or no answer in time; reply sent)",
+    fields: [
+      ev("errno", "u32", 20, "the errno of a reply that could not be sent"),
+      ev("port", "u32", 28, "the requester's port"),
+      ev("local", "sockaddr", slot(0)),
+      ev("remote", "sockaddr", slot(1)),
+      ev("mappedLocal", "sockaddr", slot(2)),
+      ev("mappedRemote", "sockaddr", slot(3)),
+    ],
+  },
+  {
+    id: 15,
+    name: "SVC_MAPINFO_COUNT",
+    event: "mapinfoCount",
+    note: "MAPINFO_NUM answered",
+    fields: [
+      ev("sent", "u32", 16, "records the client says it sent"),
+      ev("acked", "u32", 20, "records accepted for its index since start"),
+      ev("port", "u32", 28, "the requester's port"),
+    ],
+  },
+];
+
+/** What `serviceMappingRead(m)` writes at `serviceOutPtr()`: one mapping of the service's table. */
+export const MAPPING_RECORD = {
+  name: "MAPPING",
+  size: 288,
+  fields: [
+    ev("local", "sockaddr", 0),
+    ev("mapped", "sockaddr", 128),
+    ev("owner", "u32", 256, "the client index that made it"),
+    ev("refcount", "u32", 260),
+    ev("wildcard", "bool", 264, "the local address is a wildcard"),
+    ev("flags", "u32", 268, "IWPM_FLAGS_*"),
+    ev("handle", "u32", 272, "the reserved port's handle (0: none)"),
+  ],
+};

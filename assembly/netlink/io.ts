@@ -1,31 +1,27 @@
 import { ERRNO_AGAIN, recv_batch, send_batch } from "../bindings";
+import {
+  RX_DESC_SIZE,
+  RX_FLAGS,
+  RX_GID,
+  RX_GROUPS,
+  RX_LEN,
+  RX_PID,
+  RX_PORT,
+  RX_UID,
+  RXF_CREDS,
+  RXF_TRUNC,
+  TX_DESC_SIZE,
+  TX_ERRNO,
+  TX_GROUPS,
+  TX_LEN,
+  TX_PORT,
+  TX_PTR,
+} from "../gen/batch";
 
 // Datagram I/O through the host's netlink socket, in batches and without copies: the host writes
 // received datagrams straight into a receive area (one descriptor each, with the sender's port,
 // groups and kernel-attested credentials), and sends datagrams straight from the core's memory as
-// described by transmit descriptors. Layouts are shared with the hosts (docs/abi.md "Batches").
-
-// struct rx_desc
-export const RX_DESC_SIZE: u32 = 32;
-const RX_LEN: usize = 0;
-const RX_PORT: usize = 4;
-const RX_GROUPS: usize = 8;
-const RX_PID: usize = 12;
-const RX_UID: usize = 16;
-const RX_GID: usize = 20;
-const RX_FLAGS: usize = 24;
-/** The descriptor carries SCM_CREDENTIALS. */
-export const RXF_CREDS: u32 = 1;
-/** The datagram was longer than its slot; only the slot's bytes are there. */
-export const RXF_TRUNC: u32 = 2;
-
-// struct tx_desc
-export const TX_DESC_SIZE: u32 = 24;
-const TX_PTR: usize = 0;
-const TX_LEN: usize = 4;
-const TX_PORT: usize = 8;
-const TX_GROUPS: usize = 12;
-const TX_ERRNO: usize = 16;
+// described by transmit descriptors. The layouts come from build/protocol.mjs (docs/abi.md "Batches").
 
 /** Datagrams taken per recv_batch call. */
 export const RX_BATCH: u32 = 64;

@@ -1,96 +1,78 @@
-import { pushEvent, setEventOp, setEventPort, setEventSockaddr, setEventValues } from "../client/events";
+import { pushEvent } from "../client/events";
+import {
+  EV_SVC_CLIENT_REGISTERED,
+  EV_SVC_HELLO,
+  EV_SVC_MAPINFO_COUNT,
+  EV_SVC_MAPPING_ADDED,
+  EV_SVC_MAPPING_REMOVED,
+  EV_SVC_PEER_REQUEST,
+  EV_SVC_QUERY_DONE,
+  EV_SVC_REQUEST_FAILED,
+  writeSvcClientRegistered,
+  writeSvcHello,
+  writeSvcMapinfoCount,
+  writeSvcMappingAdded,
+  writeSvcMappingRemoved,
+  writeSvcPeerRequest,
+  writeSvcQueryDone,
+  writeSvcRequestFailed,
+} from "../gen/events";
 import { E_BAD_VERSION, E_NOT_REGISTERED, E_SEND_FAILED, E_UNKNOWN_OP, IWPM_INVALID_NLMSG_ERR, IWPM_VERSION_MISMATCH_ERR } from "../status";
 
-// What the service tells its host, in the same event array as the client's
-// events (record layout in docs/abi.md), with kinds of its own.
+// What the service tells its host, in the same event array as the client's events, with kinds of
+// its own; each kind's record is declared in build/protocol.mjs (SERVICE_EVENTS, docs/abi.md).
 
-export const EV_SVC_HELLO: u16 = 8;
-export const EV_SVC_CLIENT_REGISTERED: u16 = 9;
-export const EV_SVC_MAPPING_ADDED: u16 = 10;
-export const EV_SVC_MAPPING_REMOVED: u16 = 11;
-export const EV_SVC_REQUEST_FAILED: u16 = 12;
-export const EV_SVC_PEER_REQUEST: u16 = 13;
-export const EV_SVC_QUERY_DONE: u16 = 14;
-export const EV_SVC_MAPINFO_COUNT: u16 = 15;
-
-/** The ABI version in use changed or was confirmed: a = version, b = offered (0 for NLMSG_ERROR), c = 1 on fallback. */
+/** The ABI version in use changed or was confirmed (offered 0 for NLMSG_ERROR). */
 export function emitHello(client: u32, status: i32, seq: u32, version: u32, offered: u32, fallback: bool): void {
-  const e = pushEvent(EV_SVC_HELLO, client, status, seq);
-  setEventValues(e, version, offered, fallback ? 1 : 0);
+  writeSvcHello(pushEvent(EV_SVC_HELLO, client, status, seq), version, offered, fallback);
 }
 
-/** REG_PID answered (status 0) or refused (its HANDLE_ERR code, or a send failure). a = 1 for a first registration. */
+/** REG_PID answered (status 0) or refused (its HANDLE_ERR code, or a send failure). */
 export function emitRegistered(client: u32, status: i32, seq: u32, port: u32, first: bool): void {
-  const e = pushEvent(EV_SVC_CLIENT_REGISTERED, client, status, seq);
-  setEventValues(e, first ? 1 : 0, 0, 0);
-  setEventPort(e, port);
+  writeSvcClientRegistered(pushEvent(EV_SVC_CLIENT_REGISTERED, client, status, seq), first, port);
 }
 
-/** A mapping was created (a = 1) or shared (a = its refcount); b = the op that did it, c = flags. */
+/** A mapping was created (refs 1) or shared, by `op`. */
 export function emitMappingAdded(owner: u32, seq: u32, op: u32, refs: u32, flags: u32, local: usize, mapped: usize): void {
-  const e = pushEvent(EV_SVC_MAPPING_ADDED, owner, 0, seq);
-  setEventOp(e, op);
-  setEventValues(e, refs, op, flags);
-  setEventSockaddr(e, 0, local);
-  setEventSockaddr(e, 1, mapped);
+  writeSvcMappingAdded(pushEvent(EV_SVC_MAPPING_ADDED, owner, 0, seq), refs, op, flags, local, mapped);
 }
 
-/** A REMOVE released one reference; a = references left (0: the mapping and its port are gone). */
+/** A REMOVE released one reference; `refs` left (0: the mapping and its port are gone). */
 export function emitMappingRemoved(owner: u32, seq: u32, refs: u32, local: usize, mapped: usize): void {
-  const e = pushEvent(EV_SVC_MAPPING_REMOVED, owner, 0, seq);
-  setEventValues(e, refs, 0, 0);
-  setEventSockaddr(e, 0, local);
-  setEventSockaddr(e, 1, mapped);
+  writeSvcMappingRemoved(pushEvent(EV_SVC_MAPPING_REMOVED, owner, 0, seq), refs, local, mapped);
 }
 
 /**
- * A request was refused: status = the HANDLE_ERR code sent (a = 1), or a core
- * status when iwpmd answers nothing (a = 0), e.g. NOT_REGISTERED, UNKNOWN_OP.
- * b = the errno when sending failed.
+ * A request was refused: status = the HANDLE_ERR code sent (`errSent`), or a core status when
+ * iwpmd answers nothing, e.g. NOT_REGISTERED, UNKNOWN_OP; `errno` when sending failed.
  */
 export function emitRequestFailed(client: u32, status: i32, seq: u32, op: u32, port: u32, errSent: bool, errno: u32): void {
   countFailure(status);
-  const e = pushEvent(EV_SVC_REQUEST_FAILED, client, status, seq);
-  setEventOp(e, op);
-  setEventValues(e, errSent ? 1 : 0, errno, 0);
-  setEventPort(e, port);
+  writeSvcRequestFailed(pushEvent(EV_SVC_REQUEST_FAILED, client, status, seq), op, errSent, errno, port);
 }
 
 /**
- * A peer's REQUEST: status 0 accepted (REMOTE_INFO sent), 16 rejected (no
- * mapping); a = 1 for a repeated one (ignored). Addresses: listener's local,
- * connecting side's address, listener's mapped, connecting side's mapped.
+ * A peer's REQUEST: status 0 accepted (REMOTE_INFO sent), 16 rejected (no mapping); `repeated`
+ * ones are ignored. Addresses: listener's local, connecting side's address, listener's mapped,
+ * connecting side's mapped.
  */
 export function emitPeerRequest(owner: u32, status: i32, repeated: bool, local: usize, remote: usize, mappedLocal: usize, mappedRemote: usize): usize {
   const e = pushEvent(EV_SVC_PEER_REQUEST, owner, status, 0);
-  setEventValues(e, repeated ? 1 : 0, 0, 0);
-  setEventSockaddr(e, 0, local);
-  setEventSockaddr(e, 1, remote);
-  setEventSockaddr(e, 2, mappedLocal);
-  setEventSockaddr(e, 3, mappedRemote);
+  writeSvcPeerRequest(e, repeated, local, remote, mappedLocal, mappedRemote);
   return e;
 }
 
 /**
- * A QUERY this service forwarded ended: status 0 (ACCEPT, reply sent), 16
- * (REJECT, reply sent) or TIMEOUT (dropped without a message, as iwpmd does).
- * seq/port: the request's header seq and pid; b = the errno if the reply could not be sent.
+ * A QUERY this service forwarded ended: status 0 (ACCEPT, reply sent), 16 (REJECT, reply sent) or
+ * TIMEOUT (dropped without a message, as iwpmd does); `errno` if the reply could not be sent.
  */
 export function emitQueryDone(client: u32, status: i32, seq: u32, port: u32, errno: u32, local: usize, remote: usize, mappedLocal: usize, mappedRemote: usize): void {
-  const e = pushEvent(EV_SVC_QUERY_DONE, client, status, seq);
-  setEventValues(e, 0, errno, 0);
-  setEventPort(e, port);
-  setEventSockaddr(e, 0, local);
-  setEventSockaddr(e, 1, remote);
-  setEventSockaddr(e, 2, mappedLocal);
-  setEventSockaddr(e, 3, mappedRemote);
+  writeSvcQueryDone(pushEvent(EV_SVC_QUERY_DONE, client, status, seq), errno, port, local, remote, mappedLocal, mappedRemote);
 }
 
-/** MAPINFO_NUM answered: a = records the client says it sent, b = records accepted for its index so far. */
+/** MAPINFO_NUM answered: records the client says it sent, records accepted for its index so far. */
 export function emitMapinfoCount(client: u32, status: i32, seq: u32, port: u32, sent: u32, acked: u32): void {
-  const e = pushEvent(EV_SVC_MAPINFO_COUNT, client, status, seq);
-  setEventValues(e, sent, acked, 0);
-  setEventPort(e, port);
+  writeSvcMapinfoCount(pushEvent(EV_SVC_MAPINFO_COUNT, client, status, seq), sent, acked, port);
 }
 
 // Input the service refused or could not act on, counted per reason (docs/serve.md "Counters").

@@ -1,4 +1,19 @@
 import { NLMSG_HDRLEN, nlmsgAlign } from "../netlink/align";
+import { attrLen, attrPtr, WALK_LIBNL } from "../netlink/attr";
+import {
+  IWPM_NLA_HELLO_ABI_VERSION,
+  IWPM_NLA_MANAGE_ADDR,
+  IWPM_NLA_MANAGE_FLAGS,
+  IWPM_NLA_MAPINFO_FLAGS,
+  IWPM_NLA_MAPINFO_LOCAL_ADDR,
+  IWPM_NLA_MAPINFO_MAPPED_ADDR,
+  IWPM_NLA_MAPINFO_SEND_NUM,
+  IWPM_NLA_QUERY_FLAGS,
+  IWPM_NLA_QUERY_LOCAL_ADDR,
+  IWPM_NLA_QUERY_REMOTE_ADDR,
+  IWPM_NLA_REG_IBDEV_NAME,
+  IWPM_NLA_REG_ULIB_NAME,
+} from "../gen/protocol";
 import { msgLen, msgPid, msgSeq, msgType } from "../netlink/message";
 import {
   IWPM_FLAGS_NO_PORT_MAP,
@@ -18,6 +33,7 @@ import {
   typeOp,
 } from "../iwpm/constants";
 import { buildAddMappingReply, buildMapinfoNumAck, buildRegPidReply } from "../iwpm/daemon-messages";
+import { attrU16, attrU32, DIR_TO_DAEMON, walkMessage } from "../iwpm/schema";
 import { SOCKADDR_SIZE, sockaddrEqual } from "../iwpm/sockaddr";
 import {
   E_BAD_FAMILY,
@@ -82,7 +98,6 @@ import {
   svcVersion,
   takeClientSeq,
 } from "./state";
-import { svcAttrLen, svcAttrPtr, svcAttrU16, svcAttrU32, validateForDaemon } from "./validate";
 
 // The service's netlink side (reference §5.2, §5.3, §4.9), handler by
 // handler as iwpmd's process_iwpm_* functions. Messages of a datagram are
@@ -138,9 +153,19 @@ function refuse(msg: usize, client: u32, op: u32, code: i32, answer: bool): bool
   return false;
 }
 
+/**
+ * Whether iwpmd would take the message at `msg` as `op` under the version in use: the one walker
+ * with libnl's rules (a bad trailing attribute ends the walk; every occurrence of a known id is
+ * checked, the last one kept; ids above the version's maximum are ignored; every id up to it is
+ * required). Its values are then read with attrPtr / attrU32 until the next walk.
+ */
+function validForDaemon(msg: usize, op: u32): bool {
+  return walkMessage(msg, msgLen(msg), DIR_TO_DAEMON, op, svcVersion, WALK_LIBNL) == OK;
+}
+
 /** The FLAGS attribute when this ABI version has it (v3 ignores an id above its maximum). */
 function flagsAttr(id: u32): u32 {
-  return svcVersion == IWPM_UABI_VERSION ? svcAttrU32(id) : 0;
+  return svcVersion == IWPM_UABI_VERSION ? attrU32(id) : 0;
 }
 
 /** strcmp of two NUL-terminated names of at most 32 bytes. */
@@ -154,12 +179,12 @@ function sameName(a: usize, b: usize): bool {
 }
 
 function onRegPid(msg: usize, client: u32): bool {
-  if (!validateForDaemon(msg, OP_REG_PID, svcVersion)) return refuse(msg, client, OP_REG_PID, IWPM_INVALID_NLMSG_ERR, true);
-  const ulib = svcAttrPtr(4);
+  if (!validForDaemon(msg, OP_REG_PID)) return refuse(msg, client, OP_REG_PID, IWPM_INVALID_NLMSG_ERR, true);
+  const ulib = attrPtr(IWPM_NLA_REG_ULIB_NAME);
   const first = !clientRegistered(client);
-  if (first) registerClient(client, ulib, svcAttrLen(4));
+  if (first) registerClient(client, ulib, attrLen(IWPM_NLA_REG_ULIB_NAME));
   else if (!sameName(clientUlib(client), ulib)) return refuse(msg, client, OP_REG_PID, IWPM_USER_LIB_INFO_ERR, true);
-  const len = buildRegPidReply(STX, msgType(msg), takeClientSeq(client), svcPort, msgSeq(msg), svcAttrPtr(3), svcAttrLen(3), svcVersion);
+  const len = buildRegPidReply(STX, msgType(msg), takeClientSeq(client), svcPort, msgSeq(msg), attrPtr(IWPM_NLA_REG_IBDEV_NAME), attrLen(IWPM_NLA_REG_IBDEV_NAME), svcVersion);
   const errno = svcSend(len, msgPid(msg));
   if (errno != 0) {
     emitRequestFailed(client, E_SEND_FAILED, msgSeq(msg), OP_REG_PID, msgPid(msg), false, errno);
@@ -206,9 +231,9 @@ function unref(m: u32): u32 {
 }
 
 function onAdd(msg: usize, client: u32): bool {
-  if (!validateForDaemon(msg, OP_ADD_MAPPING, svcVersion)) return refuse(msg, client, OP_ADD_MAPPING, IWPM_INVALID_NLMSG_ERR, true);
-  const local = svcAttrPtr(2);
-  const flags = flagsAttr(3);
+  if (!validForDaemon(msg, OP_ADD_MAPPING)) return refuse(msg, client, OP_ADD_MAPPING, IWPM_INVALID_NLMSG_ERR, true);
+  const local = attrPtr(IWPM_NLA_MANAGE_ADDR);
+  const flags = flagsAttr(IWPM_NLA_MANAGE_FLAGS);
   let m = mappingFind(local, false);
   let handle: i64 = 0;
   if (m != NIL) {
@@ -237,10 +262,10 @@ function onAdd(msg: usize, client: u32): bool {
 }
 
 function onQuery(msg: usize, client: u32): bool {
-  if (!validateForDaemon(msg, OP_QUERY_MAPPING, svcVersion)) return refuse(msg, client, OP_QUERY_MAPPING, IWPM_INVALID_NLMSG_ERR, true);
-  const local = svcAttrPtr(2);
-  const remote = svcAttrPtr(3);
-  const flags = flagsAttr(4);
+  if (!validForDaemon(msg, OP_QUERY_MAPPING)) return refuse(msg, client, OP_QUERY_MAPPING, IWPM_INVALID_NLMSG_ERR, true);
+  const local = attrPtr(IWPM_NLA_QUERY_LOCAL_ADDR);
+  const remote = attrPtr(IWPM_NLA_QUERY_REMOTE_ADDR);
+  const flags = flagsAttr(IWPM_NLA_QUERY_FLAGS);
   let m = mappingFind(local, false);
   let handle: i64 = 0;
   if (m != NIL) {
@@ -271,8 +296,8 @@ function onQuery(msg: usize, client: u32): bool {
 }
 
 function onRemove(msg: usize, client: u32): bool {
-  if (!validateForDaemon(msg, OP_REMOVE_MAPPING, svcVersion)) return refuse(msg, client, OP_REMOVE_MAPPING, IWPM_INVALID_NLMSG_ERR, true);
-  const m = mappingFindSameLocal(svcAttrPtr(2));
+  if (!validForDaemon(msg, OP_REMOVE_MAPPING)) return refuse(msg, client, OP_REMOVE_MAPPING, IWPM_INVALID_NLMSG_ERR, true);
+  const m = mappingFindSameLocal(attrPtr(IWPM_NLA_MANAGE_ADDR));
   // Unknown, or another index's: ignored without an answer (teardown may name a mapping that never was).
   if (m == NIL || mappingOwner(m) != client) {
     emitRequestFailed(client, E_NOT_FOUND, msgSeq(msg), OP_REMOVE_MAPPING, msgPid(msg), false, m == NIL ? 0 : 1);
@@ -284,10 +309,10 @@ function onRemove(msg: usize, client: u32): bool {
 }
 
 function onMapinfo(msg: usize, client: u32): bool {
-  if (!validateForDaemon(msg, OP_MAPINFO, svcVersion)) return refuse(msg, client, OP_MAPINFO, IWPM_INVALID_NLMSG_ERR, true);
-  const local = svcAttrPtr(1);
-  const mapped = svcAttrPtr(2);
-  const flags = flagsAttr(3);
+  if (!validForDaemon(msg, OP_MAPINFO)) return refuse(msg, client, OP_MAPINFO, IWPM_INVALID_NLMSG_ERR, true);
+  const local = attrPtr(IWPM_NLA_MAPINFO_LOCAL_ADDR);
+  const mapped = attrPtr(IWPM_NLA_MAPINFO_MAPPED_ADDR);
+  const flags = flagsAttr(IWPM_NLA_MAPINFO_FLAGS);
   const m = mappingFind(local, false);
   if (m != NIL) {
     // The client replays everything it has; an exact copy of a known mapping is fine.
@@ -318,8 +343,8 @@ function onMapinfo(msg: usize, client: u32): bool {
 }
 
 function onMapinfoNum(msg: usize, client: u32): bool {
-  if (!validateForDaemon(msg, OP_MAPINFO_NUM, svcVersion)) return refuse(msg, client, OP_MAPINFO_NUM, IWPM_INVALID_NLMSG_ERR, true);
-  const sent = svcAttrU32(2);
+  if (!validForDaemon(msg, OP_MAPINFO_NUM)) return refuse(msg, client, OP_MAPINFO_NUM, IWPM_INVALID_NLMSG_ERR, true);
+  const sent = attrU32(IWPM_NLA_MAPINFO_SEND_NUM);
   const acked = mapinfoAccepted(client);
   const len = buildMapinfoNumAck(STX, msgType(msg), takeClientSeq(client), svcPort, msgSeq(msg), sent, acked);
   const errno = svcSend(len, msgPid(msg));
@@ -328,8 +353,8 @@ function onMapinfoNum(msg: usize, client: u32): bool {
 }
 
 function onHello(msg: usize, client: u32): bool {
-  if (!validateForDaemon(msg, OP_HELLO, svcVersion)) return refuse(msg, client, OP_HELLO, IWPM_INVALID_NLMSG_ERR, true);
-  const offered = <u32>svcAttrU16(1);
+  if (!validForDaemon(msg, OP_HELLO)) return refuse(msg, client, OP_HELLO, IWPM_INVALID_NLMSG_ERR, true);
+  const offered = <u32>attrU16(IWPM_NLA_HELLO_ABI_VERSION);
   // Any local process can send a HELLO on NETLINK_USERSOCK; adopting a version
   // no client speaks would make every later REG_PID answer fail (design.md).
   if (offered < IWPM_UABI_VERSION_MIN) {

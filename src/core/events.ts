@@ -1,25 +1,27 @@
-import { readSockaddr, SOCKADDR_SIZE, type SockAddr } from "./sockaddr.js";
+import {
+  EV_DAEMON_HELLO,
+  EV_MAPINFO_ACK,
+  EV_MAPINFO_REQUEST,
+  EV_MAPINFO_SENT,
+  EV_MAPPING_ERROR,
+  EV_REMOTE_INFO,
+  EV_REQUEST_DONE,
+  EVENT_KIND,
+  readDaemonHello,
+  readMapinfoAck,
+  readMapinfoRequest,
+  readMapinfoSent,
+  readMappingError,
+  readRemoteInfo,
+  readRequestDone,
+} from "../gen/events.js";
+import type { SockAddr } from "./sockaddr.js";
 
-// Event records the core appends for its host (assembly/client/events.ts).
+// Event records the core appends for its host: each kind's fields are declared in
+// build/protocol.mjs (CLIENT_EVENTS) and read by src/gen/events.ts; this module gives them the
+// shapes the client API consumes.
 
-export const EV_REQUEST_DONE = 1;
-export const EV_REMOTE_INFO = 2;
-export const EV_MAPPING_ERROR = 3;
-export const EV_DAEMON_HELLO = 4;
-export const EV_MAPINFO_REQUEST = 5;
-export const EV_MAPINFO_SENT = 6;
-export const EV_MAPINFO_ACK = 7;
-
-const E_KIND = 0;
-const E_CLIENT = 2;
-const E_STATUS = 4;
-const E_SEQ = 8;
-const E_OP = 12;
-const E_A = 16;
-const E_B = 20;
-const E_C = 24;
-const E_PORT = 28;
-const E_ADDRS = 32;
+export { EV_DAEMON_HELLO, EV_MAPINFO_ACK, EV_MAPINFO_REQUEST, EV_MAPINFO_SENT, EV_MAPPING_ERROR, EV_REMOTE_INFO, EV_REQUEST_DONE };
 
 export type CoreEvent =
   | {
@@ -42,59 +44,79 @@ export type CoreEvent =
   | { kind: "mapinfoSent"; nlClient: number; status: number; seq: number; records: number; datagrams: number; port: number }
   | { kind: "mapinfoAck"; nlClient: number; seq: number; sent: number; acked: number; port: number };
 
-function addr(view: DataView, at: number, n: number): SockAddr | null {
-  return readSockaddr(view, at + E_ADDRS + n * SOCKADDR_SIZE);
-}
-
 function must(a: SockAddr | null): SockAddr {
   if (a === null) throw new Error("core event carries an address of an unknown family");
   return a;
 }
 
 export function readEvent(view: DataView, at: number): CoreEvent {
-  const kind = view.getUint16(at + E_KIND, true);
-  const nlClient = view.getUint16(at + E_CLIENT, true);
-  const status = view.getInt32(at + E_STATUS, true);
-  const seq = view.getUint32(at + E_SEQ, true);
-  const a = view.getUint32(at + E_A, true);
-  const b = view.getUint32(at + E_B, true);
-  const port = view.getUint32(at + E_PORT, true);
+  const kind = view.getUint16(at + EVENT_KIND, true);
   switch (kind) {
     case EV_REQUEST_DONE: {
-      const ok = status === 0;
+      const e = readRequestDone(view, at);
+      const ok = e.status === 0;
       return {
         kind: "requestDone",
-        nlClient,
-        seq,
-        op: view.getUint32(at + E_OP, true),
-        status,
-        a,
-        b,
-        port,
-        mappedLocal: ok ? addr(view, at, 0) : null,
-        mappedRemote: ok ? addr(view, at, 1) : null,
+        nlClient: e.nlClient,
+        seq: e.seq,
+        op: e.op,
+        status: e.status,
+        // The API reads these words by status: abiVersion and daemonVersion, or errno (the same word).
+        a: ok ? e.abiVersion : e.errno,
+        b: e.daemonVersion,
+        port: e.port,
+        mappedLocal: ok ? e.mappedLocal : null,
+        mappedRemote: ok ? e.mappedRemote : null,
       };
     }
-    case EV_REMOTE_INFO:
+    case EV_REMOTE_INFO: {
+      const e = readRemoteInfo(view, at);
       return {
         kind: "remoteInfo",
-        nlClient,
-        seq,
-        local: must(addr(view, at, 0)),
-        remote: must(addr(view, at, 1)),
-        mappedLocal: must(addr(view, at, 2)),
-        mappedRemote: must(addr(view, at, 3)),
+        nlClient: e.nlClient,
+        seq: e.seq,
+        local: must(e.local),
+        remote: must(e.remote),
+        mappedLocal: must(e.mappedLocal),
+        mappedRemote: must(e.mappedRemote),
       };
-    case EV_MAPPING_ERROR:
-      return { kind: "mappingError", nlClient, code: status, port };
-    case EV_DAEMON_HELLO:
-      return { kind: "daemonHello", nlClient, status, port, version: a, offered: b, answeredAsV3: view.getUint32(at + E_C, true) === 1 };
-    case EV_MAPINFO_REQUEST:
-      return { kind: "mapinfoRequest", nlClient, port, version: a };
-    case EV_MAPINFO_SENT:
-      return { kind: "mapinfoSent", nlClient, status, seq, records: a, datagrams: b, port };
-    case EV_MAPINFO_ACK:
-      return { kind: "mapinfoAck", nlClient, seq, sent: a, acked: b, port };
+    }
+    case EV_MAPPING_ERROR: {
+      const e = readMappingError(view, at);
+      return { kind: "mappingError", nlClient: e.nlClient, code: e.status, port: e.port };
+    }
+    case EV_DAEMON_HELLO: {
+      const e = readDaemonHello(view, at);
+      return {
+        kind: "daemonHello",
+        nlClient: e.nlClient,
+        status: e.status,
+        port: e.port,
+        version: e.version,
+        offered: e.offered,
+        answeredAsV3: e.answeredAsV3,
+      };
+    }
+    case EV_MAPINFO_REQUEST: {
+      const e = readMapinfoRequest(view, at);
+      return { kind: "mapinfoRequest", nlClient: e.nlClient, port: e.port, version: e.version };
+    }
+    case EV_MAPINFO_SENT: {
+      const e = readMapinfoSent(view, at);
+      return {
+        kind: "mapinfoSent",
+        nlClient: e.nlClient,
+        status: e.status,
+        seq: e.seq,
+        records: e.records,
+        datagrams: e.datagrams,
+        port: e.port,
+      };
+    }
+    case EV_MAPINFO_ACK: {
+      const e = readMapinfoAck(view, at);
+      return { kind: "mapinfoAck", nlClient: e.nlClient, seq: e.seq, sent: e.sent, acked: e.acked, port: e.port };
+    }
     default:
       throw new Error(`core event of unknown kind ${kind}`);
   }

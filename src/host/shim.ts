@@ -6,7 +6,45 @@
 // Every import returns a WASI errno and never throws: an exception unwinding through wasm frames
 // would leave the core's state half-updated, so host failures become errno values here.
 
+import {
+  RX_DESC_SIZE,
+  RX_FLAGS,
+  RX_GID,
+  RX_GROUPS,
+  RX_LEN,
+  RX_PID,
+  RX_PORT,
+  RX_UID,
+  RXF_CREDS,
+  RXF_TRUNC,
+  TX_DESC_SIZE,
+  TX_ERRNO,
+  TX_GROUPS,
+  TX_LEN,
+  TX_PORT,
+  TX_PTR,
+} from "../gen/batch.js";
 import { Errno, errnoFromError } from "./errno.js";
+
+// The descriptor layouts (generated from build/protocol.mjs), under the names this module's importers use.
+export {
+  RX_DESC_SIZE,
+  RX_FLAGS,
+  RX_GID,
+  RX_GROUPS,
+  RX_LEN,
+  RX_PID,
+  RX_PORT,
+  RX_UID,
+  RXF_CREDS,
+  RXF_TRUNC,
+  TX_DESC_SIZE,
+  TX_ERRNO,
+  TX_GROUPS,
+  TX_LEN,
+  TX_PORT,
+  TX_PTR,
+};
 
 export interface Clock {
   monotonicNs(): bigint;
@@ -133,23 +171,6 @@ const STDERR = 2;
 // witx `$ciovec`: { buf: u32, buf_len: u32 }
 const CIOVEC_SIZE = 8;
 const U32_MAX = 0xffff_ffff;
-// Receive and transmit descriptors (docs/abi.md "Batches", assembly/netlink/io.ts).
-export const RX_DESC_SIZE = 32;
-export const RX_LEN = 0;
-export const RX_PORT = 4;
-export const RX_GROUPS = 8;
-export const RX_PID = 12;
-export const RX_UID = 16;
-export const RX_GID = 20;
-export const RX_FLAGS = 24;
-export const RXF_CREDS = 1;
-export const RXF_TRUNC = 2;
-export const TX_DESC_SIZE = 24;
-export const TX_PTR = 0;
-export const TX_LEN = 4;
-export const TX_PORT = 8;
-export const TX_GROUPS = 12;
-export const TX_ERRNO = 16;
 // Web Crypto refuses to fill more than 65536 bytes per call.
 const RANDOM_CHUNK = 65536;
 

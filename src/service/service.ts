@@ -7,8 +7,9 @@ import { TypedEmitter } from "../api/emitter.js";
 import { type Core, type CoreExports, TRUST_ANY, TRUST_UID } from "../core/core.js";
 import { describeErrno, IwpmError } from "../core/errors.js";
 import { Reentrant } from "../core/reentrant.js";
-import { readSockaddr, type SockAddr } from "../core/sockaddr.js";
+import type { SockAddr } from "../core/sockaddr.js";
 import { statusInfo } from "../core/status.js";
+import { readMappingRecord } from "../gen/events.js";
 import { Errno } from "../host/errno.js";
 import type { LogLevel } from "./config.js";
 import { type AnyEvent, readAnyEvent } from "./events.js";
@@ -194,16 +195,15 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
     const out: ServiceMapping[] = [];
     for (let i = this.x.serviceMappingFirst(); i !== 0; i = this.x.serviceMappingNext(i)) {
       this.x.serviceMappingRead(i);
-      const view = this.core.view();
-      const at = this.x.serviceOutPtr();
+      const m = readMappingRecord(this.core.view(), this.x.serviceOutPtr());
       out.push({
-        local: readSockaddr(view, at),
-        mapped: readSockaddr(view, at + 128),
-        nlClient: view.getUint32(at + 256, true),
-        refcount: view.getUint32(at + 260, true),
-        wildcard: view.getUint32(at + 264, true) === 1,
-        flags: view.getUint32(at + 268, true),
-        portHeld: view.getUint32(at + 272, true) !== 0,
+        local: m.local,
+        mapped: m.mapped,
+        nlClient: m.owner,
+        refcount: m.refcount,
+        wildcard: m.wildcard,
+        flags: m.flags,
+        portHeld: m.handle !== 0,
       });
     }
     return out;
