@@ -89,6 +89,7 @@ typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, struct sockaddr *,
 			       socklen_t *);
 typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
 typedef ssize_t (*recv_fn)(int, void *, size_t, int);
+typedef int (*recvmmsg_fn)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
 
 /*
  * Real libc entry points, resolved once. They are only written inside
@@ -101,6 +102,7 @@ static sendmsg_fn real_sendmsg;
 static recvfrom_fn real_recvfrom;
 static recvmsg_fn real_recvmsg;
 static recv_fn real_recv;
+static recvmmsg_fn real_recvmmsg;
 
 /* Configuration, read once from the environment (see init()). */
 static uint32_t client_port; /* 0 = no redirect */
@@ -152,6 +154,7 @@ static void init(void)
 	real_recvfrom = (recvfrom_fn)dlsym(RTLD_NEXT, "recvfrom");
 	real_recvmsg = (recvmsg_fn)dlsym(RTLD_NEXT, "recvmsg");
 	real_recv = (recv_fn)dlsym(RTLD_NEXT, "recv");
+	real_recvmmsg = (recvmmsg_fn)dlsym(RTLD_NEXT, "recvmmsg");
 
 	/*
 	 * getenv() is read here only: the send path must not race with a
@@ -621,6 +624,58 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		size_t room = iov_total(msg->msg_iov, msg->msg_iovlen);
 		size_t got = (size_t)n < room ? (size_t)n : room; /* MSG_TRUNC */
 		capture(fd, 0, src, msg->msg_iov, msg->msg_iovlen, got, (size_t)n);
+	}
+	errno = saved_errno;
+	return n;
+}
+
+/*
+ * The batch calls (a port mapper built on recvmmsg/sendmmsg, such as the
+ * project's own service): a send batch goes out one message at a time through
+ * sendmsg above, so each is redirected and recorded as a single send would be;
+ * a receive batch is recorded message by message after the real call.
+ */
+int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int vlen, int flags)
+{
+	unsigned int i;
+
+	if (msgs == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
+	for (i = 0; i < vlen; i++) {
+		ssize_t n = sendmsg(fd, &msgs[i].msg_hdr, flags);
+		if (n < 0)
+			return i > 0 ? (int)i : -1;
+		msgs[i].msg_len = (unsigned int)n;
+	}
+	return (int)i;
+}
+
+int recvmmsg(int fd, struct mmsghdr *msgs, unsigned int vlen, int flags,
+	     struct timespec *timeout)
+{
+	ensure_init();
+	if (real_recvmmsg == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	int n = real_recvmmsg(fd, msgs, vlen, flags, timeout);
+	if (n <= 0 || capture_fd < 0 || !is_tracked(fd) || (flags & MSG_PEEK))
+		return n;
+	int saved_errno = errno;
+	for (int i = 0; i < n; i++) {
+		const struct msghdr *msg = &msgs[i].msg_hdr;
+		struct sockaddr_nl from;
+		const struct sockaddr_nl *src = NULL;
+		if (msg->msg_name != NULL && msg->msg_namelen >= (socklen_t)sizeof(from)) {
+			memcpy(&from, msg->msg_name, sizeof(from));
+			src = &from;
+		}
+		size_t room = iov_total(msg->msg_iov, msg->msg_iovlen);
+		size_t len = msgs[i].msg_len;
+		size_t got = len < room ? len : room; /* MSG_TRUNC */
+		capture(fd, 0, src, msg->msg_iov, msg->msg_iovlen, got, len);
 	}
 	errno = saved_errno;
 	return n;
