@@ -312,6 +312,7 @@ async function run(args: string[], io: CliIO): Promise<number> {
       onOpen: (s) => {
         sockets = s;
       },
+      onService: (s) => logEvents(s, logger),
       log: (line, level) => logger.log(level ?? "info", line),
     });
   } catch (err) {
@@ -326,7 +327,6 @@ async function run(args: string[], io: CliIO): Promise<number> {
     }
     throw err;
   }
-  logEvents(service, logger);
   for (const note of notes) logger.log("warning", note);
   const ready = startupLine(sockets as ServiceSockets, settings, service, native !== undefined);
   logger.log("notice", ready);

@@ -62,6 +62,12 @@ export interface OpenPortMapperServiceOptions {
   tapUdp?: (socket: UdpSocket, local: { family: 4 | 6; port: number }) => UdpSocket;
   /** Told once what was opened. */
   onOpen?: (sockets: ServiceSockets) => void;
+  /**
+   * Given the service before its start-up HELLO goes out, to subscribe to its events: against
+   * the kernel the whole exchange that follows (HELLO answered, MAPINFO resent and acknowledged)
+   * can complete inside start().
+   */
+  onService?: (service: PortMapperService) => void;
   /** The core's bytes, instead of reading iwpm.wasm from disk. */
   wasm?: BufferSource;
   /**
@@ -243,6 +249,7 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
       families: [...(v4 ? [4 as const] : []), ...(v6 ? [6 as const] : [])],
       bindOnly: !(ports instanceof NodePortReserver),
     });
+    options.onService?.(service);
     service.start();
   } catch (err) {
     await closeAll();

@@ -336,7 +336,7 @@ describe.skipIf(!readiness.ok && !required)("an unprivileged local process and i
     expect(nobody.filter((l) => l.received !== undefined)).toEqual([]);
     expect(nobody.at(-1)?.done).toBe(true);
     const log = run.text("serve.log");
-    expect(log).not.toContain(`from port ${nobody[0]?.port}`);
+    expect(log).not.toContain(`from netlink port ${nobody[0]?.port}`);
     expect(log).not.toContain(`${ADDR}:9999`);
     expect(run.text("serve.log")).not.toContain(`${ADDR}:9999`);
   });
@@ -347,7 +347,7 @@ describe.skipIf(!readiness.ok && !required)("an unprivileged local process and i
     expect(root.filter((l) => l.what !== undefined).map((l) => l.sent)).toEqual([true, true, true]);
     const fromService = root.filter((l) => l.received !== undefined && l.port !== 0);
     expect(fromService.length, run.text("root.jsonl")).toBeGreaterThan(0);
-    expect(run.text("serve.log")).toContain(`registered from port ${root[0]?.port}`);
+    expect(run.text("serve.log")).toContain(`registered from netlink port ${root[0]?.port}`);
     expect(run.text("serve.log")).toContain(`${ADDR}:9998`);
   });
 });

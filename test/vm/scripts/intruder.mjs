@@ -6,9 +6,20 @@
 //   node intruder.mjs SERVICE_PORT ADDRESS PORT
 
 import { createRequire } from "node:module";
+import { arch, platform } from "node:process";
+import { fileURLToPath } from "node:url";
 
-const require = createRequire(import.meta.url);
-const { RawNetlinkSocket } = require("netlink");
+// The project's socket addon (build/native/), as the service itself uses it.
+const native = createRequire(import.meta.url)(
+  fileURLToPath(new URL(`../../../build/native/${platform}-${arch}/iwpm_native.node`, import.meta.url)),
+);
+const ERRNO_NAMES = { 1: "EPERM", 13: "EACCES", 111: "ECONNREFUSED" };
+// Descriptor layouts: src/native/layout.h.
+const RX_DESC_SIZE = 32;
+const TX_DESC_SIZE = 24;
+const TX_ERRNO = 16;
+const SLOT = 65536;
+const BATCH = 8;
 
 const NETLINK_RDMA = 20;
 const RDMA_NL_IWCM = 2;
@@ -66,15 +77,45 @@ const message = (op, seq, pid, attrs) => {
   return Buffer.concat([h, body]);
 };
 
-const socket = new RawNetlinkSocket(NETLINK_RDMA, {
-  messagePeeking: false,
-  msgBufferSize: 65536,
-  recvBufferSize: 1 << 16,
-  sendBufferSize: 1 << 16,
+const opened = native.netlinkOpen(NETLINK_RDMA, 0, 0, 1 << 16, false);
+if ("errno" in opened) {
+  out({ error: `${opened.syscall}: errno ${opened.errno}` });
+  process.exit(1);
+}
+const { handle } = opened;
+const rx = new ArrayBuffer(BATCH * (RX_DESC_SIZE + SLOT));
+native.netlinkStart(handle, (kind, value) => {
+  if (kind !== 1) {
+    out({ error: `socket event ${kind} (${value})` });
+    return;
+  }
+  for (
+    let n = native.netlinkRecv(handle, rx, 0, BATCH * RX_DESC_SIZE, SLOT, BATCH);
+    n > 0;
+    n = native.netlinkRecv(handle, rx, 0, BATCH * RX_DESC_SIZE, SLOT, BATCH)
+  ) {
+    const view = new DataView(rx);
+    for (let i = 0; i < n; i++) {
+      const d = i * RX_DESC_SIZE;
+      const len = Math.min(view.getUint32(d, true), SLOT);
+      const at = BATCH * RX_DESC_SIZE + i * SLOT;
+      out({ received: Buffer.from(rx, at, len).toString("hex"), port: view.getUint32(d + 4, true), groups: view.getUint32(d + 8, true) });
+    }
+  }
 });
-socket.on("message", (msg, rinfo) => out({ received: Buffer.from(msg).toString("hex"), port: rinfo.port, groups: rinfo.groups }));
-socket.on("error", (err) => out({ error: `${err.code ?? ""} ${err.message}` }));
-const me = socket.address().port;
+/** Sends one datagram from a buffer laid out as the core's transmit area; its errno, 0 when sent. */
+function send(bytes, to) {
+  const tx = new ArrayBuffer(TX_DESC_SIZE + bytes.length);
+  new Uint8Array(tx, TX_DESC_SIZE).set(bytes);
+  const view = new DataView(tx);
+  view.setUint32(0, TX_DESC_SIZE, true);
+  view.setUint32(4, bytes.length, true);
+  view.setUint32(8, to.port, true);
+  view.setUint32(12, to.groups, true);
+  native.netlinkSend(handle, tx, 0, 1);
+  return view.getInt32(TX_ERRNO, true);
+}
+const me = opened.port;
 out({ uid: process.getuid(), port: me });
 
 const regPid = (seq) =>
@@ -92,14 +133,10 @@ const attempts = [
   { what: "REG_PID to the port mappers' group", bytes: regPid(3), to: { port: 0, groups: GROUP_IWPM } },
 ];
 for (const a of attempts) {
-  await new Promise((resolve) =>
-    socket.send(a.bytes, a.to, (err) => {
-      out(err ? { what: a.what, sent: false, code: err.code } : { what: a.what, sent: true });
-      resolve();
-    }),
-  );
+  const errno = send(a.bytes, a.to);
+  out(errno === 0 ? { what: a.what, sent: true } : { what: a.what, sent: false, code: ERRNO_NAMES[errno] ?? `E${errno}` });
 }
 setTimeout(() => {
-  socket.close();
+  native.netlinkClose(handle);
   out({ done: true });
 }, 1000);
