@@ -275,10 +275,16 @@ export const STATUS = [
     name: "DAEMON_ALIVE",
     hint: "another process announced itself as the port mapper while the known one still answers; it was ignored",
   },
+  // liveness: the known daemon's port refused a probe while requests waited
+  {
+    code: 133,
+    name: "DAEMON_GONE",
+    hint: "the port mapper exited while the request waited (its port refused a probe); restart iwpmd / `iwpm serve`, then call registerPid() again",
+  },
 ];
 
 /** The first code past the table: the size of the per-status drop counters. */
-export const STATUS_LIMIT = 133;
+export const STATUS_LIMIT = 134;
 
 /** nlmsg_flags bits (§1.5), in display order. */
 export const NLM_FLAGS = [

@@ -27,6 +27,12 @@ export interface PortMapperTransport {
 export interface PortMapperClientOptions {
   /** Request timeout in ms (default 10 000, the kernel's IWPM_NL_TIMEOUT). */
   timeoutMs?: number;
+  /**
+   * After requests have waited this long (ms, default 250), the client checks that the port
+   * mapper's netlink port is still held; when it is not, every pending request fails at once with
+   * DAEMON_GONE instead of waiting for its timeout. 0 turns the check off.
+   */
+  livenessMs?: number;
   /** Highest ABI version spoken (default 4); 3 answers HELLO as a v3 kernel, so iwpmd falls back. */
   abiVersion?: 3 | 4;
   /** Bound of the remote-info table (default 65 536). */
@@ -216,6 +222,8 @@ const PID_UNAVAILABLE = -2;
 const U32_MAX = 0xffff_ffff;
 /** The core keeps deadlines as i32 milliseconds. */
 const TIMEOUT_MAX_MS = 0x7fff_ffff;
+/** The default liveness interval: far below the 10 s timeout, far above a loaded daemon's reply time. */
+const LIVENESS_MS = 250;
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -254,6 +262,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     x.seedSequence(integerOption(o.firstSeq, "PortMapperClient", "firstSeq", 0, U32_MAX, 0));
     this.timeoutMs = integerOption(o.timeoutMs, "PortMapperClient", "timeoutMs", 1, TIMEOUT_MAX_MS, IWPM_NL_TIMEOUT_MS);
     x.setTimeoutMs(this.timeoutMs);
+    x.setLivenessMs(integerOption(o.livenessMs, "PortMapperClient", "livenessMs", 0, TIMEOUT_MAX_MS, LIVENESS_MS));
     const version = o.abiVersion ?? 4;
     if (version !== 3 && version !== 4) {
       throw new IwpmError("INVALID_ARGUMENT", `PortMapperClient: abiVersion ${show(version)} is neither 3 nor 4`);

@@ -327,6 +327,8 @@ describe("timeouts", () => {
   it("settles a request at its deadline with TIMEOUT and frees it", async () => {
     const { core, clock } = await registered();
     core.exports.setTimeoutMs(1000);
+    // Only the deadline here; liveness probes have their own tests.
+    core.exports.setLivenessMs(0);
     core.writeAddr(0, v4("10.0.0.1", 5555));
     const seq = core.exports.addMapping(2, 0);
     expect(core.exports.nextTimeoutMs()).toBe(1000);
