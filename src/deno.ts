@@ -3,6 +3,7 @@
 // options.wasm is given); the sources' `.js` specifiers need `--sloppy-imports` (deno.json sets it).
 
 import type { PortMapperClient } from "./api/client.js";
+import { groupHasMember } from "./api/group-members.js";
 import type { HostClientOptions } from "./api/index.js";
 import { DEFAULT_RECV_BUFFER, netlinkTarget, openClient, socketOpenHint } from "./api/open.js";
 import { IwpmError } from "./core/errors.js";
@@ -69,7 +70,17 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
           ),
         onRecvError: (err) => hostError(err),
       });
-      return { socket, port: socket.port, close: () => socket.close(), ref: () => socket.ref(), unref: () => socket.unref() };
+      return {
+        socket,
+        port: socket.port,
+        groupHasMember: (mask: number) => {
+          const table = procNetlink();
+          return table === undefined ? undefined : groupHasMember(table, protocol, socket.port, mask);
+        },
+        close: () => socket.close(),
+        ref: () => socket.ref(),
+        unref: () => socket.unref(),
+      };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       // Without --allow-ffi, Deno.dlopen throws NotCapable, whose message names the flag.
@@ -83,4 +94,13 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
       );
     }
   });
+}
+
+/** The netlink sockets of this process's network namespace; undefined without a Linux /proc or --allow-read. */
+function procNetlink(): string | undefined {
+  try {
+    return denoRuntime().readTextFileSync("/proc/net/netlink");
+  } catch {
+    return undefined;
+  }
 }

@@ -11,7 +11,7 @@ import type { SockAddr } from "../core/sockaddr.js";
 import { STATUS_LIMIT, Status, statusInfo } from "../core/status.js";
 import type { NetlinkSocket } from "../host/shim.js";
 import { type AddressInput, formatAddress, parseAddress } from "./address.js";
-import { IWPM_FLAGS_NO_PORT_MAP, IWPM_NL_TIMEOUT_MS, MAX_NL_CLIENTS, RDMA_NL_IWCM } from "./constants.js";
+import { IWPM_FLAGS_NO_PORT_MAP, IWPM_GROUP_MASK, IWPM_NL_TIMEOUT_MS, MAX_NL_CLIENTS, RDMA_NL_IWCM } from "./constants.js";
 import { TypedEmitter } from "./emitter.js";
 
 /** The socket a host gives the client, with the means to close it and to (un)pin the event loop. */
@@ -19,6 +19,12 @@ export interface PortMapperTransport {
   socket: NetlinkSocket;
   /** The netlink port id the socket is bound to; sent as `nlmsg_pid` so replies come back. */
   port: number;
+  /**
+   * Whether a socket of the transport's protocol other than this one has joined a group of
+   * `groupMask` in this network namespace; undefined (or absent) where the host cannot see, and
+   * registerPid then waits for its timeout.
+   */
+  groupHasMember?(groupMask: number): boolean | undefined;
   close(): void;
   ref?(): void;
   unref?(): void;
@@ -361,6 +367,13 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
       return { registered: true, abiVersion: done.a };
     }
     const x = this.core.exports;
+    // With no daemon known the request is multicast, which succeeds even when nobody listens.
+    if (x.validPid() !== 1 && this.core.daemonPid() !== PID_UNAVAILABLE && this.transport.groupHasMember?.(IWPM_GROUP_MASK) === false) {
+      throw new IwpmError(
+        "DAEMON_UNAVAILABLE",
+        `${what}: no port mapper listens (no other netlink socket of this protocol has joined the port mappers' group in this network namespace); start iwpmd or \`iwpm serve\`, then call registerPid() again`,
+      );
+    }
     const r = this.withTimeout(call.timeoutMs, () => x.registerPid(c));
     if (r <= 0) {
       this.pump();

@@ -50,6 +50,8 @@ export interface HostClientOptions {
   port?: number;
   /** Request timeout in ms (default 10 000). */
   timeoutMs?: number;
+  /** After requests waited this long (ms, default 250), check that the port mapper still holds its port (0: never). */
+  livenessMs?: number;
   /** Highest ABI version spoken (default 4). */
   abiVersion?: 3 | 4;
   /** Bound of the remote-info table (default 65 536). */
