@@ -3,6 +3,30 @@ import { msgLen, msgPid, msgSeq, msgType } from "../netlink/message";
 import { attrPtr } from "../netlink/attr";
 import { frameMessage } from "../iwpm/codec";
 import {
+  IWPM_NLA_ERR_CODE,
+  IWPM_NLA_ERR_SEQ,
+  IWPM_NLA_HELLO_ABI_VERSION,
+  IWPM_NLA_MAPINFO_ACK_NUM,
+  IWPM_NLA_MAPINFO_SEND_NUM,
+  IWPM_NLA_MAPINFO_SEQ,
+  IWPM_NLA_MAPINFO_ULIB_NAME,
+  IWPM_NLA_MAPINFO_ULIB_VER,
+  IWPM_NLA_RMANAGE_ADDR,
+  IWPM_NLA_RMANAGE_MAPPED_LOC_ADDR,
+  IWPM_NLA_RMANAGE_MAPPING_SEQ,
+  IWPM_NLA_RQUERY_LOCAL_ADDR,
+  IWPM_NLA_RQUERY_MAPPED_LOC_ADDR,
+  IWPM_NLA_RQUERY_MAPPED_REM_ADDR,
+  IWPM_NLA_RQUERY_MAPPING_ERR,
+  IWPM_NLA_RQUERY_MAPPING_SEQ,
+  IWPM_NLA_RQUERY_REMOTE_ADDR,
+  IWPM_NLA_RREG_IBDEV_NAME,
+  IWPM_NLA_RREG_PID_SEQ,
+  IWPM_NLA_RREG_ULIB_NAME,
+  IWPM_NLA_RREG_ULIB_VER,
+} from "../gen/protocol";
+import {
+  IWPM_UABI_VERSION,
   IWPM_UABI_VERSION_MIN,
   LINUX_EINVAL,
   MAX_DAEMON_DATAGRAM,
@@ -191,7 +215,7 @@ function handleMessage(msg: usize, len: u32): void {
   }
   const client = typeClient(type);
   const op = typeOp(type);
-  if (schemaMaxId(DIR_TO_CLIENT, op, 4) == 0) return drop(E_UNKNOWN_OP);
+  if (schemaMaxId(DIR_TO_CLIENT, op, IWPM_UABI_VERSION) == 0) return drop(E_UNKNOWN_OP);
   if (!clientValid(client)) return drop(E_UNKNOWN_CLIENT);
   const verdict = trust.check(sender);
   if (verdict != OK) return drop(verdict);
@@ -199,7 +223,7 @@ function handleMessage(msg: usize, len: u32): void {
   const newPort = port != 0 && daemonKnown() && port != daemonPort;
   if (newPort && !announce) return drop(E_WRONG_SOURCE);
   if (port != 0 && msgPid(msg) != port) return drop(E_PID_MISMATCH);
-  const status = parseMessage(msg, len, DIR_TO_CLIENT, op, 4);
+  const status = parseMessage(msg, len, DIR_TO_CLIENT, op, IWPM_UABI_VERSION);
   if (status != OK) return drop(status);
   if (newPort && probePort(daemonPort)) return drop(E_DAEMON_ALIVE);
   if (op == OP_REG_PID) onRegPidReply(msg);
@@ -239,13 +263,13 @@ function sameName(a: usize, b: usize): bool {
 }
 
 function onRegPidReply(msg: usize): void {
-  const i = matchRequest(attrU32(1), OP_REG_PID);
+  const i = matchRequest(attrU32(IWPM_NLA_RREG_PID_SEQ), OP_REG_PID);
   if (i == NIL) return;
-  const version = <u32>attrU16(4);
+  const version = <u32>attrU16(IWPM_NLA_RREG_ULIB_VER);
   // A v3-only client accepts exactly v3, as v3 kernels did.
   const versionOk = maxVersion <= IWPM_UABI_VERSION_MIN ? version == IWPM_UABI_VERSION_MIN : version >= IWPM_UABI_VERSION_MIN;
   let status = OK;
-  if (!sameName(attrPtr(2), requestPtr(i) + R_DEVNAME) || !sameName(attrPtr(3), ulibNamePtr()) || !versionOk) {
+  if (!sameName(attrPtr(IWPM_NLA_RREG_IBDEV_NAME), requestPtr(i) + R_DEVNAME) || !sameName(attrPtr(IWPM_NLA_RREG_ULIB_NAME), ulibNamePtr()) || !versionOk) {
     status = IWPM_USER_LIB_INFO_ERR;
   } else {
     setDaemon(msgPid(msg));
@@ -261,13 +285,13 @@ function onRegPidReply(msg: usize): void {
 
 function onAddMappingReply(msg: usize): void {
   setEchoSeq(msgSeq(msg));
-  const i = matchRequest(attrU32(1), OP_ADD_MAPPING);
+  const i = matchRequest(attrU32(IWPM_NLA_RMANAGE_MAPPING_SEQ), OP_ADD_MAPPING);
   if (i == NIL) return;
   let status = OK;
   // The daemon echoes the local address; it must be ours, and mapping keeps the family.
   if (
-    !addrFromSockaddr(C_A, attrPtr(2)) ||
-    !addrFromSockaddr(C_B, attrPtr(3)) ||
+    !addrFromSockaddr(C_A, attrPtr(IWPM_NLA_RMANAGE_ADDR)) ||
+    !addrFromSockaddr(C_B, attrPtr(IWPM_NLA_RMANAGE_MAPPED_LOC_ADDR)) ||
     !addrEqual(C_A, requestPtr(i) + R_LOCAL) ||
     load<u16>(C_A) != load<u16>(C_B)
   ) {
@@ -280,18 +304,18 @@ function onAddMappingReply(msg: usize): void {
 
 function onQueryMappingReply(msg: usize): void {
   setEchoSeq(msgSeq(msg));
-  const i = matchRequest(attrU32(1), OP_QUERY_MAPPING);
+  const i = matchRequest(attrU32(IWPM_NLA_RQUERY_MAPPING_SEQ), OP_QUERY_MAPPING);
   if (i == NIL) return;
   let status = OK;
-  if (<i32>attrU16(6) == IWPM_REMOTE_QUERY_REJECT) {
+  if (<i32>attrU16(IWPM_NLA_RQUERY_MAPPING_ERR) == IWPM_REMOTE_QUERY_REJECT) {
     status = IWPM_REMOTE_QUERY_REJECT;
   } else {
     const r = requestPtr(i);
     if (
-      !addrFromSockaddr(C_A, attrPtr(2)) ||
-      !addrFromSockaddr(C_B, attrPtr(3)) ||
-      !addrFromSockaddr(C_C, attrPtr(4)) ||
-      !addrFromSockaddr(C_D, attrPtr(5)) ||
+      !addrFromSockaddr(C_A, attrPtr(IWPM_NLA_RQUERY_LOCAL_ADDR)) ||
+      !addrFromSockaddr(C_B, attrPtr(IWPM_NLA_RQUERY_REMOTE_ADDR)) ||
+      !addrFromSockaddr(C_C, attrPtr(IWPM_NLA_RQUERY_MAPPED_LOC_ADDR)) ||
+      !addrFromSockaddr(C_D, attrPtr(IWPM_NLA_RQUERY_MAPPED_REM_ADDR)) ||
       !addrEqual(C_A, r + R_LOCAL) ||
       !addrEqual(C_B, r + R_REMOTE) ||
       load<u16>(C_A) != load<u16>(C_C) ||
@@ -310,10 +334,10 @@ function onQueryMappingReply(msg: usize): void {
 
 function onRemoteInfo(msg: usize, client: u32): void {
   if (
-    !addrFromSockaddr(C_A, attrPtr(2)) ||
-    !addrFromSockaddr(C_B, attrPtr(3)) ||
-    !addrFromSockaddr(C_C, attrPtr(4)) ||
-    !addrFromSockaddr(C_D, attrPtr(5)) ||
+    !addrFromSockaddr(C_A, attrPtr(IWPM_NLA_RQUERY_LOCAL_ADDR)) ||
+    !addrFromSockaddr(C_B, attrPtr(IWPM_NLA_RQUERY_REMOTE_ADDR)) ||
+    !addrFromSockaddr(C_C, attrPtr(IWPM_NLA_RQUERY_MAPPED_LOC_ADDR)) ||
+    !addrFromSockaddr(C_D, attrPtr(IWPM_NLA_RQUERY_MAPPED_REM_ADDR)) ||
     load<u16>(C_A) != load<u16>(C_C) ||
     load<u16>(C_B) != load<u16>(C_D)
   ) {
@@ -329,8 +353,8 @@ function onRemoteInfo(msg: usize, client: u32): void {
 }
 
 function onMappingError(msg: usize, client: u32): void {
-  const seq = attrU32(1);
-  const code = <i32>attrU16(2);
+  const seq = attrU32(IWPM_NLA_ERR_SEQ);
+  const code = <i32>attrU16(IWPM_NLA_ERR_CODE);
   if (code == 0) return drop(E_BAD_VALUE);
   if (seq == 0) {
     // Errors about MAPINFO records name no request (ERR_SEQ 0): report them as they are.
@@ -346,8 +370,8 @@ function onMappingError(msg: usize, client: u32): void {
 }
 
 function onMapinfoRequest(msg: usize, len: u32, client: u32): void {
-  const version = <u32>attrU16(2);
-  if (!sameName(attrPtr(1), ulibNamePtr())) return drop(E_BAD_ULIB);
+  const version = <u32>attrU16(IWPM_NLA_MAPINFO_ULIB_VER);
+  if (!sameName(attrPtr(IWPM_NLA_MAPINFO_ULIB_NAME), ulibNamePtr())) return drop(E_BAD_ULIB);
   if (version < IWPM_UABI_VERSION_MIN) return drop(E_BAD_VERSION);
   setEchoSeq(msgSeq(msg));
   setRegistration(client, REG_INCOMPL);
@@ -405,7 +429,7 @@ function flushBatch(off: u32, to: u32): i32 {
 }
 
 function onMapinfoAck(msg: usize, client: u32): void {
-  const seq = attrU32(1);
+  const seq = attrU32(IWPM_NLA_MAPINFO_SEQ);
   const slot = MAPINFO_NUM_SEQ + (<usize>client << 2);
   if (seq == 0 || load<u32>(slot) != seq) return drop(E_STRAY_SEQ);
   store<u32>(slot, 0);
@@ -413,12 +437,12 @@ function onMapinfoAck(msg: usize, client: u32): void {
   // ACK_NUM counts every record the daemon accepted since it started, so a
   // difference from SEND_NUM is reported, not treated as a failure.
   const e = pushEvent(EV_MAPINFO_ACK, client, OK, seq);
-  setEventValues(e, attrU32(2), attrU32(3), 0);
+  setEventValues(e, attrU32(IWPM_NLA_MAPINFO_SEND_NUM), attrU32(IWPM_NLA_MAPINFO_ACK_NUM), 0);
   setEventPort(e, msgPid(msg));
 }
 
 function onHello(msg: usize, len: u32, client: u32): void {
-  const offered = <u32>attrU16(1);
+  const offered = <u32>attrU16(IWPM_NLA_HELLO_ABI_VERSION);
   if (maxVersion > IWPM_UABI_VERSION_MIN && offered < IWPM_UABI_VERSION_MIN) return drop(E_BAD_VERSION);
   const e = pushEvent(EV_DAEMON_HELLO, client, OK, msgSeq(msg));
   setEventPort(e, msgPid(msg));
