@@ -12,6 +12,8 @@ export const EV_DAEMON_HELLO: u16 = 4;
 export const EV_MAPINFO_REQUEST: u16 = 5;
 export const EV_MAPINFO_SENT: u16 = 6;
 export const EV_MAPINFO_ACK: u16 = 7;
+/** The daemon refused a resent MAPINFO record (HANDLE_ERR naming its seq). */
+export const EV_MAPINFO_REFUSED: u16 = 8;
 
 const E_KIND: usize = 0;
 const E_CLIENT: usize = 2;

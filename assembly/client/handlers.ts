@@ -1,5 +1,5 @@
 import { NLMSG_HDRLEN, nlmsgAlign } from "../netlink/align";
-import { msgLen, msgPid, msgSeq, msgType } from "../netlink/message";
+import { msgLen, msgPid, msgSeq, msgType, NLMSG_SEQ } from "../netlink/message";
 import { attrPtr } from "../netlink/attr";
 import { frameMessage } from "../iwpm/codec";
 import {
@@ -98,6 +98,7 @@ import { NIL } from "../tables/slab";
 import {
   EV_DAEMON_HELLO,
   EV_MAPINFO_ACK,
+  EV_MAPINFO_REFUSED,
   EV_MAPINFO_REQUEST,
   EV_MAPINFO_SENT,
   EV_MAPPING_ERROR,
@@ -362,6 +363,11 @@ function onMappingError(msg: usize, client: u32): void {
     setEventPort(e, msgPid(msg));
     return;
   }
+  const k = logFind(seq, client);
+  if (k >= 0) {
+    setEchoSeq(msgSeq(msg));
+    return onMapinfoRefused(msg, client, <u32>k, code);
+  }
   const i = requestFind(seq);
   if (i == NIL) return dropUnmatched(seq);
   setEchoSeq(msgSeq(msg));
@@ -383,44 +389,161 @@ function onMapinfoRequest(msg: usize, len: u32, client: u32): void {
   if (mapinfoCount() != 0) resendMapinfo(client);
 }
 
+// The records of each client's latest resend, in the order sent: the record's own header seq
+// (which iwpmd echoes in the HANDLE_ERR of a record it refuses), its mapinfo record, the datagram
+// it travelled in (iwpmd stops reading a datagram at a refused record) and the client.
+const LOG_SEQ: usize = 0;
+const LOG_RECORD: usize = 4;
+const LOG_DATAGRAM: usize = 8;
+const LOG_CLIENT: usize = 12;
+const LOG_ENTRY: u32 = 16;
+let resendLog: usize = 0;
+let resendCap: u32 = 0;
+let resendLen: u32 = 0;
+let datagramNumber: u32 = 0;
+
+function logAt(k: u32): usize {
+  return resendLog + <usize>k * LOG_ENTRY;
+}
+
+function logPush(seq: u32, record: u32, client: u32): void {
+  if (resendLen == resendCap) {
+    resendCap = resendCap == 0 ? 256 : resendCap << 1;
+    const bytes = <usize>resendCap * LOG_ENTRY;
+    resendLog = resendLog == 0 ? heap.alloc(bytes) : heap.realloc(resendLog, bytes);
+  }
+  const e = logAt(resendLen++);
+  store<u32>(e + LOG_SEQ, seq);
+  store<u32>(e + LOG_RECORD, record);
+  store<u32>(e + LOG_DATAGRAM, datagramNumber);
+  store<u32>(e + LOG_CLIENT, client);
+}
+
+/** Forgets a client's earlier resend: a new MAPINFO request starts over. */
+function logForget(client: u32): void {
+  let kept: u32 = 0;
+  for (let k: u32 = 0; k < resendLen; k++) {
+    if (load<u32>(logAt(k) + LOG_CLIENT) == client) continue;
+    if (kept != k) memory.copy(logAt(kept), logAt(k), LOG_ENTRY);
+    kept++;
+  }
+  resendLen = kept;
+}
+
+/** The log entry of a record sent with header seq `seq` to `client`'s daemon, or -1. */
+function logFind(seq: u32, client: u32): i32 {
+  for (let k = <i32>resendLen - 1; k >= 0; k--) {
+    const e = logAt(<u32>k);
+    if (load<u32>(e + LOG_SEQ) == seq && load<u32>(e + LOG_CLIENT) == client) return k;
+  }
+  return -1;
+}
+
+/** One MAPINFO record on the wire: header, two sockaddr_storage attributes, FLAGS from v4 on. */
+const MAPINFO_RECORD_V3: u32 = 280;
+const MAPINFO_RECORD_V4: u32 = 288;
+
+// One batch of MAPINFO records being packed into datagrams.
+let batchClient: u32 = 0;
+let batchTo: u32 = 0;
+let batchOff: u32 = 0;
+let batchRecords: u32 = 0;
+let batchDatagrams: u32 = 0;
+let batchStatus: i32 = OK;
+let batchWithFlags: bool = false;
+
+function batchBegin(client: u32): void {
+  batchClient = client;
+  batchTo = daemonPort;
+  batchOff = 0;
+  batchRecords = 0;
+  batchDatagrams = 0;
+  batchStatus = OK;
+  batchWithFlags = abiVersion > IWPM_UABI_VERSION_MIN;
+  datagramNumber++;
+}
+
+/** Appends record `i` with a sequence number of its own, sending the datagram first when full. */
+function batchAdd(i: u32): void {
+  if (batchStatus != OK) return;
+  const recordSize: u32 = batchWithFlags ? MAPINFO_RECORD_V4 : MAPINFO_RECORD_V3;
+  if (batchOff + recordSize + NLMSG_HDRLEN > MAX_DAEMON_DATAGRAM) {
+    batchFlush();
+    if (batchStatus != OK) return;
+  }
+  const seq = takeSeq();
+  const at = TX + batchOff;
+  batchOff += buildMapinfoRecord(at, batchClient, ownPort, mapinfoLocal(i), mapinfoMapped(i), mapinfoFlags(i), batchWithFlags);
+  store<u32>(at + NLMSG_SEQ, seq);
+  logPush(seq, i, batchClient);
+  batchRecords++;
+}
+
+function batchFlush(): void {
+  batchStatus = flushBatch(batchOff, batchTo);
+  batchDatagrams++;
+  datagramNumber++;
+  batchOff = 0;
+}
+
 /**
  * Replays this client's records to the daemon in datagrams iwpmd can read
  * whole (each ends with NLMSG_DONE, where iwpmd stops), then MAPINFO_NUM.
  */
 function resendMapinfo(client: u32): void {
-  const withFlags = abiVersion > IWPM_UABI_VERSION_MIN;
-  const recordSize: u32 = withFlags ? 288 : 280;
-  const to = daemonPort;
-  let off: u32 = 0;
-  let records: u32 = 0;
-  let datagrams: u32 = 0;
-  let status = OK;
-  for (let i = mapinfoFirst(); i != NIL && status == OK; i = mapinfoNext(i)) {
-    if (mapinfoClient(i) != client) continue;
-    if (off + recordSize + NLMSG_HDRLEN > MAX_DAEMON_DATAGRAM) {
-      status = flushBatch(off, to);
-      datagrams++;
-      off = 0;
-    }
-    off += buildMapinfoRecord(TX + off, client, ownPort, mapinfoLocal(i), mapinfoMapped(i), mapinfoFlags(i), withFlags);
-    records++;
+  logForget(client);
+  batchBegin(client);
+  for (let i = mapinfoFirst(); i != NIL && batchStatus == OK; i = mapinfoNext(i)) {
+    if (mapinfoClient(i) == client) batchAdd(i);
   }
-  if (status == OK && (off > 0 || datagrams == 0)) {
-    status = flushBatch(off, to);
-    datagrams++;
-  }
+  if (batchStatus == OK && (batchOff > 0 || batchDatagrams == 0)) batchFlush();
+  const to = batchTo;
+  let status = batchStatus;
   let numSeq: u32 = 0;
   if (status == OK) {
     numSeq = takeSeq();
-    status = sendTx(buildMapinfoNum(TX, client, numSeq, ownPort, records), to, 0);
+    status = sendTx(buildMapinfoNum(TX, client, numSeq, ownPort, batchRecords), to, 0);
     if (status == OK) {
       bump(STAT_TX_MESSAGES);
       store<u32>(MAPINFO_NUM_SEQ + (<usize>client << 2), numSeq);
     }
   }
   const e = pushEvent(EV_MAPINFO_SENT, client, status, numSeq);
-  setEventValues(e, records, datagrams, 0);
+  setEventValues(e, batchRecords, batchDatagrams, 0);
   setEventPort(e, to);
+}
+
+/**
+ * The daemon refused the resent record of log entry `k` with `code`. It read nothing after it in
+ * that datagram, so the records behind it are sent again (with new sequence numbers); the event
+ * names the refused record and counts those resent.
+ */
+function onMapinfoRefused(msg: usize, client: u32, k: u32, code: i32): void {
+  const refused = logAt(k);
+  const record = load<u32>(refused + LOG_RECORD);
+  const datagram = load<u32>(refused + LOG_DATAGRAM);
+  store<u32>(refused + LOG_SEQ, 0);
+  const e = pushEvent(EV_MAPINFO_REFUSED, client, code, msgSeq(msg));
+  setEventAddr(e, 0, mapinfoLocal(record));
+  setEventAddr(e, 1, mapinfoMapped(record));
+  setEventPort(e, msgPid(msg));
+  // Unread: the entries after it that travelled in the same datagram. The log grows while they are
+  // resent, so the end of the datagram is found first.
+  let end = k + 1;
+  while (end < resendLen && load<u32>(logAt(end) + LOG_DATAGRAM) == datagram) end++;
+  let resent: u32 = 0;
+  if (end > k + 1) {
+    batchBegin(client);
+    for (let j = k + 1; j < end && batchStatus == OK; j++) {
+      const entry = logAt(j);
+      if (load<u32>(entry + LOG_SEQ) == 0) continue;
+      store<u32>(entry + LOG_SEQ, 0);
+      batchAdd(load<u32>(entry + LOG_RECORD));
+    }
+    if (batchStatus == OK && batchOff > 0) batchFlush();
+    resent = batchRecords;
+  }
+  setEventValues(e, mapinfoFlags(record), resent, <u32>batchStatus);
 }
 
 function flushBatch(off: u32, to: u32): i32 {

@@ -167,6 +167,22 @@ export interface MapinfoAckEvent {
   port: number;
 }
 
+/** The daemon refused one resent mapping record; the records it did not read after it were sent again. */
+export interface MapinfoRefusedEvent {
+  nlClient: number;
+  local: SockAddr;
+  mapped: SockAddr;
+  flags: number;
+  /** The IWPM_* code (11: the mapped port could not be reserved again, …) and its name. */
+  code: number;
+  name: string;
+  /** Records behind it in its datagram, which the daemon did not read, sent again. */
+  resent: number;
+  /** 0, or the status that stopped sending them again (SEND_FAILED 125). */
+  resendStatus: number;
+  port: number;
+}
+
 export interface PortMapperEvents {
   remoteInfo: RemoteInfoEvent;
   mappingError: MappingErrorEvent;
@@ -174,6 +190,7 @@ export interface PortMapperEvents {
   mapinfoRequest: MapinfoRequestEvent;
   mapinfoResent: MapinfoResentEvent;
   mapinfoAck: MapinfoAckEvent;
+  mapinfoRefused: MapinfoRefusedEvent;
   /**
    * The kernel dropped datagrams for this socket while the process was busy (a receive-queue
    * overrun); the socket keeps working. Replies lost this way end in TIMEOUT; raise
@@ -760,6 +777,19 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
           break;
         case "mapinfoAck":
           this.emit("mapinfoAck", { nlClient: ev.nlClient, sent: ev.sent, acked: ev.acked, port: ev.port });
+          break;
+        case "mapinfoRefused":
+          this.emit("mapinfoRefused", {
+            nlClient: ev.nlClient,
+            local: ev.local,
+            mapped: ev.mapped,
+            flags: ev.flags,
+            code: ev.code,
+            name: statusInfo(ev.code).name,
+            resent: ev.resent,
+            resendStatus: ev.resendStatus,
+            port: ev.port,
+          });
           break;
       }
     }

@@ -16,6 +16,7 @@ export {
   type DaemonHelloEvent,
   type DeviceNames,
   type MapinfoAckEvent,
+  type MapinfoRefusedEvent,
   type MapinfoRequestEvent,
   type MapinfoResentEvent,
   type MappingCallOptions,

@@ -9,6 +9,7 @@ export const EV_DAEMON_HELLO = 4;
 export const EV_MAPINFO_REQUEST = 5;
 export const EV_MAPINFO_SENT = 6;
 export const EV_MAPINFO_ACK = 7;
+export const EV_MAPINFO_REFUSED = 8;
 
 const E_KIND = 0;
 const E_CLIENT = 2;
@@ -40,7 +41,21 @@ export type CoreEvent =
   | { kind: "daemonHello"; nlClient: number; status: number; port: number; version: number; offered: number; answeredAsV3: boolean }
   | { kind: "mapinfoRequest"; nlClient: number; port: number; version: number }
   | { kind: "mapinfoSent"; nlClient: number; status: number; seq: number; records: number; datagrams: number; port: number }
-  | { kind: "mapinfoAck"; nlClient: number; seq: number; sent: number; acked: number; port: number };
+  | { kind: "mapinfoAck"; nlClient: number; seq: number; sent: number; acked: number; port: number }
+  | {
+      kind: "mapinfoRefused";
+      nlClient: number;
+      /** The daemon's IWPM_* code. */
+      code: number;
+      local: SockAddr;
+      mapped: SockAddr;
+      flags: number;
+      /** Records behind it in its datagram, which the daemon did not read, sent again. */
+      resent: number;
+      /** 0, or the status that stopped sending them again. */
+      resendStatus: number;
+      port: number;
+    };
 
 function addr(view: DataView, at: number, n: number): SockAddr | null {
   return readSockaddr(view, at + E_ADDRS + n * SOCKADDR_SIZE);
@@ -95,6 +110,18 @@ export function readEvent(view: DataView, at: number): CoreEvent {
       return { kind: "mapinfoSent", nlClient, status, seq, records: a, datagrams: b, port };
     case EV_MAPINFO_ACK:
       return { kind: "mapinfoAck", nlClient, seq, sent: a, acked: b, port };
+    case EV_MAPINFO_REFUSED:
+      return {
+        kind: "mapinfoRefused",
+        nlClient,
+        code: status,
+        local: must(addr(view, at, 0)),
+        mapped: must(addr(view, at, 1)),
+        flags: a,
+        resent: b,
+        resendStatus: view.getInt32(at + E_C, true),
+        port,
+      };
     default:
       throw new Error(`core event of unknown kind ${kind}`);
   }
