@@ -39,6 +39,12 @@ export interface PortMapperClientOptions {
    * DAEMON_GONE instead of waiting for its timeout. 0 turns the check off.
    */
   livenessMs?: number;
+  /**
+   * After a restarted port mapper asks for the mapping records, register each client index again
+   * with the device names it last registered with (default true), as the kernel's users would
+   * have to; the `resynced` event tells when that and the records' resend are done.
+   */
+  autoRegister?: boolean;
   /** Highest ABI version spoken (default 4); 3 answers HELLO as a v3 kernel, so iwpmd falls back. */
   abiVersion?: 3 | 4;
   /** Bound of the remote-info table (default 65 536). */
@@ -183,6 +189,34 @@ export interface MapinfoRefusedEvent {
   port: number;
 }
 
+/** A restarted port mapper has the records (as far as it took them) and, with autoRegister, the registration. */
+export interface ResyncedEvent {
+  nlClient: number;
+  /** The new port mapper's port. */
+  port: number;
+  /** Records resent, and the daemon's count of records it accepted (cumulative since it started). */
+  sent: number;
+  acked: number;
+  /** Records it refused (each also a mapinfoRefused event) and records sent a second time behind them. */
+  refused: number;
+  resent: number;
+  /** The index is registered with the new daemon (false: no names to register with, or it failed). */
+  registered: boolean;
+  /** Why registering again failed, when it did. */
+  error?: IwpmError;
+}
+
+interface Resync {
+  port: number;
+  sent: number;
+  acked: number;
+  refused: number;
+  resent: number;
+  recordsDone: boolean;
+  registration: "pending" | "done" | "failed" | "none";
+  error?: IwpmError;
+}
+
 export interface PortMapperEvents {
   remoteInfo: RemoteInfoEvent;
   mappingError: MappingErrorEvent;
@@ -191,6 +225,7 @@ export interface PortMapperEvents {
   mapinfoResent: MapinfoResentEvent;
   mapinfoAck: MapinfoAckEvent;
   mapinfoRefused: MapinfoRefusedEvent;
+  resynced: ResyncedEvent;
   /**
    * The kernel dropped datagrams for this socket while the process was busy (a receive-queue
    * overrun); the socket keeps working. Replies lost this way end in TIMEOUT; raise
@@ -262,6 +297,11 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   private readonly abandoned = new Set<number>();
   /** The REG_PID in flight per client index, which concurrent registerPid calls share. */
   private readonly registering = new Map<number, number>();
+  private readonly autoRegister: boolean;
+  /** The names each client index last registered with, to register again after a daemon restart. */
+  private readonly lastNames = new Map<number, DeviceNames>();
+  /** Per client index: the resync with a restarted daemon under way. */
+  private readonly resyncs = new Map<number, Resync>();
   private readonly timeoutMs: number;
   private abortedReplies = 0;
   private timer: Timer | undefined;
@@ -286,6 +326,10 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     this.timeoutMs = integerOption(o.timeoutMs, "PortMapperClient", "timeoutMs", 1, TIMEOUT_MAX_MS, IWPM_NL_TIMEOUT_MS);
     x.setTimeoutMs(this.timeoutMs);
     x.setLivenessMs(integerOption(o.livenessMs, "PortMapperClient", "livenessMs", 0, TIMEOUT_MAX_MS, LIVENESS_MS));
+    if (o.autoRegister !== undefined && typeof o.autoRegister !== "boolean") {
+      throw new IwpmError("INVALID_ARGUMENT", `PortMapperClient: autoRegister ${show(o.autoRegister)} is not a boolean`);
+    }
+    this.autoRegister = o.autoRegister ?? true;
     const version = o.abiVersion ?? 4;
     if (version !== 3 && version !== 4) {
       throw new IwpmError("INVALID_ARGUMENT", `PortMapperClient: abiVersion ${show(version)} is neither 3 nor 4`);
@@ -379,8 +423,10 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     }
     checkNotAborted(call.signal, what);
     const shared = this.registering.get(c);
+    const used: DeviceNames = { devName: names.devName, ifName: names.ifName };
     if (shared !== undefined) {
       const done = await this.await(shared, what, call.signal);
+      this.lastNames.set(c, used);
       return { registered: true, abiVersion: done.a };
     }
     const x = this.core.exports;
@@ -399,10 +445,12 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
       if (!registered && this.core.daemonPid() !== PID_UNAVAILABLE) {
         throw new IwpmError("INTERNAL", `${what}: the core neither sent a request nor holds a registration`);
       }
+      if (registered) this.lastNames.set(c, used);
       return { registered, abiVersion: x.negotiatedVersion() };
     }
     this.registering.set(c, r);
     const done = await this.await(r, what, call.signal);
+    this.lastNames.set(c, used);
     return { registered: true, abiVersion: done.a };
   }
 
@@ -765,8 +813,13 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
           break;
         case "mapinfoRequest":
           this.emit("mapinfoRequest", { nlClient: ev.nlClient, port: ev.port, version: ev.version });
+          this.startResync(ev.nlClient, ev.port);
           break;
         case "mapinfoSent":
+          this.resyncRecords(ev.nlClient, (r) => {
+            r.sent = ev.records;
+            if (ev.status !== 0) r.recordsDone = true;
+          });
           this.emit("mapinfoResent", {
             nlClient: ev.nlClient,
             records: ev.records,
@@ -777,8 +830,16 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
           break;
         case "mapinfoAck":
           this.emit("mapinfoAck", { nlClient: ev.nlClient, sent: ev.sent, acked: ev.acked, port: ev.port });
+          this.resyncRecords(ev.nlClient, (r) => {
+            r.acked = ev.acked;
+            r.recordsDone = true;
+          });
           break;
         case "mapinfoRefused":
+          this.resyncRecords(ev.nlClient, (r) => {
+            r.refused++;
+            r.resent += ev.resent;
+          });
           this.emit("mapinfoRefused", {
             nlClient: ev.nlClient,
             local: ev.local,
@@ -793,6 +854,65 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
           break;
       }
     }
+  }
+
+  /**
+   * A restarted daemon asked for index `nlClient`'s records: the core resends them (when any
+   * record exists at all, an ack follows); registering again starts once this pass is over.
+   */
+  private startResync(nlClient: number, port: number): void {
+    const names = this.autoRegister ? this.lastNames.get(nlClient) : undefined;
+    const r: Resync = {
+      port,
+      sent: 0,
+      acked: 0,
+      refused: 0,
+      resent: 0,
+      recordsDone: this.core.exports.mapinfoSize() === 0,
+      registration: names === undefined ? "none" : "pending",
+    };
+    this.resyncs.set(nlClient, r);
+    if (names !== undefined) {
+      queueMicrotask(() => {
+        if (this.closed || this.resyncs.get(nlClient) !== r) return;
+        this.registerPid(names, { nlClient }).then(
+          (result) => {
+            r.registration = result.registered ? "done" : "failed";
+            this.finishResync(nlClient, r);
+          },
+          (err: unknown) => {
+            r.registration = "failed";
+            r.error = err instanceof IwpmError ? err : new IwpmError("INTERNAL", String(err));
+            this.finishResync(nlClient, r);
+          },
+        );
+      });
+    }
+    this.finishResync(nlClient, r);
+  }
+
+  private resyncRecords(nlClient: number, update: (r: Resync) => void): void {
+    const r = this.resyncs.get(nlClient);
+    if (r === undefined) return;
+    update(r);
+    this.finishResync(nlClient, r);
+  }
+
+  /** Emits `resynced` once the records are through and registering again has settled. */
+  private finishResync(nlClient: number, r: Resync): void {
+    if (this.closed || this.resyncs.get(nlClient) !== r || !r.recordsDone || r.registration === "pending") return;
+    this.resyncs.delete(nlClient);
+    const e: ResyncedEvent = {
+      nlClient,
+      port: r.port,
+      sent: r.sent,
+      acked: r.acked,
+      refused: r.refused,
+      resent: r.resent,
+      registered: r.registration === "done",
+    };
+    if (r.error !== undefined) e.error = r.error;
+    this.emit("resynced", e);
   }
 
   private settle(ev: RequestDone): void {

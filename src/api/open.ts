@@ -99,6 +99,7 @@ export async function openClient(
   const clientOptions: PortMapperClientOptions = { fd: SOCKET_FD };
   if (options.timeoutMs !== undefined) clientOptions.timeoutMs = options.timeoutMs;
   if (options.livenessMs !== undefined) clientOptions.livenessMs = options.livenessMs;
+  if (options.autoRegister !== undefined) clientOptions.autoRegister = options.autoRegister;
   if (options.abiVersion !== undefined) clientOptions.abiVersion = options.abiVersion;
   if (options.remoteInfoLimit !== undefined) clientOptions.remoteInfoLimit = options.remoteInfoLimit;
   if (options.init !== undefined) clientOptions.init = options.init;

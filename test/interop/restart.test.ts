@@ -136,8 +136,13 @@ describe.skipIf(!support.ok)("iwpmd restarted with one mapped port taken", () =>
         await sleep(50);
       }
     }
-    // And it knows them: adding one again is a duplicate.
-    expect(await agent.call("registerPid", DEV)).toEqual({ registered: true, abiVersion: 4 });
+    // The client registered again by itself: a mapping call right after resynced succeeds.
+    const resynced = await agent.nextEvent("resynced", undefined, 10_000);
+    expect(resynced).toMatchObject({ nlClient: 2, port: second.port, sent: N, refused: 1, registered: true });
+    expect(resynced.resent).toBe(refused.resent);
+    const fresh = await agent.call<Mapping>("addMapping", "127.0.0.1:13000");
+    expect(fresh.mappedLocal.address).toBe("127.0.0.1");
+    // And the new iwpmd knows the replayed mappings: adding one again is a duplicate.
     for (const m of [others[0], others.at(-1)] as Mapping[]) {
       const again = await agent.attempt("addMapping", m.local);
       expect(again).toMatchObject({ ok: false, code: "REJECTED", iwpmCode: 12 });
