@@ -96,10 +96,14 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
   });
 }
 
-/** The netlink sockets of this process's network namespace; undefined without a Linux /proc or --allow-read. */
+/**
+ * The netlink sockets of this process's network namespace; undefined without a Linux /proc or
+ * when Deno refuses the read (it guards /proc behind --allow-all), so registerPid keeps its timeout.
+ */
 function procNetlink(): string | undefined {
   try {
-    return denoRuntime().readTextFileSync("/proc/net/netlink");
+    const deno = (globalThis as unknown as { Deno?: { readTextFileSync(path: string): string } }).Deno;
+    return deno?.readTextFileSync("/proc/net/netlink");
   } catch {
     return undefined;
   }

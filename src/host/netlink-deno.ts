@@ -152,7 +152,6 @@ export interface DenoRuntime {
     getArrayBuffer(pointer: object, byteLength: number): ArrayBuffer;
   };
   readFile(path: URL): Promise<Uint8Array<ArrayBuffer>>;
-  readTextFileSync(path: string): string;
   refTimer(id: Timer): void;
   unrefTimer(id: Timer): void;
 }
