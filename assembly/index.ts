@@ -49,6 +49,7 @@ import {
   setMaxVersion as configureMaxVersion,
   setOwnPort,
   setSocketFd,
+  setLivenessMs as configureLiveness,
   setTimeoutMs as configureTimeout,
   TX,
   trust,
@@ -61,7 +62,7 @@ import { E_INVALID_ARG } from "./status";
 import "./diag";
 
 /** Bumped whenever an export, an import or a shared record layout changes. */
-const CORE_ABI_VERSION: u32 = 4;
+const CORE_ABI_VERSION: u32 = 5;
 
 const LOOKUP: usize = memory.data(<i32>ADDR_SIZE, 8);
 const CODEC_IO: usize = memory.data(<i32>ENCODE_MAX, 8);
@@ -115,6 +116,10 @@ export function setSocket(fd: u32): void {
 }
 export function setTimeoutMs(ms: u32): void {
   configureTimeout(ms);
+}
+/** How long requests wait before the daemon's port is probed for liveness (0: never). */
+export function setLivenessMs(ms: u32): void {
+  configureLiveness(ms);
 }
 /** 4 (default) or 3: a v3 client answers HELLO as a v3 kernel would, making iwpmd fall back. */
 export function setMaxVersion(version: u32): i32 {

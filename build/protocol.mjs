@@ -275,10 +275,16 @@ export const STATUS = [
     name: "DAEMON_ALIVE",
     hint: "another process announced itself as the port mapper while the known one still answers; it was ignored",
   },
+  // liveness: the known daemon's port refused a probe while requests waited
+  {
+    code: 133,
+    name: "DAEMON_GONE",
+    hint: "the port mapper exited while the request waited (its port refused a probe); restart iwpmd / `iwpm serve`, then call registerPid() again",
+  },
 ];
 
 /** The first code past the table: the size of the per-status drop counters. */
-export const STATUS_LIMIT = 133;
+export const STATUS_LIMIT = 134;
 
 /** nlmsg_flags bits (§1.5), in display order. */
 export const NLM_FLAGS = [
@@ -568,6 +574,21 @@ export const CLIENT_EVENTS = [
       ev("sent", "u32", 16, "records the daemon was told of"),
       ev("acked", "u32", 20, "records it accepted"),
       ev("port", "u32", 28, "the daemon's port"),
+    ],
+  },
+  {
+    // 8..15 are the service's kinds (one core may run both).
+    id: 16,
+    name: "MAPINFO_REFUSED",
+    event: "mapinfoRefused",
+    note: "the daemon refused a resent MAPINFO record (a HANDLE_ERR naming its seq); status: its IWPM_* code",
+    fields: [
+      ev("flags", "u32", 16, "the record's mapping flags"),
+      ev("resent", "u32", 20, "records behind it in its datagram, which the daemon did not read, sent again"),
+      ev("resendStatus", "i32", 24, "0, or the status that stopped sending them again"),
+      ev("port", "u32", 28, "the daemon's port"),
+      ev("local", "sockaddr", slot(0)),
+      ev("mapped", "sockaddr", slot(1)),
     ],
   },
 ];

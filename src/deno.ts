@@ -3,6 +3,7 @@
 // options.wasm is given); the sources' `.js` specifiers need `--sloppy-imports` (deno.json sets it).
 
 import type { PortMapperClient } from "./api/client.js";
+import { groupHasMember } from "./api/group-members.js";
 import type { HostClientOptions } from "./api/index.js";
 import { DEFAULT_RECV_BUFFER, netlinkTarget, openClient, socketOpenHint } from "./api/open.js";
 import { IwpmError } from "./core/errors.js";
@@ -66,7 +67,17 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
         onOverrun,
         onError: (err) => hostError(new IwpmError("SOCKET_ERROR", `the netlink socket stopped receiving: ${err.message}`)),
       });
-      return { socket, port: socket.port, close: () => socket.close(), ref: () => socket.ref(), unref: () => socket.unref() };
+      return {
+        socket,
+        port: socket.port,
+        groupHasMember: (mask: number) => {
+          const table = procNetlink();
+          return table === undefined ? undefined : groupHasMember(table, protocol, socket.port, mask);
+        },
+        close: () => socket.close(),
+        ref: () => socket.ref(),
+        unref: () => socket.unref(),
+      };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       // Without --allow-ffi, Deno.dlopen throws NotCapable, whose message names the flag.
@@ -80,4 +91,17 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
       );
     }
   });
+}
+
+/**
+ * The netlink sockets of this process's network namespace; undefined without a Linux /proc or
+ * when Deno refuses the read (it guards /proc behind --allow-all), so registerPid keeps its timeout.
+ */
+function procNetlink(): string | undefined {
+  try {
+    const deno = (globalThis as unknown as { Deno?: { readTextFileSync(path: string): string } }).Deno;
+    return deno?.readTextFileSync("/proc/net/netlink");
+  } catch {
+    return undefined;
+  }
 }

@@ -4,6 +4,7 @@ import { buildAddMapping, buildQueryMapping, buildRegPid, buildRemoveMapping } f
 import { ADDR_SIZE, addrFromSockaddr, addrToSockaddr } from "../iwpm/sockaddr";
 import {
   E_CLIENT_EXITED,
+  E_DAEMON_GONE,
   E_DAEMON_UNAVAILABLE,
   E_INVALID_ARG,
   E_NOT_FOUND,
@@ -23,6 +24,7 @@ import {
   R_REMOTE,
   requestAdd,
   requestClient,
+  requestCount,
   requestDeadline,
   requestNextDue,
   requestOp,
@@ -40,6 +42,8 @@ import {
   daemonPort,
   pidState,
   echoSeq,
+  livenessNs,
+  probePort,
   initCount,
   initTotal,
   nowNs,
@@ -119,10 +123,49 @@ function settleWith(i: u32, status: i32, outcome: u32): void {
   requestSettle(i, outcome);
 }
 
-/** Settles every request whose deadline has passed; returns how many. */
+const NEVER: u64 = u64.MAX_VALUE;
+/** Since when some request has been pending without a break. */
+let pendingSinceNs: u64 = 0;
+/** When a liveness probe last found the daemon's port held. */
+let aliveAtNs: u64 = 0;
+
+/**
+ * When the daemon's port is next probed: a liveness interval after requests started waiting or
+ * after the last probe that found it held, whichever is later. Only a known daemon has a port
+ * to probe; without one, requests keep their timeouts.
+ */
+function probeDueNs(): u64 {
+  if (livenessNs == 0 || !daemonKnown() || requestCount() == 0) return NEVER;
+  const since = aliveAtNs > pendingSinceNs ? aliveAtNs : pendingSinceNs;
+  return since + livenessNs;
+}
+
+/**
+ * Probes the daemon's port when due. A refused probe means nobody holds the port any more: every
+ * pending request fails at once, and the pid state becomes what the kernel sets when a send to
+ * the daemon fails, so the next registerPid multicasts again.
+ */
+function checkLiveness(now: u64): u32 {
+  if (now < probeDueNs()) return 0;
+  if (probePort(daemonPort)) {
+    aliveAtNs = now;
+    return 0;
+  }
+  setPidState(PID_UNDEFINED);
+  let n: u32 = 0;
+  let i = requestSoonest();
+  while (i != NIL) {
+    settleWith(i, E_DAEMON_GONE, OUTCOME_SETTLED);
+    n++;
+    i = requestSoonest();
+  }
+  return n;
+}
+
+/** Settles every request whose deadline has passed or whose daemon is gone; returns how many. */
 export function expireRequests(): u32 {
   const now = nowNs();
-  let n: u32 = 0;
+  let n = checkLiveness(now);
   let i = requestSoonest();
   while (i != NIL && requestDeadline(i) <= now) {
     settleWith(i, E_TIMEOUT, OUTCOME_TIMED_OUT);
@@ -132,19 +175,23 @@ export function expireRequests(): u32 {
   return n;
 }
 
-/** Milliseconds until the earliest deadline (0 if due), or -1 with nothing pending. */
+/** Milliseconds until the earliest deadline or liveness probe (0 if due), or -1 with nothing pending. */
 export function nextTimeoutMs(): i32 {
   const i = requestSoonest();
   if (i == NIL) return -1;
   const now = nowNs();
-  const due = requestDeadline(i);
+  const deadline = requestDeadline(i);
+  const probe = probeDueNs();
+  const due = probe < deadline ? probe : deadline;
   if (due <= now) return 0;
   const ms = (due - now + 999_999) / 1_000_000;
   return ms > <u64>i32.MAX_VALUE ? i32.MAX_VALUE : <i32>ms;
 }
 
 function newRequest(seq: u32, op: u32, client: u32): u32 {
-  return requestAdd(seq, op, client, nowNs() + timeoutNs);
+  const now = nowNs();
+  if (requestCount() == 0) pendingSinceNs = now;
+  return requestAdd(seq, op, client, now + timeoutNs);
 }
 
 export function registerPid(client: u32): i32 {

@@ -24,6 +24,7 @@ import { addrToSockaddr } from "../iwpm/sockaddr";
 export {
   EV_DAEMON_HELLO,
   EV_MAPINFO_ACK,
+  EV_MAPINFO_REFUSED,
   EV_MAPINFO_REQUEST,
   EV_MAPINFO_SENT,
   EV_MAPPING_ERROR,

@@ -1,8 +1,32 @@
 import { NLMSG_HDRLEN, nlmsgAlign } from "../netlink/align";
-import { msgLen, msgPid, msgSeq, msgType } from "../netlink/message";
+import { msgLen, msgPid, msgSeq, msgType, NLMSG_SEQ } from "../netlink/message";
 import { attrPtr } from "../netlink/attr";
 import { frameMessage } from "../iwpm/codec";
 import {
+  IWPM_NLA_ERR_CODE,
+  IWPM_NLA_ERR_SEQ,
+  IWPM_NLA_HELLO_ABI_VERSION,
+  IWPM_NLA_MAPINFO_ACK_NUM,
+  IWPM_NLA_MAPINFO_SEND_NUM,
+  IWPM_NLA_MAPINFO_SEQ,
+  IWPM_NLA_MAPINFO_ULIB_NAME,
+  IWPM_NLA_MAPINFO_ULIB_VER,
+  IWPM_NLA_RMANAGE_ADDR,
+  IWPM_NLA_RMANAGE_MAPPED_LOC_ADDR,
+  IWPM_NLA_RMANAGE_MAPPING_SEQ,
+  IWPM_NLA_RQUERY_LOCAL_ADDR,
+  IWPM_NLA_RQUERY_MAPPED_LOC_ADDR,
+  IWPM_NLA_RQUERY_MAPPED_REM_ADDR,
+  IWPM_NLA_RQUERY_MAPPING_ERR,
+  IWPM_NLA_RQUERY_MAPPING_SEQ,
+  IWPM_NLA_RQUERY_REMOTE_ADDR,
+  IWPM_NLA_RREG_IBDEV_NAME,
+  IWPM_NLA_RREG_PID_SEQ,
+  IWPM_NLA_RREG_ULIB_NAME,
+  IWPM_NLA_RREG_ULIB_VER,
+} from "../gen/protocol";
+import {
+  IWPM_UABI_VERSION,
   IWPM_UABI_VERSION_MIN,
   LINUX_EINVAL,
   MAX_DAEMON_DATAGRAM,
@@ -74,6 +98,7 @@ import { NIL } from "../tables/slab";
 import {
   EV_DAEMON_HELLO,
   EV_MAPINFO_ACK,
+  EV_MAPINFO_REFUSED,
   EV_MAPINFO_REQUEST,
   EV_MAPINFO_SENT,
   EV_MAPPING_ERROR,
@@ -191,7 +216,7 @@ function handleMessage(msg: usize, len: u32): void {
   }
   const client = typeClient(type);
   const op = typeOp(type);
-  if (schemaMaxId(DIR_TO_CLIENT, op, 4) == 0) return drop(E_UNKNOWN_OP);
+  if (schemaMaxId(DIR_TO_CLIENT, op, IWPM_UABI_VERSION) == 0) return drop(E_UNKNOWN_OP);
   if (!clientValid(client)) return drop(E_UNKNOWN_CLIENT);
   const verdict = trust.check(sender);
   if (verdict != OK) return drop(verdict);
@@ -199,7 +224,7 @@ function handleMessage(msg: usize, len: u32): void {
   const newPort = port != 0 && daemonKnown() && port != daemonPort;
   if (newPort && !announce) return drop(E_WRONG_SOURCE);
   if (port != 0 && msgPid(msg) != port) return drop(E_PID_MISMATCH);
-  const status = parseMessage(msg, len, DIR_TO_CLIENT, op, 4);
+  const status = parseMessage(msg, len, DIR_TO_CLIENT, op, IWPM_UABI_VERSION);
   if (status != OK) return drop(status);
   if (newPort && probePort(daemonPort)) return drop(E_DAEMON_ALIVE);
   if (op == OP_REG_PID) onRegPidReply(msg);
@@ -239,13 +264,13 @@ function sameName(a: usize, b: usize): bool {
 }
 
 function onRegPidReply(msg: usize): void {
-  const i = matchRequest(attrU32(1), OP_REG_PID);
+  const i = matchRequest(attrU32(IWPM_NLA_RREG_PID_SEQ), OP_REG_PID);
   if (i == NIL) return;
-  const version = <u32>attrU16(4);
+  const version = <u32>attrU16(IWPM_NLA_RREG_ULIB_VER);
   // A v3-only client accepts exactly v3, as v3 kernels did.
   const versionOk = maxVersion <= IWPM_UABI_VERSION_MIN ? version == IWPM_UABI_VERSION_MIN : version >= IWPM_UABI_VERSION_MIN;
   let status = OK;
-  if (!sameName(attrPtr(2), requestPtr(i) + R_DEVNAME) || !sameName(attrPtr(3), ulibNamePtr()) || !versionOk) {
+  if (!sameName(attrPtr(IWPM_NLA_RREG_IBDEV_NAME), requestPtr(i) + R_DEVNAME) || !sameName(attrPtr(IWPM_NLA_RREG_ULIB_NAME), ulibNamePtr()) || !versionOk) {
     status = IWPM_USER_LIB_INFO_ERR;
   } else {
     setDaemon(msgPid(msg));
@@ -261,13 +286,13 @@ function onRegPidReply(msg: usize): void {
 
 function onAddMappingReply(msg: usize): void {
   setEchoSeq(msgSeq(msg));
-  const i = matchRequest(attrU32(1), OP_ADD_MAPPING);
+  const i = matchRequest(attrU32(IWPM_NLA_RMANAGE_MAPPING_SEQ), OP_ADD_MAPPING);
   if (i == NIL) return;
   let status = OK;
   // The daemon echoes the local address; it must be ours, and mapping keeps the family.
   if (
-    !addrFromSockaddr(C_A, attrPtr(2)) ||
-    !addrFromSockaddr(C_B, attrPtr(3)) ||
+    !addrFromSockaddr(C_A, attrPtr(IWPM_NLA_RMANAGE_ADDR)) ||
+    !addrFromSockaddr(C_B, attrPtr(IWPM_NLA_RMANAGE_MAPPED_LOC_ADDR)) ||
     !addrEqual(C_A, requestPtr(i) + R_LOCAL) ||
     load<u16>(C_A) != load<u16>(C_B)
   ) {
@@ -280,18 +305,18 @@ function onAddMappingReply(msg: usize): void {
 
 function onQueryMappingReply(msg: usize): void {
   setEchoSeq(msgSeq(msg));
-  const i = matchRequest(attrU32(1), OP_QUERY_MAPPING);
+  const i = matchRequest(attrU32(IWPM_NLA_RQUERY_MAPPING_SEQ), OP_QUERY_MAPPING);
   if (i == NIL) return;
   let status = OK;
-  if (<i32>attrU16(6) == IWPM_REMOTE_QUERY_REJECT) {
+  if (<i32>attrU16(IWPM_NLA_RQUERY_MAPPING_ERR) == IWPM_REMOTE_QUERY_REJECT) {
     status = IWPM_REMOTE_QUERY_REJECT;
   } else {
     const r = requestPtr(i);
     if (
-      !addrFromSockaddr(C_A, attrPtr(2)) ||
-      !addrFromSockaddr(C_B, attrPtr(3)) ||
-      !addrFromSockaddr(C_C, attrPtr(4)) ||
-      !addrFromSockaddr(C_D, attrPtr(5)) ||
+      !addrFromSockaddr(C_A, attrPtr(IWPM_NLA_RQUERY_LOCAL_ADDR)) ||
+      !addrFromSockaddr(C_B, attrPtr(IWPM_NLA_RQUERY_REMOTE_ADDR)) ||
+      !addrFromSockaddr(C_C, attrPtr(IWPM_NLA_RQUERY_MAPPED_LOC_ADDR)) ||
+      !addrFromSockaddr(C_D, attrPtr(IWPM_NLA_RQUERY_MAPPED_REM_ADDR)) ||
       !addrEqual(C_A, r + R_LOCAL) ||
       !addrEqual(C_B, r + R_REMOTE) ||
       load<u16>(C_A) != load<u16>(C_C) ||
@@ -310,10 +335,10 @@ function onQueryMappingReply(msg: usize): void {
 
 function onRemoteInfo(msg: usize, client: u32): void {
   if (
-    !addrFromSockaddr(C_A, attrPtr(2)) ||
-    !addrFromSockaddr(C_B, attrPtr(3)) ||
-    !addrFromSockaddr(C_C, attrPtr(4)) ||
-    !addrFromSockaddr(C_D, attrPtr(5)) ||
+    !addrFromSockaddr(C_A, attrPtr(IWPM_NLA_RQUERY_LOCAL_ADDR)) ||
+    !addrFromSockaddr(C_B, attrPtr(IWPM_NLA_RQUERY_REMOTE_ADDR)) ||
+    !addrFromSockaddr(C_C, attrPtr(IWPM_NLA_RQUERY_MAPPED_LOC_ADDR)) ||
+    !addrFromSockaddr(C_D, attrPtr(IWPM_NLA_RQUERY_MAPPED_REM_ADDR)) ||
     load<u16>(C_A) != load<u16>(C_C) ||
     load<u16>(C_B) != load<u16>(C_D)
   ) {
@@ -329,14 +354,19 @@ function onRemoteInfo(msg: usize, client: u32): void {
 }
 
 function onMappingError(msg: usize, client: u32): void {
-  const seq = attrU32(1);
-  const code = <i32>attrU16(2);
+  const seq = attrU32(IWPM_NLA_ERR_SEQ);
+  const code = <i32>attrU16(IWPM_NLA_ERR_CODE);
   if (code == 0) return drop(E_BAD_VALUE);
   if (seq == 0) {
     // Errors about MAPINFO records name no request (ERR_SEQ 0): report them as they are.
     const e = pushEvent(EV_MAPPING_ERROR, client, code, 0);
     setEventPort(e, msgPid(msg));
     return;
+  }
+  const k = logFind(seq, client);
+  if (k >= 0) {
+    setEchoSeq(msgSeq(msg));
+    return onMapinfoRefused(msg, client, <u32>k, code);
   }
   const i = requestFind(seq);
   if (i == NIL) return dropUnmatched(seq);
@@ -346,8 +376,8 @@ function onMappingError(msg: usize, client: u32): void {
 }
 
 function onMapinfoRequest(msg: usize, len: u32, client: u32): void {
-  const version = <u32>attrU16(2);
-  if (!sameName(attrPtr(1), ulibNamePtr())) return drop(E_BAD_ULIB);
+  const version = <u32>attrU16(IWPM_NLA_MAPINFO_ULIB_VER);
+  if (!sameName(attrPtr(IWPM_NLA_MAPINFO_ULIB_NAME), ulibNamePtr())) return drop(E_BAD_ULIB);
   if (version < IWPM_UABI_VERSION_MIN) return drop(E_BAD_VERSION);
   setEchoSeq(msgSeq(msg));
   setRegistration(client, REG_INCOMPL);
@@ -359,44 +389,161 @@ function onMapinfoRequest(msg: usize, len: u32, client: u32): void {
   if (mapinfoCount() != 0) resendMapinfo(client);
 }
 
+// The records of each client's latest resend, in the order sent: the record's own header seq
+// (which iwpmd echoes in the HANDLE_ERR of a record it refuses), its mapinfo record, the datagram
+// it travelled in (iwpmd stops reading a datagram at a refused record) and the client.
+const LOG_SEQ: usize = 0;
+const LOG_RECORD: usize = 4;
+const LOG_DATAGRAM: usize = 8;
+const LOG_CLIENT: usize = 12;
+const LOG_ENTRY: u32 = 16;
+let resendLog: usize = 0;
+let resendCap: u32 = 0;
+let resendLen: u32 = 0;
+let datagramNumber: u32 = 0;
+
+function logAt(k: u32): usize {
+  return resendLog + <usize>k * LOG_ENTRY;
+}
+
+function logPush(seq: u32, record: u32, client: u32): void {
+  if (resendLen == resendCap) {
+    resendCap = resendCap == 0 ? 256 : resendCap << 1;
+    const bytes = <usize>resendCap * LOG_ENTRY;
+    resendLog = resendLog == 0 ? heap.alloc(bytes) : heap.realloc(resendLog, bytes);
+  }
+  const e = logAt(resendLen++);
+  store<u32>(e + LOG_SEQ, seq);
+  store<u32>(e + LOG_RECORD, record);
+  store<u32>(e + LOG_DATAGRAM, datagramNumber);
+  store<u32>(e + LOG_CLIENT, client);
+}
+
+/** Forgets a client's earlier resend: a new MAPINFO request starts over. */
+function logForget(client: u32): void {
+  let kept: u32 = 0;
+  for (let k: u32 = 0; k < resendLen; k++) {
+    if (load<u32>(logAt(k) + LOG_CLIENT) == client) continue;
+    if (kept != k) memory.copy(logAt(kept), logAt(k), LOG_ENTRY);
+    kept++;
+  }
+  resendLen = kept;
+}
+
+/** The log entry of a record sent with header seq `seq` to `client`'s daemon, or -1. */
+function logFind(seq: u32, client: u32): i32 {
+  for (let k = <i32>resendLen - 1; k >= 0; k--) {
+    const e = logAt(<u32>k);
+    if (load<u32>(e + LOG_SEQ) == seq && load<u32>(e + LOG_CLIENT) == client) return k;
+  }
+  return -1;
+}
+
+/** One MAPINFO record on the wire: header, two sockaddr_storage attributes, FLAGS from v4 on. */
+const MAPINFO_RECORD_V3: u32 = 280;
+const MAPINFO_RECORD_V4: u32 = 288;
+
+// One batch of MAPINFO records being packed into datagrams.
+let batchClient: u32 = 0;
+let batchTo: u32 = 0;
+let batchOff: u32 = 0;
+let batchRecords: u32 = 0;
+let batchDatagrams: u32 = 0;
+let batchStatus: i32 = OK;
+let batchWithFlags: bool = false;
+
+function batchBegin(client: u32): void {
+  batchClient = client;
+  batchTo = daemonPort;
+  batchOff = 0;
+  batchRecords = 0;
+  batchDatagrams = 0;
+  batchStatus = OK;
+  batchWithFlags = abiVersion > IWPM_UABI_VERSION_MIN;
+  datagramNumber++;
+}
+
+/** Appends record `i` with a sequence number of its own, sending the datagram first when full. */
+function batchAdd(i: u32): void {
+  if (batchStatus != OK) return;
+  const recordSize: u32 = batchWithFlags ? MAPINFO_RECORD_V4 : MAPINFO_RECORD_V3;
+  if (batchOff + recordSize + NLMSG_HDRLEN > MAX_DAEMON_DATAGRAM) {
+    batchFlush();
+    if (batchStatus != OK) return;
+  }
+  const seq = takeSeq();
+  const at = TX + batchOff;
+  batchOff += buildMapinfoRecord(at, batchClient, ownPort, mapinfoLocal(i), mapinfoMapped(i), mapinfoFlags(i), batchWithFlags);
+  store<u32>(at + NLMSG_SEQ, seq);
+  logPush(seq, i, batchClient);
+  batchRecords++;
+}
+
+function batchFlush(): void {
+  batchStatus = flushBatch(batchOff, batchTo);
+  batchDatagrams++;
+  datagramNumber++;
+  batchOff = 0;
+}
+
 /**
  * Replays this client's records to the daemon in datagrams iwpmd can read
  * whole (each ends with NLMSG_DONE, where iwpmd stops), then MAPINFO_NUM.
  */
 function resendMapinfo(client: u32): void {
-  const withFlags = abiVersion > IWPM_UABI_VERSION_MIN;
-  const recordSize: u32 = withFlags ? 288 : 280;
-  const to = daemonPort;
-  let off: u32 = 0;
-  let records: u32 = 0;
-  let datagrams: u32 = 0;
-  let status = OK;
-  for (let i = mapinfoFirst(); i != NIL && status == OK; i = mapinfoNext(i)) {
-    if (mapinfoClient(i) != client) continue;
-    if (off + recordSize + NLMSG_HDRLEN > MAX_DAEMON_DATAGRAM) {
-      status = flushBatch(off, to);
-      datagrams++;
-      off = 0;
-    }
-    off += buildMapinfoRecord(TX + off, client, ownPort, mapinfoLocal(i), mapinfoMapped(i), mapinfoFlags(i), withFlags);
-    records++;
+  logForget(client);
+  batchBegin(client);
+  for (let i = mapinfoFirst(); i != NIL && batchStatus == OK; i = mapinfoNext(i)) {
+    if (mapinfoClient(i) == client) batchAdd(i);
   }
-  if (status == OK && (off > 0 || datagrams == 0)) {
-    status = flushBatch(off, to);
-    datagrams++;
-  }
+  if (batchStatus == OK && (batchOff > 0 || batchDatagrams == 0)) batchFlush();
+  const to = batchTo;
+  let status = batchStatus;
   let numSeq: u32 = 0;
   if (status == OK) {
     numSeq = takeSeq();
-    status = sendTx(buildMapinfoNum(TX, client, numSeq, ownPort, records), to, 0);
+    status = sendTx(buildMapinfoNum(TX, client, numSeq, ownPort, batchRecords), to, 0);
     if (status == OK) {
       bump(STAT_TX_MESSAGES);
       store<u32>(MAPINFO_NUM_SEQ + (<usize>client << 2), numSeq);
     }
   }
   const e = pushEvent(EV_MAPINFO_SENT, client, status, numSeq);
-  setEventValues(e, records, datagrams, 0);
+  setEventValues(e, batchRecords, batchDatagrams, 0);
   setEventPort(e, to);
+}
+
+/**
+ * The daemon refused the resent record of log entry `k` with `code`. It read nothing after it in
+ * that datagram, so the records behind it are sent again (with new sequence numbers); the event
+ * names the refused record and counts those resent.
+ */
+function onMapinfoRefused(msg: usize, client: u32, k: u32, code: i32): void {
+  const refused = logAt(k);
+  const record = load<u32>(refused + LOG_RECORD);
+  const datagram = load<u32>(refused + LOG_DATAGRAM);
+  store<u32>(refused + LOG_SEQ, 0);
+  const e = pushEvent(EV_MAPINFO_REFUSED, client, code, msgSeq(msg));
+  setEventAddr(e, 0, mapinfoLocal(record));
+  setEventAddr(e, 1, mapinfoMapped(record));
+  setEventPort(e, msgPid(msg));
+  // Unread: the entries after it that travelled in the same datagram. The log grows while they are
+  // resent, so the end of the datagram is found first.
+  let end = k + 1;
+  while (end < resendLen && load<u32>(logAt(end) + LOG_DATAGRAM) == datagram) end++;
+  let resent: u32 = 0;
+  if (end > k + 1) {
+    batchBegin(client);
+    for (let j = k + 1; j < end && batchStatus == OK; j++) {
+      const entry = logAt(j);
+      if (load<u32>(entry + LOG_SEQ) == 0) continue;
+      store<u32>(entry + LOG_SEQ, 0);
+      batchAdd(load<u32>(entry + LOG_RECORD));
+    }
+    if (batchStatus == OK && batchOff > 0) batchFlush();
+    resent = batchRecords;
+  }
+  setEventValues(e, mapinfoFlags(record), resent, <u32>batchStatus);
 }
 
 function flushBatch(off: u32, to: u32): i32 {
@@ -405,7 +552,7 @@ function flushBatch(off: u32, to: u32): i32 {
 }
 
 function onMapinfoAck(msg: usize, client: u32): void {
-  const seq = attrU32(1);
+  const seq = attrU32(IWPM_NLA_MAPINFO_SEQ);
   const slot = MAPINFO_NUM_SEQ + (<usize>client << 2);
   if (seq == 0 || load<u32>(slot) != seq) return drop(E_STRAY_SEQ);
   store<u32>(slot, 0);
@@ -413,12 +560,12 @@ function onMapinfoAck(msg: usize, client: u32): void {
   // ACK_NUM counts every record the daemon accepted since it started, so a
   // difference from SEND_NUM is reported, not treated as a failure.
   const e = pushEvent(EV_MAPINFO_ACK, client, OK, seq);
-  setEventValues(e, attrU32(2), attrU32(3), 0);
+  setEventValues(e, attrU32(IWPM_NLA_MAPINFO_SEND_NUM), attrU32(IWPM_NLA_MAPINFO_ACK_NUM), 0);
   setEventPort(e, msgPid(msg));
 }
 
 function onHello(msg: usize, len: u32, client: u32): void {
-  const offered = <u32>attrU16(1);
+  const offered = <u32>attrU16(IWPM_NLA_HELLO_ABI_VERSION);
   if (maxVersion > IWPM_UABI_VERSION_MIN && offered < IWPM_UABI_VERSION_MIN) return drop(E_BAD_VERSION);
   const e = pushEvent(EV_DAEMON_HELLO, client, OK, msgSeq(msg));
   setEventPort(e, msgPid(msg));

@@ -47,6 +47,8 @@ export const sender = new Sender();
 /** Who may speak as the daemon (docs/api.md "Trust"). */
 export const trust = new TrustPolicy();
 export let timeoutNs: u64 = 10_000_000_000;
+/** How long requests wait before the daemon's port is probed (0: never probed). */
+export let livenessNs: u64 = 250_000_000;
 export let lastErrno: u32 = 0;
 
 const REGISTRATION: usize = memory.data(<i32>MAX_NL_CLIENTS);
@@ -84,6 +86,9 @@ export function setSocketFd(fd: u32): void {
 }
 export function setTimeoutMs(ms: u32): void {
   timeoutNs = <u64>ms * 1_000_000;
+}
+export function setLivenessMs(ms: u32): void {
+  livenessNs = <u64>ms * 1_000_000;
 }
 export function setInitTotal(n: u32): void {
   initTotal = n;

@@ -61,6 +61,15 @@ export const EV_MAPINFO_ACK: u16 = 7;
 // acked u32 +20: records it accepted
 // port u32 +28: the daemon's port
 
+/** mapinfoRefused: the daemon refused a resent MAPINFO record (a HANDLE_ERR naming its seq); status: its IWPM_* code */
+export const EV_MAPINFO_REFUSED: u16 = 16;
+// flags u32 +16: the record's mapping flags
+// resent u32 +20: records behind it in its datagram, which the daemon did not read, sent again
+// resendStatus i32 +24: 0, or the status that stopped sending them again
+// port u32 +28: the daemon's port
+// local sockaddr +32
+// mapped sockaddr +160
+
 /** hello: the ABI version settled; status 17 for a refused offer */
 export const EV_SVC_HELLO: u16 = 8;
 export const EV_SVC_HELLO_VERSION: usize = 16; // the version in use

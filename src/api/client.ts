@@ -11,7 +11,7 @@ import type { SockAddr } from "../core/sockaddr.js";
 import { STATUS_LIMIT, Status, statusInfo } from "../core/status.js";
 import type { NetlinkSocket } from "../host/shim.js";
 import { type AddressInput, formatAddress, parseAddress } from "./address.js";
-import { IWPM_FLAGS_NO_PORT_MAP, IWPM_NL_TIMEOUT_MS, MAX_NL_CLIENTS, RDMA_NL_IWCM } from "./constants.js";
+import { IWPM_FLAGS_NO_PORT_MAP, IWPM_GROUP_MASK, IWPM_NL_TIMEOUT_MS, MAX_NL_CLIENTS, RDMA_NL_IWCM } from "./constants.js";
 import { TypedEmitter } from "./emitter.js";
 
 /** The socket a host gives the client, with the means to close it and to (un)pin the event loop. */
@@ -19,6 +19,12 @@ export interface PortMapperTransport {
   socket: NetlinkSocket;
   /** The netlink port id the socket is bound to; sent as `nlmsg_pid` so replies come back. */
   port: number;
+  /**
+   * Whether a socket of the transport's protocol other than this one has joined a group of
+   * `groupMask` in this network namespace; undefined (or absent) where the host cannot see, and
+   * registerPid then waits for its timeout.
+   */
+  groupHasMember?(groupMask: number): boolean | undefined;
   close(): void;
   ref?(): void;
   unref?(): void;
@@ -27,6 +33,18 @@ export interface PortMapperTransport {
 export interface PortMapperClientOptions {
   /** Request timeout in ms (default 10 000, the kernel's IWPM_NL_TIMEOUT). */
   timeoutMs?: number;
+  /**
+   * After requests have waited this long (ms, default 250), the client checks that the port
+   * mapper's netlink port is still held; when it is not, every pending request fails at once with
+   * DAEMON_GONE instead of waiting for its timeout. 0 turns the check off.
+   */
+  livenessMs?: number;
+  /**
+   * After a restarted port mapper asks for the mapping records, register each client index again
+   * with the device names it last registered with (default true), as the kernel's users would
+   * have to; the `resynced` event tells when that and the records' resend are done.
+   */
+  autoRegister?: boolean;
   /** Highest ABI version spoken (default 4); 3 answers HELLO as a v3 kernel, so iwpmd falls back. */
   abiVersion?: 3 | 4;
   /** Bound of the remote-info table (default 65 536). */
@@ -155,6 +173,50 @@ export interface MapinfoAckEvent {
   port: number;
 }
 
+/** The daemon refused one resent mapping record; the records it did not read after it were sent again. */
+export interface MapinfoRefusedEvent {
+  nlClient: number;
+  local: SockAddr;
+  mapped: SockAddr;
+  flags: number;
+  /** The IWPM_* code (11: the mapped port could not be reserved again, …) and its name. */
+  code: number;
+  name: string;
+  /** Records behind it in its datagram, which the daemon did not read, sent again. */
+  resent: number;
+  /** 0, or the status that stopped sending them again (SEND_FAILED 125). */
+  resendStatus: number;
+  port: number;
+}
+
+/** A restarted port mapper has the records (as far as it took them) and, with autoRegister, the registration. */
+export interface ResyncedEvent {
+  nlClient: number;
+  /** The new port mapper's port. */
+  port: number;
+  /** Records resent, and the daemon's count of records it accepted (cumulative since it started). */
+  sent: number;
+  acked: number;
+  /** Records it refused (each also a mapinfoRefused event) and records sent a second time behind them. */
+  refused: number;
+  resent: number;
+  /** The index is registered with the new daemon (false: no names to register with, or it failed). */
+  registered: boolean;
+  /** Why registering again failed, when it did. */
+  error?: IwpmError;
+}
+
+interface Resync {
+  port: number;
+  sent: number;
+  acked: number;
+  refused: number;
+  resent: number;
+  recordsDone: boolean;
+  registration: "pending" | "done" | "failed" | "none";
+  error?: IwpmError;
+}
+
 export interface PortMapperEvents {
   remoteInfo: RemoteInfoEvent;
   mappingError: MappingErrorEvent;
@@ -162,6 +224,8 @@ export interface PortMapperEvents {
   mapinfoRequest: MapinfoRequestEvent;
   mapinfoResent: MapinfoResentEvent;
   mapinfoAck: MapinfoAckEvent;
+  mapinfoRefused: MapinfoRefusedEvent;
+  resynced: ResyncedEvent;
   /**
    * The kernel dropped datagrams for this socket while the process was busy (a receive-queue
    * overrun); the socket keeps working. Replies lost this way end in TIMEOUT; raise
@@ -216,6 +280,8 @@ const PID_UNAVAILABLE = -2;
 const U32_MAX = 0xffff_ffff;
 /** The core keeps deadlines as i32 milliseconds. */
 const TIMEOUT_MAX_MS = 0x7fff_ffff;
+/** The default liveness interval: far below the 10 s timeout, far above a loaded daemon's reply time. */
+const LIVENESS_MS = 250;
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -231,6 +297,11 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   private readonly abandoned = new Set<number>();
   /** The REG_PID in flight per client index, which concurrent registerPid calls share. */
   private readonly registering = new Map<number, number>();
+  private readonly autoRegister: boolean;
+  /** The names each client index last registered with, to register again after a daemon restart. */
+  private readonly lastNames = new Map<number, DeviceNames>();
+  /** Per client index: the resync with a restarted daemon under way. */
+  private readonly resyncs = new Map<number, Resync>();
   private readonly timeoutMs: number;
   private abortedReplies = 0;
   private timer: Timer | undefined;
@@ -254,6 +325,11 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     x.seedSequence(integerOption(o.firstSeq, "PortMapperClient", "firstSeq", 0, U32_MAX, 0));
     this.timeoutMs = integerOption(o.timeoutMs, "PortMapperClient", "timeoutMs", 1, TIMEOUT_MAX_MS, IWPM_NL_TIMEOUT_MS);
     x.setTimeoutMs(this.timeoutMs);
+    x.setLivenessMs(integerOption(o.livenessMs, "PortMapperClient", "livenessMs", 0, TIMEOUT_MAX_MS, LIVENESS_MS));
+    if (o.autoRegister !== undefined && typeof o.autoRegister !== "boolean") {
+      throw new IwpmError("INVALID_ARGUMENT", `PortMapperClient: autoRegister ${show(o.autoRegister)} is not a boolean`);
+    }
+    this.autoRegister = o.autoRegister ?? true;
     const version = o.abiVersion ?? 4;
     if (version !== 3 && version !== 4) {
       throw new IwpmError("INVALID_ARGUMENT", `PortMapperClient: abiVersion ${show(version)} is neither 3 nor 4`);
@@ -347,11 +423,20 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     }
     checkNotAborted(call.signal, what);
     const shared = this.registering.get(c);
+    const used: DeviceNames = { devName: names.devName, ifName: names.ifName };
     if (shared !== undefined) {
       const done = await this.await(shared, what, call.signal);
+      this.lastNames.set(c, used);
       return { registered: true, abiVersion: done.a };
     }
     const x = this.core.exports;
+    // With no daemon known the request is multicast, which succeeds even when nobody listens.
+    if (x.validPid() !== 1 && this.core.daemonPid() !== PID_UNAVAILABLE && this.transport.groupHasMember?.(IWPM_GROUP_MASK) === false) {
+      throw new IwpmError(
+        "DAEMON_UNAVAILABLE",
+        `${what}: no port mapper listens (no other netlink socket of this protocol has joined the port mappers' group in this network namespace); start iwpmd or \`iwpm serve\`, then call registerPid() again`,
+      );
+    }
     const r = this.withTimeout(call.timeoutMs, () => x.registerPid(c));
     if (r <= 0) {
       this.pump();
@@ -360,10 +445,12 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
       if (!registered && this.core.daemonPid() !== PID_UNAVAILABLE) {
         throw new IwpmError("INTERNAL", `${what}: the core neither sent a request nor holds a registration`);
       }
+      if (registered) this.lastNames.set(c, used);
       return { registered, abiVersion: x.negotiatedVersion() };
     }
     this.registering.set(c, r);
     const done = await this.await(r, what, call.signal);
+    this.lastNames.set(c, used);
     return { registered: true, abiVersion: done.a };
   }
 
@@ -726,8 +813,13 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
           break;
         case "mapinfoRequest":
           this.emit("mapinfoRequest", { nlClient: ev.nlClient, port: ev.port, version: ev.version });
+          this.startResync(ev.nlClient, ev.port);
           break;
         case "mapinfoSent":
+          this.resyncRecords(ev.nlClient, (r) => {
+            r.sent = ev.records;
+            if (ev.status !== 0) r.recordsDone = true;
+          });
           this.emit("mapinfoResent", {
             nlClient: ev.nlClient,
             records: ev.records,
@@ -738,9 +830,89 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
           break;
         case "mapinfoAck":
           this.emit("mapinfoAck", { nlClient: ev.nlClient, sent: ev.sent, acked: ev.acked, port: ev.port });
+          this.resyncRecords(ev.nlClient, (r) => {
+            r.acked = ev.acked;
+            r.recordsDone = true;
+          });
+          break;
+        case "mapinfoRefused":
+          this.resyncRecords(ev.nlClient, (r) => {
+            r.refused++;
+            r.resent += ev.resent;
+          });
+          this.emit("mapinfoRefused", {
+            nlClient: ev.nlClient,
+            local: ev.local,
+            mapped: ev.mapped,
+            flags: ev.flags,
+            code: ev.code,
+            name: statusInfo(ev.code).name,
+            resent: ev.resent,
+            resendStatus: ev.resendStatus,
+            port: ev.port,
+          });
           break;
       }
     }
+  }
+
+  /**
+   * A restarted daemon asked for index `nlClient`'s records: the core resends them (when any
+   * record exists at all, an ack follows); registering again starts once this pass is over.
+   */
+  private startResync(nlClient: number, port: number): void {
+    const names = this.autoRegister ? this.lastNames.get(nlClient) : undefined;
+    const r: Resync = {
+      port,
+      sent: 0,
+      acked: 0,
+      refused: 0,
+      resent: 0,
+      recordsDone: this.core.exports.mapinfoSize() === 0,
+      registration: names === undefined ? "none" : "pending",
+    };
+    this.resyncs.set(nlClient, r);
+    if (names !== undefined) {
+      queueMicrotask(() => {
+        if (this.closed || this.resyncs.get(nlClient) !== r) return;
+        this.registerPid(names, { nlClient }).then(
+          (result) => {
+            r.registration = result.registered ? "done" : "failed";
+            this.finishResync(nlClient, r);
+          },
+          (err: unknown) => {
+            r.registration = "failed";
+            r.error = err instanceof IwpmError ? err : new IwpmError("INTERNAL", String(err));
+            this.finishResync(nlClient, r);
+          },
+        );
+      });
+    }
+    this.finishResync(nlClient, r);
+  }
+
+  private resyncRecords(nlClient: number, update: (r: Resync) => void): void {
+    const r = this.resyncs.get(nlClient);
+    if (r === undefined) return;
+    update(r);
+    this.finishResync(nlClient, r);
+  }
+
+  /** Emits `resynced` once the records are through and registering again has settled. */
+  private finishResync(nlClient: number, r: Resync): void {
+    if (this.closed || this.resyncs.get(nlClient) !== r || !r.recordsDone || r.registration === "pending") return;
+    this.resyncs.delete(nlClient);
+    const e: ResyncedEvent = {
+      nlClient,
+      port: r.port,
+      sent: r.sent,
+      acked: r.acked,
+      refused: r.refused,
+      resent: r.resent,
+      registered: r.registration === "done",
+    };
+    if (r.error !== undefined) e.error = r.error;
+    this.emit("resynced", e);
   }
 
   private settle(ev: RequestDone): void {

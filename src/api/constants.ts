@@ -17,3 +17,6 @@ export const IWPM_FLAGS_NO_PORT_MAP = 1;
 
 /** Request timeout of the kernel client (IWPM_NL_TIMEOUT), ms. */
 export const IWPM_NL_TIMEOUT_MS = 10_000;
+
+/** RDMA_NL_GROUP_IWPM (group 2) as a bind/send bitmask: the group port mappers join. */
+export const IWPM_GROUP_MASK = 1 << 1;

@@ -16,6 +16,7 @@ export {
   type DaemonHelloEvent,
   type DeviceNames,
   type MapinfoAckEvent,
+  type MapinfoRefusedEvent,
   type MapinfoRequestEvent,
   type MapinfoResentEvent,
   type MappingCallOptions,
@@ -31,6 +32,7 @@ export {
   type RegisterResult,
   type Registration,
   type RemoteInfoEvent,
+  type ResyncedEvent,
 } from "./client.js";
 export {
   IWPM_FLAGS_NO_PORT_MAP,
@@ -50,6 +52,10 @@ export interface HostClientOptions {
   port?: number;
   /** Request timeout in ms (default 10 000). */
   timeoutMs?: number;
+  /** After requests waited this long (ms, default 250), check that the port mapper still holds its port (0: never). */
+  livenessMs?: number;
+  /** Register again by itself after a port mapper restart, with the names last used (default true). */
+  autoRegister?: boolean;
   /** Highest ABI version spoken (default 4). */
   abiVersion?: 3 | 4;
   /** Bound of the remote-info table (default 65 536). */

@@ -14,6 +14,8 @@ export interface HostSocket {
   /** What the shim serves to the core. */
   readonly socket: NetlinkSocket;
   readonly port: number;
+  /** See PortMapperTransport.groupHasMember. */
+  groupHasMember?(groupMask: number): boolean | undefined;
   close(): void;
   ref(): void;
   unref(): void;
@@ -96,6 +98,8 @@ export async function openClient(
 
   const clientOptions: PortMapperClientOptions = { fd: SOCKET_FD };
   if (options.timeoutMs !== undefined) clientOptions.timeoutMs = options.timeoutMs;
+  if (options.livenessMs !== undefined) clientOptions.livenessMs = options.livenessMs;
+  if (options.autoRegister !== undefined) clientOptions.autoRegister = options.autoRegister;
   if (options.abiVersion !== undefined) clientOptions.abiVersion = options.abiVersion;
   if (options.remoteInfoLimit !== undefined) clientOptions.remoteInfoLimit = options.remoteInfoLimit;
   if (options.init !== undefined) clientOptions.init = options.init;
@@ -104,7 +108,14 @@ export async function openClient(
   try {
     client = new PortMapperClient(
       core,
-      { socket: wrapped.socket, port: socket.port, close, ref: () => socket.ref(), unref: () => socket.unref() },
+      {
+        socket: wrapped.socket,
+        port: socket.port,
+        ...(socket.groupHasMember ? { groupHasMember: (mask: number) => socket.groupHasMember?.(mask) } : {}),
+        close,
+        ref: () => socket.ref(),
+        unref: () => socket.unref(),
+      },
       clientOptions,
     );
   } catch (err) {

@@ -312,7 +312,11 @@ async function run(args: string[], io: CliIO): Promise<number> {
       onOpen: (s) => {
         sockets = s;
       },
-      onService: (s) => logEvents(s, logger),
+      onService: (s) => {
+        logEvents(s, logger);
+        // Every socket is open: from here on the service answers, so systemd hears it first.
+        notifier?.ready(`serving on netlink port ${s.port}`);
+      },
       log: (line, level) => logger.log(level ?? "info", line),
     });
   } catch (err) {
@@ -330,7 +334,6 @@ async function run(args: string[], io: CliIO): Promise<number> {
   for (const note of notes) logger.log("warning", note);
   const ready = startupLine(sockets as ServiceSockets, settings, service, native !== undefined);
   logger.log("notice", ready);
-  notifier?.ready(`serving on netlink port ${service.port}`);
 
   const stats = () => {
     const s = service.stats();

@@ -5,7 +5,7 @@ import { readSockaddr, SOCKADDR_SIZE, type SockAddr, writeSockaddr } from "./soc
 import { STATUS_LIMIT, TRAFFIC_STATS } from "./status.js";
 
 /** The core ABI this host code speaks (assembly/index.ts CORE_ABI_VERSION). */
-export const CORE_ABI_VERSION = 4;
+export const CORE_ABI_VERSION = 5;
 
 /** The core's exports (assembly/index.ts); all integers, pointers are offsets into `memory`. */
 export interface CoreExports {
@@ -25,6 +25,7 @@ export interface CoreExports {
   setPort(port: number): void;
   setSocket(fd: number): void;
   setTimeoutMs(ms: number): void;
+  setLivenessMs(ms: number): void;
   setMaxVersion(version: number): number;
   setRemoteInfoLimit(n: number): void;
   seedSequence(first: number): void;

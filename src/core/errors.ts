@@ -8,6 +8,8 @@ import { Status, statusInfo } from "./status.js";
 export type IwpmErrorCode =
   | "TIMEOUT"
   | "DAEMON_UNAVAILABLE"
+  /** The known port mapper exited while the request waited (its port refused a liveness probe). */
+  | "DAEMON_GONE"
   | "REJECTED"
   | "REMOTE_REJECTED"
   | "MISMATCH"
@@ -83,6 +85,7 @@ const codeOfStatus: Record<number, IwpmErrorCode> = {
   [Status.NOT_INITIALIZED]: "NOT_INITIALIZED",
   [Status.INVALID_ARGUMENT]: "INVALID_ARGUMENT",
   [Status.DAEMON_UNAVAILABLE]: "DAEMON_UNAVAILABLE",
+  [Status.DAEMON_GONE]: "DAEMON_GONE",
   [Status.NOT_REGISTERED]: "NOT_REGISTERED",
   [Status.SEND_FAILED]: "SEND_FAILED",
   [Status.NETLINK_ERROR]: "NETLINK_ERROR",

@@ -1,6 +1,7 @@
 import {
   EV_DAEMON_HELLO,
   EV_MAPINFO_ACK,
+  EV_MAPINFO_REFUSED,
   EV_MAPINFO_REQUEST,
   EV_MAPINFO_SENT,
   EV_MAPPING_ERROR,
@@ -9,6 +10,7 @@ import {
   EVENT_KIND,
   readDaemonHello,
   readMapinfoAck,
+  readMapinfoRefused,
   readMapinfoRequest,
   readMapinfoSent,
   readMappingError,
@@ -21,7 +23,16 @@ import type { SockAddr } from "./sockaddr.js";
 // build/protocol.mjs (CLIENT_EVENTS) and read by src/gen/events.ts; this module gives them the
 // shapes the client API consumes.
 
-export { EV_DAEMON_HELLO, EV_MAPINFO_ACK, EV_MAPINFO_REQUEST, EV_MAPINFO_SENT, EV_MAPPING_ERROR, EV_REMOTE_INFO, EV_REQUEST_DONE };
+export {
+  EV_DAEMON_HELLO,
+  EV_MAPINFO_ACK,
+  EV_MAPINFO_REFUSED,
+  EV_MAPINFO_REQUEST,
+  EV_MAPINFO_SENT,
+  EV_MAPPING_ERROR,
+  EV_REMOTE_INFO,
+  EV_REQUEST_DONE,
+};
 
 export type CoreEvent =
   | {
@@ -42,7 +53,21 @@ export type CoreEvent =
   | { kind: "daemonHello"; nlClient: number; status: number; port: number; version: number; offered: number; answeredAsV3: boolean }
   | { kind: "mapinfoRequest"; nlClient: number; port: number; version: number }
   | { kind: "mapinfoSent"; nlClient: number; status: number; seq: number; records: number; datagrams: number; port: number }
-  | { kind: "mapinfoAck"; nlClient: number; seq: number; sent: number; acked: number; port: number };
+  | { kind: "mapinfoAck"; nlClient: number; seq: number; sent: number; acked: number; port: number }
+  | {
+      kind: "mapinfoRefused";
+      nlClient: number;
+      /** The daemon's IWPM_* code. */
+      code: number;
+      local: SockAddr;
+      mapped: SockAddr;
+      flags: number;
+      /** Records behind it in its datagram, which the daemon did not read, sent again. */
+      resent: number;
+      /** 0, or the status that stopped sending them again. */
+      resendStatus: number;
+      port: number;
+    };
 
 function must(a: SockAddr | null): SockAddr {
   if (a === null) throw new Error("core event carries an address of an unknown family");
@@ -116,6 +141,20 @@ export function readEvent(view: DataView, at: number): CoreEvent {
     case EV_MAPINFO_ACK: {
       const e = readMapinfoAck(view, at);
       return { kind: "mapinfoAck", nlClient: e.nlClient, seq: e.seq, sent: e.sent, acked: e.acked, port: e.port };
+    }
+    case EV_MAPINFO_REFUSED: {
+      const e = readMapinfoRefused(view, at);
+      return {
+        kind: "mapinfoRefused",
+        nlClient: e.nlClient,
+        code: e.status,
+        local: must(e.local),
+        mapped: must(e.mapped),
+        flags: e.flags,
+        resent: e.resent,
+        resendStatus: e.resendStatus,
+        port: e.port,
+      };
     }
     default:
       throw new Error(`core event of unknown kind ${kind}`);

@@ -221,6 +221,45 @@ export function readMapinfoAck(view: DataView, at: number): MapinfoAckEvent {
   };
 }
 
+/** mapinfoRefused: the daemon refused a resent MAPINFO record (a HANDLE_ERR naming its seq); status: its IWPM_* code */
+export const EV_MAPINFO_REFUSED = 16;
+export const EV_MAPINFO_REFUSED_FLAGS = 16;
+export const EV_MAPINFO_REFUSED_RESENT = 20;
+export const EV_MAPINFO_REFUSED_RESEND_STATUS = 24;
+export const EV_MAPINFO_REFUSED_PORT = 28;
+export const EV_MAPINFO_REFUSED_LOCAL = 32;
+export const EV_MAPINFO_REFUSED_MAPPED = 160;
+export interface MapinfoRefusedEvent {
+  kind: "mapinfoRefused";
+  nlClient: number;
+  status: number;
+  seq: number;
+  /** the record's mapping flags */
+  flags: number;
+  /** records behind it in its datagram, which the daemon did not read, sent again */
+  resent: number;
+  /** 0, or the status that stopped sending them again */
+  resendStatus: number;
+  /** the daemon's port */
+  port: number;
+  local: SockAddr | null;
+  mapped: SockAddr | null;
+}
+export function readMapinfoRefused(view: DataView, at: number): MapinfoRefusedEvent {
+  return {
+    kind: "mapinfoRefused",
+    nlClient: view.getUint16(at + EVENT_NL_CLIENT, true),
+    status: view.getInt32(at + EVENT_STATUS, true),
+    seq: view.getUint32(at + EVENT_SEQ, true),
+    flags: view.getUint32(at + EV_MAPINFO_REFUSED_FLAGS, true),
+    resent: view.getUint32(at + EV_MAPINFO_REFUSED_RESENT, true),
+    resendStatus: view.getInt32(at + EV_MAPINFO_REFUSED_RESEND_STATUS, true),
+    port: view.getUint32(at + EV_MAPINFO_REFUSED_PORT, true),
+    local: readSockaddr(view, at + EV_MAPINFO_REFUSED_LOCAL),
+    mapped: readSockaddr(view, at + EV_MAPINFO_REFUSED_MAPPED),
+  };
+}
+
 /** hello: the ABI version settled; status 17 for a refused offer */
 export const EV_SVC_HELLO = 8;
 export const EV_SVC_HELLO_VERSION = 16;
@@ -480,7 +519,8 @@ export type ClientEvent =
   | DaemonHelloEvent
   | MapinfoRequestEvent
   | MapinfoSentEvent
-  | MapinfoAckEvent;
+  | MapinfoAckEvent
+  | MapinfoRefusedEvent;
 export type ServiceEvent =
   | SvcHelloEvent
   | SvcClientRegisteredEvent

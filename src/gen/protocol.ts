@@ -308,6 +308,10 @@ export const STATUS: Readonly<Record<number, StatusInfo>> = {
     name: "DAEMON_ALIVE",
     hint: "another process announced itself as the port mapper while the known one still answers; it was ignored",
   },
+  133: {
+    name: "DAEMON_GONE",
+    hint: "the port mapper exited while the request waited (its port refused a probe); restart iwpmd / `iwpm serve`, then call registerPid() again",
+  },
 };
 
 export const Status = {
@@ -353,8 +357,9 @@ export const Status = {
   UNTRUSTED_SENDER: 130,
   NO_CREDENTIALS: 131,
   DAEMON_ALIVE: 132,
+  DAEMON_GONE: 133,
 } as const;
-export const STATUS_LIMIT = 133;
+export const STATUS_LIMIT = 134;
 
 export const NLM_FLAGS: readonly [number, string][] = [
   [1, "REQUEST"],

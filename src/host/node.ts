@@ -1,7 +1,9 @@
 // The Node host: a real netlink socket of our native addon (src/host/netlink-node.ts) under the
 // portable client. The addon loads only here, when a socket is opened.
 
+import { readFileSync } from "node:fs";
 import type { PortMapperClient } from "../api/client.js";
+import { groupHasMember } from "../api/group-members.js";
 import { DEFAULT_RECV_BUFFER, netlinkTarget, type OpenClientOptions, openClient } from "../api/open.js";
 import { IwpmError } from "../core/errors.js";
 import { openNetlinkSocket } from "./netlink-node.js";
@@ -25,6 +27,25 @@ export async function openPortMapperClient(options: OpenPortMapperClientOptions 
       onError: (name, errno) =>
         hostError(new IwpmError("SOCKET_ERROR", `the netlink socket reported ${name} (errno ${errno}); the client keeps reading`)),
     });
-    return { socket, port: socket.port, close: () => socket.close(), ref: () => socket.ref(), unref: () => socket.unref() };
+    return {
+      socket,
+      port: socket.port,
+      groupHasMember: (mask: number) => {
+        const table = procNetlink();
+        return table === undefined ? undefined : groupHasMember(table, protocol, socket.port, mask);
+      },
+      close: () => socket.close(),
+      ref: () => socket.ref(),
+      unref: () => socket.unref(),
+    };
   });
+}
+
+/** The netlink sockets of this process's network namespace; undefined without a Linux /proc. */
+function procNetlink(): string | undefined {
+  try {
+    return readFileSync("/proc/net/netlink", "utf8");
+  } catch {
+    return undefined;
+  }
 }

@@ -40,7 +40,12 @@ export async function closeClients(): Promise<void> {
   await Promise.all(clients.splice(0).map((c) => c.close()));
 }
 
-export async function harness(options: PortMapperClientOptions = {}, clock?: Clock): Promise<Harness> {
+/** `groupHasMember`: what the fake host says about the port mappers' group (absent: it cannot see). */
+export async function harness(
+  options: PortMapperClientOptions = {},
+  clock?: Clock,
+  groupHasMember?: (groupMask: number) => boolean | undefined,
+): Promise<Harness> {
   const socket = new FakeSocket();
   const shim = createShim({
     sockets: new SocketMap([[3, socket]]),
@@ -54,6 +59,7 @@ export async function harness(options: PortMapperClientOptions = {}, clock?: Clo
     {
       socket,
       port: OWN_PORT,
+      ...(groupHasMember ? { groupHasMember } : {}),
       close: () => {
         transport.closed = true;
       },

@@ -435,6 +435,8 @@ describe("the client drops bad datagrams under one reason and changes nothing", 
     t.clock.advance(10_001);
     expect(t.core.exports.tick()).toBe(1);
     expect(t.core.drainEvents()).toMatchObject([{ kind: "requestDone", seq: t.pending, status: S.TIMEOUT }]);
+    // The tick probed the daemon's port first (it answered, so the request ran to its timeout).
+    expect(t.socket.take().map((d) => d.port)).toEqual([DAEMON]);
     expect(t.core.exports.requestCount()).toBe(0);
     expectDropped(t, t.daemon.handleErr(t.pending, 12), DAEMON, S.LATE_RESPONSE);
     // An ADD reply moves the echo seq even when late (reference §4.3).

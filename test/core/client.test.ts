@@ -293,18 +293,23 @@ describe("daemon (re)start", () => {
     const sent = socket.take();
     const num = sent.pop();
     const ports: number[] = [];
+    const seqs = new Set<number>();
     for (const d of sent) {
       expect(d.bytes.length).toBeLessThanOrEqual(4112);
       expect(d.port).toBe(daemon.port);
       const msgs = parseDatagram(d.bytes);
       expect(msgs.at(-1)?.type).toBe(3); // NLMSG_DONE ends each datagram
       for (const m of msgs.slice(0, -1)) {
-        expect(m).toMatchObject({ type: 0x806, flags: 2, seq: 0 });
+        expect(m).toMatchObject({ type: 0x806, flags: 2 });
+        // Each record has a sequence number of its own, so a HANDLE_ERR can name it.
+        expect(m.seq).toBeGreaterThan(0);
+        seqs.add(m.seq);
         ports.push(new DataView(m.attrs.get(1)?.buffer as ArrayBuffer, (m.attrs.get(1)?.byteOffset as number) + 2).getUint16(0, false));
       }
     }
     const expected = Array.from({ length: n }, (_, i) => 1000 + i).filter((_, i) => i % 10 !== 0);
     expect(ports).toEqual(expected);
+    expect(seqs.size).toBe(expected.length);
     expect(events[1]).toMatchObject({ records: expected.length, datagrams: sent.length, status: 0 });
     const [numMsg] = parseDatagram(num?.bytes as Uint8Array);
     expect(numMsg?.type).toBe(0x807);
@@ -327,6 +332,8 @@ describe("timeouts", () => {
   it("settles a request at its deadline with TIMEOUT and frees it", async () => {
     const { core, clock } = await registered();
     core.exports.setTimeoutMs(1000);
+    // Only the deadline here; liveness probes have their own tests.
+    core.exports.setLivenessMs(0);
     core.writeAddr(0, v4("10.0.0.1", 5555));
     const seq = core.exports.addMapping(2, 0);
     expect(core.exports.nextTimeoutMs()).toBe(1000);
