@@ -9,7 +9,7 @@ NOBODY_PORT=9999
 ROOT_PORT=9998
 
 serve serve
-PORT=$(grep -Eo 'netlink port [0-9]+' "$OUT/serve.log" | awk '{ print $3 }')
+PORT=$(grep -Eo 'netlink port [0-9]+' "$OUT/serve.log" | head -n 1 | awk '{ print $3 }')
 timeout -k 5 30 setpriv --reuid=65534 --regid=65534 --clear-groups \
   node "$INTRUDER" "$PORT" "$ADDR" "$NOBODY_PORT" >"$OUT/nobody.jsonl" 2>&1
 echo $? >"$OUT/nobody.status"
