@@ -8,7 +8,7 @@
 // Each part is skipped, with the reason printed, where Deno, root, namespaces or iwpmd are missing.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -268,11 +268,21 @@ describe.skipIf(socketReason !== undefined)("Deno host: netlink socket", () => {
   });
 
   it("netlink socket: each datagram carries the kernel's credentials of its sender (run as nobody)", { timeout: 30_000 }, async () => {
-    const cache = mkdtempSync(path.join(tmpdir(), "iwpm-deno-nobody-"));
+    // Everything nobody runs is copied where nobody can read it: the checkout may be private (a
+    // clone under /root, mode 0700), Deno's binary included.
+    const work = mkdtempSync(path.join(tmpdir(), "iwpm-deno-nobody-"));
+    chmodSync(work, 0o755);
+    for (const dir of ["src", path.join("test", "deno")]) cpSync(path.join(ROOT, dir), path.join(work, dir), { recursive: true });
+    const deno = path.join(work, "deno");
+    copyFileSync(realpathSync(DENO), deno);
+    chmodSync(deno, 0o755);
+    const cache = path.join(work, "cache");
+    mkdirSync(cache);
     chownSync(cache, NOBODY, NOBODY);
+    const script = path.join(work, path.relative(ROOT, SOCKET_SCRIPT));
     const proc = watch(
-      spawn("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", DENO, ...DENO_RUN, SOCKET_SCRIPT, "creds"], {
-        cwd: ROOT,
+      spawn("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", deno, ...DENO_RUN, script, "creds"], {
+        cwd: work,
         stdio: ["ignore", "pipe", "pipe"],
         env: { ...process.env, HOME: cache, DENO_DIR: cache },
       }),
@@ -289,7 +299,7 @@ describe.skipIf(socketReason !== undefined)("Deno host: netlink socket", () => {
       expect((await proc.exited).code, proc.stderr()).toBe(0);
     } finally {
       await proc.kill();
-      rmSync(cache, { recursive: true, force: true });
+      rmSync(work, { recursive: true, force: true });
     }
   });
 
