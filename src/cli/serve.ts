@@ -315,7 +315,10 @@ async function run(args: string[], io: CliIO): Promise<number> {
       onService: (s) => {
         logEvents(s, logger);
         // Every socket is open: from here on the service answers, so systemd hears it first.
-        notifier?.ready(`serving on netlink port ${s.port}`);
+        if (notifier?.enabled) {
+          notifier.ready(`serving on netlink port ${s.port}`);
+          logger.log("info", "told systemd: READY=1");
+        }
       },
       log: (line, level) => logger.log(level ?? "info", line),
     });
