@@ -82,11 +82,19 @@ const REQUIRED_EXPORTS: readonly (keyof NativeNetlink)[] = [
 
 let loaded: NativeNetlink | undefined;
 
-/** `linux-x64`, `linux-arm64`, or `linux-musl-x64` where the C library is not glibc. */
+/** `linux-x64`, `linux-arm64`, or `linux-musl-x64` where the C library is musl, not glibc. */
 export function nativePlatformKey(): string {
   if (process.platform !== "linux") return `${process.platform}-${process.arch}`;
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-  return header?.glibcVersionRuntime !== undefined ? `linux-${process.arch}` : `linux-musl-${process.arch}`;
+  return usesMusl() ? `linux-musl-${process.arch}` : `linux-${process.arch}`;
+}
+
+// musl's dynamic loader (/lib/ld-musl-<arch>.so.1) is mapped into every process linked against it.
+function usesMusl(): boolean {
+  try {
+    return readFileSync("/proc/self/maps", "utf8").includes("ld-musl-");
+  } catch {
+    return false;
+  }
 }
 
 function isFile(path: string): boolean {

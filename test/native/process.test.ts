@@ -9,8 +9,11 @@ import { ADDON } from "./support.js";
 
 const SAFETY_TIMEOUT_MS = 30_000;
 
-function node(source: string) {
-  return spawnSync(process.execPath, ["--input-type=module", "-e", source, ADDON], { encoding: "utf8", timeout: SAFETY_TIMEOUT_MS });
+function node(source: string, flags: readonly string[] = []) {
+  return spawnSync(process.execPath, [...flags, "--input-type=module", "-e", source, ADDON], {
+    encoding: "utf8",
+    timeout: SAFETY_TIMEOUT_MS,
+  });
 }
 
 const OPEN_PAIR = `
@@ -61,5 +64,27 @@ describe("the addon in a process", () => {
       setImmediate(() => console.log("loop ran"));
     `);
     expect({ status: out.status, signal: out.signal, stdout: out.stdout.trim() }).toEqual({ status: 0, signal: null, stdout: "loop ran" });
+  });
+
+  it("closes the descriptor of a handle that JavaScript dropped without closing", () => {
+    const out = node(
+      `
+      import { readdirSync } from "node:fs";
+      const m = { exports: {} };
+      process.dlopen(m, process.argv[1]);
+      const fds = () => readdirSync("/proc/self/fd").length;
+      const before = fds();
+      (() => { for (let i = 0; i < 10; i++) m.exports.netlinkOpen(2, 0, 0, 0, false); })();
+      const opened = fds();
+      globalThis.gc();
+      // Node runs finalizers of addon objects after the collection, on a later turn of the loop.
+      setTimeout(() => { globalThis.gc(); setTimeout(() => console.log(JSON.stringify({ before, opened, after: fds() })), 10); }, 10);
+    `,
+      ["--expose-gc"],
+    );
+    expect(out.stderr).toBe("");
+    const { before, opened, after } = JSON.parse(out.stdout) as { before: number; opened: number; after: number };
+    expect(opened).toBe(before + 10);
+    expect(after).toBe(before);
   });
 });
