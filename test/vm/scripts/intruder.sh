@@ -3,7 +3,14 @@
 # process as root, to show that what stops the first is its missing privilege.
 # shellcheck source=lib.sh
 . "$IWPM_ROOT/test/vm/scripts/lib.sh"
-INTRUDER=$IWPM_ROOT/test/vm/scripts/intruder.mjs
+# nobody cannot read a private checkout (a clone in a 0700 directory): the intruder and the socket
+# addon it loads go where it can, in the same layout.
+COPY=$(mktemp -d)
+mkdir -p "$COPY/test/vm/scripts" "$COPY/build"
+cp "$IWPM_ROOT/test/vm/scripts/intruder.mjs" "$COPY/test/vm/scripts/"
+cp -r "$IWPM_ROOT/build/native" "$COPY/build/"
+chmod -R a+rX "$COPY"
+INTRUDER=$COPY/test/vm/scripts/intruder.mjs
 # Ports nothing else in the VM maps.
 NOBODY_PORT=9999
 ROOT_PORT=9998
