@@ -16,6 +16,7 @@ import { type CaptureMessage, decodeRecords, loadDecoderCore, type NetlinkMessag
 import { buildTimeline } from "../../src/replay/state.js";
 import { type Agent, ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
 import { coreModule } from "../support/core.js";
+import { startDumpcap, stopProcess } from "../support/dumpcap.js";
 import { type Iwpmd, startIwpmd } from "../support/iwpmd.js";
 import {
   canUseNamespaces,
@@ -50,36 +51,6 @@ const labelSeq = (ms: NetlinkMessage[]) =>
     .filter((m) => !m.echo)
     .map((m) => `${m.label} ${m.seq}`)
     .sort();
-
-function startDumpcap(ns: Netns, iface: string, file: string, pcap: boolean): Promise<ChildProcess> {
-  // -P: classic pcap instead of pcapng; the filter keeps the daemons' UDP only.
-  const args = ["-i", iface, "-f", "udp port 3935", "-w", file, ...(pcap ? ["-P"] : [])];
-  const child = ns.spawn(dumpcap as string, args, { stdio: ["ignore", "ignore", "pipe"] });
-  return new Promise((resolve, reject) => {
-    let err = "";
-    const timer = setTimeout(() => reject(new Error(`dumpcap did not start: ${err}`)), 10_000);
-    child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (chunk: string) => {
-      err += chunk;
-      if (err.includes("Capturing on")) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`dumpcap exited (${code}): ${err}`));
-    });
-  });
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGINT");
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-}
 
 let callId = 0;
 async function call<T = unknown>(
@@ -131,8 +102,9 @@ describe.skipIf(!support.ok)("captures of a real two-host run", () => {
     namespaces.push(a, b);
     const link = await linkNamespaces(a, b);
     if (dumpcap) {
-      captures.push(await startDumpcap(a, link.devA, files.peerEth, false));
-      captures.push(await startDumpcap(a, "any", files.peerAny, true));
+      captures.push(await startDumpcap(a, dumpcap as string, { iface: link.devA, port: 3935, file: files.peerEth }));
+      // the "any" device, written as classic pcap
+      captures.push(await startDumpcap(a, dumpcap as string, { iface: "any", port: 3935, file: files.peerAny, pcap: true }));
     }
     const portA = randomClientPort();
     const portB = randomClientPort();

@@ -15,6 +15,7 @@ import { attrField, peerIpField } from "../../src/cli/dissector.js";
 import { ATTRS, type Dir, PEER } from "../../src/gen/protocol.js";
 import { ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
 import { allShapes, DIR_TO_DAEMON, nonCanonicalMessage, Rng } from "../support/corpus.js";
+import { startDumpcap, stopProcess } from "../support/dumpcap.js";
 import { type Iwpmd, startIwpmd } from "../support/iwpmd.js";
 import { canUseNamespaces, createNamespace, findExecutable, linkNamespaces, type Netns, runInNamespace } from "../support/netns.js";
 
@@ -298,7 +299,7 @@ describe.skipIf(!tshark)("the Wireshark dissector", () => {
       const b = await createNamespace("iwpm-lua-b");
       namespaces.push(a, b);
       const link = await linkNamespaces(a, b);
-      if (dumpcap) capture = await startDumpcap(a, link.devA, files.peer);
+      if (dumpcap) capture = await startDumpcap(a, dumpcap, { iface: link.devA, port: PEER.port, file: files.peer });
       const portA = randomClientPort();
       const portB = randomClientPort();
       // A's client binds first, so it sees iwpmd's HELLO and answers it.
@@ -409,33 +410,3 @@ describe.skipIf(!tshark)("the Wireshark dissector", () => {
     });
   });
 });
-
-function startDumpcap(ns: Netns, iface: string, file: string): Promise<ChildProcess> {
-  const child = ns.spawn(dumpcap as string, ["-i", iface, "-f", `udp port ${PEER.port}`, "-w", file], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  return new Promise((resolve, reject) => {
-    let err = "";
-    const timer = setTimeout(() => reject(new Error(`dumpcap did not start: ${err}`)), 10_000);
-    child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (chunk: string) => {
-      err += chunk;
-      if (err.includes("Capturing on")) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`dumpcap exited (${code}): ${err}`));
-    });
-  });
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGINT");
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-}
