@@ -51,7 +51,6 @@ export class Sender {
 export class RxArea {
   descs: usize;
   data: usize;
-  count: u32 = 0;
 
   constructor(
     public fd: u32,
@@ -67,9 +66,7 @@ export class RxArea {
     const errno = recv_batch(this.fd, this.descs, this.data, this.slot, RX_BATCH, RX_COUNT);
     if (errno == ERRNO_AGAIN) return 0;
     if (errno != 0) return -<i32>errno;
-    const n = load<u32>(RX_COUNT);
-    this.count = n <= RX_BATCH ? n : RX_BATCH;
-    return <i32>this.count;
+    return <i32>min(load<u32>(RX_COUNT), RX_BATCH);
   }
 
   /** Datagram i's bytes. */
