@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadServiceNative } from "../../src/service/native.js";
 import { type Agent, ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
+import { buildTestProgram } from "../support/cc.js";
 import { canUseNamespaces, createNamespace, linkNamespaces, type Netns } from "../support/netns.js";
 
 const CLI = fileURLToPath(new URL("../../build/dist/cli.js", import.meta.url));
@@ -155,7 +156,7 @@ describe.skipIf(!support.ok)("iwpm serve in a namespace", () => {
   const cleanup: (() => Promise<unknown>)[] = [];
   beforeAll(() => {
     ensureBuilt();
-    execFileSync("gcc", ["-O2", "-Wall", "-Werror", "-o", FLOOD, FLOOD_C]);
+    buildTestProgram(FLOOD_C, FLOOD);
     chmodSync(dir, 0o755);
   });
   afterEach(async () => {

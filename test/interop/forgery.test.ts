@@ -4,13 +4,14 @@
 // daemon may send. Root only; skipped, with the reason printed, where namespaces, gcc or iwpmd are
 // unavailable.
 
-import { type ChildProcess, execFileSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Agent, ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
+import { buildTestProgram } from "../support/cc.js";
 import { type Iwpmd, startIwpmd } from "../support/iwpmd.js";
 import { canUseNamespaces, createNamespace, findExecutable, type Netns } from "../support/netns.js";
 
@@ -107,7 +108,7 @@ describe.skipIf(missing !== undefined)("a client paired with iwpmd, and nobody f
 
   beforeAll(() => {
     ensureBuilt();
-    execFileSync("gcc", ["-O2", "-Wall", "-Werror", "-o", FORGE, fileURLToPath(new URL("./fixtures/forge.c", import.meta.url))]);
+    buildTestProgram(fileURLToPath(new URL("./fixtures/forge.c", import.meta.url)), FORGE);
     chmodSync(dir, 0o755);
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
