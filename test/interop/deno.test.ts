@@ -15,8 +15,9 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, randomClientPort } from "../support/agent.js";
-import { type Iwpmd, startIwpmd } from "../support/iwpmd.js";
-import { canUseNamespaces, createNamespace, type JsonLine, type Netns, settlesWithin } from "../support/netns.js";
+import { startIwpmd } from "../support/iwpmd.js";
+import { Lab } from "../support/lab.js";
+import { canUseNamespaces, createNamespace, type JsonLine, settlesWithin } from "../support/netns.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DENO = path.join(ROOT, "node_modules", ".bin", "deno");
@@ -340,30 +341,14 @@ interface Mapping {
 const DEV = { devName: "siw0", ifName: "lo" };
 
 describe.skipIf(iwpmdReason !== undefined)("PortMapperClient under Deno against iwpmd", () => {
-  const namespaces: Netns[] = [];
-  const daemons: Iwpmd[] = [];
-  const agents: DenoProcess[] = [];
+  const lab = new Lab();
 
   beforeAll(() => {
     // The agent runs the sources, but the core is the build output (build/core/iwpm.wasm).
     ensureBuilt();
   }, 120_000);
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === "fail" || process.env.IWPM_TEST_LOG === "1") {
-      for (const d of daemons) console.log(`--- iwpmd ${d.pid} ---\n${d.log()}`);
-      for (const a of agents) console.log(`--- deno agent stderr ---\n${a.stderr()}`);
-    }
-    const results = await Promise.allSettled([...agents.splice(0).map((a) => a.kill()), ...daemons.splice(0).map((d) => d.stop())]);
-    const nsResults = await Promise.allSettled(namespaces.splice(0).map((n) => n.destroy()));
-    const failed = [...results, ...nsResults].filter((r) => r.status === "rejected");
-    if (failed.length > 0) {
-      throw new AggregateError(
-        failed.map((r) => (r as PromiseRejectedResult).reason),
-        "cleanup failed",
-      );
-    }
-  });
+  afterEach((ctx) => lab.end(ctx));
 
   let callId = 0;
   async function call<T = unknown>(agent: DenoProcess, name: string, ...args: unknown[]): Promise<JsonLine & { value: T }> {
@@ -374,7 +359,7 @@ describe.skipIf(iwpmdReason !== undefined)("PortMapperClient under Deno against 
 
   it("HELLO, registerPid, IPv4 and IPv6 mappings, removal, duplicate rejected, close exits", { timeout: 90_000 }, async () => {
     const netns = await createNamespace("iwpm-deno");
-    namespaces.push(netns);
+    lab.namespace(netns);
     const P = randomClientPort();
 
     // The agent first, so iwpmd's start-up HELLO finds the client's port.
@@ -382,12 +367,16 @@ describe.skipIf(iwpmdReason !== undefined)("PortMapperClient under Deno against 
       netns.spawn(DENO, [...DENO_RUN, AGENT_SCRIPT, String(P), "{}"], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] }),
       "agent.ts",
     );
-    agents.push(agent);
+    lab.process(
+      "deno agent stderr",
+      () => agent.kill(),
+      () => agent.stderr(),
+    );
     const ready = await agent.next((l) => l.ready === true, 30_000);
     expect(ready.port).toBe(P);
 
     const daemon = await startIwpmd(netns, { clientPort: P });
-    daemons.push(daemon);
+    lab.daemon(daemon);
 
     // HELLO answered as a v4 kernel; iwpmd then asks for the mapinfo records (none).
     const hello = await agent.next((l) => l.event === "daemonHello");

@@ -7,7 +7,10 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Agent, AgentCallError, type AgentOptions, ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
 import { type Iwpmd, startIwpmd } from "../support/iwpmd.js";
+import { Lab } from "../support/lab.js";
 import { canUseNamespaces, createNamespace, type Netns, settlesWithin } from "../support/netns.js";
+
+const lab = new Lab();
 
 interface Addr {
   family: "ipv4" | "ipv6";
@@ -33,23 +36,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- per-test resources, released even when a test fails -------------------------------------
 
-const namespaces: Netns[] = [];
-const daemons: Iwpmd[] = [];
-const agents: Agent[] = [];
-
 async function freshNamespace(): Promise<Netns> {
   const ns = await createNamespace("iwpm-api");
-  namespaces.push(ns);
+  lab.namespace(ns);
   return ns;
 }
 async function daemonIn(ns: Netns, clientPort: number): Promise<Iwpmd> {
   const d = await startIwpmd(ns, { clientPort });
-  daemons.push(d);
+  lab.daemon(d);
   return d;
 }
 async function agentIn(ns: Netns, port: number, options: AgentOptions = {}): Promise<Agent> {
   const a = await startAgent(ns, port, options);
-  agents.push(a);
+  lab.agent(a);
   return a;
 }
 
@@ -111,24 +110,7 @@ describe.skipIf(!support.ok)("PortMapperClient against iwpmd", () => {
     ensureBuilt();
   }, 120_000);
 
-  afterEach(async (ctx) => {
-    // A failed case (or IWPM_TEST_LOG=1) shows what iwpmd and the agent said.
-    if (ctx.task.result?.state === "fail" || process.env.IWPM_TEST_LOG === "1") {
-      for (const d of daemons) console.log(`--- iwpmd ${d.pid} ---\n${d.log()}`);
-      for (const a of agents) console.log(`--- agent ${a.port} stderr ---\n${a.proc.stderr()}`);
-    }
-    // Agents and daemons first, then their namespaces; every step runs even if another fails
-    // (destroy() also kills whatever is left inside).
-    const results = await Promise.allSettled([...agents.splice(0).map((a) => a.close()), ...daemons.splice(0).map((d) => d.stop())]);
-    const nsResults = await Promise.allSettled(namespaces.splice(0).map((ns) => ns.destroy()));
-    const failed = [...results, ...nsResults].filter((r) => r.status === "rejected");
-    if (failed.length > 0) {
-      throw new AggregateError(
-        failed.map((r) => (r as PromiseRejectedResult).reason),
-        "cleanup failed",
-      );
-    }
-  });
+  afterEach((ctx) => lab.end(ctx));
 
   describe("start-up", () => {
     it("answers iwpmd's HELLO with v4; with no mapping the MAPINFO request gets nothing back", { timeout: 30_000 }, async () => {

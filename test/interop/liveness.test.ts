@@ -3,15 +3,14 @@
 // only; skipped, with the reason printed, where namespaces, ip, gcc or iwpmd are unavailable.
 
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Agent, type CallResult, ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
-import { type Iwpmd, startIwpmd } from "../support/iwpmd.js";
-import { canUseNamespaces, createNamespace, type Netns, settlesWithin } from "../support/netns.js";
+import { type CallResult, ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
+import { startIwpmd } from "../support/iwpmd.js";
+import { Lab } from "../support/lab.js";
+import { canUseNamespaces, createNamespace, settlesWithin } from "../support/netns.js";
+
+const lab = new Lab();
 
 const DEV = { devName: "siw0", ifName: "lo" };
-
-const namespaces: Netns[] = [];
-const daemons: Iwpmd[] = [];
-const agents: Agent[] = [];
 
 const support = canUseNamespaces();
 if (!support.ok) console.warn(`[interop/liveness] skipped: ${support.reason}`);
@@ -21,34 +20,20 @@ describe.skipIf(!support.ok)("a client whose iwpmd dies", () => {
     ensureBuilt();
   }, 120_000);
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === "fail" || process.env.IWPM_TEST_LOG === "1") {
-      for (const d of daemons) console.log(`--- iwpmd ${d.pid} ---\n${d.log()}`);
-      for (const a of agents) console.log(`--- agent ${a.port} stderr ---\n${a.proc.stderr()}`);
-    }
-    const results = await Promise.allSettled([...agents.splice(0).map((a) => a.close()), ...daemons.splice(0).map((d) => d.stop())]);
-    const nsResults = await Promise.allSettled(namespaces.splice(0).map((ns) => ns.destroy()));
-    const failed = [...results, ...nsResults].filter((r) => r.status === "rejected");
-    if (failed.length > 0) {
-      throw new AggregateError(
-        failed.map((r) => (r as PromiseRejectedResult).reason),
-        "cleanup failed",
-      );
-    }
-  });
+  afterEach((ctx) => lab.end(ctx));
 
   it("10,000 requests in flight, iwpmd killed with SIGKILL: every one settles with DAEMON_GONE, then close() lets the process exit", {
     timeout: 120_000,
   }, async () => {
     const N = 10_000;
     const ns = await createNamespace("iwpm-live");
-    namespaces.push(ns);
+    lab.namespace(ns);
     const P = randomClientPort();
     const daemon = await startIwpmd(ns, { clientPort: P });
-    daemons.push(daemon);
+    lab.daemon(daemon);
     // The client's own timeout stays far beyond the test's, so only the liveness probe can settle them.
     const agent = await startAgent(ns, P, { timeoutMs: 600_000 }, 110_000);
-    agents.push(agent);
+    lab.agent(agent);
     expect(await agent.call("registerPid", DEV)).toEqual({ registered: true, abiVersion: 4 });
 
     // A stopped iwpmd keeps its port (so the probes find it held) but answers nothing.

@@ -10,6 +10,7 @@ import { randomInt } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Iwpmd, startIwpmd } from "../support/iwpmd.js";
+import { Lab } from "../support/lab.js";
 import {
   canUseNamespaces,
   createNamespace,
@@ -19,6 +20,8 @@ import {
   runInNamespace,
   settlesWithin,
 } from "../support/netns.js";
+
+const lab = new Lab();
 
 const RAW_CLIENT = fileURLToPath(new URL("./fixtures/raw-client.mjs", import.meta.url));
 
@@ -121,23 +124,23 @@ const ofType =
 /** A client port no process id can collide with (pid_max is at most 2^22). */
 const randomClientPort = () => 0x50000000 + randomInt(0, 0x0fffffff);
 
-const namespaces: Netns[] = [];
-const daemons: Iwpmd[] = [];
-const clients: NsProcess[] = [];
-
 async function freshNamespace(): Promise<Netns> {
   const ns = await createNamespace("iwpm-preload");
-  namespaces.push(ns);
+  lab.namespace(ns);
   return ns;
 }
 async function daemonIn(ns: Netns, clientPort: number): Promise<Iwpmd> {
   const d = await startIwpmd(ns, { clientPort });
-  daemons.push(d);
+  lab.daemon(d);
   return d;
 }
 async function clientIn(ns: Netns, port: number): Promise<NsProcess> {
   const c = runInNamespace(ns, RAW_CLIENT, [String(port)]);
-  clients.push(c);
+  lab.process(
+    "raw client",
+    () => c.close(),
+    () => c.stderr(),
+  );
   const ready = await c.next((l) => l.ready === true);
   expect(ready.port).toBe(port);
   return c;
@@ -214,19 +217,7 @@ if (!support.ok) {
 }
 
 describe.skipIf(!support.ok)("iwpmd under the LD_PRELOAD library", () => {
-  afterAll(async () => {
-    // Processes first, then their namespaces; every step runs even if
-    // another fails (destroy() also kills anything left inside).
-    const results = await Promise.allSettled([...clients.map((c) => c.close()), ...daemons.map((d) => d.stop())]);
-    const nsResults = await Promise.allSettled(namespaces.map((ns) => ns.destroy()));
-    const failed = [...results, ...nsResults].filter((r) => r.status === "rejected");
-    if (failed.length > 0) {
-      throw new AggregateError(
-        failed.map((r) => (r as PromiseRejectedResult).reason),
-        "cleanup failed",
-      );
-    }
-  });
+  afterAll(() => lab.end());
 
   it("client bound first: HELLO, MAPINFO, REG_PID by multicast, ADD_MAPPING", {
     timeout: 30_000,

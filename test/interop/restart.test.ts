@@ -5,9 +5,12 @@
 
 import type { ChildProcess } from "node:child_process";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Agent, type CallResult, ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
-import { type Iwpmd, startIwpmd } from "../support/iwpmd.js";
+import { type CallResult, ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
+import { startIwpmd } from "../support/iwpmd.js";
+import { Lab } from "../support/lab.js";
 import { canUseNamespaces, createNamespace, type Netns } from "../support/netns.js";
+
+const lab = new Lab();
 
 interface Addr {
   family: "ipv4" | "ipv6";
@@ -22,11 +25,6 @@ interface Mapping {
 const DEV = { devName: "siw0", ifName: "lo" };
 const IWPM_CREATE_MAPPING_ERR = 11;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const namespaces: Netns[] = [];
-const daemons: Iwpmd[] = [];
-const agents: Agent[] = [];
-const holders: ChildProcess[] = [];
 
 /** Whether a TCP port of `ip` can be bound inside the namespace (false: someone holds it). */
 async function tcpPortFree(ns: Netns, ip: string, port: number): Promise<boolean> {
@@ -44,7 +42,7 @@ async function holdPort(ns: Netns, ip: string, port: number): Promise<ChildProce
     'const s=require("net").createServer();s.on("error",e=>{console.log(e.code);process.exit(1)});' +
     's.listen({host:process.argv[1],port:+process.argv[2],exclusive:true},()=>console.log("LISTENING"))';
   const child = ns.spawn(process.execPath, ["-e", script, ip, String(port)]);
-  holders.push(child);
+  lab.process("port holder", () => child.kill("SIGKILL"));
   await new Promise<void>((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (b: Buffer) => {
@@ -64,32 +62,17 @@ describe.skipIf(!support.ok)("iwpmd restarted with one mapped port taken", () =>
     ensureBuilt();
   }, 120_000);
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === "fail" || process.env.IWPM_TEST_LOG === "1") {
-      for (const d of daemons) console.log(`--- iwpmd ${d.pid} ---\n${d.log()}`);
-      for (const a of agents) console.log(`--- agent ${a.port} stderr ---\n${a.proc.stderr()}`);
-    }
-    for (const h of holders.splice(0)) h.kill("SIGKILL");
-    const results = await Promise.allSettled([...agents.splice(0).map((a) => a.close()), ...daemons.splice(0).map((d) => d.stop())]);
-    const nsResults = await Promise.allSettled(namespaces.splice(0).map((ns) => ns.destroy()));
-    const failed = [...results, ...nsResults].filter((r) => r.status === "rejected");
-    if (failed.length > 0) {
-      throw new AggregateError(
-        failed.map((r) => (r as PromiseRejectedResult).reason),
-        "cleanup failed",
-      );
-    }
-  });
+  afterEach((ctx) => lab.end(ctx));
 
   it("40 mappings: one mapinfoRefused names the taken one, and the new iwpmd holds every other", { timeout: 120_000 }, async () => {
     const N = 40;
     const ns = await createNamespace("iwpm-restart");
-    namespaces.push(ns);
+    lab.namespace(ns);
     const P = randomClientPort();
     const first = await startIwpmd(ns, { clientPort: P });
-    daemons.push(first);
+    lab.daemon(first);
     const agent = await startAgent(ns, P);
-    agents.push(agent);
+    lab.agent(agent);
     expect(await agent.call("registerPid", DEV)).toEqual({ registered: true, abiVersion: 4 });
 
     // Map and record as iw_cm does: add, then create the mapinfo record.
@@ -113,7 +96,7 @@ describe.skipIf(!support.ok)("iwpmd restarted with one mapped port taken", () =>
     await holdPort(ns, taken.mappedLocal.address, taken.mappedLocal.port);
 
     const second = await startIwpmd(ns, { clientPort: P });
-    daemons.push(second);
+    lab.daemon(second);
     expect(await agent.nextEvent("mapinfoResent", undefined, 10_000)).toMatchObject({ records: N, status: 0, port: second.port });
     const refused = await agent.nextEvent("mapinfoRefused", undefined, 10_000);
     expect(refused).toMatchObject({
