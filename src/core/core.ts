@@ -141,15 +141,17 @@ export class Core {
     return state === 1 ? this.exports.daemonPort() >>> 0 : state;
   }
 
-  /** Reads and clears the events the last calls produced. */
-  drainEvents(): CoreEvent[] {
+  /** Reads and clears the events the last calls produced; `read` knows the kinds (the client's by default). */
+  drainEvents(): CoreEvent[];
+  drainEvents<E>(read: (view: DataView, at: number) => E): E[];
+  drainEvents<E>(read: (view: DataView, at: number) => E | CoreEvent = readEvent): (E | CoreEvent)[] {
     const n = this.exports.eventCount();
     if (n === 0) return [];
     const view = this.view();
     const base = this.exports.eventsPtr();
     const size = this.exports.eventSize();
-    const out: CoreEvent[] = [];
-    for (let i = 0; i < n; i++) out.push(readEvent(view, base + i * size));
+    const out: (E | CoreEvent)[] = [];
+    for (let i = 0; i < n; i++) out.push(read(view, base + i * size));
     this.exports.eventsClear();
     return out;
   }
