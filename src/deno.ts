@@ -6,7 +6,7 @@ import type { PortMapperClient } from "./api/client.js";
 import type { HostClientOptions } from "./api/index.js";
 import { type ClientHost, openClient, socketOpenHint } from "./api/open.js";
 import { IwpmError } from "./core/errors.js";
-import { wasiErrnoFromLinux } from "./host/linux-errno.js";
+import { wasiErrnoFromLinux } from "./core/linux-errno.js";
 import { denoRuntime, NetlinkError, openNetlinkSocketDeno } from "./host/netlink-deno.js";
 
 export * from "./api/index.js";

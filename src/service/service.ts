@@ -6,11 +6,11 @@
 import { TypedEmitter } from "../api/emitter.js";
 import { type Core, type CoreExports, TRUST_ANY, TRUST_UID } from "../core/core.js";
 import { Driver } from "../core/driver.js";
+import { Errno } from "../core/errno.js";
 import { describeErrno, IwpmError } from "../core/errors.js";
 import type { SockAddr } from "../core/sockaddr.js";
 import { statusInfo } from "../core/status.js";
 import { readMappingRecord } from "../gen/events.js";
-import { Errno } from "../host/errno.js";
 import type { LogLevel } from "./config.js";
 import { type AnyEvent, readAnyEvent } from "./events.js";
 import { type ServiceExports, serviceExports } from "./exports.js";
