@@ -3,11 +3,10 @@
 // options.wasm is given); the sources' `.js` specifiers need `--sloppy-imports` (deno.json sets it).
 
 import type { PortMapperClient } from "./api/client.js";
-import { groupHasMember } from "./api/group-members.js";
 import type { HostClientOptions } from "./api/index.js";
-import { DEFAULT_RECV_BUFFER, netlinkTarget, openClient, socketOpenHint } from "./api/open.js";
+import { type ClientHost, openClient, socketOpenHint } from "./api/open.js";
 import { IwpmError } from "./core/errors.js";
-import { wasiErrnoFromLinux } from "./host/linux-errno.js";
+import { wasiErrnoFromLinux } from "./core/linux-errno.js";
 import { denoRuntime, NetlinkError, openNetlinkSocketDeno } from "./host/netlink-deno.js";
 
 export * from "./api/index.js";
@@ -50,47 +49,39 @@ function coreModule(): Promise<WebAssembly.Module> {
   return compiled;
 }
 
+const denoHost: ClientHost = {
+  coreModule: (wasm) => (wasm !== undefined ? WebAssembly.compile(wasm) : coreModule()),
+  openSocket: (request) => {
+    try {
+      return openNetlinkSocketDeno({
+        ...request,
+        onError: (err) => request.onError(`the poll loop failed (${err.message}); the socket receives nothing more, open a new client`),
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      // Without --allow-ffi Deno.dlopen throws NotCapable, whose message names the flag: this
+      // host cannot make sockets at all, as Node without its addon.
+      if (!(err instanceof NetlinkError)) {
+        throw new IwpmError("NATIVE_UNAVAILABLE", `Deno cannot call libc for a netlink socket: ${message}; run Deno with --allow-ffi`, {
+          cause: err,
+        });
+      }
+      throw new IwpmError(
+        "SOCKET_ERROR",
+        `cannot open a netlink socket (protocol ${request.protocol}, port ${request.port}): ${message}; ${socketOpenHint(request.protocol, request.port)}`,
+        { wasiErrno: wasiErrnoFromLinux(err.errno), syscall: err.syscall },
+      );
+    }
+  },
+  netlinkTable: procNetlink,
+};
+
 /**
  * Opens a netlink socket and a port mapper client on it. The socket joins no multicast group:
  * the client multicasts REG_PID to the port mappers and must not receive its own request.
  */
-export async function openPortMapperClient(options: OpenPortMapperClientOptions = {}): Promise<PortMapperClient> {
-  const { protocol, port } = netlinkTarget(options);
-  const module = options.wasm !== undefined ? await WebAssembly.compile(options.wasm) : await coreModule();
-  return openClient(module, options, ({ onReadable, onOverrun, hostError }) => {
-    try {
-      const socket = openNetlinkSocketDeno({
-        protocol,
-        port,
-        recvBufferSize: options.recvBufferSize ?? DEFAULT_RECV_BUFFER,
-        onReadable,
-        onOverrun,
-        onError: (err) => hostError(new IwpmError("SOCKET_ERROR", `the netlink socket stopped receiving: ${err.message}`)),
-      });
-      return {
-        socket,
-        port: socket.port,
-        groupHasMember: (mask: number) => {
-          const table = procNetlink();
-          return table === undefined ? undefined : groupHasMember(table, protocol, socket.port, mask);
-        },
-        close: () => socket.close(),
-        ref: () => socket.ref(),
-        unref: () => socket.unref(),
-      };
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      // Without --allow-ffi, Deno.dlopen throws NotCapable, whose message names the flag.
-      if (!(err instanceof NetlinkError)) {
-        throw new IwpmError("SEND_FAILED", `cannot open a netlink socket through libc: ${message}`);
-      }
-      throw new IwpmError(
-        "SEND_FAILED",
-        `cannot open a netlink socket (protocol ${protocol}, port ${port}): ${message}; ${socketOpenHint(protocol, port)}`,
-        { wasiErrno: wasiErrnoFromLinux(err.errno), syscall: err.syscall },
-      );
-    }
-  });
+export function openPortMapperClient(options: OpenPortMapperClientOptions = {}): Promise<PortMapperClient> {
+  return openClient(denoHost, options);
 }
 
 /**

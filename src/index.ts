@@ -2,6 +2,6 @@
 
 export * from "./api/index.js";
 export { type CaptureFileOptions, type CapturingClientOptions, captureToFile, openCapturingPortMapperClient } from "./capture/node.js";
-export { type OpenPortMapperClientOptions, openPortMapperClient } from "./host/node.js";
+export { type OpenPortMapperClientOptions, openPortMapperClient } from "./node.js";
 export { type OpenPortMapperServiceOptions, openPortMapperService } from "./service/node.js";
 export { PortMapperService, type PortMapperServiceEvents, type ServiceMapping } from "./service/service.js";

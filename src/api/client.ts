@@ -4,9 +4,9 @@
 // (Node, Deno, browsers, tests with a fake socket) uses this same class.
 
 import { type Core, type MapinfoRecord, TRUST_ANY, TRUST_HOST, TRUST_UID } from "../core/core.js";
+import { Driver } from "../core/driver.js";
 import { describeErrno, errorFromStatus, IwpmError } from "../core/errors.js";
 import type { CoreEvent } from "../core/events.js";
-import { Reentrant } from "../core/reentrant.js";
 import type { SockAddr } from "../core/sockaddr.js";
 import { STATUS_LIMIT, Status, statusInfo } from "../core/status.js";
 import type { NetlinkSocket } from "../host/shim.js";
@@ -283,14 +283,6 @@ const TIMEOUT_MAX_MS = 0x7fff_ffff;
 /** The default liveness interval: far below the 10 s timeout, far above a loaded daemon's reply time. */
 const LIVENESS_MS = 250;
 
-type Timer = ReturnType<typeof setTimeout>;
-
-/** A pending deadline must not keep the process alive by itself: Node timers unref, Deno's are ids. */
-function unrefTimer(timer: Timer): void {
-  if (typeof timer === "number") (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno?.unrefTimer?.(timer);
-  else (timer as { unref?: () => void }).unref?.();
-}
-
 export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   private readonly pending = new Map<number, Pending>();
   /** Requests every caller aborted: their replies are ignored and counted. */
@@ -304,9 +296,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   private readonly resyncs = new Map<number, Resync>();
   private readonly timeoutMs: number;
   private abortedReplies = 0;
-  private timer: Timer | undefined;
-  private timerAt = 0;
-  private readonly passes = new Reentrant();
+  private readonly driver: Driver<CoreEvent>;
   private closed = false;
   private hostErrors = 0;
   private overruns = 0;
@@ -320,6 +310,10 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     super();
     const o = optionsObject<PortMapperClientOptions>(options, "PortMapperClient");
     const x = core.exports;
+    this.driver = new Driver<CoreEvent>(
+      { poll: () => x.poll(), drain: () => core.drainEvents(), nextTimeoutMs: () => x.nextTimeoutMs(), tick: () => x.tick() },
+      { dispatch: (ev) => this.dispatch(ev), pollFailed: (wasiErrno) => this.receiveFailed(wasiErrno) },
+    );
     x.setSocket(integerOption(o.fd, "PortMapperClient", "fd", 0, U32_MAX, 3));
     x.setPort(transport.port >>> 0);
     x.seedSequence(integerOption(o.firstSeq, "PortMapperClient", "firstSeq", 0, U32_MAX, 0));
@@ -427,7 +421,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     if (shared !== undefined) {
       const done = await this.await(shared, what, call.signal);
       this.lastNames.set(c, used);
-      return { registered: true, abiVersion: done.a };
+      return { registered: true, abiVersion: done.abiVersion };
     }
     const x = this.core.exports;
     // With no daemon known the request is multicast, which succeeds even when nobody listens.
@@ -451,7 +445,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     this.registering.set(c, r);
     const done = await this.await(r, what, call.signal);
     this.lastNames.set(c, used);
-    return { registered: true, abiVersion: done.a };
+    return { registered: true, abiVersion: done.abiVersion };
   }
 
   /** iwpm_add_mapping: asks the port mapper for a mapped address for `local`. */
@@ -632,7 +626,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.disarm();
+    this.driver.close();
     const pending = [...this.pending.values()];
     this.pending.clear();
     this.registering.clear();
@@ -756,103 +750,89 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     return done;
   }
 
-  /**
-   * Drives the core: reads what the socket holds, settles requests, emits events, then arms the
-   * timer for the earliest deadline. Reentrant calls (from listeners) are folded into the
-   * running pass.
-   */
+  /** Drives the core (src/core/driver.ts): reads what the socket holds, settles requests, emits events, arms the timer. */
   private pump(): void {
-    this.passes.run(() => {
-      if (this.closed) return;
-      for (;;) {
-        const r = this.core.exports.poll();
-        this.dispatch(this.core.drainEvents());
-        if (r === 1 && !this.closed) continue;
-        if (r < 0) {
-          this.hostError(
-            new IwpmError(
-              "SOCKET_ERROR",
-              `receiving from the netlink socket failed (${describeErrno(-r, "recvfrom")}); datagrams may have been lost`,
-              { wasiErrno: -r, syscall: "recvfrom" },
-            ),
-          );
-        }
-        break;
-      }
-    });
-    this.arm();
+    this.driver.pump();
   }
 
-  private dispatch(events: CoreEvent[]): void {
-    for (const ev of events) {
-      switch (ev.kind) {
-        case "requestDone":
-          this.settle(ev);
-          break;
-        case "remoteInfo":
-          this.emit("remoteInfo", {
-            nlClient: ev.nlClient,
-            local: ev.local,
-            remote: ev.remote,
-            mappedLocal: ev.mappedLocal,
-            mappedRemote: ev.mappedRemote,
-          });
-          break;
-        case "mappingError":
-          this.emit("mappingError", { nlClient: ev.nlClient, code: ev.code, name: statusInfo(ev.code).name, port: ev.port });
-          break;
-        case "daemonHello":
-          this.emit("daemonHello", {
-            nlClient: ev.nlClient,
-            version: ev.version,
-            offered: ev.offered,
-            port: ev.port,
-            answeredAsV3: ev.answeredAsV3,
-            status: ev.status,
-          });
-          break;
-        case "mapinfoRequest":
-          this.emit("mapinfoRequest", { nlClient: ev.nlClient, port: ev.port, version: ev.version });
-          this.startResync(ev.nlClient, ev.port);
-          break;
-        case "mapinfoSent":
-          this.resyncRecords(ev.nlClient, (r) => {
-            r.sent = ev.records;
-            if (ev.status !== 0) r.recordsDone = true;
-          });
-          this.emit("mapinfoResent", {
-            nlClient: ev.nlClient,
-            records: ev.records,
-            datagrams: ev.datagrams,
-            status: ev.status,
-            port: ev.port,
-          });
-          break;
-        case "mapinfoAck":
-          this.emit("mapinfoAck", { nlClient: ev.nlClient, sent: ev.sent, acked: ev.acked, port: ev.port });
-          this.resyncRecords(ev.nlClient, (r) => {
-            r.acked = ev.acked;
-            r.recordsDone = true;
-          });
-          break;
-        case "mapinfoRefused":
-          this.resyncRecords(ev.nlClient, (r) => {
-            r.refused++;
-            r.resent += ev.resent;
-          });
-          this.emit("mapinfoRefused", {
-            nlClient: ev.nlClient,
-            local: ev.local,
-            mapped: ev.mapped,
-            flags: ev.flags,
-            code: ev.code,
-            name: statusInfo(ev.code).name,
-            resent: ev.resent,
-            resendStatus: ev.resendStatus,
-            port: ev.port,
-          });
-          break;
-      }
+  private receiveFailed(wasiErrno: number): void {
+    this.hostError(
+      new IwpmError(
+        "SOCKET_ERROR",
+        `receiving from the netlink socket failed (${describeErrno(wasiErrno, "recvfrom")}); datagrams may have been lost`,
+        { wasiErrno, syscall: "recvfrom" },
+      ),
+    );
+  }
+
+  private dispatch(ev: CoreEvent): void {
+    switch (ev.kind) {
+      case "requestDone":
+        this.settle(ev);
+        break;
+      case "remoteInfo":
+        this.emit("remoteInfo", {
+          nlClient: ev.nlClient,
+          local: ev.local,
+          remote: ev.remote,
+          mappedLocal: ev.mappedLocal,
+          mappedRemote: ev.mappedRemote,
+        });
+        break;
+      case "mappingError":
+        this.emit("mappingError", { nlClient: ev.nlClient, code: ev.code, name: statusInfo(ev.code).name, port: ev.port });
+        break;
+      case "daemonHello":
+        this.emit("daemonHello", {
+          nlClient: ev.nlClient,
+          version: ev.version,
+          offered: ev.offered,
+          port: ev.port,
+          answeredAsV3: ev.answeredAsV3,
+          status: ev.status,
+        });
+        break;
+      case "mapinfoRequest":
+        this.emit("mapinfoRequest", { nlClient: ev.nlClient, port: ev.port, version: ev.version });
+        this.startResync(ev.nlClient, ev.port);
+        break;
+      case "mapinfoSent":
+        this.resyncRecords(ev.nlClient, (r) => {
+          r.sent = ev.records;
+          if (ev.status !== 0) r.recordsDone = true;
+        });
+        this.emit("mapinfoResent", {
+          nlClient: ev.nlClient,
+          records: ev.records,
+          datagrams: ev.datagrams,
+          status: ev.status,
+          port: ev.port,
+        });
+        break;
+      case "mapinfoAck":
+        this.emit("mapinfoAck", { nlClient: ev.nlClient, sent: ev.sent, acked: ev.acked, port: ev.port });
+        this.resyncRecords(ev.nlClient, (r) => {
+          r.acked = ev.acked;
+          r.recordsDone = true;
+        });
+        break;
+      case "mapinfoRefused":
+        this.resyncRecords(ev.nlClient, (r) => {
+          r.refused++;
+          r.resent += ev.resent;
+        });
+        this.emit("mapinfoRefused", {
+          nlClient: ev.nlClient,
+          local: ev.local,
+          mapped: ev.mapped,
+          flags: ev.flags,
+          code: ev.code,
+          name: statusInfo(ev.code).name,
+          resent: ev.resent,
+          resendStatus: ev.resendStatus,
+          port: ev.port,
+        });
+        break;
     }
   }
 
@@ -929,37 +909,8 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
       for (const w of p.waiters) w.resolve(ev);
       return;
     }
-    const err = errorFromStatus(ev.status, p.what, ev.status === Status.SEND_FAILED ? ev.a : undefined, "sendto");
+    const err = errorFromStatus(ev.status, p.what, ev.status === Status.SEND_FAILED ? ev.errno : undefined, "sendto");
     for (const w of p.waiters) w.reject(err);
-  }
-
-  /** One timer, for the earliest deadline; it never pins the event loop by itself. */
-  private arm(): void {
-    if (this.closed) return;
-    const ms = this.core.exports.nextTimeoutMs();
-    if (ms < 0) {
-      this.disarm();
-      return;
-    }
-    const at = Date.now() + ms;
-    // An earlier timer stays: when it fires early, tick() finds nothing due and re-arms.
-    if (this.timer !== undefined && this.timerAt <= at) return;
-    this.disarm();
-    this.timerAt = at;
-    this.timer = setTimeout(() => this.expire(), ms);
-    unrefTimer(this.timer);
-  }
-
-  private disarm(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  private expire(): void {
-    this.timer = undefined;
-    if (this.closed) return;
-    this.core.exports.tick();
-    this.pump();
   }
 
   private hostError(err: unknown): void {

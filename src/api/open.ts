@@ -1,33 +1,51 @@
-// What every host does to open a client: check the target, instantiate the core behind a shim,
-// open the host's netlink socket with callbacks into the client, and build the client on it.
-// Portable: the host passes its socket opener.
+// What every host does to open a client, written once: check the target, make the socket with
+// the host's socket factory, instantiate the core behind the shim, configure it and build the
+// client. Portable: a host (src/node.ts, src/deno.ts) passes its ClientHost and nothing else.
 
 import { instantiateCore } from "../core/core.js";
 import { IwpmError } from "../core/errors.js";
 import { createShim, type NetlinkSocket, type ShimOptions, SocketMap } from "../host/shim.js";
 import { PortMapperClient, type PortMapperClientOptions } from "./client.js";
 import { NETLINK_USERSOCK } from "./constants.js";
+import { groupHasMember } from "./group-members.js";
 import type { HostClientOptions } from "./index.js";
 
-/** A host's netlink socket as a client needs it. */
-export interface HostSocket {
-  /** What the shim serves to the core. */
-  readonly socket: NetlinkSocket;
-  readonly port: number;
-  /** See PortMapperTransport.groupHasMember. */
-  groupHasMember?(groupMask: number): boolean | undefined;
-  close(): void;
-  ref(): void;
-  unref(): void;
-}
-
-/** Callbacks a host's socket calls into the client. */
-export interface SocketHooks {
+/** What the opener asks a host's socket factory for. */
+export interface SocketRequest {
+  protocol: 2 | 20;
+  port: number;
+  /** SO_RCVBUF in bytes. */
+  recvBufferSize: number;
+  /** Datagrams are queued: the core should poll. */
   onReadable(): void;
   /** The kernel dropped datagrams (receive-queue overrun); `total` counts overruns so far. */
   onOverrun(total: number): void;
-  /** Anything the host wants reported as an `error` event (or counted). */
-  hostError(err: unknown): void;
+  /** The open socket failed; `problem` says how and what became of the socket. Reported as SOCKET_ERROR. */
+  onError(problem: string): void;
+}
+
+/** A host's open netlink socket: what the shim serves to the core, and its handle. */
+export type HostSocket = NetlinkSocket & {
+  /** The bound port id. */
+  readonly port: number;
+  close(): void;
+  /** (Un)pins the event loop while the socket is open. */
+  ref(): void;
+  unref(): void;
+};
+
+/** Everything host-specific about opening a client. */
+export interface ClientHost {
+  /** The core's compiled module: from `wasm` when given, else the host's iwpm.wasm. */
+  coreModule(wasm: BufferSource | undefined): Promise<WebAssembly.Module>;
+  /**
+   * Opens and binds a netlink socket. Throws IwpmError SOCKET_ERROR (with `errno` and `syscall`)
+   * when the kernel refuses the socket, NATIVE_UNAVAILABLE when this host cannot make netlink
+   * sockets at all; anything else it throws is reported as SOCKET_ERROR.
+   */
+  openSocket(request: SocketRequest): HostSocket;
+  /** The text of /proc/net/netlink; undefined where it cannot be read (registerPid then waits for its timeout). */
+  netlinkTable(): string | undefined;
 }
 
 export interface OpenClientOptions extends HostClientOptions {
@@ -61,7 +79,7 @@ export function netlinkTarget(options: HostClientOptions): { protocol: 2 | 20; p
   return { protocol, port };
 }
 
-/** The hint a host adds when its socket cannot be opened. */
+/** What to check when a socket cannot be opened, for a host's error message. */
 export function socketOpenHint(protocol: number, port: number): string {
   return (
     (port !== 0 ? "another socket may hold that port, or " : "") +
@@ -69,11 +87,13 @@ export function socketOpenHint(protocol: number, port: number): string {
   );
 }
 
-export async function openClient(
-  module: WebAssembly.Module,
-  options: OpenClientOptions,
-  openSocket: (hooks: SocketHooks) => HostSocket,
-): Promise<PortMapperClient> {
+/**
+ * Opens a netlink socket and a port mapper client on it. The socket joins no multicast group:
+ * the client multicasts REG_PID to the port mappers and must not receive its own request.
+ */
+export async function openClient(host: ClientHost, options: OpenClientOptions = {}): Promise<PortMapperClient> {
+  const { protocol, port } = netlinkTarget(options);
+  const module = await host.coreModule(options.wasm);
   let client: PortMapperClient | undefined;
   const early: unknown[] = [];
   const hostError = (err: unknown) => {
@@ -84,12 +104,15 @@ export async function openClient(
   const shimOptions: ShimOptions = { sockets, onHostError: hostError };
   if (options.trustDaemon !== undefined) shimOptions.trustSender = options.trustDaemon;
   const core = await instantiateCore(module, createShim(shimOptions));
-  const socket = openSocket({
+  const socket = openSocket(host, {
+    protocol,
+    port,
+    recvBufferSize: options.recvBufferSize ?? DEFAULT_RECV_BUFFER,
     onReadable: () => client?.handleReadable(),
     onOverrun: (total) => client?.handleOverrun(total),
-    hostError,
+    onError: (problem) => hostError(new IwpmError("SOCKET_ERROR", `the netlink socket: ${problem}`)),
   });
-  const wrapped = options.wrapSocket?.(socket.socket) ?? { socket: socket.socket };
+  const wrapped = options.wrapSocket?.(socket) ?? { socket };
   sockets.set(SOCKET_FD, wrapped.socket);
   const close = () => {
     socket.close();
@@ -111,7 +134,10 @@ export async function openClient(
       {
         socket: wrapped.socket,
         port: socket.port,
-        ...(socket.groupHasMember ? { groupHasMember: (mask: number) => socket.groupHasMember?.(mask) } : {}),
+        groupHasMember: (mask: number) => {
+          const table = host.netlinkTable();
+          return table === undefined ? undefined : groupHasMember(table, protocol, socket.port, mask);
+        },
         close,
         ref: () => socket.ref(),
         unref: () => socket.unref(),
@@ -124,4 +150,18 @@ export async function openClient(
   }
   for (const err of early) client.handleHostError(err);
   return client;
+}
+
+/** The host's socket, with one error code for one failure whichever host failed. */
+function openSocket(host: ClientHost, request: SocketRequest): HostSocket {
+  try {
+    return host.openSocket(request);
+  } catch (err) {
+    if (err instanceof IwpmError) throw err;
+    throw new IwpmError(
+      "SOCKET_ERROR",
+      `cannot open a netlink socket (protocol ${request.protocol}, port ${request.port}): ${err instanceof Error ? err.message : String(err)}; ${socketOpenHint(request.protocol, request.port)}`,
+      { cause: err },
+    );
+  }
 }

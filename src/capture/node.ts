@@ -15,8 +15,8 @@
 
 import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import type { PortMapperClient } from "../api/client.js";
-import { type OpenPortMapperClientOptions, openPortMapperClient } from "../host/node.js";
 import type { NetlinkSocket } from "../host/shim.js";
+import { type OpenPortMapperClientOptions, openPortMapperClient } from "../node.js";
 import { CaptureFormatError, LINKTYPE_NETLINK, NetlinkPcapWriter } from "./pcap.js";
 import { pcapRecorder, tapSocket } from "./tap.js";
 

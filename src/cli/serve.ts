@@ -4,10 +4,10 @@
 
 import { readFileSync } from "node:fs";
 import { formatAddress } from "../api/address.js";
+import { errnoName } from "../core/errno.js";
 import { IwpmError } from "../core/errors.js";
 import type { SockAddr } from "../core/sockaddr.js";
 import { statusInfo } from "../core/status.js";
-import { errnoName } from "../host/errno.js";
 import { type CaptureWriter, openServiceCapture } from "../service/capture.js";
 import {
   DEFAULT_CONFIG_FILE,

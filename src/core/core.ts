@@ -1,4 +1,3 @@
-import type { Shim } from "../host/shim.js";
 import { IwpmError } from "./errors.js";
 import { type CoreEvent, readEvent } from "./events.js";
 import { readSockaddr, SOCKADDR_SIZE, type SockAddr, writeSockaddr } from "./sockaddr.js";
@@ -84,8 +83,15 @@ export const TRUST_HOST = 2;
 const ARG_DEVNAME = 512;
 const ARG_IFNAME = 544;
 
+/** What instantiateCore needs of a host's shim (src/host/shim.ts makes one). */
+export interface CoreImports {
+  readonly imports: WebAssembly.Imports;
+  /** Given the core's exported memory right after instantiation. */
+  bind(memory: WebAssembly.Memory): void;
+}
+
 /** Compiles and instantiates the core against a shim, refusing a core of another ABI version. */
-export async function instantiateCore(source: BufferSource | WebAssembly.Module, shim: Shim): Promise<Core> {
+export async function instantiateCore(source: BufferSource | WebAssembly.Module, shim: CoreImports): Promise<Core> {
   const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
   const instance = await WebAssembly.instantiate(module, shim.imports);
   const exports = instance.exports as unknown as CoreExports;
@@ -141,15 +147,17 @@ export class Core {
     return state === 1 ? this.exports.daemonPort() >>> 0 : state;
   }
 
-  /** Reads and clears the events the last calls produced. */
-  drainEvents(): CoreEvent[] {
+  /** Reads and clears the events the last calls produced; `read` knows the kinds (the client's by default). */
+  drainEvents(): CoreEvent[];
+  drainEvents<E>(read: (view: DataView, at: number) => E): E[];
+  drainEvents<E>(read: (view: DataView, at: number) => E | CoreEvent = readEvent): (E | CoreEvent)[] {
     const n = this.exports.eventCount();
     if (n === 0) return [];
     const view = this.view();
     const base = this.exports.eventsPtr();
     const size = this.exports.eventSize();
-    const out: CoreEvent[] = [];
-    for (let i = 0; i < n; i++) out.push(readEvent(view, base + i * size));
+    const out: (E | CoreEvent)[] = [];
+    for (let i = 0; i < n; i++) out.push(read(view, base + i * size));
     this.exports.eventsClear();
     return out;
   }

@@ -1,4 +1,4 @@
-import { linuxErrnoFromWasi } from "../host/linux-errno.js";
+import { linuxErrnoFromWasi } from "./linux-errno.js";
 import { Status, statusInfo } from "./status.js";
 
 /**

@@ -41,9 +41,12 @@ export type CoreEvent =
       seq: number;
       op: number;
       status: number;
-      /** REG_PID: the negotiated and the daemon's version; failures: the errno of a failed send. */
-      a: number;
-      b: number;
+      /** REG_PID answered: the ABI version in use (0 on failure). */
+      abiVersion: number;
+      /** REG_PID answered: the version the daemon answered. */
+      daemonVersion: number;
+      /** NETLINK_ERROR or SEND_FAILED: the errno (WASI), else 0. */
+      errno: number;
       port: number;
       mappedLocal: SockAddr | null;
       mappedRemote: SockAddr | null;
@@ -86,9 +89,10 @@ export function readEvent(view: DataView, at: number): CoreEvent {
         seq: e.seq,
         op: e.op,
         status: e.status,
-        // The API reads these words by status: abiVersion and daemonVersion, or errno (the same word).
-        a: ok ? e.abiVersion : e.errno,
-        b: e.daemonVersion,
+        // abiVersion and errno share a word: which one it holds depends on the status.
+        abiVersion: ok ? e.abiVersion : 0,
+        daemonVersion: e.daemonVersion,
+        errno: ok ? 0 : e.errno,
         port: e.port,
         mappedLocal: ok ? e.mappedLocal : null,
         mappedRemote: ok ? e.mappedRemote : null,

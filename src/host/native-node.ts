@@ -15,7 +15,7 @@ import { homedir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { IwpmError } from "../core/errors.js";
-import { linuxErrnoName, wasiErrnoFromLinux } from "./linux-errno.js";
+import { linuxErrnoName, wasiErrnoFromLinux } from "../core/linux-errno.js";
 
 /** A failed system call as the addon reports it: the positive Linux errno and the call's name. */
 export interface NativeSysError {

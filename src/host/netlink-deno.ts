@@ -14,7 +14,7 @@
 // A receive-queue overrun (ENOBUFS: the kernel dropped datagrams while the event loop was busy)
 // is counted and reported through onOverrun; reading goes on.
 
-import { linuxErrnoName, wasiErrnoFromLinux } from "./linux-errno.js";
+import { linuxErrnoName, wasiErrnoFromLinux } from "../core/linux-errno.js";
 import {
   type BatchSocket,
   RX_DESC_SIZE,
@@ -35,7 +35,7 @@ import {
   TX_PTR,
 } from "./shim.js";
 
-export { linuxErrnoName, wasiErrnoFromLinux } from "./linux-errno.js";
+export { linuxErrnoName, wasiErrnoFromLinux } from "../core/linux-errno.js";
 
 export const NETLINK_USERSOCK = 2;
 export const NETLINK_RDMA = 20;

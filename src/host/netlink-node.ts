@@ -7,7 +7,7 @@
 // is counted and reported through onOverrun; the socket keeps working. Nothing here can abort the
 // process: the addon turns every failure into a value.
 
-import { linuxErrnoName, wasiErrnoFromLinux } from "./linux-errno.js";
+import { linuxErrnoName, wasiErrnoFromLinux } from "../core/linux-errno.js";
 import { type NativeNetlinkOptions, NativeNetlinkSocket } from "./native-node.js";
 import { type BatchSocket, TX_DESC_SIZE, TX_ERRNO } from "./shim.js";
 

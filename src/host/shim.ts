@@ -6,6 +6,7 @@
 // Every import returns a WASI errno and never throws: an exception unwinding through wasm frames
 // would leave the core's state half-updated, so host failures become errno values here.
 
+import { Errno, errnoFromError } from "../core/errno.js";
 import {
   RX_DESC_SIZE,
   RX_FLAGS,
@@ -24,7 +25,6 @@ import {
   TX_PORT,
   TX_PTR,
 } from "../gen/batch.js";
-import { Errno, errnoFromError } from "./errno.js";
 
 // The descriptor layouts (generated from build/protocol.mjs), under the names this module's importers use.
 export {

@@ -10,7 +10,7 @@
 // for IPv6, which is stricter than iwpmd's 0.0.0.0 bind, never looser.
 
 import net from "node:net";
-import { Errno } from "./errno.js";
+import { Errno } from "../core/errno.js";
 import type { PortReserver } from "./shim.js";
 
 const AF_INET = 2;

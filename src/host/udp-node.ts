@@ -3,8 +3,8 @@
 
 import dgram from "node:dgram";
 import os from "node:os";
+import { Errno, errnoFromError } from "../core/errno.js";
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../core/ip.js";
-import { Errno, errnoFromError } from "./errno.js";
 import { Fifo } from "./fifo.js";
 import type { PeerAddress, UdpDatagram, UdpSocket } from "./shim.js";
 

@@ -3,8 +3,8 @@
 // bind without listening (see src/host/tcp-node.ts), so this reserver works over two calls of the
 // native module, passed in; without it the service falls back to the listening reserver.
 
-import { Errno } from "../host/errno.js";
-import { wasiErrnoFromLinux } from "../host/linux-errno.js";
+import { Errno } from "../core/errno.js";
+import { wasiErrnoFromLinux } from "../core/linux-errno.js";
 import type { PortReserver } from "../host/shim.js";
 
 /** The native module's two calls this needs: Linux errno numbering, never throwing. */

@@ -5,12 +5,12 @@
 
 import { TypedEmitter } from "../api/emitter.js";
 import { type Core, type CoreExports, TRUST_ANY, TRUST_UID } from "../core/core.js";
+import { Driver } from "../core/driver.js";
+import { Errno } from "../core/errno.js";
 import { describeErrno, IwpmError } from "../core/errors.js";
-import { Reentrant } from "../core/reentrant.js";
 import type { SockAddr } from "../core/sockaddr.js";
 import { statusInfo } from "../core/status.js";
 import { readMappingRecord } from "../gen/events.js";
-import { Errno } from "../host/errno.js";
 import type { LogLevel } from "./config.js";
 import { type AnyEvent, readAnyEvent } from "./events.js";
 import { type ServiceExports, serviceExports } from "./exports.js";
@@ -100,8 +100,6 @@ export interface PortMapperServiceOptions {
   clientUid?: number | "any";
 }
 
-type Timer = ReturnType<typeof setTimeout>;
-
 /** The core's default bounds (assembly/service/mappings.ts). */
 export const DEFAULT_MAX_MAPPINGS = 65536;
 export const DEFAULT_MAX_MAPPINGS_PER_PORT = 4096;
@@ -110,8 +108,7 @@ export const DEFAULT_QUERY_TICKS = 5;
 
 export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
   private readonly x: CoreExports & ServiceExports;
-  private timer: Timer | undefined;
-  private readonly passes = new Reentrant();
+  private readonly driver: Driver<AnyEvent>;
   private closed = false;
   private readonly clientPort: number;
   /** Receive-queue overruns the netlink socket reported. */
@@ -124,7 +121,18 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
     options: PortMapperServiceOptions = {},
   ) {
     super();
-    this.x = serviceExports(core);
+    const x = serviceExports(core);
+    this.x = x;
+    // The peer timer: one pass per second while exchanges are in flight.
+    this.driver = new Driver<AnyEvent>(
+      {
+        poll: () => x.servicePoll(),
+        drain: () => core.drainEvents(readAnyEvent),
+        nextTimeoutMs: () => x.serviceNextTimeoutMs(),
+        tick: () => x.serviceTick(),
+      },
+      { dispatch: (ev) => this.dispatch(ev) },
+    );
     this.log = options.log ?? (() => {});
     const clientPort = options.clientPort ?? 0;
     this.clientPort = clientPort;
@@ -240,8 +248,7 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.driver.close();
     this.x.serviceStop();
     this.x.eventsClear();
     await this.transport.close();
@@ -256,109 +263,71 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
   }
 
   private pump(): void {
-    this.passes.run(() => {
-      if (this.closed) return;
-      for (;;) {
-        const r = this.x.servicePoll();
-        this.dispatch(this.drain());
-        if (r !== 1 || this.closed) break;
-      }
-    });
-    this.arm();
+    this.driver.pump();
   }
 
-  private drain(): AnyEvent[] {
-    const n = this.x.eventCount();
-    if (n === 0) return [];
-    const view = this.core.view();
-    const base = this.x.eventsPtr();
-    const size = this.x.eventSize();
-    const out: AnyEvent[] = [];
-    for (let i = 0; i < n; i++) out.push(readAnyEvent(view, base + i * size));
-    this.x.eventsClear();
-    return out;
-  }
-
-  private dispatch(events: AnyEvent[]): void {
-    for (const ev of events) {
-      switch (ev.kind) {
-        case "hello":
-          if (ev.status === 0) this.log(`ABI version ${ev.version}${ev.fallback ? " (v3 kernel)" : ""}`, "info");
-          this.emit("hello", { nlClient: ev.nlClient, version: ev.version, offered: ev.offered, fallback: ev.fallback, status: ev.status });
-          break;
-        case "clientRegistered":
-          this.emit("clientRegistered", { nlClient: ev.nlClient, port: ev.port, first: ev.first });
-          break;
-        case "mappingAdded":
-          this.emit("mappingAdded", {
-            nlClient: ev.nlClient,
-            op: opName(ev.op),
-            refcount: ev.refcount,
-            flags: ev.flags,
-            local: ev.local,
-            mapped: ev.mapped,
-          });
-          break;
-        case "mappingRemoved":
-          this.emit("mappingRemoved", { nlClient: ev.nlClient, refcount: ev.refcount, local: ev.local, mapped: ev.mapped });
-          break;
-        case "requestFailed":
-          this.emit("requestFailed", {
-            nlClient: ev.nlClient,
-            op: opName(ev.op),
-            status: ev.status,
-            name: statusInfo(ev.status).name,
-            errorSent: ev.errorSent,
-            port: ev.port,
-            errno: ev.errno,
-          });
-          break;
-        case "peerRequest":
-          this.emit("peerRequest", {
-            nlClient: ev.nlClient,
-            accepted: ev.status === 0,
-            repeated: ev.repeated,
-            status: ev.status,
-            local: ev.local,
-            remote: ev.remote,
-            mappedLocal: ev.mappedLocal,
-            mappedRemote: ev.mappedRemote,
-          });
-          break;
-        case "queryDone":
-          this.emit("queryDone", {
-            nlClient: ev.nlClient,
-            status: ev.status,
-            name: statusInfo(ev.status).name,
-            local: ev.local,
-            remote: ev.remote,
-            mappedLocal: ev.mappedLocal,
-            mappedRemote: ev.mappedRemote,
-          });
-          break;
-        case "mapinfoCount":
-          this.emit("mapinfoCount", { nlClient: ev.nlClient, sent: ev.sent, acked: ev.acked });
-          break;
-        default:
-          // Client events of a core shared with a PortMapperClient are that client's to read.
-          break;
-      }
+  private dispatch(ev: AnyEvent): void {
+    switch (ev.kind) {
+      case "hello":
+        if (ev.status === 0) this.log(`ABI version ${ev.version}${ev.fallback ? " (v3 kernel)" : ""}`, "info");
+        this.emit("hello", { nlClient: ev.nlClient, version: ev.version, offered: ev.offered, fallback: ev.fallback, status: ev.status });
+        break;
+      case "clientRegistered":
+        this.emit("clientRegistered", { nlClient: ev.nlClient, port: ev.port, first: ev.first });
+        break;
+      case "mappingAdded":
+        this.emit("mappingAdded", {
+          nlClient: ev.nlClient,
+          op: opName(ev.op),
+          refcount: ev.refcount,
+          flags: ev.flags,
+          local: ev.local,
+          mapped: ev.mapped,
+        });
+        break;
+      case "mappingRemoved":
+        this.emit("mappingRemoved", { nlClient: ev.nlClient, refcount: ev.refcount, local: ev.local, mapped: ev.mapped });
+        break;
+      case "requestFailed":
+        this.emit("requestFailed", {
+          nlClient: ev.nlClient,
+          op: opName(ev.op),
+          status: ev.status,
+          name: statusInfo(ev.status).name,
+          errorSent: ev.errorSent,
+          port: ev.port,
+          errno: ev.errno,
+        });
+        break;
+      case "peerRequest":
+        this.emit("peerRequest", {
+          nlClient: ev.nlClient,
+          accepted: ev.status === 0,
+          repeated: ev.repeated,
+          status: ev.status,
+          local: ev.local,
+          remote: ev.remote,
+          mappedLocal: ev.mappedLocal,
+          mappedRemote: ev.mappedRemote,
+        });
+        break;
+      case "queryDone":
+        this.emit("queryDone", {
+          nlClient: ev.nlClient,
+          status: ev.status,
+          name: statusInfo(ev.status).name,
+          local: ev.local,
+          remote: ev.remote,
+          mappedLocal: ev.mappedLocal,
+          mappedRemote: ev.mappedRemote,
+        });
+        break;
+      case "mapinfoCount":
+        this.emit("mapinfoCount", { nlClient: ev.nlClient, sent: ev.sent, acked: ev.acked });
+        break;
+      default:
+        // Client events of a core shared with a PortMapperClient are that client's to read.
+        break;
     }
-  }
-
-  /** The peer timer: one pass per second while exchanges are in flight; it never pins the event loop. */
-  private arm(): void {
-    if (this.closed) return;
-    const ms = this.x.serviceNextTimeoutMs();
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (ms < 0) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (this.closed) return;
-      this.x.serviceTick();
-      this.pump();
-    }, ms);
-    (this.timer as { unref?: () => void }).unref?.();
   }
 }

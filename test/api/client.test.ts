@@ -3,7 +3,7 @@
 import { constants } from "node:os";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { IWPM_FLAGS_NO_PORT_MAP } from "../../src/api/constants.js";
-import { Errno } from "../../src/host/errno.js";
+import { Errno } from "../../src/core/errno.js";
 import { v4, v6 } from "../support/fake-daemon.js";
 import { concat, type ParsedMessage, rdma, str, u16, u32 } from "../support/nl.js";
 import { closeClients, DEV, dateClock, GROUP_IWPM_MASK, harness, OWN_PORT, registered, rejection, thrown } from "./harness.js";

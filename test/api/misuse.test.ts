@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { PortMapperClient } from "../../src/api/client.js";
 import { instantiateCore } from "../../src/core/core.js";
 import { IwpmError, type IwpmErrorCode } from "../../src/core/errors.js";
-import { openPortMapperClient } from "../../src/host/node.js";
 import { createShim, SocketMap } from "../../src/host/shim.js";
+import { openPortMapperClient } from "../../src/node.js";
 import { coreModule, FakeSocket } from "../support/core.js";
 import { closeClients, DEV, type Harness, harness, registered } from "./harness.js";
 

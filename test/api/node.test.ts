@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { PortMapperClient } from "../../src/api/client.js";
 import { IwpmError } from "../../src/core/errors.js";
-import { openPortMapperClient } from "../../src/host/node.js";
+import { openPortMapperClient } from "../../src/node.js";
 
 const opened: { close(): unknown }[] = [];
 afterEach(async () => {

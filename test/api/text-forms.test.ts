@@ -8,9 +8,9 @@ import { constants, tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatAddress, parseAddress } from "../../src/api/address.js";
+import { Errno, type ErrnoName } from "../../src/core/errno.js";
 import { formatIPv6 } from "../../src/core/ip.js";
-import { Errno, type ErrnoName } from "../../src/host/errno.js";
-import { linuxErrnoFromWasi, linuxErrnoName, wasiErrnoFromLinux } from "../../src/host/linux-errno.js";
+import { linuxErrnoFromWasi, linuxErrnoName, wasiErrnoFromLinux } from "../../src/core/linux-errno.js";
 
 /** Addresses that exercise every rule: mapped, compatible, zero runs of each length and place. */
 function samples(): Uint8Array[] {

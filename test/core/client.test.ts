@@ -50,7 +50,7 @@ describe("registration", () => {
 
     core.feed(daemon.regPidReply(seq, "siw0", { version: 4, seq: 7 }), daemon.port);
     const done = only(core, "requestDone");
-    expect(done).toMatchObject({ seq, status: 0, a: 4, b: 4, port: 1234 });
+    expect(done).toMatchObject({ seq, status: 0, abiVersion: 4, daemonVersion: 4, port: 1234 });
     expect(core.exports.validPid()).toBe(1);
     expect(core.daemonPid()).toBe(1234);
     expect(core.exports.registration(2)).toBe(REG_VALID);

@@ -2,7 +2,7 @@
 // datagrams in a WebAssembly memory as the core lays them out, errno numbers in WASI's numbering.
 
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Errno } from "../../src/host/errno.js";
+import { Errno } from "../../src/core/errno.js";
 import { type NodeNetlinkSocket, openNetlinkSocket } from "../../src/host/netlink-node.js";
 import {
   RX_DESC_SIZE,

@@ -4,7 +4,7 @@
  * passes its parameters straight through, plus `grow` for memory.grow.
  */
 import { describe, expect, it } from "vitest";
-import { Errno, errnoFromCode, errnoFromError, errnoName } from "../../src/host/errno.js";
+import { Errno, errnoFromCode, errnoFromError, errnoName } from "../../src/core/errno.js";
 import {
   type BatchSocket,
   type Clock,

@@ -9,11 +9,14 @@
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { constants, tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { IwpmError } from "../../src/core/errors.js";
+import { NETLINK_USERSOCK, openNetlinkSocket } from "../../src/host/netlink-node.js";
+import { openPortMapperClient } from "../../src/node.js";
 import { ensureBuilt, randomClientPort } from "../support/agent.js";
 import { startIwpmd } from "../support/iwpmd.js";
 import { Lab } from "../support/lab.js";
@@ -23,6 +26,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DENO = path.join(ROOT, "node_modules", ".bin", "deno");
 const SOCKET_SCRIPT = path.join(ROOT, "test", "deno", "socket.ts");
 const AGENT_SCRIPT = path.join(ROOT, "test", "deno", "agent.ts");
+const OPEN_SCRIPT = path.join(ROOT, "test", "deno", "open.ts");
 /** The unprivileged sender: its uid and gid must reach the receiver as the kernel saw them. */
 const NOBODY = 65534;
 const DENO_RUN = ["run", "--sloppy-imports", "--allow-read", "--allow-ffi", "--allow-env"];
@@ -163,12 +167,46 @@ if (deno.ok && socketReason !== undefined) console.warn(`[interop/deno] socket a
 
 describe.skipIf(!deno.ok)("Deno host: types", () => {
   it("type-checks the Deno entry and scripts against Deno's own types", { timeout: 120_000 }, () => {
-    const r = spawnSync(DENO, ["check", "src/deno.ts", "test/deno/socket.ts", "test/deno/agent.ts"], {
+    const r = spawnSync(DENO, ["check", "src/deno.ts", "test/deno/socket.ts", "test/deno/agent.ts", "test/deno/open.ts"], {
       cwd: ROOT,
       encoding: "utf8",
       timeout: 110_000,
     });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+  });
+});
+
+describe.skipIf(!deno.ok)("Deno host: opening a client fails as on Node", () => {
+  /** Runs test/deno/open.ts on `port` and returns its one line. */
+  function denoOpen(port: number, flags = DENO_RUN): Record<string, unknown> {
+    const r = spawnSync(DENO, [...flags, OPEN_SCRIPT, String(port)], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    const line = r.stdout.trim().split("\n").at(-1) ?? "";
+    expect(line, r.stderr).toMatch(/^\{/);
+    return JSON.parse(line) as Record<string, unknown>;
+  }
+
+  it("a port another socket holds: SOCKET_ERROR with the same errno and syscall on both hosts", { timeout: 90_000 }, async () => {
+    const holder = openNetlinkSocket({ protocol: NETLINK_USERSOCK, onReadable: () => {} });
+    try {
+      const onNode = await openPortMapperClient({ port: holder.port }).then(
+        () => ({ opened: true }),
+        (err: IwpmError) => ({ code: err.code, errno: err.errno, syscall: err.syscall }),
+      );
+      expect(onNode).toEqual({ code: "SOCKET_ERROR", errno: constants.errno.EADDRINUSE, syscall: "bind" });
+      const onDeno = denoOpen(holder.port);
+      expect({ code: onDeno.code, errno: onDeno.errno, syscall: onDeno.syscall }).toEqual(onNode);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it("no way to make sockets at all (Deno without --allow-ffi): NATIVE_UNAVAILABLE, naming the flag", { timeout: 60_000 }, () => {
+    const r = denoOpen(
+      0,
+      DENO_RUN.filter((f) => f !== "--allow-ffi"),
+    );
+    expect(r.code).toBe("NATIVE_UNAVAILABLE");
+    expect(r.message).toMatch(/--allow-ffi/);
   });
 });
 

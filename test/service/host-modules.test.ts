@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readCapture } from "../../src/capture/pcap.js";
-import { Errno } from "../../src/host/errno.js";
+import { Errno } from "../../src/core/errno.js";
 import type { Datagram, DatagramSocket, PeerAddress, UdpDatagram, UdpSocket } from "../../src/host/shim.js";
 import { decodeRecords, loadDecoderCore } from "../../src/replay/decode.js";
 import { openServiceCapture } from "../../src/service/capture.js";

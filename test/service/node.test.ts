@@ -1,7 +1,7 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { PortMapperClient } from "../../src/api/client.js";
-import { openPortMapperClient } from "../../src/host/node.js";
+import { openPortMapperClient } from "../../src/node.js";
 import { openPortMapperService } from "../../src/service/node.js";
 import type { PortMapperService, PortMapperServiceEvents } from "../../src/service/service.js";
 

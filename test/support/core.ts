@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type Core, instantiateCore, TRUST_ANY } from "../../src/core/core.js";
-import { Errno } from "../../src/host/errno.js";
+import { Errno } from "../../src/core/errno.js";
 import { type Clock, createShim, type Datagram, type DatagramSocket, SocketMap } from "../../src/host/shim.js";
 
 // The real release core under a fake socket and a fake clock: the unit-test
