@@ -6,6 +6,7 @@ import type { PortMapperClient } from "./api/client.js";
 import { groupHasMember } from "./api/group-members.js";
 import type { HostClientOptions } from "./api/index.js";
 import { DEFAULT_RECV_BUFFER, netlinkTarget, openClient, socketOpenHint } from "./api/open.js";
+import { findCoreModule } from "./core/core-files.js";
 import { IwpmError } from "./core/errors.js";
 import { wasiErrnoFromLinux } from "./host/linux-errno.js";
 import { denoRuntime, NetlinkError, openNetlinkSocketDeno } from "./host/netlink-deno.js";
@@ -15,39 +16,14 @@ export * from "./api/index.js";
 /** The options of the Node entry's openPortMapperClient, with the same meaning. */
 export type OpenPortMapperClientOptions = HostClientOptions;
 
-// From the sources (src/deno.ts) the core is the build output; next to a bundle it is ./iwpm.wasm.
-const WASM_CANDIDATES = ["../build/core/iwpm.wasm", "./iwpm.wasm"];
-
-let compiled: Promise<WebAssembly.Module> | undefined;
-
-async function loadCore(): Promise<WebAssembly.Module> {
-  const deno = denoRuntime();
-  const tried: string[] = [];
-  for (const candidate of WASM_CANDIDATES) {
-    const url = new URL(candidate, import.meta.url);
-    let bytes: Uint8Array<ArrayBuffer>;
-    try {
-      bytes = await deno.readFile(url);
-    } catch (err) {
-      // Deno names its errors by class: NotFound, NotCapable (no --allow-read), …
-      const name = err instanceof Error ? err.name : String(err);
-      tried.push(`${url.pathname} (${name === "NotCapable" ? "NotCapable: run Deno with --allow-read" : name})`);
-      continue;
-    }
-    return WebAssembly.compile(bytes);
+async function readDeno(url: URL): Promise<Uint8Array<ArrayBuffer> | { why: string }> {
+  try {
+    return await denoRuntime().readFile(url);
+  } catch (err) {
+    // Deno names its errors by class: NotFound, NotCapable (no --allow-read), …
+    const name = err instanceof Error ? err.name : String(err);
+    return { why: name === "NotCapable" ? "NotCapable: run Deno with --allow-read" : name };
   }
-  throw new IwpmError(
-    "INTERNAL",
-    `the iwpm core (iwpm.wasm) could not be read; tried ${tried.join(", ")}; run \`npm run build\` or pass the bytes as options.wasm`,
-  );
-}
-
-function coreModule(): Promise<WebAssembly.Module> {
-  compiled ??= loadCore().catch((err: unknown) => {
-    compiled = undefined;
-    throw err;
-  });
-  return compiled;
 }
 
 /**
@@ -56,7 +32,7 @@ function coreModule(): Promise<WebAssembly.Module> {
  */
 export async function openPortMapperClient(options: OpenPortMapperClientOptions = {}): Promise<PortMapperClient> {
   const { protocol, port } = netlinkTarget(options);
-  const module = options.wasm !== undefined ? await WebAssembly.compile(options.wasm) : await coreModule();
+  const module = options.wasm !== undefined ? await WebAssembly.compile(options.wasm) : await findCoreModule("client", readDeno);
   return openClient(module, options, ({ onReadable, onOverrun, hostError }) => {
     try {
       const socket = openNetlinkSocketDeno({

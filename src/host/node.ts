@@ -17,7 +17,7 @@ export type OpenPortMapperClientOptions = OpenClientOptions;
  */
 export async function openPortMapperClient(options: OpenPortMapperClientOptions = {}): Promise<PortMapperClient> {
   const { protocol, port } = netlinkTarget(options);
-  return openClient(await coreModule(options.wasm), options, ({ onReadable, onOverrun, hostError }) => {
+  return openClient(await coreModule("client", options.wasm), options, ({ onReadable, onOverrun, hostError }) => {
     const socket = openNetlinkSocket({
       protocol,
       port,

@@ -4,7 +4,7 @@
 // timer, and turns the core's records into events and a mapping table.
 
 import { TypedEmitter } from "../api/emitter.js";
-import { type Core, type CoreExports, TRUST_ANY, TRUST_UID } from "../core/core.js";
+import { TRUST_ANY, TRUST_UID } from "../core/core.js";
 import { describeErrno, IwpmError } from "../core/errors.js";
 import { Reentrant } from "../core/reentrant.js";
 import type { SockAddr } from "../core/sockaddr.js";
@@ -13,7 +13,7 @@ import { readMappingRecord } from "../gen/events.js";
 import { Errno } from "../host/errno.js";
 import type { LogLevel } from "./config.js";
 import { type AnyEvent, readAnyEvent } from "./events.js";
-import { type ServiceExports, serviceExports } from "./exports.js";
+import type { DaemonCore, ServiceExports } from "./exports.js";
 import { readStats, type ServiceStats } from "./stats.js";
 
 const OPS: Record<number, string> = {
@@ -109,7 +109,7 @@ export const DEFAULT_MAX_MAPPINGS_PER_PORT = 4096;
 export const DEFAULT_QUERY_TICKS = 5;
 
 export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
-  private readonly x: CoreExports & ServiceExports;
+  private readonly x: ServiceExports;
   private timer: Timer | undefined;
   private readonly passes = new Reentrant();
   private closed = false;
@@ -119,12 +119,12 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
   private readonly log: (line: string, level?: LogLevel) => void;
 
   constructor(
-    readonly core: Core,
+    readonly core: DaemonCore,
     private readonly transport: ServiceTransport,
     options: PortMapperServiceOptions = {},
   ) {
     super();
-    this.x = serviceExports(core);
+    this.x = core.exports;
     this.log = options.log ?? (() => {});
     const clientPort = options.clientPort ?? 0;
     this.clientPort = clientPort;
