@@ -5,8 +5,8 @@ import { Errno } from "../../src/host/errno.js";
 import { type Clock, createShim, type Datagram, type DatagramSocket, SocketMap } from "../../src/host/shim.js";
 
 // The real cores under a fake socket and a fake clock: the unit-test harness for the core. The
-// fakes stand in for the host only. The test builds (*.debug.wasm) are the release code, optimised
-// alike, plus the exports only tests use (assembly/client.debug.ts, assembly/daemon.debug.ts).
+// fakes stand in for the host only. The test builds (*.debug.wasm) are the release code with
+// assertions kept, plus the exports only tests use (assembly/client.debug.ts, assembly/daemon.debug.ts).
 
 const compiled = new Map<string, WebAssembly.Module>();
 
