@@ -47,9 +47,9 @@ function violations(graph: Graph): string[] {
       if (a === b) continue;
       const [sa, sb] = [side(a), side(b)];
       if (sa !== sb && sb !== "shared") out.push(`${from} -> ${to}: ${sa === "shared" ? "library code" : `the ${sa}`} imports the ${sb}`);
-      let set = layers.get(a);
-      if (set === undefined) layers.set(a, (set = new Set()));
+      const set = layers.get(a) ?? new Set<string>();
       set.add(b);
+      layers.set(a, set);
     }
   }
   // A cycle between layers: a layer that reaches itself.
