@@ -28,7 +28,7 @@ class Loop implements DatagramSocket {
   }
 }
 
-describe("client and service in one core", () => {
+describe("the client core and the daemon core in one process", () => {
   it("register and map through each other without sharing state", async () => {
     const client = new Loop(CLIENT_PORT);
     const service = new Loop(SERVICE_PORT);
