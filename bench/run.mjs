@@ -113,7 +113,11 @@ async function prepare() {
   const wasm = path.join(root, "build/core/iwpm.wasm");
   if (!existsSync(wasm) || statSync(wasm).mtimeMs < newest(path.join(root, "assembly"))) {
     log("building the core (release)…");
-    sh(path.join(root, "node_modules/.bin/asc"), ["--config", "asconfig.json", "--target", "release"], { cwd: root });
+    sh(
+      path.join(root, "node_modules/.bin/asc"),
+      ["assembly/client.ts", "--config", "asconfig.json", "--target", "release", "--outFile", wasm],
+      { cwd: root },
+    );
   }
   // A snapshot: the whole run measures one core even if the checkout is rebuilt meanwhile.
   copyFileSync(wasm, path.join(out, "iwpm.wasm"));

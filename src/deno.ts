@@ -5,6 +5,7 @@
 import type { PortMapperClient } from "./api/client.js";
 import type { HostClientOptions } from "./api/index.js";
 import { type ClientHost, openClient, socketOpenHint } from "./api/open.js";
+import { findCoreModule } from "./core/core-files.js";
 import { IwpmError } from "./core/errors.js";
 import { wasiErrnoFromLinux } from "./core/linux-errno.js";
 import { denoRuntime, NetlinkError, openNetlinkSocketDeno } from "./host/netlink-deno.js";
@@ -14,43 +15,18 @@ export * from "./api/index.js";
 /** The options of the Node entry's openPortMapperClient, with the same meaning. */
 export type OpenPortMapperClientOptions = HostClientOptions;
 
-// From the sources (src/deno.ts) the core is the build output; next to a bundle it is ./iwpm.wasm.
-const WASM_CANDIDATES = ["../build/core/iwpm.wasm", "./iwpm.wasm"];
-
-let compiled: Promise<WebAssembly.Module> | undefined;
-
-async function loadCore(): Promise<WebAssembly.Module> {
-  const deno = denoRuntime();
-  const tried: string[] = [];
-  for (const candidate of WASM_CANDIDATES) {
-    const url = new URL(candidate, import.meta.url);
-    let bytes: Uint8Array<ArrayBuffer>;
-    try {
-      bytes = await deno.readFile(url);
-    } catch (err) {
-      // Deno names its errors by class: NotFound, NotCapable (no --allow-read), …
-      const name = err instanceof Error ? err.name : String(err);
-      tried.push(`${url.pathname} (${name === "NotCapable" ? "NotCapable: run Deno with --allow-read" : name})`);
-      continue;
-    }
-    return WebAssembly.compile(bytes);
+async function readDeno(url: URL): Promise<Uint8Array<ArrayBuffer> | { why: string }> {
+  try {
+    return await denoRuntime().readFile(url);
+  } catch (err) {
+    // Deno names its errors by class: NotFound, NotCapable (no --allow-read), …
+    const name = err instanceof Error ? err.name : String(err);
+    return { why: name === "NotCapable" ? "NotCapable: run Deno with --allow-read" : name };
   }
-  throw new IwpmError(
-    "INTERNAL",
-    `the iwpm core (iwpm.wasm) could not be read; tried ${tried.join(", ")}; run \`npm run build\` or pass the bytes as options.wasm`,
-  );
-}
-
-function coreModule(): Promise<WebAssembly.Module> {
-  compiled ??= loadCore().catch((err: unknown) => {
-    compiled = undefined;
-    throw err;
-  });
-  return compiled;
 }
 
 const denoHost: ClientHost = {
-  coreModule: (wasm) => (wasm !== undefined ? WebAssembly.compile(wasm) : coreModule()),
+  coreModule: (wasm) => (wasm !== undefined ? WebAssembly.compile(wasm) : findCoreModule("client", readDeno)),
   openSocket: (request) => {
     try {
       return openNetlinkSocketDeno({

@@ -10,7 +10,7 @@ import { coreModule } from "./host/wasm-node.js";
 export type OpenPortMapperClientOptions = OpenClientOptions;
 
 const nodeHost: ClientHost = {
-  coreModule,
+  coreModule: (wasm) => coreModule("client", wasm),
   // Throws SOCKET_ERROR or NATIVE_UNAVAILABLE itself, saying what to do.
   openSocket: (request) =>
     openNetlinkSocket({

@@ -35,6 +35,7 @@ import {
 } from "../tables/requests";
 import { NIL } from "../tables/slab";
 import { EV_REQUEST_DONE, pushEvent, setEventOp } from "./events";
+import { nowNs } from "../lib/clock";
 import {
   abiVersion,
   clientValid,
@@ -46,7 +47,6 @@ import {
   probePort,
   initCount,
   initTotal,
-  nowNs,
   ownPort,
   PID_UNAVAILABLE,
   PID_UNDEFINED,

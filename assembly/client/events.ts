@@ -1,25 +1,5 @@
-import {
-  EVENT_KIND,
-  EVENT_NL_CLIENT,
-  EVENT_SEQ,
-  EVENT_SIZE,
-  EVENT_SLOT_BASE,
-  EVENT_SLOT_SIZE,
-  EVENT_STATUS,
-  EVENT_WORD_A,
-  EVENT_WORD_B,
-  EVENT_WORD_C,
-  EVENT_WORD_OP,
-  EVENT_WORD_PORT,
-} from "../gen/events";
-import { addrToSockaddr } from "../iwpm/sockaddr";
-
-// What the core tells its host, as fixed-size records in a growable array
-// that the host drains after each call. Only the host's drain frees space,
-// so nothing accepted is dropped here; `poll` stops reading datagrams while
-// many events wait. The record and each kind's fields are declared in
-// build/protocol.mjs (EVENT_RECORD, CLIENT_EVENTS; docs/abi.md): the client
-// kinds' fields sit on the words the setters below write.
+// The client's events: its kinds (build/protocol.mjs CLIENT_EVENTS, docs/abi.md), whose fields sit
+// on the words the queue's setters write, and the client core's own event queue.
 
 export {
   EV_DAEMON_HELLO,
@@ -30,74 +10,17 @@ export {
   EV_MAPPING_ERROR,
   EV_REMOTE_INFO,
   EV_REQUEST_DONE,
-  EVENT_SIZE,
 } from "../gen/events";
-
-/** poll stops taking datagrams once this many events wait. */
-export const EVENT_SOFT_LIMIT: u32 = 256;
-
-let base: usize = 0;
-let capacity: u32 = 0;
-let count: u32 = 0;
-
-export function eventCount(): u32 {
-  return count;
-}
-export function eventBase(): usize {
-  return base;
-}
-export function eventsClear(): void {
-  count = 0;
-}
-
-/** Appends a zeroed event and returns its pointer; fill it before the next push. */
-export function pushEvent(kind: u16, client: u32, status: i32, seq: u32): usize {
-  if (count == capacity) {
-    capacity = capacity == 0 ? 64 : capacity << 1;
-    const bytes = <usize>capacity * EVENT_SIZE;
-    base = base == 0 ? heap.alloc(bytes) : heap.realloc(base, bytes);
-  }
-  const e = base + <usize>count * EVENT_SIZE;
-  count++;
-  memory.fill(e, 0, EVENT_SIZE);
-  store<u16>(e + EVENT_KIND, kind);
-  store<u16>(e + EVENT_NL_CLIENT, <u16>client);
-  store<i32>(e + EVENT_STATUS, status);
-  store<u32>(e + EVENT_SEQ, seq);
-  return e;
-}
-
-// @ts-ignore: decorator
-@inline
-export function setEventStatus(e: usize, status: i32): void {
-  store<i32>(e + EVENT_STATUS, status);
-}
-// @ts-ignore: decorator
-@inline
-export function setEventOp(e: usize, op: u32): void {
-  store<u32>(e + EVENT_WORD_OP, op);
-}
-// @ts-ignore: decorator
-@inline
-export function setEventValues(e: usize, a: u32, b: u32, c: u32): void {
-  store<u32>(e + EVENT_WORD_A, a);
-  store<u32>(e + EVENT_WORD_B, b);
-  store<u32>(e + EVENT_WORD_C, c);
-}
-// @ts-ignore: decorator
-@inline
-export function setEventPort(e: usize, port: u32): void {
-  store<u32>(e + EVENT_WORD_PORT, port);
-}
-/** Copies a wire sockaddr_storage into address slot `n` (0..3). */
-// @ts-ignore: decorator
-@inline
-export function setEventSockaddr(e: usize, n: u32, sockaddr: usize): void {
-  memory.copy(e + EVENT_SLOT_BASE + <usize>n * EVENT_SLOT_SIZE, sockaddr, EVENT_SLOT_SIZE);
-}
-/** Writes a compact address into slot `n` as a sockaddr_storage. */
-// @ts-ignore: decorator
-@inline
-export function setEventAddr(e: usize, n: u32, compact: usize): void {
-  addrToSockaddr(e + EVENT_SLOT_BASE + <usize>n * EVENT_SLOT_SIZE, compact);
-}
+export {
+  EVENT_SIZE,
+  EVENT_SOFT_LIMIT,
+  eventBase,
+  eventCount,
+  eventsClear,
+  pushEvent,
+  setEventAddr,
+  setEventOp,
+  setEventPort,
+  setEventStatus,
+  setEventValues,
+} from "../lib/events";

@@ -1,4 +1,4 @@
-import { clock_time_get, CLOCK_MONOTONIC, ERRNO_CONNREFUSED, random_get } from "../bindings";
+import { ERRNO_CONNREFUSED, random_get } from "../bindings";
 import { buildBatchDone } from "../iwpm/messages";
 import { RxArea, Sender, TxOne } from "../netlink/io";
 import { TrustPolicy } from "../trust";
@@ -128,10 +128,6 @@ export function setInitCount(client: u32, n: u32): void {
 }
 export function clientValid(client: u32): bool {
   return client < MAX_NL_CLIENTS && initCount(client) > 0;
-}
-
-export function nowNs(): u64 {
-  return clock_time_get(CLOCK_MONOTONIC, 1000, SCRATCH) == 0 ? load<u64>(SCRATCH) : 0;
 }
 
 /** Sends `len` bytes of TX at once, from where they were built. Returns OK or E_SEND_FAILED with the errno kept in lastErrno. */

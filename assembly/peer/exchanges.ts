@@ -56,11 +56,7 @@ const slab = new Slab(RECORD_SIZE);
 const byAssoc = new HashIndex(slab, X_HASH, X_NEXT);
 let newest: u32 = NIL;
 /** Bound on entries, so a peer flooding REQUESTs cannot grow the table without limit. */
-export let exchangeLimit: u32 = 65536;
-
-export function setExchangeLimit(n: u32): void {
-  exchangeLimit = n;
-}
+export const EXCHANGE_LIMIT: u32 = 65536;
 
 // @ts-ignore: decorator
 @inline

@@ -14,7 +14,7 @@ import {
   exchangeComplete,
   exchangeCount,
   exchangeFind,
-  exchangeLimit,
+  EXCHANGE_LIMIT,
   exchangeNlPid,
   exchangeNlSeq,
   exchangeNlType,
@@ -95,7 +95,7 @@ function onRequest(fd: u32, peer: usize): void {
     emitPeerRequest(mappingOwner(m), OK, true, mappingLocal(m), remote, mappingMapped(m), mappedRemote);
     return;
   }
-  if (exchangeCount() >= exchangeLimit) {
+  if (exchangeCount() >= EXCHANGE_LIMIT) {
     // iwpmd would fail to allocate and answer nothing; the peer retries.
     countDrop(DROP_EXCHANGE_LIMIT);
     emitPeerRequest(mappingOwner(m), E_NO_SPACE, false, mappingLocal(m), remote, mappingMapped(m), mappedRemote);

@@ -2,7 +2,7 @@ import { random_get } from "../bindings";
 import { msgPid, msgSeq, msgType } from "../netlink/message";
 import { saReadIp } from "../service/addr";
 import { mappingLocal, mappingMapped } from "../service/mappings";
-import { exchangeAdd, exchangeCount, exchangeLimit, exchangeSetMessage, exchangeSetRequest, X_QUERY } from "./exchanges";
+import { exchangeAdd, exchangeCount, EXCHANGE_LIMIT, exchangeSetMessage, exchangeSetRequest, X_QUERY } from "./exchanges";
 import { ticksArm } from "./ticks";
 import { clientFd, PEER_SIZE, peerFromSockaddr, udpSend } from "./udp";
 import { formWire, MT_REQUEST, setWireFields, setWirePorts, W_AP_IP, W_CP_IP, W_MAPPED_CP_IP, wAssoc } from "./wire";
@@ -33,7 +33,7 @@ export function setNextAssoc(value: u64): void {
 
 /** Whether a new query can be tracked (iwpmd: whether malloc succeeds). */
 export function queryRoom(): bool {
-  return exchangeCount() < exchangeLimit;
+  return exchangeCount() < EXCHANGE_LIMIT;
 }
 
 /**

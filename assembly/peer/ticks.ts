@@ -1,4 +1,4 @@
-import { nowNs } from "../client/state";
+import { nowNs } from "../lib/clock";
 import { IWPM_REMOTE_QUERY_REJECT } from "../status";
 import { NIL } from "../tables/slab";
 import { countDrop, DROP_PEER_TIMEOUT, emitQueryDone } from "../service/events";

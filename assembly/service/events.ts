@@ -1,4 +1,4 @@
-import { pushEvent } from "../client/events";
+import { pushEvent } from "../lib/events";
 import {
   EV_SVC_CLIENT_REGISTERED,
   EV_SVC_HELLO,
@@ -19,7 +19,7 @@ import {
 } from "../gen/events";
 import { E_BAD_VERSION, E_NOT_REGISTERED, E_SEND_FAILED, E_UNKNOWN_OP, IWPM_INVALID_NLMSG_ERR, IWPM_VERSION_MISMATCH_ERR } from "../status";
 
-// What the service tells its host, in the same event array as the client's events, with kinds of
+// What the service tells its host, through the daemon core's own event queue (lib/events), with kinds of
 // its own; each kind's record is declared in build/protocol.mjs (SERVICE_EVENTS, docs/abi.md).
 
 /** The ABI version in use changed or was confirmed (offered 0 for NLMSG_ERROR). */

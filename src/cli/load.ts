@@ -1,45 +1,23 @@
 // What the capture commands share: the core, a capture file read in chunks (or stdin), and a
 // progress bar on a terminal.
 
-import { open, readFile, stat } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { CaptureFormatError, CaptureReader, type CaptureReaderSummary, secondsBetween, type Timestamp } from "../capture/pcap.js";
 import type { CoreExports } from "../core/core.js";
+import { IwpmError } from "../core/errors.js";
+import { coreModule } from "../host/wasm-node.js";
 import { CaptureDecoder, type CaptureMessage, type DecodeStats, loadDecoderCore, type Side } from "../replay/decode.js";
 import { CliError, type CliIO, EXIT } from "./command.js";
 
-// iwpm.wasm sits next to the bundle (build/dist/cli.js); from the sources it is the build output.
-const WASM_CANDIDATES = ["./iwpm.wasm", "../../build/core/iwpm.wasm"];
-
-// Compiled once per process: commands run in-process many times over (tests) need only a fresh instance.
-let compiled: Promise<WebAssembly.Module> | undefined;
-
-async function compileCore(): Promise<WebAssembly.Module> {
-  const tried: string[] = [];
-  for (const candidate of WASM_CANDIDATES) {
-    const url = new URL(candidate, import.meta.url);
-    try {
-      const bytes = await readFile(url);
-      return await WebAssembly.compile(bytes);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") {
-        tried.push(url.pathname);
-        continue;
-      }
-      throw err;
-    }
-  }
-  throw new CliError(`the iwpm core (iwpm.wasm) was not found; looked at ${tried.join(", ")}; run \`npm run build\``, EXIT.FAILURE);
-}
-
+/** The client core with its decoder, a fresh instance per call (commands run in-process many times over in tests). */
 export async function loadCore(): Promise<CoreExports> {
-  compiled ??= compileCore();
+  let module: WebAssembly.Module;
   try {
-    return await loadDecoderCore(await compiled);
+    module = await coreModule("client");
   } catch (err) {
-    compiled = undefined;
-    throw err;
+    throw err instanceof IwpmError ? new CliError(err.message, EXIT.FAILURE) : err;
   }
+  return loadDecoderCore(module);
 }
 
 const CHUNK = 1 << 20;

@@ -1,26 +1,42 @@
+import { CORE_FILES, type CoreName } from "./core-files.js";
 import { IwpmError } from "./errors.js";
 import { type CoreEvent, readEvent } from "./events.js";
 import { readSockaddr, SOCKADDR_SIZE, type SockAddr, writeSockaddr } from "./sockaddr.js";
 import { STATUS_LIMIT, TRAFFIC_STATS } from "./status.js";
 
-/** The core ABI this host code speaks (assembly/index.ts CORE_ABI_VERSION). */
-export const CORE_ABI_VERSION = 5;
+/** The client core's ABI this host code speaks (assembly/client.ts CORE_ABI_VERSION). */
+export const CORE_ABI_VERSION = 6;
 
-/** The core's exports (assembly/index.ts); all integers, pointers are offsets into `memory`. */
-export interface CoreExports {
+/** What coreRole() answers in each core (assembly/lib/role.ts). */
+export const CORE_ROLE_CLIENT = 1;
+export const CORE_ROLE_DAEMON = 2;
+
+/** What every core exports, whatever its role. */
+export interface CoreIdentity {
   memory: WebAssembly.Memory;
   coreAbiVersion(): number;
+  coreRole(): number;
+}
+
+/** Which core a host expects: its role, the ABI version it speaks, and its name for messages. */
+export interface CoreKind {
+  role: number;
+  abi: number;
+  name: CoreName;
+}
+
+export const CLIENT_CORE: CoreKind = { role: CORE_ROLE_CLIENT, abi: CORE_ABI_VERSION, name: "client" };
+
+/** The client core's exports (assembly/client.ts); all integers, pointers are offsets into `memory`. */
+export interface CoreExports extends CoreIdentity {
   argsPtr(): number;
   rxPtr(): number;
   rxCap(): number;
-  txPtr(): number;
   eventsPtr(): number;
   eventCount(): number;
   eventSize(): number;
   eventsClear(): void;
   statsPtr(): number;
-  statCount(): number;
-  resetStats(): void;
   setPort(port: number): void;
   setSocket(fd: number): void;
   setTimeoutMs(ms: number): void;
@@ -36,9 +52,7 @@ export interface CoreExports {
   negotiatedVersion(): number;
   registration(nlClient: number): number;
   echoSeq(): number;
-  nextSeq(): number;
   lastErrno(): number;
-  requestCount(): number;
   init(nlClient: number): number;
   exit(nlClient: number): number;
   registerPid(nlClient: number): number;
@@ -58,9 +72,7 @@ export interface CoreExports {
   mapinfoRead(i: number): number;
   mapinfoFind(by: number): number;
   mapinfoOwner(i: number): number;
-  mapinfoVerify(): number;
   remoteInfoSize(): number;
-  remoteInfoVerify(): number;
   codecPtr(): number;
   codecCap(): number;
   decodedPtr(): number;
@@ -83,32 +95,74 @@ export const TRUST_HOST = 2;
 const ARG_DEVNAME = 512;
 const ARG_IFNAME = 544;
 
-/** What instantiateCore needs of a host's shim (src/host/shim.ts makes one). */
+/** The event queue every core exports (the client's and the daemon's, each its own). */
+export interface EventQueueExports {
+  eventCount(): number;
+  eventsPtr(): number;
+  eventSize(): number;
+  eventsClear(): void;
+}
+
+/** Reads and clears a core's recorded events with `read`, which knows that core's kinds. */
+export function drainEventQueue<E>(x: EventQueueExports, view: DataView, read: (view: DataView, at: number) => E): E[] {
+  const n = x.eventCount();
+  if (n === 0) return [];
+  const base = x.eventsPtr();
+  const size = x.eventSize();
+  const out: E[] = [];
+  for (let i = 0; i < n; i++) out.push(read(view, base + i * size));
+  x.eventsClear();
+  return out;
+}
+
+/** What instantiating a core needs of a host's shim (src/host/shim.ts makes one). */
 export interface CoreImports {
   readonly imports: WebAssembly.Imports;
   /** Given the core's exported memory right after instantiation. */
   bind(memory: WebAssembly.Memory): void;
 }
 
-/** Compiles and instantiates the core against a shim, refusing a core of another ABI version. */
-export async function instantiateCore(source: BufferSource | WebAssembly.Module, shim: CoreImports): Promise<Core> {
+/**
+ * Compiles and instantiates a core against a shim, refusing the other role's core and a core of
+ * another ABI version.
+ */
+export async function instantiateKind<E extends CoreIdentity>(
+  source: BufferSource | WebAssembly.Module,
+  shim: CoreImports,
+  kind: CoreKind,
+): Promise<E> {
   const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
   const instance = await WebAssembly.instantiate(module, shim.imports);
-  const exports = instance.exports as unknown as CoreExports;
+  const exports = instance.exports as unknown as E;
   shim.bind(exports.memory);
-  const found = exports.coreAbiVersion();
-  if (found !== CORE_ABI_VERSION) {
+  const file = CORE_FILES[kind.name];
+  if (typeof exports.coreRole !== "function" || exports.coreRole() !== kind.role) {
     throw new IwpmError(
       "ABI_MISMATCH",
-      `the iwpm core speaks ABI ${found} but this host expects ${CORE_ABI_VERSION}; rebuild the core with \`npm run build\` or install matching package versions`,
+      `this is not the iwpm ${kind.name} core; load ${file} (\`npm run build\` builds it in build/core/)`,
     );
   }
-  return new Core(exports);
+  const found = exports.coreAbiVersion();
+  if (found !== kind.abi) {
+    throw new IwpmError(
+      "ABI_MISMATCH",
+      `the iwpm ${kind.name} core (${file}) speaks ABI ${found} but this host expects ${kind.abi}; rebuild the core with \`npm run build\` or install matching package versions`,
+    );
+  }
+  return exports;
 }
 
-/** Typed access to one core instance: argument slots, events, tables and counters. */
-export class Core {
-  constructor(readonly exports: CoreExports) {}
+/** Compiles and instantiates the client core (iwpm.wasm) against a shim. */
+export async function instantiateCore<E extends CoreExports = CoreExports>(
+  source: BufferSource | WebAssembly.Module,
+  shim: CoreImports,
+): Promise<Core<E>> {
+  return new Core(await instantiateKind<E>(source, shim, CLIENT_CORE));
+}
+
+/** Typed access to one client core instance: argument slots, events, tables and counters. */
+export class Core<E extends CoreExports = CoreExports> {
+  constructor(readonly exports: E) {}
 
   /** A fresh view: memory.grow detaches earlier ones. */
   view(): DataView {
@@ -147,19 +201,9 @@ export class Core {
     return state === 1 ? this.exports.daemonPort() >>> 0 : state;
   }
 
-  /** Reads and clears the events the last calls produced; `read` knows the kinds (the client's by default). */
-  drainEvents(): CoreEvent[];
-  drainEvents<E>(read: (view: DataView, at: number) => E): E[];
-  drainEvents<E>(read: (view: DataView, at: number) => E | CoreEvent = readEvent): (E | CoreEvent)[] {
-    const n = this.exports.eventCount();
-    if (n === 0) return [];
-    const view = this.view();
-    const base = this.exports.eventsPtr();
-    const size = this.exports.eventSize();
-    const out: (E | CoreEvent)[] = [];
-    for (let i = 0; i < n; i++) out.push(read(view, base + i * size));
-    this.exports.eventsClear();
-    return out;
+  /** Reads and clears the events the last calls produced. */
+  drainEvents(): CoreEvent[] {
+    return drainEventQueue(this.exports, this.view(), readEvent);
   }
 
   /** Hands a datagram to the core as if it had arrived on the socket. */

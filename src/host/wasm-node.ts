@@ -1,38 +1,19 @@
-// Finding and compiling iwpm.wasm in Node: next to the bundle (build/dist/), or the build output
-// when running from the sources. Compiled once per process.
+// Finding and compiling a core in Node (src/core/core-files.ts knows where to look).
 
 import { readFile } from "node:fs/promises";
-import { IwpmError } from "../core/errors.js";
+import { type CoreName, findCoreModule } from "../core/core-files.js";
 
-const CANDIDATES = ["./iwpm.wasm", "../../build/core/iwpm.wasm"];
-
-let compiled: Promise<WebAssembly.Module> | undefined;
-
-async function load(): Promise<WebAssembly.Module> {
-  const tried: string[] = [];
-  for (const candidate of CANDIDATES) {
-    const url = new URL(candidate, import.meta.url);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(url);
-    } catch (err) {
-      tried.push(`${url.pathname} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-      continue;
-    }
-    return WebAssembly.compile(new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength));
+async function readNode(url: URL): Promise<Uint8Array<ArrayBuffer> | { why: string }> {
+  try {
+    const bytes = await readFile(url);
+    return new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
+  } catch (err) {
+    return { why: (err as NodeJS.ErrnoException).code ?? String(err) };
   }
-  throw new IwpmError(
-    "INTERNAL",
-    `the iwpm core (iwpm.wasm) was not found; tried ${tried.join(", ")}; run \`npm run build\` or pass the bytes as options.wasm`,
-  );
 }
 
-/** The core's module: from `wasm` when given, else iwpm.wasm found on disk. */
-export function coreModule(wasm?: BufferSource): Promise<WebAssembly.Module> {
+/** The named core's module: from `wasm` when given, else its file found on disk. */
+export function coreModule(name: CoreName, wasm?: BufferSource): Promise<WebAssembly.Module> {
   if (wasm !== undefined) return WebAssembly.compile(wasm);
-  compiled ??= load().catch((err: unknown) => {
-    compiled = undefined;
-    throw err;
-  });
-  return compiled;
+  return findCoreModule(name, readNode);
 }

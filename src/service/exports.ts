@@ -1,18 +1,31 @@
-import type { Core, CoreExports } from "../core/core.js";
+import {
+  CORE_ROLE_DAEMON,
+  type CoreIdentity,
+  type CoreImports,
+  type CoreKind,
+  drainEventQueue,
+  type EventQueueExports,
+  instantiateKind,
+} from "../core/core.js";
+import { type AnyEvent, readAnyEvent } from "./events.js";
 
-// The core's service exports (assembly/index.ts, docs/abi.md "Service").
+// The daemon core's exports (assembly/daemon.ts, docs/abi.md "Daemon core").
 
-export interface ServiceExports {
+/** The daemon core's ABI this host code speaks (assembly/daemon.ts CORE_ABI_VERSION). */
+export const DAEMON_ABI_VERSION = 1;
+
+export const DAEMON_CORE: CoreKind = { role: CORE_ROLE_DAEMON, abi: DAEMON_ABI_VERSION, name: "daemon" };
+
+export interface ServiceExports extends CoreIdentity, EventQueueExports {
+  eventsPtr(): number;
+  eventCount(): number;
+  eventSize(): number;
+  eventsClear(): void;
   serviceConfigure(fd: number, port: number, clientPort: number): void;
   serviceSetUdpSocket(slot: number, fd: number): void;
   serviceSetPeerPort(port: number): void;
-  serviceSetExchangeLimit(n: number): void;
-  serviceSetAssocHandle(hi: number, lo: number): void;
   serviceStart(): number;
   servicePoll(): number;
-  serviceRxPtr(): number;
-  serviceRxCap(): number;
-  serviceHandleRx(len: number, port: number): void;
   serviceSetTrust(mode: number, uid: number): number;
   serviceTick(): number;
   serviceNextTimeoutMs(): number;
@@ -20,22 +33,37 @@ export interface ServiceExports {
   serviceVersion(): number;
   serviceLastErrno(): number;
   serviceClientValid(nlClient: number): number;
-  serviceNextSeq(nlClient: number): number;
-  serviceMapinfoAcked(nlClient: number): number;
   serviceExchangeCount(): number;
   serviceMappingCount(): number;
   serviceMappingFirst(): number;
   serviceMappingNext(i: number): number;
   serviceOutPtr(): number;
   serviceMappingRead(i: number): void;
-  serviceMappingVerify(): number;
   serviceSetMappingLimits(total: number, perPort: number): void;
   serviceSetQueryTicks(n: number): void;
   serviceDropReasons(): number;
   serviceDropCount(reason: number): number;
-  serviceMappingCountOf(port: number): number;
 }
 
-export function serviceExports(core: Core): CoreExports & ServiceExports {
-  return core.exports as unknown as CoreExports & ServiceExports;
+/** One daemon core instance. */
+export class DaemonCore<E extends ServiceExports = ServiceExports> {
+  constructor(readonly exports: E) {}
+
+  /** A fresh view: memory.grow detaches earlier ones. */
+  view(): DataView {
+    return new DataView(this.exports.memory.buffer);
+  }
+
+  /** Reads and clears the events the last pass recorded. */
+  drainEvents(): AnyEvent[] {
+    return drainEventQueue(this.exports, this.view(), readAnyEvent);
+  }
+}
+
+/** Compiles and instantiates the daemon core (iwpmd.wasm) against a shim. */
+export async function instantiateDaemonCore<E extends ServiceExports = ServiceExports>(
+  source: BufferSource | WebAssembly.Module,
+  shim: CoreImports,
+): Promise<DaemonCore<E>> {
+  return new DaemonCore(await instantiateKind<E>(source, shim, DAEMON_CORE));
 }

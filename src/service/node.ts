@@ -2,7 +2,6 @@
 // unless told otherwise, multicast groups 1 and 2 to hear REG_PID), UDP sockets for the peers,
 // TCP port reservations, and the portable PortMapperService over them.
 
-import { instantiateCore } from "../core/core.js";
 import { IwpmError } from "../core/errors.js";
 import { NETLINK_RDMA, NETLINK_USERSOCK, type NodeNetlinkSocket, openNetlinkSocket } from "../host/netlink-node.js";
 import { createShim, type NetlinkSocket, type PortReserver, SocketMap, type UdpSocket } from "../host/shim.js";
@@ -10,6 +9,7 @@ import { NodePortReserver } from "../host/tcp-node.js";
 import { NodeUdpSocket } from "../host/udp-node.js";
 import { coreModule } from "../host/wasm-node.js";
 import { type LogLevel, NUMERIC, parseSetting, SettingError } from "./config.js";
+import { instantiateDaemonCore } from "./exports.js";
 import { PortMapperService } from "./service.js";
 
 /** What the host opened, for the start-up line. */
@@ -68,7 +68,7 @@ export interface OpenPortMapperServiceOptions {
    * can complete inside start().
    */
   onService?: (service: PortMapperService) => void;
-  /** The core's bytes, instead of reading iwpm.wasm from disk. */
+  /** The daemon core's bytes, instead of reading iwpmd.wasm from disk. */
   wasm?: BufferSource;
   /**
    * Who may speak to the service as a client, by the kernel-attested credentials of each datagram:
@@ -147,7 +147,7 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
   const port = options.port ?? process.pid;
   const udpPort = options.udpPort ?? 3935;
   const log = options.log ?? (() => {});
-  const module = await coreModule(options.wasm);
+  const module = await coreModule("daemon", options.wasm);
 
   let service: PortMapperService | undefined;
   const readable = () => service?.handleReadable();
@@ -155,7 +155,7 @@ export async function openPortMapperService(options: OpenPortMapperServiceOption
   const udpSockets = new Map<number, UdpSocket>();
   const ports = options.ports ?? new NodePortReserver();
   const shim = createShim({ sockets, udpSockets, ports, onHostError: (err) => service?.handleHostError(err) });
-  const core = await instantiateCore(module, shim);
+  const core = await instantiateDaemonCore(module, shim);
 
   let protocol: 2 | 20 = asked === "auto" ? NETLINK_RDMA : asked;
   let protocolReason: ServiceSockets["protocolReason"] = asked === "auto" ? "probed" : "asked";

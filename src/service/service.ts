@@ -4,7 +4,7 @@
 // timer, and turns the core's records into events and a mapping table.
 
 import { TypedEmitter } from "../api/emitter.js";
-import { type Core, type CoreExports, TRUST_ANY, TRUST_UID } from "../core/core.js";
+import { TRUST_ANY, TRUST_UID } from "../core/core.js";
 import { Driver } from "../core/driver.js";
 import { Errno } from "../core/errno.js";
 import { describeErrno, IwpmError } from "../core/errors.js";
@@ -12,8 +12,8 @@ import type { SockAddr } from "../core/sockaddr.js";
 import { statusInfo } from "../core/status.js";
 import { readMappingRecord } from "../gen/events.js";
 import type { LogLevel } from "./config.js";
-import { type AnyEvent, readAnyEvent } from "./events.js";
-import { type ServiceExports, serviceExports } from "./exports.js";
+import type { AnyEvent } from "./events.js";
+import type { DaemonCore, ServiceExports } from "./exports.js";
 import { readStats, type ServiceStats } from "./stats.js";
 
 const OPS: Record<number, string> = {
@@ -107,7 +107,7 @@ export const DEFAULT_MAX_MAPPINGS_PER_PORT = 4096;
 export const DEFAULT_QUERY_TICKS = 5;
 
 export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
-  private readonly x: CoreExports & ServiceExports;
+  private readonly x: ServiceExports;
   private readonly driver: Driver<AnyEvent>;
   private closed = false;
   private readonly clientPort: number;
@@ -116,18 +116,18 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
   private readonly log: (line: string, level?: LogLevel) => void;
 
   constructor(
-    readonly core: Core,
+    readonly core: DaemonCore,
     private readonly transport: ServiceTransport,
     options: PortMapperServiceOptions = {},
   ) {
     super();
-    const x = serviceExports(core);
+    const x = core.exports;
     this.x = x;
     // The peer timer: one pass per second while exchanges are in flight.
     this.driver = new Driver<AnyEvent>(
       {
         poll: () => x.servicePoll(),
-        drain: () => core.drainEvents(readAnyEvent),
+        drain: () => core.drainEvents(),
         nextTimeoutMs: () => x.serviceNextTimeoutMs(),
         tick: () => x.serviceTick(),
       },

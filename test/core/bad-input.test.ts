@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Core } from "../../src/core/core.js";
 import { type SockAddr, writeSockaddr } from "../../src/core/sockaddr.js";
 import { D_ERROR_OFFSET } from "../../src/gen/protocol.js";
-import { type FakeClock, type FakeSocket, loadTestCore } from "../support/core.js";
+import { type FakeClock, type FakeSocket, loadTestCore, type TestCore } from "../support/core.js";
 import {
   attrOffsets,
   DIR_TO_CLIENT,
@@ -209,7 +208,7 @@ const OTHER_INFO = {
 };
 
 interface Primed {
-  core: Core;
+  core: TestCore;
   socket: FakeSocket;
   clock: FakeClock;
   daemon: FakeDaemon;
@@ -258,7 +257,7 @@ async function primedClient(version: 3 | 4 = 4): Promise<Primed> {
 }
 
 /** Everything a bad datagram or a refused call must leave alone. Keeps the argument slots intact. */
-function snapshot(core: Core) {
+function snapshot(core: TestCore) {
   const x = core.exports;
   const args = core.bytes().slice(x.argsPtr(), x.argsPtr() + 512);
   const mapinfo = core.mapinfo(); // reads through argument slots 0 and 1
@@ -277,7 +276,7 @@ function snapshot(core: Core) {
   };
 }
 
-function expectSound(core: Core): void {
+function expectSound(core: TestCore): void {
   expect(core.exports.mapinfoVerify(), "mapinfoVerify").toBe(0);
   expect(core.exports.remoteInfoVerify(), "remoteInfoVerify").toBe(0);
 }
@@ -495,7 +494,7 @@ describe("the client drops bad datagrams under one reason and changes nothing", 
 
 describe("API misuse returns a negated status and changes nothing", () => {
   /** Runs `call` and checks its status and that no state, event, datagram or counter moved. */
-  function expectRefused(core: Core, socket: FakeSocket, call: () => number, status: number): void {
+  function expectRefused(core: TestCore, socket: FakeSocket, call: () => number, status: number): void {
     const before = snapshot(core);
     const stats = core.stats();
     expect(call()).toBe(-status);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { type Core, instantiateCore, TRUST_ANY, TRUST_HOST, TRUST_UID } from "../../src/core/core.js";
+import { instantiateCore, TRUST_ANY, TRUST_HOST, TRUST_UID } from "../../src/core/core.js";
 import { type Credentials, createShim, SocketMap } from "../../src/host/shim.js";
-import { coreModule, FakeClock, FakeSocket, ROOT_CREDS } from "../support/core.js";
+import { type ClientTestExports, FakeClock, FakeSocket, ROOT_CREDS, type TestCore, testCoreModule } from "../support/core.js";
 import { FakeDaemon, v4 } from "../support/fake-daemon.js";
 
 // The trust policy, driven through the socket path as a real socket delivers datagrams: each with
@@ -26,7 +26,7 @@ async function client(opts: { trustSender?: (c: Credentials) => boolean } = {}) 
     log: () => {},
     ...opts,
   });
-  const core = await instantiateCore(coreModule(), shim);
+  const core = await instantiateCore<ClientTestExports>(testCoreModule(), shim);
   const x = core.exports;
   x.setSocket(3);
   x.setPort(4321);
@@ -44,7 +44,7 @@ async function client(opts: { trustSender?: (c: Credentials) => boolean } = {}) 
   return { core, x, socket, deliver, deliverBare };
 }
 
-function registered(core: Core, deliver: (b: Uint8Array, p: number) => void): FakeDaemon {
+function registered(core: TestCore, deliver: (b: Uint8Array, p: number) => void): FakeDaemon {
   const daemon = new FakeDaemon(DAEMON);
   core.writeNames("siw0", "lo");
   const seq = core.exports.registerPid(2);

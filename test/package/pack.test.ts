@@ -66,6 +66,17 @@ describe("npm pack", () => {
     const exported = run(process.execPath, ["-e", 'import("iwpm").then((m) => console.log(Object.keys(m).sort().join(" ")))'], app);
     expect(exported).toMatch(/\bopenPortMapperClient\b/);
     expect(exported).toMatch(/\bopenPortMapperService\b/);
+    // Both release cores, each under its package export; the test builds stay out of the package.
+    const resolve = (spec: string) =>
+      run(process.execPath, ["--input-type=module", "-e", `console.log(import.meta.resolve(${JSON.stringify(spec)}))`], app).trim();
+    for (const name of ["iwpm.wasm", "iwpmd.wasm"]) {
+      const file = fileURLToPath(resolve(`iwpm/${name}`));
+      expect(file).toBe(path.join(installed, "build", "dist", name));
+      expect(readFileSync(file).subarray(0, 4)).toEqual(Buffer.from("\0asm"));
+    }
+    expect(readdirSync(installed, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".wasm") && f.includes("debug"))).toEqual(
+      [],
+    );
     const browser = run(process.execPath, ["-e", 'import("iwpm/browser").then((m) => console.log(Object.keys(m).join(" ")))'], app);
     expect(browser).toMatch(/\binstantiateCore\b/);
     expect(browser).not.toMatch(/openPortMapperClient/);

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import type { SockAddr } from "../../src/core/sockaddr.js";
 import { readSockaddr } from "../../src/core/sockaddr.js";
 import { type AnyEvent, readAnyEvent } from "../../src/service/events.js";
-import { serviceExports } from "../../src/service/exports.js";
 import {
   attrAddr,
   attrFixedStr,
@@ -31,7 +30,7 @@ const v6 = (address: string, port: number): SockAddr => ({ family: "ipv6", addre
 
 async function service(): Promise<ServiceHarness> {
   const h = await loadService({ port: 1234, clientPort: NOTIFY });
-  serviceExports(h.core).serviceStart();
+  h.core.exports.serviceStart();
   h.nl.take();
   return h;
 }
@@ -65,7 +64,7 @@ function handleErr(h: ServiceHarness) {
 }
 
 function mappings(h: ServiceHarness) {
-  const x = serviceExports(h.core);
+  const x = h.core.exports;
   const out: { local: SockAddr | null; mapped: SockAddr | null; owner: number; refs: number; wildcard: boolean; handle: number }[] = [];
   for (let i = x.serviceMappingFirst(); i !== 0; i = x.serviceMappingNext(i)) {
     x.serviceMappingRead(i);
@@ -87,7 +86,7 @@ function mappings(h: ServiceHarness) {
 describe("start-up and version", () => {
   it("sends HELLO{4} with seq 0 to the notified port, then a MAPINFO request once answered", async () => {
     const h = await loadService({ port: 1234, clientPort: NOTIFY });
-    expect(serviceExports(h.core).serviceStart()).toBe(0);
+    expect(h.core.exports.serviceStart()).toBe(0);
     const [hello] = sentMessages(h);
     expect(hello).toMatchObject({ type: 0x808, seq: 0, pid: 1234, to: NOTIFY });
     expect(u16(hello?.attrs.get(1))).toBe(4);
@@ -109,14 +108,14 @@ describe("start-up and version", () => {
       [0x806, 1, 3],
       [0xc06, 0, 3],
     ]);
-    expect(serviceExports(h.core).serviceVersion()).toBe(3);
+    expect(h.core.exports.serviceVersion()).toBe(3);
   });
 
   it("refuses a HELLO above version 4 with HANDLE_ERR(17) naming its seq", async () => {
     const h = await service();
     h.feed(nlmsg({ type: 0x808, seq: 42, pid: 4321 }, [attrU16(1, 5)]));
     expect(handleErr(h)).toEqual({ seq: 42, code: 17, client: 2 });
-    expect(serviceExports(h.core).serviceVersion()).toBe(4);
+    expect(h.core.exports.serviceVersion()).toBe(4);
   });
 });
 
@@ -156,7 +155,7 @@ describe("registration", () => {
       ]),
     );
     expect(handleErr(h)).toMatchObject({ seq: 10, code: 10 });
-    expect(serviceExports(h.core).serviceClientValid(2)).toBe(0);
+    expect(h.core.exports.serviceClientValid(2)).toBe(0);
   });
 
   it("keeps a header seq counter per client index (index 0 always 0)", async () => {
@@ -306,7 +305,7 @@ describe("shutdown", () => {
     h.feed(addMapping(10, v4("10.0.0.1", 5555)));
     h.feed(addMapping(11, v6("fd00::1", 5555)));
     expect(h.ports.open.size).toBe(2);
-    expect(serviceExports(h.core).serviceStop()).toBe(2);
+    expect(h.core.exports.serviceStop()).toBe(2);
     expect(h.ports.open.size).toBe(0);
     expect(mappings(h)).toHaveLength(0);
   });

@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SockAddr } from "../../src/core/sockaddr.js";
-import { serviceExports } from "../../src/service/exports.js";
 import { type GoldenAttr, type GoldenVector, loadGoldenVectors } from "../golden/golden.js";
 import { attrU16, attrU32, hex, NLMSG_ERROR, nlmsg, rdma } from "../support/nl.js";
 import { loadService, peer4, type ServiceHarness } from "./harness.js";
@@ -31,7 +30,7 @@ const num = (a: GoldenAttr) => a.value as number;
 
 /** Sends REG_PIDs until the next message for index 2 will carry `seq`. */
 function padTo(h: ServiceHarness, seq: number): void {
-  const x = serviceExports(h.core);
+  const x = h.core.exports;
   expect(x.serviceNextSeq(2)).toBeLessThanOrEqual(seq);
   while (x.serviceNextSeq(2) < seq) h.feed(regPid(1, "pad0"));
   h.nl.take();
@@ -44,7 +43,7 @@ function lastSent(h: ServiceHarness): string {
 
 async function started(version: 3 | 4 = 4): Promise<ServiceHarness> {
   const h = await loadService({ port: 1234, clientPort: 0 });
-  expect(serviceExports(h.core).serviceStart()).toBe(0);
+  expect(h.core.exports.serviceStart()).toBe(0);
   if (version === 3) h.feed(nlmsg({ type: NLMSG_ERROR, flags: 0, seq: 0, pid: 0 }, [attrU32(0, 0)]));
   h.feed(regPid(1, "setup0"));
   h.nl.take();
@@ -60,21 +59,21 @@ describe("the service's messages equal iwpmd's golden bytes", () => {
   const scenarios: Record<string, (v: GoldenVector) => Promise<string>> = {
     async hello_from_daemon_example_d() {
       const h = await loadService({ port: 1234, clientPort: 0 });
-      serviceExports(h.core).serviceStart();
+      h.core.exports.serviceStart();
       const [sent] = h.nl.take();
       expect(sent?.port).toBe(0);
       return hex(sent?.bytes as Uint8Array);
     },
     async mapinfo_request_v4() {
       const h = await loadService({ port: 1234 });
-      serviceExports(h.core).serviceStart();
+      h.core.exports.serviceStart();
       h.nl.take();
       h.feed(nlmsg({ type: rdma(2, 8), seq: 9, pid: CLIENT_PORT }, [attrU16(1, 4)]));
       return lastSent(h);
     },
     async mapinfo_request_v3_client3() {
       const h = await loadService({ port: 1234 });
-      serviceExports(h.core).serviceStart();
+      h.core.exports.serviceStart();
       h.nl.take();
       h.feed(nlmsg({ type: NLMSG_ERROR, flags: 0, seq: 0, pid: 0 }, [attrU32(0, -95 >>> 0)]));
       const sent = h.nl.take();

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import type { SockAddr } from "../../src/core/sockaddr.js";
-import { serviceExports } from "../../src/service/exports.js";
 import { readStats } from "../../src/service/stats.js";
 import { nlmsg, parseDatagram, rdma, u16, u32 } from "../support/nl.js";
 import { loadService, peer4, type ServiceHarness } from "./harness.js";
@@ -15,7 +14,7 @@ const v4 = (address: string, port: number): SockAddr => ({ family: "ipv4", addre
 
 async function registered(): Promise<ServiceHarness> {
   const h = await loadService({ port: 1234, clientPort: NOTIFY });
-  serviceExports(h.core).serviceStart();
+  h.core.exports.serviceStart();
   h.feed(regPid(1, "siw0"));
   h.nl.take();
   h.core.exports.eventsClear();
@@ -23,7 +22,7 @@ async function registered(): Promise<ServiceHarness> {
 }
 
 const sent = (h: ServiceHarness) => h.nl.take().flatMap((d) => parseDatagram(d.bytes).map((m) => ({ ...m, to: d.port })));
-const drops = (h: ServiceHarness) => readStats(serviceExports(h.core)).drops;
+const drops = (h: ServiceHarness) => readStats(h.core.exports).drops;
 
 describe("versions the service never adopts", () => {
   for (const version of [0, 1, 2]) {
@@ -31,7 +30,7 @@ describe("versions the service never adopts", () => {
       const h = await registered();
       h.feed(hello(version, 6666));
       expect(sent(h)).toEqual([]);
-      expect(serviceExports(h.core).serviceVersion()).toBe(4);
+      expect(h.core.exports.serviceVersion()).toBe(4);
       expect(drops(h).badVersion).toBe(1);
       h.feed(regPid(2, "siw0"));
       const [reply] = sent(h);
@@ -43,7 +42,7 @@ describe("versions the service never adopts", () => {
   it("still adopts 3 from a HELLO (a v3 kernel) and counts nothing", async () => {
     const h = await registered();
     h.feed(hello(3));
-    expect(serviceExports(h.core).serviceVersion()).toBe(3);
+    expect(h.core.exports.serviceVersion()).toBe(3);
     expect(drops(h).badVersion).toBe(0);
   });
 
@@ -53,7 +52,7 @@ describe("versions the service never adopts", () => {
     const [err] = sent(h);
     expect(err).toMatchObject({ op: 5, to: NOTIFY });
     expect(u16(err?.attrs.get(2))).toBe(17);
-    expect(serviceExports(h.core).serviceVersion()).toBe(4);
+    expect(h.core.exports.serviceVersion()).toBe(4);
     expect(drops(h).badVersion).toBe(1);
   });
 });
@@ -69,7 +68,7 @@ describe("mapping bounds", () => {
 
   it("refuses a requester's mapping beyond its bound with IWPM_CREATE_MAPPING_ERR, holding no port for it", async () => {
     const h = await registered();
-    const x = serviceExports(h.core);
+    const x = h.core.exports;
     x.serviceSetMappingLimits(100, 3);
     for (let i = 0; i < 3; i++) expect(add(h, 10 + i, 5000 + i, 4321)).toEqual({ mapped: true });
     expect(add(h, 13, 5003, 4321)).toEqual({ refused: 11, seq: 13 });
@@ -87,7 +86,7 @@ describe("mapping bounds", () => {
 
   it("refuses any mapping beyond the total, the kernel's (port 0) included", async () => {
     const h = await registered();
-    const x = serviceExports(h.core);
+    const x = h.core.exports;
     x.serviceSetMappingLimits(4, 2);
     // The kernel is bounded by the total only.
     for (let i = 0; i < 3; i++) expect(add(h, 20 + i, 7000 + i, 0)).toEqual({ mapped: true });
@@ -101,7 +100,7 @@ describe("mapping bounds", () => {
 
   it("keeps its bounds and its books under a flood of ADDs from many ports", async () => {
     const h = await registered();
-    const x = serviceExports(h.core);
+    const x = h.core.exports;
     x.serviceSetMappingLimits(2000, 40);
     for (let i = 0; i < 5000; i++) {
       h.nl.inbox.push({ bytes: addMapping(1000 + i, local(1 + i), 0, 10_000 + (i % 25)), port: 10_000 + (i % 25), groups: 0 });
@@ -120,7 +119,7 @@ describe("mapping bounds", () => {
 describe("malformed input", () => {
   it("counts netlink datagrams that do not frame and peer datagrams that are not port mapper messages", async () => {
     const h = await registered();
-    const x = serviceExports(h.core);
+    const x = h.core.exports;
     const short = new Uint8Array(20);
     new DataView(short.buffer).setUint32(0, 400, true);
     h.feed(short);

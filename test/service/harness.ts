@@ -1,10 +1,17 @@
-import { type Core, instantiateCore } from "../../src/core/core.js";
 import { createShim, type PeerAddress, type PortReserver, SocketMap, type UdpDatagram, type UdpSocket } from "../../src/host/shim.js";
-import { serviceExports } from "../../src/service/exports.js";
-import { coreModule, FakeClock, FakeSocket } from "../support/core.js";
+import { type DaemonCore, instantiateDaemonCore, type ServiceExports } from "../../src/service/exports.js";
+import { daemonTestCoreModule, FakeClock, FakeSocket } from "../support/core.js";
 
-// The release core's service under fake sockets, a fake clock and a fake
+// The daemon core (its test build) under fake sockets, a fake clock and a fake
 // port reserver: the unit-test harness for the daemon side.
+
+/** The daemon core's test-only exports (assembly/daemon.debug.ts). */
+export interface DaemonTestExports extends ServiceExports {
+  serviceMappingVerify(): number;
+  serviceMappingCountOf(port: number): number;
+  serviceSetAssocHandle(hi: number, lo: number): void;
+  serviceNextSeq(nlClient: number): number;
+}
 
 export const NL_FD = 4;
 export const UDP = { v4: 10, v4client: 11, v6: 12, v6client: 13 } as const;
@@ -52,7 +59,7 @@ export class FakePorts implements PortReserver {
 }
 
 export interface ServiceHarness {
-  core: Core;
+  core: DaemonCore<DaemonTestExports>;
   nl: FakeSocket;
   udp: Record<keyof typeof UDP, FakeUdp>;
   udpSent: SentUdp[];
@@ -83,8 +90,8 @@ export async function loadService(o: { port?: number; clientPort?: number } = {}
     random: (buf) => buf.fill(0x5a),
     log: () => {},
   });
-  const core = await instantiateCore(coreModule(), shim);
-  const x = serviceExports(core);
+  const core = await instantiateDaemonCore<DaemonTestExports>(daemonTestCoreModule(), shim);
+  const x = core.exports;
   x.serviceConfigure(NL_FD, o.port ?? 1234, o.clientPort ?? 0);
   x.serviceSetUdpSocket(0, UDP.v4);
   x.serviceSetUdpSocket(1, UDP.v4client);

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import type { SockAddr } from "../../src/core/sockaddr.js";
 import { readSockaddr } from "../../src/core/sockaddr.js";
 import { type AnyEvent, readAnyEvent } from "../../src/service/events.js";
-import { serviceExports } from "../../src/service/exports.js";
 import { fromHex, hex, parseDatagram, u16, u32 } from "../support/nl.js";
 import { loadService, peer4, type ServiceHarness, UDP } from "./harness.js";
 import { addMapping, queryMapping, regPid, removeMapping } from "./messages.js";
@@ -16,7 +15,7 @@ const v4 = (address: string, port: number): SockAddr => ({ family: "ipv4", addre
 
 async function registered(): Promise<ServiceHarness> {
   const h = await loadService({ port: 1234, clientPort: NOTIFY });
-  serviceExports(h.core).serviceStart();
+  h.core.exports.serviceStart();
   h.feed(regPid(1, "siw0"));
   h.nl.take();
   drain(h);
@@ -35,14 +34,14 @@ const addr = (b: Uint8Array | undefined) => readSockaddr(new DataView((b as Uint
 
 function tick(h: ServiceHarness): number {
   h.clock.advance(1000);
-  return serviceExports(h.core).serviceTick();
+  return h.core.exports.serviceTick();
 }
 
 /** A QUERY from 10.0.0.1:5555 to 10.0.0.2:6000 with mapped port 40000 and the reference's assochandle. */
 async function querying(configure?: (h: ServiceHarness) => void) {
   const h = await registered();
   configure?.(h);
-  serviceExports(h.core).serviceSetAssocHandle(0x5566, 0x77889900);
+  h.core.exports.serviceSetAssocHandle(0x5566, 0x77889900);
   h.feed(queryMapping(300, v4("10.0.0.1", 5555), v4("10.0.0.2", 6000)));
   const [request] = h.udpSent.splice(0);
   return { h, request: request as NonNullable<typeof request> };
@@ -67,7 +66,7 @@ describe("active side", () => {
   /** The REQUEST goes out on each of `resends` ticks; the next tick answers the QUERY with a rejection. */
   async function unanswered(resends: number, configure?: (h: ServiceHarness) => void) {
     const { h, request } = await querying(configure);
-    const x = serviceExports(h.core);
+    const x = h.core.exports;
     expect(x.serviceNextTimeoutMs()).toBe(1000);
     for (let t = 1; t <= resends; t++) {
       expect(tick(h)).toBe(1);
@@ -99,7 +98,7 @@ describe("active side", () => {
   });
 
   it("keeps iwpmd's 10-tick schedule when told to, and still answers at its end", async () => {
-    await unanswered(9, (h) => serviceExports(h.core).serviceSetQueryTicks(10));
+    await unanswered(9, (h) => h.core.exports.serviceSetQueryTicks(10));
   });
 
   it("answers nothing for a query whose mapping the client removed meanwhile", async () => {
@@ -108,7 +107,7 @@ describe("active side", () => {
     h.nl.take();
     for (let t = 1; t <= 5; t++) tick(h);
     expect(h.nl.take()).toHaveLength(0);
-    expect(serviceExports(h.core).serviceExchangeCount()).toBe(0);
+    expect(h.core.exports.serviceExchangeCount()).toBe(0);
   });
 
   it("answers the QUERY once on ACCEPT with the peer's mapped address, and ACKs every ACCEPT", async () => {
@@ -211,7 +210,7 @@ describe("passive side", () => {
     tick(h);
     tick(h);
     expect(h.udpSent).toHaveLength(0);
-    expect(serviceExports(h.core).serviceExchangeCount()).toBe(0);
+    expect(h.core.exports.serviceExchangeCount()).toBe(0);
   });
 
   it("keeps the requested address and gives the mapped port for a wildcard listener", async () => {

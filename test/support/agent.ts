@@ -11,7 +11,7 @@ import { type JsonLine, type Netns, type NsProcess, runInNamespace } from "./net
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const AGENT = fileURLToPath(new URL("../interop/fixtures/agent.mjs", import.meta.url));
 const DIST = path.join(ROOT, "build", "dist", "index.js");
-const DIST_WASM = path.join(ROOT, "build", "dist", "iwpm.wasm");
+const DIST_WASM = ["iwpm.wasm", "iwpmd.wasm"].map((name) => path.join(ROOT, "build", "dist", name));
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -24,12 +24,13 @@ function newestMtime(dir: string): number {
 }
 
 /**
- * Builds the package (`node build/build.mjs`) when build/dist/index.js or its iwpm.wasm is missing
+ * Builds the package (`node build/build.mjs`) when build/dist/index.js or a core next to it is missing
  * or older than anything under src/ or assembly/: the agent runs the built bundle, not the sources.
  */
 export function ensureBuilt(): void {
   const sources = Math.max(newestMtime(path.join(ROOT, "src")), newestMtime(path.join(ROOT, "assembly")));
-  const built = existsSync(DIST) && existsSync(DIST_WASM) ? Math.min(statSync(DIST).mtimeMs, statSync(DIST_WASM).mtimeMs) : 0;
+  const outputs = [DIST, ...DIST_WASM];
+  const built = outputs.every((f) => existsSync(f)) ? Math.min(...outputs.map((f) => statSync(f).mtimeMs)) : 0;
   if (built >= sources) return;
   execFileSync(process.execPath, [path.join(ROOT, "build", "build.mjs")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
 }

@@ -1,19 +1,46 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type Core, instantiateCore, TRUST_ANY } from "../../src/core/core.js";
+import { type Core, type CoreExports, instantiateCore, TRUST_ANY } from "../../src/core/core.js";
 import { Errno } from "../../src/core/errno.js";
 import { type Clock, createShim, type Datagram, type DatagramSocket, SocketMap } from "../../src/host/shim.js";
 
-// The real release core under a fake socket and a fake clock: the unit-test
-// harness for the core. The fakes stand in for the host only.
+// The real cores under a fake socket and a fake clock: the unit-test harness for the core. The
+// fakes stand in for the host only. The test builds (*.debug.wasm) are the release code with
+// assertions kept, plus the exports only tests use (assembly/client.debug.ts, assembly/daemon.debug.ts).
 
-const wasmPath = fileURLToPath(new URL("../../build/core/iwpm.wasm", import.meta.url));
-let compiled: WebAssembly.Module | undefined;
+const compiled = new Map<string, WebAssembly.Module>();
 
-export function coreModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(readFileSync(wasmPath));
-  return compiled;
+function compile(file: string): WebAssembly.Module {
+  let module = compiled.get(file);
+  if (module === undefined) {
+    module = new WebAssembly.Module(readFileSync(fileURLToPath(new URL(`../../build/core/${file}`, import.meta.url))));
+    compiled.set(file, module);
+  }
+  return module;
 }
+
+/** The release client core, as shipped (build/core/iwpm.wasm). */
+export function coreModule(): WebAssembly.Module {
+  return compile("iwpm.wasm");
+}
+/** The client core's test build (build/core/iwpm.debug.wasm). */
+export function testCoreModule(): WebAssembly.Module {
+  return compile("iwpm.debug.wasm");
+}
+/** The daemon core's test build (build/core/iwpmd.debug.wasm). */
+export function daemonTestCoreModule(): WebAssembly.Module {
+  return compile("iwpmd.debug.wasm");
+}
+
+/** The client core's test-only exports (assembly/client.debug.ts). */
+export interface ClientTestExports extends CoreExports {
+  mapinfoVerify(): number;
+  remoteInfoVerify(): number;
+  nextSeq(): number;
+  requestCount(): number;
+  resetStats(): void;
+}
+export type TestCore = Core<ClientTestExports>;
 
 export interface SentDatagram {
   bytes: Uint8Array;
@@ -69,7 +96,7 @@ export class FakeClock implements Clock {
 
 export const SOCKET_FD = 3;
 
-export async function loadTestCore(): Promise<{ core: Core; socket: FakeSocket; clock: FakeClock; logs: string[] }> {
+export async function loadTestCore(): Promise<{ core: TestCore; socket: FakeSocket; clock: FakeClock; logs: string[] }> {
   const socket = new FakeSocket();
   const clock = new FakeClock();
   const logs: string[] = [];
@@ -79,7 +106,7 @@ export async function loadTestCore(): Promise<{ core: Core; socket: FakeSocket; 
     random: (buf) => buf.fill(0x5a),
     log: (_fd, text) => logs.push(text),
   });
-  const core = await instantiateCore(coreModule(), shim);
+  const core = await instantiateCore<ClientTestExports>(testCoreModule(), shim);
   core.exports.setSocket(SOCKET_FD);
   // Tests here feed datagrams by hand (core.feed), which carry no credentials; the trust policy
   // has tests of its own (test/core/trust.test.ts).

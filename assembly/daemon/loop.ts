@@ -1,5 +1,5 @@
 import { udp_recv_from, ERRNO_AGAIN, ERRNO_MSGSIZE } from "../bindings";
-import { EVENT_SOFT_LIMIT, eventCount } from "../client/events";
+import { EVENT_SOFT_LIMIT, eventCount } from "../lib/events";
 import { OK } from "../status";
 import { NIL } from "../tables/slab";
 import { handlePeerDatagram } from "../peer/handlers";
@@ -7,11 +7,11 @@ import { exchangesClear } from "../peer/exchanges";
 import { ticksStop } from "../peer/ticks";
 import { PEER_SIZE, UDP_SLOTS, udpFd } from "../peer/udp";
 import { WIRE_REQUEST_SIZE } from "../peer/wire";
-import { mappingDrop, mappingFirst, mappingHandle } from "./mappings";
+import { mappingDrop, mappingFirst, mappingHandle } from "../service/mappings";
 import { handleServiceDatagram } from "./netlink";
-import { releasePort } from "./ports";
-import { countDrop, DROP_UNTRUSTED } from "./events";
-import { SRX_CAP, svcRx, svcSender, svcTrust } from "./state";
+import { releasePort } from "../service/ports";
+import { countDrop, DROP_UNTRUSTED } from "../service/events";
+import { SRX_CAP, svcRx, svcSender, svcTrust } from "../service/state";
 
 // The service's event loop: drain the netlink socket, a batch at a time, and the UDP sockets.
 

@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { instantiateCore } from "../../src/core/core.js";
+import { IwpmError } from "../../src/core/errors.js";
 import { createShim, type Datagram, type DatagramSocket, SocketMap } from "../../src/host/shim.js";
 import { type AnyEvent, readAnyEvent } from "../../src/service/events.js";
-import { serviceExports } from "../../src/service/exports.js";
-import { coreModule, FakeClock } from "../support/core.js";
+import { instantiateDaemonCore } from "../../src/service/exports.js";
+import { coreModule, daemonTestCoreModule, FakeClock } from "../support/core.js";
 import { FakePorts } from "./harness.js";
 
-// One core instance running the client (fd 3) and the service (fd 4) side by side: each keeps
-// its own buffers and state, and their messages cross through a loopback of two fake sockets.
+// The client core and the daemon core in one process: each instance keeps its own memory, event
+// queue and clock, and their messages cross through a loopback of two fake sockets.
 
 const CLIENT_PORT = 5000;
 const SERVICE_PORT = 6000;
@@ -27,39 +28,37 @@ class Loop implements DatagramSocket {
   }
 }
 
-describe("client and service in one core", () => {
+describe("the client core and the daemon core in one process", () => {
   it("register and map through each other without sharing state", async () => {
     const client = new Loop(CLIENT_PORT);
     const service = new Loop(SERVICE_PORT);
     client.peer = service;
     service.peer = client;
     const ports = new FakePorts();
-    const shim = createShim({
-      sockets: new SocketMap([
-        [3, client],
-        [4, service],
-      ]),
-      ports,
-      clock: new FakeClock(),
-      random: (b) => b.fill(1),
-      log: () => {},
-    });
-    const core = await instantiateCore(coreModule(), shim);
-    const x = serviceExports(core);
+    const shim = (fd: number, socket: Loop) =>
+      createShim({ sockets: new SocketMap([[fd, socket]]), ports, clock: new FakeClock(), random: (b) => b.fill(1), log: () => {} });
+    const core = await instantiateCore(coreModule(), shim(3, client));
+    const daemon = await instantiateDaemonCore(daemonTestCoreModule(), shim(4, service));
+    const x = core.exports;
+    const d = daemon.exports;
     x.setSocket(3);
     x.setPort(CLIENT_PORT);
     x.init(2);
-    x.serviceConfigure(4, SERVICE_PORT, CLIENT_PORT);
+    d.serviceConfigure(4, SERVICE_PORT, CLIENT_PORT);
     const events: AnyEvent[] = [];
+    const drain = (view: DataView, q: { eventsPtr(): number; eventCount(): number; eventSize(): number; eventsClear(): void }) => {
+      for (let i = 0; i < q.eventCount(); i++) events.push(readAnyEvent(view, q.eventsPtr() + i * q.eventSize()));
+      q.eventsClear();
+    };
     const run = () => {
       for (let i = 0; i < 8; i++) {
-        x.servicePoll();
+        d.servicePoll();
         x.poll();
       }
-      for (let i = 0; i < x.eventCount(); i++) events.push(readAnyEvent(core.view(), x.eventsPtr() + i * x.eventSize()));
-      x.eventsClear();
+      drain(core.view(), x);
+      drain(daemon.view(), d);
     };
-    expect(x.serviceStart()).toBe(0);
+    expect(d.serviceStart()).toBe(0);
     run();
     expect(core.daemonPid()).toBe(SERVICE_PORT);
     core.writeNames("siw0", "lo");
@@ -75,7 +74,16 @@ describe("client and service in one core", () => {
     expect(events.map((e) => e.kind)).toEqual(
       expect.arrayContaining(["daemonHello", "hello", "clientRegistered", "mappingAdded", "requestDone"]),
     );
-    expect(x.serviceMappingCount()).toBe(1);
+    expect(d.serviceMappingCount()).toBe(1);
     expect(x.mapinfoSize()).toBe(0);
+  });
+
+  it("each host refuses the other role's core, naming the file it needs", async () => {
+    const shim = () => createShim({ sockets: new SocketMap(), log: () => {} });
+    const asDaemon = instantiateDaemonCore(coreModule(), shim());
+    await expect(asDaemon).rejects.toThrow(IwpmError);
+    await expect(asDaemon).rejects.toMatchObject({ code: "ABI_MISMATCH", message: expect.stringContaining("iwpmd.wasm") });
+    const asClient = instantiateCore(daemonTestCoreModule(), shim());
+    await expect(asClient).rejects.toMatchObject({ code: "ABI_MISMATCH", message: expect.stringContaining("load iwpm.wasm") });
   });
 });

@@ -53,7 +53,7 @@ import {
 import { NIL } from "../tables/slab";
 import { queryRoom, queryStart } from "../peer/query";
 import { isInet } from "../peer/udp";
-import { saWildcard } from "./addr";
+import { saWildcard } from "../service/addr";
 import {
   countDrop,
   DROP_BAD_FRAME,
@@ -67,7 +67,7 @@ import {
   emitMappingRemoved,
   emitRegistered,
   emitRequestFailed,
-} from "./events";
+} from "../service/events";
 import {
   mappingAdd,
   mappingDrop,
@@ -81,9 +81,9 @@ import {
   mappingRefs,
   mappingSetRefs,
   mappingWildcard,
-} from "./mappings";
-import { releasePort, reservedPort, reservePort } from "./ports";
-import { sendHandleErr, sendMapinfoRequest } from "./send";
+} from "../service/mappings";
+import { releasePort, reservedPort, reservePort } from "../service/ports";
+import { sendHandleErr, sendMapinfoRequest } from "../service/send";
 import {
   clientRegistered,
   clientUlib,
@@ -97,7 +97,7 @@ import {
   svcSetVersion,
   svcVersion,
   takeClientSeq,
-} from "./state";
+} from "../service/state";
 
 // The service's netlink side (reference §5.2, §5.3, §4.9), handler by
 // handler as iwpmd's process_iwpm_* functions. Messages of a datagram are

@@ -1,12 +1,12 @@
-// The exported ABI of the core (docs/abi.md). Only integers and offsets into
-// the core's memory cross this boundary; the host reads results from the
-// buffers named here.
+// The client core (build/core/iwpm.wasm): the exports of the kernel-side client and of the codec
+// the decoder and the replay use (docs/abi.md "Client core"). Only integers and offsets into the
+// core's memory cross this boundary; the host reads results from the buffers named here. The
+// exports only tests need are added by client.debug.ts.
 
 import { ENCODE_MAX, decodeMessage, encodeMessage, DECODED } from "./iwpm/codec";
 import { ADDR_SIZE, addrFromSockaddr, addrToSockaddr } from "./iwpm/sockaddr";
-import { remoteInfoCheck, remoteInfoCount, remoteInfoSetLimit } from "./tables/remote-info";
+import { remoteInfoCount, remoteInfoSetLimit } from "./tables/remote-info";
 import {
-  mapinfoCheck,
   mapinfoClient,
   mapinfoCount,
   mapinfoFindByLocal,
@@ -17,7 +17,6 @@ import {
   mapinfoMapped,
   mapinfoNext,
 } from "./tables/mapinfo";
-import { requestCount as pendingCount } from "./tables/requests";
 import {
   addAndQueryMapping as callAddAndQuery,
   addMapping as callAddMapping,
@@ -41,7 +40,6 @@ import {
   pidState as currentPidState,
   echoSeq as currentEcho,
   lastErrno as currentErrno,
-  peekSeq,
   registration as registrationOf,
   RX,
   RX_CAP,
@@ -51,24 +49,28 @@ import {
   setSocketFd,
   setLivenessMs as configureLiveness,
   setTimeoutMs as configureTimeout,
-  TX,
   trust,
 } from "./client/state";
-import { STAT_COUNT, STATS, statsReset } from "./client/stats";
+import { STATS } from "./client/stats";
 import { MAX_NL_CLIENTS } from "./iwpm/constants";
 import { TRUST_HOST } from "./trust";
+import { CORE_ROLE_CLIENT } from "./lib/role";
 import { E_INVALID_ARG } from "./status";
 // The abort replacement named in asconfig.json lives here.
 import "./diag";
 
-/** Bumped whenever an export, an import or a shared record layout changes. */
-const CORE_ABI_VERSION: u32 = 5;
+/** Bumped whenever an export, an import or a shared record layout of this core changes. */
+const CORE_ABI_VERSION: u32 = 6;
 
 const LOOKUP: usize = memory.data(<i32>ADDR_SIZE, 8);
 const CODEC_IO: usize = memory.data(<i32>ENCODE_MAX, 8);
 
 export function coreAbiVersion(): u32 {
   return CORE_ABI_VERSION;
+}
+/** Which core this is, so a host handed the daemon core instead says so. */
+export function coreRole(): u32 {
+  return CORE_ROLE_CLIENT;
 }
 
 // ---- buffers --------------------------------------------------------------
@@ -80,9 +82,6 @@ export function rxPtr(): usize {
 }
 export function rxCap(): u32 {
   return RX_CAP;
-}
-export function txPtr(): usize {
-  return TX;
 }
 export function eventsPtr(): usize {
   return eventBase();
@@ -98,12 +97,6 @@ export function eventsClear(): void {
 }
 export function statsPtr(): usize {
   return STATS;
-}
-export function statCount(): u32 {
-  return <u32>STAT_COUNT;
-}
-export function resetStats(): void {
-  statsReset();
 }
 
 // ---- configuration --------------------------------------------------------
@@ -170,14 +163,8 @@ export function registration(client: u32): u32 {
 export function echoSeq(): u32 {
   return currentEcho;
 }
-export function nextSeq(): u32 {
-  return peekSeq();
-}
 export function lastErrno(): u32 {
   return currentErrno;
-}
-export function requestCount(): u32 {
-  return pendingCount();
 }
 
 // ---- the seed API -------------------------------------------------------------
@@ -248,14 +235,8 @@ export function mapinfoFind(by: u32): u32 {
 export function mapinfoOwner(i: u32): u32 {
   return mapinfoClient(i);
 }
-export function mapinfoVerify(): i32 {
-  return mapinfoCheck();
-}
 export function remoteInfoSize(): u32 {
   return remoteInfoCount();
-}
-export function remoteInfoVerify(): i32 {
-  return remoteInfoCheck();
 }
 
 // ---- codec --------------------------------------------------------------------
@@ -275,152 +256,4 @@ export function decode(len: u32, dir: u32, version: u32): i32 {
 /** Encodes the decoded record into CODEC_IO; returns the length or a negative status. */
 export function encode(dir: u32, version: u32): i32 {
   return encodeMessage(CODEC_IO, ENCODE_MAX, dir, version);
-}
-
-// ---- the port mapper service (docs/abi.md "Service") -----------------------------
-import { SRX as SVC_RX, SRX_CAP as SVC_RX_CAP, svcConfigure, svcLastErrno, svcSender, svcTrust, svcVersion, clientRegistered, peekClientSeq, mapinfoAccepted } from "./service/state";
-import { sendHello } from "./service/send";
-import { servicePollAll, serviceReleaseAll } from "./service/loop";
-import { handleServiceDatagram } from "./service/netlink";
-import {
-  mappingCheck,
-  mappingCount,
-  mappingFirst,
-  mappingFlags,
-  mappingHandle,
-  mappingLocal,
-  mappingMapped,
-  mappingNext,
-  mappingOwner,
-  mappingRefs,
-  mappingWildcard,
-} from "./service/mappings";
-import { setPeerPort, setUdpFd } from "./peer/udp";
-import { exchangeCount, setExchangeLimit } from "./peer/exchanges";
-import { setNextAssoc } from "./peer/query";
-import { ticksNextMs, ticksRun } from "./peer/ticks";
-import { E_SEND_FAILED } from "./status";
-import { MAPPING_RECORD_SIZE, writeMappingRecord } from "./gen/events";
-
-const SVC_OUT: usize = memory.data(<i32>MAPPING_RECORD_SIZE, 8);
-
-/** Netlink socket fd, our port (nlmsg_pid) and the port unsolicited messages go to (iwpmd: 0). */
-export function serviceConfigure(fd: u32, port: u32, clientPort: u32): void {
-  svcConfigure(fd, port, clientPort);
-}
-/** UDP socket of a slot: 0 IPv4 at the peers' port, 1 IPv4 ephemeral, 2 IPv6 at the peers' port, 3 IPv6 ephemeral; 0 = none. */
-export function serviceSetUdpSocket(slot: u32, fd: u32): void {
-  setUdpFd(slot, fd);
-}
-/** The peers' UDP port queries are sent to (default 3935). */
-export function serviceSetPeerPort(port: u32): void {
-  setPeerPort(port);
-}
-export function serviceSetExchangeLimit(n: u32): void {
-  setExchangeLimit(n);
-}
-/** The assochandle of the next query (tests); by default a counter from a random start. */
-export function serviceSetAssocHandle(hi: u32, lo: u32): void {
-  setNextAssoc((<u64>hi << 32) | <u64>lo);
-}
-/** Sends the start-up HELLO; 0, or -SEND_FAILED (the errno in serviceLastErrno). */
-export function serviceStart(): i32 {
-  return sendHello() == 0 ? 0 : -E_SEND_FAILED;
-}
-export function servicePoll(): i32 {
-  return servicePollAll();
-}
-export function serviceRxPtr(): usize {
-  return SVC_RX;
-}
-export function serviceRxCap(): u32 {
-  return SVC_RX_CAP;
-}
-/** Handles a netlink datagram the host wrote at serviceRxPtr() as from `port` (replay, tests); no trust check. */
-export function serviceHandleRx(len: u32, port: u32): void {
-  svcSender.unattested(port);
-  handleServiceDatagram(SVC_RX, len < SVC_RX_CAP ? len : SVC_RX_CAP);
-}
-/** Who may speak as a client: as setTrust, for the service's netlink socket. */
-export function serviceSetTrust(mode: u32, uid: u32): i32 {
-  if (mode > TRUST_HOST) return -E_INVALID_ARG;
-  svcTrust.mode = mode;
-  svcTrust.uid = uid;
-  return 0;
-}
-/** Runs the one-second retransmission pass if it is due; 1 when it ran. */
-export function serviceTick(): u32 {
-  return ticksRun();
-}
-export function serviceNextTimeoutMs(): i32 {
-  return ticksNextMs();
-}
-/** Releases every reserved port and forgets every mapping and exchange; returns how many mappings. */
-export function serviceStop(): u32 {
-  return serviceReleaseAll();
-}
-export function serviceVersion(): u32 {
-  return svcVersion;
-}
-export function serviceLastErrno(): u32 {
-  return svcLastErrno;
-}
-export function serviceClientValid(client: u32): u32 {
-  return client < MAX_NL_CLIENTS && clientRegistered(client) ? 1 : 0;
-}
-/** The header seq the next message for this client index will carry. */
-export function serviceNextSeq(client: u32): u32 {
-  return client < MAX_NL_CLIENTS ? peekClientSeq(client) : 0;
-}
-export function serviceMapinfoAcked(client: u32): u32 {
-  return client < MAX_NL_CLIENTS ? mapinfoAccepted(client) : 0;
-}
-export function serviceExchangeCount(): u32 {
-  return exchangeCount();
-}
-export function serviceMappingCount(): u32 {
-  return mappingCount();
-}
-/** Newest mapping first (iwpmd's order); 0 ends. */
-export function serviceMappingFirst(): u32 {
-  return mappingFirst();
-}
-export function serviceMappingNext(i: u32): u32 {
-  return mappingNext(i);
-}
-export function serviceOutPtr(): usize {
-  return SVC_OUT;
-}
-/** Writes mapping i at serviceOutPtr() as the mapping record (build/protocol.mjs MAPPING_RECORD). */
-export function serviceMappingRead(i: u32): void {
-  writeMappingRecord(SVC_OUT, mappingLocal(i), mappingMapped(i), mappingOwner(i), mappingRefs(i), mappingWildcard(i), mappingFlags(i), mappingHandle(i));
-}
-export function serviceMappingVerify(): i32 {
-  return mappingCheck();
-}
-
-// ---- the service's bounds and counters (docs/serve.md) ---------------------------
-import { dropCount, DROP_REASONS } from "./service/events";
-import { mappingCountOf, mappingSetLimits } from "./service/mappings";
-import { setQueryTicks } from "./peer/exchanges";
-
-/** Bounds on live mappings: in total and per requesting netlink port (0 = unbounded). */
-export function serviceSetMappingLimits(total: u32, perPort: u32): void {
-  mappingSetLimits(total, perPort);
-}
-/** Ticks (seconds) a QUERY waits for its peer before the client is answered IWPM_REMOTE_QUERY_REJECT (1..10). */
-export function serviceSetQueryTicks(n: u32): void {
-  setQueryTicks(<i32>min(n, 10));
-}
-/** How many drop reasons serviceDropCount knows. */
-export function serviceDropReasons(): u32 {
-  return DROP_REASONS;
-}
-/** Input refused for `reason` so far (the order of src/service/stats.ts). */
-export function serviceDropCount(reason: u32): f64 {
-  return <f64>dropCount(reason);
-}
-/** Live mappings asked for by netlink port `port`. */
-export function serviceMappingCountOf(port: u32): u32 {
-  return mappingCountOf(port);
 }
