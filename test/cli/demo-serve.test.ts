@@ -90,10 +90,23 @@ describe("iwpm demo and iwpm serve", () => {
     child.stderr.on("data", (d) => {
       stderr += d;
     });
-    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-    while (!/iwpm serve: .*netlink port/.test(stdout)) await new Promise((r) => setTimeout(r, 50));
+    let exitCode: number | null | undefined;
+    const exited = new Promise<number | null>((r) =>
+      child.on("exit", (code) => {
+        exitCode = code;
+        r(code);
+      }),
+    );
+    // Waits for a line, failing at once (with what it said) if the service exits first.
+    const until = async (line: RegExp) => {
+      while (!line.test(stdout)) {
+        if (exitCode !== undefined) throw new Error(`iwpm serve exited (${exitCode}) before ${line}: ${stderr || stdout}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await until(/iwpm serve: .*netlink port/);
     child.kill("SIGUSR1");
-    while (!/mappings \(0\)/.test(stdout)) await new Promise((r) => setTimeout(r, 50));
+    await until(/mappings \(0\)/);
     expect(stdout).toMatch(/client +local +mapped +refs +port held/);
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
