@@ -88,7 +88,7 @@ describe.skipIf(skip !== undefined)("the replay page in Chromium", () => {
     // rows, with their summaries once the worker sent them
     await expect
       .poll(() => rowText(p, 5))
-      .toMatch(/#5\s+0\.020000\s+client→daemon\s+ADD_MAPPING request\s+c2\s+\d+\s+4321\s+127\.0\.0\.1:5555 flags 0/);
+      .toMatch(/^#5\s+6\s+0\.020000\s+client→daemon\s+ADD_MAPPING request\s+c2\s+\d+\s+4321\s+→ #6 5\.000 ms\s+127\.0\.0\.1:5555 flags 0$/);
     expect(await rowText(p, 0)).toMatch(/daemon→client\s+HELLO/);
     // anomalies are marked on their rows: HANDLE_ERR (error), the stray reply (warning)
     expect(await p.locator('.row[data-index="11"]').getAttribute("class")).toContain("anom2");
