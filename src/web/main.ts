@@ -5,6 +5,7 @@
 // pending requests and the anomalies then. Decoding runs in a worker (worker.ts); this thread
 // keeps only compact per-message columns.
 
+import { secondsBetween } from "../capture/pcap.js";
 import type { ByteRange } from "../replay/format.js";
 import { isoTime, mappingFlagsText } from "../replay/format.js";
 import { CODE_INVALID, CODE_PEER, codeLabel } from "../replay/names.js";
@@ -116,6 +117,8 @@ function reset(): void {
   $("list").classList.remove("multi");
   viewport.scrollTop = 0;
   viewport.scrollLeft = 0;
+  pool.length = 0;
+  rowsBox.replaceChildren();
   layoutColumns();
   renderList();
   drawTrack();
@@ -294,7 +297,7 @@ function buildHead(): void {
     cell.className = c.key;
     cell.dataset.col = String(k);
     cell.append(c.title);
-    if (c.help) cell.title = c.help;
+    if (c.help) cell.title = `${c.title}: ${c.help}`;
     if (k !== SUMMARY) {
       const grip = document.createElement("span");
       grip.className = "grip";
@@ -341,9 +344,9 @@ function timeText(i: number, k: number): string {
   const t = cols.time.a;
   switch (timeFormat) {
     case "d":
-      return (i > 0 ? (t[i] as number) - (t[i - 1] as number) : 0).toFixed(6);
+      return (i > 0 ? secondsBetween(timestampOf(i - 1), timestampOf(i)) : 0).toFixed(6);
     case "dd":
-      return (k > 0 ? (t[i] as number) - (t[viewAt(k - 1)] as number) : 0).toFixed(6);
+      return (k > 0 ? secondsBetween(timestampOf(viewAt(k - 1)), timestampOf(i)) : 0).toFixed(6);
     case "a": {
       const ts = timestampOf(i);
       return isoTime(ts.sec, ts.nsec);
@@ -472,13 +475,12 @@ function duration(s: number): string {
   return `${a.toFixed(3)} s`;
 }
 
+/** The reply cell of message `i`, and in words: "answered by message #7, 1.000 ms later". */
 function replyText(i: number): [string, string] {
   const p = done === undefined ? -1 : (done.partner[i] as number);
   if (p < 0) return ["", ""];
   const dt = duration((cols.time.a[p] as number) - (cols.time.a[i] as number));
-  return p > i
-    ? [`→ #${p} ${dt}`, `answered by message #${p}, ${dt} later (click to go there)`]
-    : [`← #${p} ${dt}`, `answers message #${p}, ${dt} earlier (click to go there)`];
+  return p > i ? [`→ #${p} ${dt}`, `answered by message #${p}, ${dt} later`] : [`← #${p} ${dt}`, `answers message #${p}, ${dt} earlier`];
 }
 
 function frameText(i: number): string {
@@ -499,8 +501,11 @@ function renderList(): void {
   const missing: number[] = [];
   pool.forEach((row, j) => {
     if (j >= n) {
+      if (row.hidden) return;
       row.hidden = true;
       delete row.dataset.index;
+      // nothing of a message stays in the DOM out of view
+      for (const cell of row.children) put(cell as HTMLElement, "");
       return;
     }
     const k = g.first + j;
@@ -523,8 +528,8 @@ function renderList(): void {
     const peer = code >= CODE_PEER;
     put(cell("seq"), peer ? "" : String(cols.seq.a[i]));
     put(cell("pid"), peer ? "" : String(cols.pid.a[i]));
-    const [reply, replyTitle] = replyText(i);
-    put(cell("reply"), reply, replyTitle);
+    const [reply, words] = replyText(i);
+    put(cell("reply"), reply, reply === "" ? "" : `${reply}: ${words} (click to go there)`);
     put(cell("sum"), sum?.summary ?? "");
     if (sum === undefined) missing.push(i);
     row.className =
@@ -534,6 +539,8 @@ function renderList(): void {
       (i === selected ? " selected" : "") +
       (i === momentIndex ? " moment" : "");
   });
+  // How many rows in view still wait for their text from the worker.
+  rowsBox.dataset.pending = String(missing.length);
   if (missing.length > 0 && done !== undefined) requestRows(missing);
   const total = count.toLocaleString("en");
   $("count").textContent =
@@ -664,12 +671,12 @@ function showDetail(d: Detail): void {
   const h = document.createElement("h3");
   h.textContent = `#${d.index} ${d.label}`;
   const parts: HTMLElement[] = [h];
-  const [reply, replyTitle] = replyText(d.index);
+  const [reply, words] = replyText(d.index);
   if (reply !== "") {
     const link = document.createElement("button");
     link.id = "follow";
     link.type = "button";
-    link.textContent = replyTitle.replace(" (click to go there)", "");
+    link.textContent = words;
     link.addEventListener("click", () => follow(d.index));
     parts.push(link);
   }

@@ -5,7 +5,7 @@
 // responsive on a capture of a million messages. Skipped, with the reason, without Chromium.
 
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,59 +13,32 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWebServer, type WebServer } from "../../src/cli/web.js";
 import { makeScenario } from "../replay/scenario.js";
 import { bigCapture } from "./big-capture.js";
+import { type BrowserContext, launch, skipReason } from "./browser.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "test-artifacts");
+if (skipReason) console.warn(`[web/page] skipped: ${skipReason}`);
 
-type Playwright = typeof import("playwright-core");
-let playwright: Playwright | undefined;
-let skip: string | undefined;
-if (!existsSync(CHROMIUM)) skip = `${CHROMIUM} not found (apt-get install chromium)`;
-else {
-  try {
-    playwright = await import("playwright-core");
-  } catch {
-    skip = "playwright-core is not installed (npm install)";
-  }
-}
-if (skip) console.warn(`[web/page] skipped: ${skip}`);
-
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
-describe.skipIf(skip !== undefined)("the replay page in Chromium", () => {
+describe.skipIf(skipReason !== undefined)("the replay page in Chromium", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "iwpm-page-"));
-  const profile = mkdtempSync(path.join(tmpdir(), "iwpm-chromium-"));
   const scenarioFile = path.join(dir, "scenario.pcap");
   let web: WebServer;
-  let context: Awaited<ReturnType<Playwright["chromium"]["launchPersistentContext"]>>;
+  let browser: Awaited<ReturnType<typeof launch>>;
+  let context: BrowserContext;
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
     execFileSync(process.execPath, [path.join(ROOT, "build", "web.mjs")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
     writeFileSync(scenarioFile, (await makeScenario()).pcap);
     web = await startWebServer({ root: path.join(ROOT, "build", "web"), port: 0, capture: scenarioFile });
-    context = await (playwright as Playwright).chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      viewport: { width: 1500, height: 900 },
-    });
+    browser = await launch({ width: 1500, height: 900 });
+    context = browser.context;
   }, 60_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await web?.close();
     rmSync(dir, { recursive: true, force: true });
-    rmSync(profile, { recursive: true, force: true });
   });
 
   async function page(url = `http://127.0.0.1:${web.port}/`) {
