@@ -13,11 +13,14 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWebServer, type WebServer } from "../../src/cli/web.js";
 import { makeScenario } from "../replay/scenario.js";
+import { bigCapture } from "./big-capture.js";
 import { type BrowserContext, launch, skipReason } from "./browser.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = path.join(ROOT, "build", "dist", "cli.js");
 const ARTIFACTS = path.join(ROOT, "test-artifacts");
+/** Messages in the capture that is still decoding when the next one is opened: several slices of the worker's reads. */
+const BIG = 300_000;
 if (skipReason) console.warn(`[web/viewer] skipped: ${skipReason}`);
 
 /** `iwpm decode ARGS`: its stdout lines. */
@@ -54,6 +57,7 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
   const dir = mkdtempSync(path.join(tmpdir(), "iwpm-viewer-"));
   const scenarioFile = path.join(dir, "scenario.pcap");
   const demoFile = path.join(dir, "demo.pcap");
+  const bigFile = path.join(dir, "big.pcap");
   let web: WebServer;
   let browser: Awaited<ReturnType<typeof launch>>;
   let context: BrowserContext;
@@ -62,6 +66,7 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
   beforeAll(async () => {
     execFileSync(process.execPath, [path.join(ROOT, "build", "web.mjs")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
     writeFileSync(scenarioFile, (await makeScenario()).pcap);
+    writeFileSync(bigFile, bigCapture(BIG));
     const udpPort = String(20000 + Math.floor(Math.random() * 20000));
     execFileSync(process.execPath, [CLI, "demo", "--udp-port", udpPort, "--capture", demoFile], { stdio: "ignore" });
     web = await startWebServer({ root: path.join(ROOT, "build", "web"), port: 0 });
@@ -136,6 +141,17 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
     await p.setInputFiles("#picker", scenarioFile);
     await open(p, demoFile, 18);
     await check();
+
+    // B while a large A is still decoding, its rows already on screen and more of them on the way
+    await p.setInputFiles("#picker", bigFile);
+    await p.waitForSelector('body[data-status="loading"]');
+    await expect.poll(() => p.locator("#rows .row[data-index]").count()).toBeGreaterThan(10);
+    await open(p, demoFile, 18);
+    await check();
+    // what A's worker had sent before it heard of B arrives after B is shown: still nothing of A
+    await p.evaluate(() => new Promise((resolve) => setTimeout(resolve, 500)));
+    await check();
+    expect(await p.evaluate(() => document.body.textContent)).not.toMatch(/10\.0\.0\.\d+:5000|big\.pcap/);
     expect(consoleErrors).toEqual([]);
     await p.close();
   });
