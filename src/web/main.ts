@@ -21,6 +21,9 @@ const HEX_ROW = 16;
 const NS_PER_S = 1e9;
 /** The narrowest a column can be dragged to. */
 const MIN_COLUMN = 24;
+/** The narrowest the details side and the list can be made with the splitter. */
+const MIN_ASIDE = 240;
+const MIN_LIST = 320;
 /** The summary column takes the rest of the width, and at least this. */
 const MIN_SUMMARY = 120;
 
@@ -236,20 +239,20 @@ interface ColumnDef {
 }
 
 const COLUMNS: ColumnDef[] = [
-  { key: "idx", title: "#", help: "the message's index (the state pane's #)", width: 62 },
-  { key: "frame", title: "frame", help: "capture record in its file, from 1, as iwpm decode and tshark number them", width: 54 },
+  { key: "idx", title: "#", help: "the message's index (the state pane's #)", width: 56 },
+  { key: "frame", title: "frame", help: "capture record in its file, from 1, as iwpm decode and tshark number them", width: 56 },
   { key: "time", title: "time", help: "", width: 84 },
   { key: "file", title: "file", help: "the capture the message comes from", width: 110 },
-  { key: "dir", title: "direction", help: "", width: 98 },
+  { key: "dir", title: "direction", help: "", width: 110 },
   { key: "msg", title: "message", help: "", width: 160 },
-  { key: "cl", title: "client", help: "the client index of the netlink type", width: 44 },
-  { key: "seq", title: "seq", help: "nlmsg_seq", width: 80 },
-  { key: "pid", title: "pid", help: "nlmsg_pid", width: 84 },
+  { key: "cl", title: "cl", help: "the client index of the netlink type", width: 34 },
+  { key: "seq", title: "seq", help: "nlmsg_seq", width: 88 },
+  { key: "pid", title: "pid", help: "nlmsg_pid", width: 96 },
   {
     key: "reply",
     title: "reply",
     help: "a request's reply or a reply's request (click to go there), with the time between them",
-    width: 108,
+    width: 122,
   },
   { key: "sum", title: "summary", help: "", width: 0 },
 ];
@@ -309,22 +312,39 @@ function buildHead(): void {
   });
 }
 
-function startResize(e: PointerEvent, k: number, grip: HTMLElement): void {
+/** Follows a drag of `handle` from `e`, calling `to` with the distance moved. */
+function drag(e: PointerEvent, handle: HTMLElement, to: (dx: number) => void): void {
   e.preventDefault();
-  grip.setPointerCapture(e.pointerId);
+  handle.setPointerCapture(e.pointerId);
   const x0 = e.clientX;
-  const w0 = widths[k] as number;
-  const move = (ev: PointerEvent) => {
-    widths[k] = Math.max(MIN_COLUMN, Math.round(w0 + ev.clientX - x0));
-    layoutColumns();
-  };
+  const move = (ev: PointerEvent) => to(ev.clientX - x0);
   const up = () => {
-    grip.removeEventListener("pointermove", move);
-    grip.removeEventListener("pointerup", up);
+    handle.removeEventListener("pointermove", move);
+    handle.removeEventListener("pointerup", up);
   };
-  grip.addEventListener("pointermove", move);
-  grip.addEventListener("pointerup", up);
+  handle.addEventListener("pointermove", move);
+  handle.addEventListener("pointerup", up);
 }
+
+function startResize(e: PointerEvent, k: number, grip: HTMLElement): void {
+  const w0 = widths[k] as number;
+  drag(e, grip, (dx) => {
+    widths[k] = Math.max(MIN_COLUMN, Math.round(w0 + dx));
+    layoutColumns();
+  });
+}
+
+// The splitter between the list and the details: the details get what the list gives up.
+const split = $("split");
+split.addEventListener("pointerdown", (e) => {
+  const aside = document.querySelector("aside") as HTMLElement;
+  const w0 = aside.getBoundingClientRect().width;
+  const max = window.innerWidth - MIN_LIST;
+  drag(e, split, (dx) => {
+    const w = Math.max(MIN_ASIDE, Math.min(max, Math.round(w0 - dx)));
+    (document.querySelector("main") as HTMLElement).style.setProperty("--aside", `${w}px`);
+  });
+});
 
 // ---- the time column ----------------------------------------------------------------------
 
@@ -467,19 +487,21 @@ function put(cell: HTMLElement, text: string, title = text): void {
   if (cell.title !== title) cell.title = title;
 }
 
-/** "1.234 ms" and the like, for the time between a request and its reply. */
-function duration(s: number): string {
-  const a = Math.abs(s);
-  if (a < 1e-3) return `${(a * 1e6).toFixed(0)} µs`;
-  if (a < 1) return `${(a * 1e3).toFixed(3)} ms`;
-  return `${a.toFixed(3)} s`;
+/** The time from message `i` to message `j`, "1.234 ms" and the like, from their nanosecond timestamps. */
+function between(i: number, j: number): string {
+  const a = timestampOf(i);
+  const b = timestampOf(j);
+  const ns = Math.abs((b.sec - a.sec) * NS_PER_S + (b.nsec - a.nsec));
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(0)} µs`;
+  if (ns < NS_PER_S) return `${(ns / 1e6).toFixed(3)} ms`;
+  return `${(ns / NS_PER_S).toFixed(3)} s`;
 }
 
 /** The reply cell of message `i`, and in words: "answered by message #7, 1.000 ms later". */
 function replyText(i: number): [string, string] {
   const p = done === undefined ? -1 : (done.partner[i] as number);
   if (p < 0) return ["", ""];
-  const dt = duration((cols.time.a[p] as number) - (cols.time.a[i] as number));
+  const dt = between(i, p);
   return p > i ? [`→ #${p} ${dt}`, `answered by message #${p}, ${dt} later`] : [`← #${p} ${dt}`, `answers message #${p}, ${dt} earlier`];
 }
 
@@ -505,6 +527,7 @@ function renderList(): void {
       row.hidden = true;
       delete row.dataset.index;
       // nothing of a message stays in the DOM out of view
+      row.className = "row";
       for (const cell of row.children) put(cell as HTMLElement, "");
       return;
     }

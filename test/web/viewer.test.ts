@@ -174,6 +174,8 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
         await expect.poll(() => p.locator("#filter-status").textContent()).toMatch(/ match$/);
         expect(await p.locator("#filter-status").textContent()).toBe(`${want.length} of ${file === scenarioFile ? 25 : 18} match`);
         await expect.poll(() => cells(p, "frame"), { message: expr }).toEqual(want);
+        // rows out of use are not on screen, nor any mark of theirs
+        expect(await p.locator("#rows .row:visible").count()).toBe(want.length);
       }
     }
     // at least one expression left some rows out and kept others, on the file shown
@@ -270,8 +272,13 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
     expect(replyLine.text).toMatch(new RegExp(`ADD_MAPPING reply .* for seq ${seq}:`));
     const sel = p.locator("#rows .row.selected");
     expect(await sel.locator(".sum").textContent()).toContain(`for seq ${seq}:`);
-    const dt = Number(replyLine.time) - Number((lines[req] as Line).time);
-    const ms = `${(dt * 1e3).toFixed(3)} ms`;
+    // the time between them, from the CLI's nanosecond timestamps (-t e)
+    const epoch = messageLines(decode("-t", "e", demoFile)).map((l) => {
+      const [sec, nsec] = l.time.split(".") as [string, string];
+      return BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+    });
+    const ns = Number((epoch[reply] as bigint) - (epoch[req] as bigint));
+    const ms = ns < 1e6 ? `${(ns / 1e3).toFixed(0)} µs` : `${(ns / 1e6).toFixed(3)} ms`;
     expect(await sel.locator(".reply").textContent()).toBe(`← #${req} ${ms}`);
     expect(await p.locator(`.row[data-index="${req}"] .reply`).textContent()).toBe(`→ #${reply} ${ms}`);
     expect(await p.locator("#follow").textContent()).toBe(`answers message #${req}, ${ms} earlier`);
@@ -364,6 +371,18 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
     expect(filteredWant.length).toBeGreaterThan(0);
     await expect.poll(() => cells(p, "frame")).toEqual(filteredWant.map((l) => l.frame));
     expect(await cells(p, "file")).toEqual(filteredWant.map((l) => l.file));
+
+    // the picture for the docs: a request's bytes, one attribute highlighted
+    await p.setViewportSize({ width: 1500, height: 900 });
+    await p.fill("#filter", "op == ADD_MAPPING || anomaly");
+    await p.press("#filter", "Enter");
+    await expect.poll(() => p.locator("#rows .row[data-index]").count()).toBeGreaterThan(filteredWant.length);
+    await p.locator("#rows .row[data-index]").nth(2).click();
+    await expect.poll(() => p.locator("#ranges li").count()).toBeGreaterThan(6);
+    await p.locator("#ranges li").nth(6).click();
+    const shot = path.join(ARTIFACTS, "viewer-merged.png");
+    await p.screenshot({ path: shot });
+    if (process.env.IWPM_UPDATE_DOCS) copyFileSync(shot, path.join(ROOT, "docs", "viewer-page.png"));
     await p.close();
   });
 
@@ -406,6 +425,18 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
     expect(cut).toBeGreaterThan(0);
     await p.screenshot({ path: path.join(ARTIFACTS, "viewer-1280x800.png") });
 
+    // the splitter gives the list what the details side gives up
+    const sum0 = (await p.locator('#rows .row[data-index="0"] .sum').boundingBox())?.width as number;
+    const aside0 = (await p.locator("aside").boundingBox())?.width as number;
+    const split = (await p.locator("#split").boundingBox()) as { x: number; y: number; width: number; height: number };
+    await p.mouse.move(split.x + split.width / 2, split.y + 100);
+    await p.mouse.down();
+    await p.mouse.move(split.x + split.width / 2 + 100, split.y + 100, { steps: 4 });
+    await p.mouse.up();
+    expect((await p.locator("aside").boundingBox())?.width).toBeCloseTo(aside0 - 100, 0);
+    expect((await p.locator('#rows .row[data-index="0"] .sum').boundingBox())?.width).toBeCloseTo(sum0 + 100, 0);
+    expect(await unreadable()).toEqual([]);
+
     // dragging a column's edge widens it
     const pid = p.locator(".head .pid");
     const before = (await pid.boundingBox())?.width as number;
@@ -425,7 +456,7 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
     expect(await unreadable()).toEqual([]);
     await p.screenshot({ path: path.join(ARTIFACTS, "viewer-1280x800-utc.png") });
 
-    // two captures merged, filtered, a message's bytes: the picture for the docs
+    // two captures merged, filtered, a message's bytes
     await p.selectOption("#timefmt", "r");
     await open(p, [scenarioFile, demoFile], 43);
     await p.fill("#filter", "op == ADD_MAPPING || anomaly");
@@ -435,9 +466,7 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
     await expect.poll(() => p.locator("#ranges li").count()).toBeGreaterThan(0);
     await p.locator("#ranges li").nth(6).click();
     expect(await unreadable()).toEqual([]);
-    const shot = path.join(ARTIFACTS, "viewer-merged.png");
-    await p.screenshot({ path: shot });
-    if (process.env.IWPM_UPDATE_DOCS) copyFileSync(shot, path.join(ROOT, "docs", "viewer-page.png"));
+    await p.screenshot({ path: path.join(ARTIFACTS, "viewer-1280x800-merged.png") });
     expect(consoleErrors).toEqual([]);
     await p.close();
   });
