@@ -10,7 +10,7 @@ import { CaptureDecoder, type CaptureMessage, type DecodeStats, loadDecoderCore,
 import { compileFilter, type Filter, FilterError } from "../replay/filter.js";
 import { byteRanges, directionText, fields, summary } from "../replay/format.js";
 import { mergeByTime } from "../replay/merge.js";
-import { StateBuilder, type Timeline } from "../replay/state.js";
+import { type Anomaly, buildTimeline, StateBuilder, type Timeline } from "../replay/state.js";
 import type { Columns, FromWorker, OpenFile, RowText, ToWorker } from "./protocol.js";
 
 interface WorkerScope {
@@ -216,6 +216,8 @@ async function decodeFile(
 }
 
 async function open(files: OpenFile[], gen: number): Promise<void> {
+  // A URL still being fetched when a newer opening came is not opened at all.
+  if (gen < generation) return;
   generation = gen;
   session = undefined;
   const started = performance.now();
@@ -237,6 +239,8 @@ async function open(files: OpenFile[], gen: number): Promise<void> {
   let times: Float64Array;
   let msgFile: Uint8Array | undefined;
   let msgLocal: Uint32Array | undefined;
+  /** Several files: each one's anomalies, from its own replay. */
+  let perFile: (readonly Anomaly[])[] | undefined;
 
   if (files.length === 1) {
     // One file: the list fills while it decodes.
@@ -271,6 +275,7 @@ async function open(files: OpenFile[], gen: number): Promise<void> {
   } else {
     // Several: each is decoded whole, then the timeline is merged by timestamp.
     const kept: { messages: CaptureMessage[]; first: Timestamp | undefined }[] = [];
+    perFile = [];
     let before = 0;
     for (const f of files) {
       const messages: CaptureMessage[] = [];
@@ -288,6 +293,7 @@ async function open(files: OpenFile[], gen: number): Promise<void> {
       datas.push(data);
       warnings.push(...w);
       kept.push({ messages, first: data.stats.first });
+      perFile.push(buildTimeline(messages).anomalies);
     }
     const n = kept.reduce((k, f) => k + f.messages.length, 0);
     times = new Float64Array(n);
@@ -325,12 +331,19 @@ async function open(files: OpenFile[], gen: number): Promise<void> {
     anomalyIndex[k] = i;
     anomalySeverity[k++] = a.severity === "error" ? 2 : a.severity === "warning" ? 1 : 0;
   }
+  // The filter's `anomaly` field is what `iwpm decode -Y` sees: each file's own replay.
   const kinds = new Map<number, string[]>();
-  for (const a of timeline.anomalies) {
-    const list = kinds.get(a.index);
-    if (list) list.push(a.kind);
-    else kinds.set(a.index, [a.kind]);
-  }
+  const addKind = (g: number, kind: string) => {
+    const list = kinds.get(g);
+    if (list) list.push(kind);
+    else kinds.set(g, [kind]);
+  };
+  if (perFile === undefined) for (const a of timeline.anomalies) addKind(a.index, a.kind);
+  else
+    perFile.forEach((anomalies, f) => {
+      const toMerged = (datas[f] as FileData).toMerged as Uint32Array;
+      for (const a of anomalies) addKind(toMerged[a.index] as number, a.kind);
+    });
   const partner = new Int32Array(count).fill(-1);
   for (const r of timeline.requests) {
     if (r.answeredAt === undefined) continue;

@@ -362,7 +362,15 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
     expect(await p.locator("#summary").textContent()).toMatch(
       /^43 messages \(43 netlink, 0 peer\) in \d+ packets from 2 captures merged by time/,
     );
-    // the filter's file field, as in the CLI
+    // the filter's file and anomaly fields, as in the CLI
+    for (const e of ["anomaly", "anomaly == daemon-restart || file == demo.pcap && op == HELLO"]) {
+      await p.fill("#filter", e);
+      await p.press("#filter", "Enter");
+      const w = messageLines(decode("-Y", e, scenarioFile, demoFile), true);
+      await expect.poll(() => p.locator("#filter-status").textContent()).toBe(`${w.length} of 43 match`);
+      await expect.poll(() => cells(p, "frame"), { message: e }).toEqual(w.map((l) => l.frame));
+      expect(await cells(p, "file")).toEqual(w.map((l) => l.file));
+    }
     const expr = "file == demo.pcap && op == ADD_MAPPING";
     await p.fill("#filter", expr);
     await p.press("#filter", "Enter");
