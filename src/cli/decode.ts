@@ -7,9 +7,10 @@ import { secondsBetween } from "../capture/pcap.js";
 import type { CaptureMessage } from "../replay/decode.js";
 import { compileFilter, type Filter, FilterError, type FilterSubject, filterFieldsHelp } from "../replay/filter.js";
 import { directionText, fields, hexDump, isoTime, jsonLine, summary } from "../replay/format.js";
+import { mergeByTime } from "../replay/merge.js";
 import { StateBuilder } from "../replay/state.js";
 import { CliError, type CliIO, type Command, EXIT, LineWriter, parseCommandArgs } from "./command.js";
-import { loadCore, mergeByTime, parseSide, type ReadResult, readCaptureFile, readWarnings } from "./load.js";
+import { loadCore, parseSide, type ReadResult, readCaptureFile, readWarnings } from "./load.js";
 
 const help = `Usage: iwpm decode [options] FILE...
 

@@ -2,7 +2,7 @@
 // progress bar on a terminal.
 
 import { open, stat } from "node:fs/promises";
-import { CaptureFormatError, CaptureReader, type CaptureReaderSummary, secondsBetween, type Timestamp } from "../capture/pcap.js";
+import { CaptureFormatError, CaptureReader, type CaptureReaderSummary } from "../capture/pcap.js";
 import type { CoreExports } from "../core/core.js";
 import { IwpmError } from "../core/errors.js";
 import { coreModule } from "../host/wasm-node.js";
@@ -195,39 +195,4 @@ export function parseSide(v: string | undefined): Side | undefined {
   if (v === undefined) return undefined;
   if (v === "client" || v === "daemon") return v;
   throw new CliError(`--side must be "client" or "daemon", not "${v}"`, EXIT.USAGE);
-}
-
-/** One input's messages for a merged timeline, and its first record's time. */
-export interface FileMessages {
-  messages: readonly CaptureMessage[];
-  first: Timestamp | undefined;
-}
-
-/**
- * The messages of several inputs in timestamp order (the earlier file first on a tie, each
- * file's own order kept), as [file, message, seconds since the earliest first record of all].
- */
-export function* mergeByTime(files: readonly FileMessages[]): Generator<[number, CaptureMessage, number]> {
-  let origin: Timestamp | undefined;
-  for (const f of files) if (f.first && (origin === undefined || secondsBetween(f.first, origin) > 0)) origin = f.first;
-  // m.time counts from its own file's first record; shift it to the common origin.
-  const shift = files.map((f) => (origin && f.first ? secondsBetween(origin, f.first) : 0));
-  const next = files.map(() => 0);
-  for (;;) {
-    let best = -1;
-    let bestTs: Timestamp | undefined;
-    for (let i = 0; i < files.length; i++) {
-      const m = files[i]?.messages[next[i] as number];
-      if (m === undefined) continue;
-      const ts = m.timestamp;
-      if (bestTs === undefined || ts.sec < bestTs.sec || (ts.sec === bestTs.sec && ts.nsec < bestTs.nsec)) {
-        best = i;
-        bestTs = ts;
-      }
-    }
-    if (best < 0) return;
-    const m = files[best]?.messages[next[best] as number] as CaptureMessage;
-    next[best] = (next[best] as number) + 1;
-    yield [best, m, m.time + (shift[best] as number)];
-  }
 }

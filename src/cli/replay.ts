@@ -2,10 +2,11 @@
 
 import type { CaptureMessage, DecodeStats } from "../replay/decode.js";
 import { mappingFlagsText } from "../replay/format.js";
+import { type FileMessages, mergeByTime } from "../replay/merge.js";
 import { iwpmErrorName } from "../replay/names.js";
 import { type PeerExchange, type State, StateBuilder, type Timeline } from "../replay/state.js";
 import { CliError, type CliIO, type Command, EXIT, LineWriter, parseCommandArgs, parseCount, parseSeconds } from "./command.js";
-import { type FileMessages, loadCore, mergeByTime, parseSide, type ReadResult, readCaptureFile, readWarnings } from "./load.js";
+import { loadCore, parseSide, type ReadResult, readCaptureFile, readWarnings } from "./load.js";
 
 const help = `Usage: iwpm replay [options] FILE...
 

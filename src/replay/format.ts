@@ -279,6 +279,42 @@ const PEER_FIELDS: [string, number, number][] = [
 ];
 const HEX_ROW = 16;
 
+/** One header field or attribute of a message's bytes: where it sits and how `-x` names it. */
+export interface ByteRange {
+  /** The field's name (nlmsg_seq, an attribute's IWPM_NLA_* name, a peer field). */
+  name: string;
+  offset: number;
+  length: number;
+  /** The line text after the range: the name with its value or size. */
+  label: string;
+}
+
+/** The byte range of each header field and attribute of a message with its bytes (empty without). */
+export function byteRanges(m: CaptureMessage): ByteRange[] {
+  const b = m.bytes;
+  if (b === undefined) return [];
+  const out: ByteRange[] = [];
+  if (m.proto === "peer") {
+    for (const [name, offset, length] of PEER_FIELDS) if (offset + length <= b.length) out.push({ name, offset, length, label: name });
+    return out;
+  }
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (const [name, offset, length] of NLMSG_FIELDS) {
+    if (offset + length > b.length) continue;
+    const value = length === 4 ? v.getUint32(offset, true) : v.getUint16(offset, true);
+    const text = name === "nlmsg_type" || name === "nlmsg_flags" ? `0x${value.toString(16)}` : String(value);
+    out.push({ name, offset, length, label: `${name.padEnd(12)} ${text}` });
+  }
+  for (const a of m.attrSpans ?? [])
+    out.push({
+      name: a.name,
+      offset: a.offset,
+      length: a.length,
+      label: `attr ${a.id} ${a.name} (${a.length} bytes with its 4-byte header)`,
+    });
+  return out;
+}
+
 /**
  * The message's bytes (kept with DecoderOptions.keepBytes) as hex rows with their ASCII, then
  * the byte range of each header field and attribute; empty without bytes.
@@ -298,20 +334,6 @@ export function hexDump(m: CaptureMessage): string[] {
     }
     out.push(`${at.toString(16).padStart(4, "0")}  ${h} ${text}`);
   }
-  const range = (from: number, len: number) => `${from}-${from + len - 1}`.padEnd(9);
-  if (m.proto === "peer") {
-    for (const [name, off, len] of PEER_FIELDS) if (off + len <= b.length) out.push(`${range(off, len)} ${name}`);
-    return out;
-  }
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  for (const [name, off, len] of NLMSG_FIELDS) {
-    if (off + len > b.length) continue;
-    const value = len === 4 ? v.getUint32(off, true) : v.getUint16(off, true);
-    out.push(
-      `${range(off, len)} ${name.padEnd(12)} ${name === "nlmsg_type" || name === "nlmsg_flags" ? `0x${value.toString(16)}` : value}`,
-    );
-  }
-  for (const a of m.attrSpans ?? [])
-    out.push(`${range(a.offset, a.length)} attr ${a.id} ${a.name} (${a.length} bytes with its 4-byte header)`);
+  for (const r of byteRanges(m)) out.push(`${`${r.offset}-${r.offset + r.length - 1}`.padEnd(9)} ${r.label}`);
   return out;
 }

@@ -1,11 +1,15 @@
-// Messages between the page (main.ts) and its decoding worker (worker.ts).
+// Messages between the page (main.ts) and its decoding worker (worker.ts). Every message carries
+// the generation of the opening it belongs to: the page drops whatever arrives for a capture it
+// no longer shows, so nothing of a previous file can reach the screen.
 
+import type { Timestamp } from "../capture/pcap.js";
 import type { DecodeStats } from "../replay/decode.js";
+import type { ByteRange } from "../replay/format.js";
 import type { State } from "../replay/state.js";
 
 /** Per-message columns, posted in chunks as decoding goes (transferred, not copied). */
 export interface Columns {
-  /** Seconds since the first record. */
+  /** Seconds since the first record (of all files, when several are merged). */
   time: Float64Array;
   /** Compact message code (src/replay/names.ts). */
   code: Uint8Array;
@@ -15,37 +19,69 @@ export interface Columns {
   pid: Uint32Array;
   /** 1 when the message did not decode. */
   invalid: Uint8Array;
+  /** Capture record in its file, from 1 (tshark's frame number). */
+  frame: Uint32Array;
+  /** Position in its frame from 1 when the datagram holds several messages, 0 when it is alone. */
+  part: Uint16Array;
+  /** The input file, by its position in the opening's list. */
+  file: Uint8Array;
+}
+
+export interface OpenFile {
+  blob: Blob;
+  name: string;
 }
 
 export type ToWorker =
-  | { type: "open"; file: Blob; name: string }
-  | { type: "openUrl"; url: string }
-  | { type: "rows"; id: number; start: number; count: number }
-  | { type: "detail"; id: number; index: number }
-  | { type: "state"; id: number; time?: number; index?: number; limit: number };
+  | { type: "open"; gen: number; files: OpenFile[] }
+  | { type: "openUrl"; gen: number; url: string }
+  | { type: "rows"; gen: number; id: number; indices: number[] }
+  | { type: "detail"; gen: number; index: number }
+  | { type: "state"; gen: number; id: number; time?: number; index?: number; limit: number }
+  | { type: "filter"; gen: number; id: number; expr: string };
 
 export interface Done {
   type: "done";
-  name: string;
-  stats: DecodeStats;
+  gen: number;
+  /** The input files' names, in the order of `Columns.file`. */
+  names: string[];
+  /** Per file. */
+  stats: DecodeStats[];
+  /** The timestamp that `Columns.time` counts from. */
+  origin: Timestamp;
   duration: number;
   /** Anomalies by message: index and severity (0 info, 1 warning, 2 error). */
   anomalyIndex: Int32Array;
   anomalySeverity: Uint8Array;
+  /** By message: the reply of a request, the request of a reply, −1 for neither. */
+  partner: Int32Array;
   hasNetlink: boolean;
   hasPeer: boolean;
   warnings: string[];
   ms: number;
 }
 
+export interface Detail {
+  type: "detail";
+  gen: number;
+  index: number;
+  label: string;
+  fields: [string, string][];
+  bytes: Uint8Array;
+  ranges: ByteRange[];
+}
+
 export type FromWorker =
-  | { type: "loading"; name: string; total: number }
-  | { type: "progress"; bytes: number; total: number; messages: number; columns: Columns }
+  | { type: "loading"; gen: number; names: string[]; total: number }
+  | { type: "progress"; gen: number; bytes: number; total: number; messages: number; columns?: Columns }
   | Done
-  | { type: "error"; message: string }
-  | { type: "rows"; id: number; start: number; rows: RowText[] }
-  | { type: "detail"; id: number; index: number; label: string; fields: [string, string][] }
-  | { type: "state"; id: number; state: State };
+  | { type: "error"; gen: number; message: string }
+  | { type: "rows"; gen: number; id: number; indices: number[]; rows: RowText[] }
+  | Detail
+  | { type: "state"; gen: number; id: number; state: State }
+  | { type: "filtered"; gen: number; id: number; indices: Uint32Array }
+  | { type: "filterProgress"; gen: number; id: number; fraction: number }
+  | { type: "filterError"; gen: number; id: number; message: string; position: number };
 
 export interface RowText {
   dir: string;

@@ -1,14 +1,17 @@
-// The page's decoding worker: reads a capture in slices, decodes it with the core (the same
+// The page's decoding worker: reads captures in slices, decodes them with the core (the same
 // iwpm.wasm as everywhere), rebuilds the state over time, and posts compact per-message columns
-// back in chunks. It keeps only per-record offsets, not decoded messages: rows, details and
-// states are computed again on request from the file itself.
+// back in chunks. It keeps only per-record offsets, not decoded messages: rows, details, states
+// and filters are computed again on request from the files themselves. Several files become one
+// timeline merged by timestamp, as `iwpm decode` and `iwpm replay` merge them.
 
-import { CaptureReader, type CaptureRecord, type Timestamp } from "../capture/pcap.js";
+import { CaptureReader, type CaptureRecord, secondsBetween, type Timestamp } from "../capture/pcap.js";
 import type { CoreExports } from "../core/core.js";
-import { CaptureDecoder, type CaptureMessage, loadDecoderCore, type Side } from "../replay/decode.js";
-import { directionText, fields, summary } from "../replay/format.js";
-import { StateBuilder, type Timeline } from "../replay/state.js";
-import type { Columns, FromWorker, RowText, ToWorker } from "./protocol.js";
+import { CaptureDecoder, type CaptureMessage, type DecodeStats, loadDecoderCore, type Side } from "../replay/decode.js";
+import { compileFilter, type Filter, FilterError } from "../replay/filter.js";
+import { byteRanges, directionText, fields, summary } from "../replay/format.js";
+import { mergeByTime } from "../replay/merge.js";
+import { type Anomaly, buildTimeline, StateBuilder, type Timeline } from "../replay/state.js";
+import type { Columns, FromWorker, OpenFile, RowText, ToWorker } from "./protocol.js";
 
 interface WorkerScope {
   postMessage(msg: FromWorker, transfer?: Transferable[]): void;
@@ -18,6 +21,10 @@ const scope = self as unknown as WorkerScope;
 const post = (msg: FromWorker, transfer: Transferable[] = []) => scope.postMessage(msg, transfer);
 
 const SLICE = 8 << 20;
+/** Messages per columns chunk when a merged timeline is posted at the end. */
+const MERGED_CHUNK = 1 << 16;
+/** Columns.file is a byte. */
+const MAX_FILES = 255;
 
 let corePromise: Promise<CoreExports> | undefined;
 function core(): Promise<CoreExports> {
@@ -46,13 +53,20 @@ class Grow<T extends Float64Array | Uint32Array | Uint16Array | Uint8Array> {
     }
     this.a[this.n++] = v;
   }
+  done(): T {
+    return this.a.subarray(0, this.n) as T;
+  }
 }
 
-interface Loaded {
+const grow32 = () => new Grow(new Uint32Array(1024), (n) => new Uint32Array(n));
+
+/** One input file: where each record and message sits, to decode them again on request. */
+interface FileData {
   name: string;
   blob: Blob;
   side: Side;
   origin: Timestamp;
+  stats: DecodeStats;
   recOffset: Float64Array;
   recLength: Uint32Array;
   recLink: Uint16Array;
@@ -62,42 +76,99 @@ interface Loaded {
   msgRecord: Uint32Array;
   msgPart: Uint16Array;
   count: number;
-  timeline: Timeline;
+  /** Per message: its index in the merged timeline (absent for a single file: the same). */
+  toMerged?: Uint32Array;
 }
 
-let loaded: Loaded | undefined;
+interface Session {
+  gen: number;
+  files: FileData[];
+  /** Per message of the timeline: seconds since the origin. */
+  times: Float64Array;
+  /** Per message of a merged timeline: its file and its index there. */
+  msgFile?: Uint8Array;
+  msgLocal?: Uint32Array;
+  timeline: Timeline;
+  /** Anomaly kinds by message, for the filter's `anomaly` field. */
+  kinds: Map<number, string[]>;
+}
+
+let session: Session | undefined;
 let generation = 0;
+let filterRun = 0;
 
-async function open(blob: Blob, name: string): Promise<void> {
-  const gen = ++generation;
-  loaded = undefined;
-  const started = performance.now();
-  const x = await core();
-  post({ type: "loading", name, total: blob.size });
+class Stale extends Error {}
 
+/** Fills a columns chunk from messages with their timeline index, file and time. */
+function columnsOf(ms: readonly CaptureMessage[], files: Uint8Array | number, times: ArrayLike<number>): Columns {
+  const n = ms.length;
+  const cols: Columns = {
+    time: new Float64Array(n),
+    code: new Uint8Array(n),
+    client: new Uint8Array(n),
+    seq: new Uint32Array(n),
+    pid: new Uint32Array(n),
+    invalid: new Uint8Array(n),
+    frame: new Uint32Array(n),
+    part: new Uint16Array(n),
+    file: typeof files === "number" ? new Uint8Array(n).fill(files) : files,
+  };
+  ms.forEach((m, i) => {
+    cols.time[i] = times[i] as number;
+    cols.code[i] = m.code;
+    cols.frame[i] = m.record + 1;
+    if (m.proto === "netlink") {
+      cols.client[i] = m.client ?? 255;
+      cols.seq[i] = m.seq;
+      cols.pid[i] = m.pid;
+      cols.invalid[i] = m.status !== 0 ? 1 : 0;
+      cols.part[i] = m.parts > 1 ? m.part + 1 : 0;
+    } else {
+      cols.client[i] = 255;
+      cols.invalid[i] = m.wire.problem ? 1 : 0;
+    }
+  });
+  return cols;
+}
+
+const transfers = (c: Columns): Transferable[] =>
+  [c.time, c.code, c.client, c.seq, c.pid, c.invalid, c.frame, c.part, c.file].map((a) => a.buffer);
+
+/** Reads a blob slice by slice into a CaptureReader; throws Stale once `alive` says so. */
+async function feed(blob: Blob, reader: CaptureReader, alive: () => boolean, progress: (bytes: number) => void): Promise<void> {
+  for (let at = 0; at < blob.size; at += SLICE) {
+    const bytes = new Uint8Array(await blob.slice(at, Math.min(blob.size, at + SLICE)).arrayBuffer());
+    if (!alive()) throw new Stale();
+    reader.push(bytes);
+    progress(Math.min(blob.size, at + SLICE));
+  }
+}
+
+/**
+ * Decodes one file, recording where each record and message sits; `onMessage` sees every
+ * message, `onSlice` runs after each slice with the bytes read so far.
+ */
+async function decodeFile(
+  x: CoreExports,
+  f: OpenFile,
+  gen: number,
+  onMessage: (m: CaptureMessage) => void,
+  onSlice: (bytes: number, messages: number) => void,
+): Promise<{ data: FileData; warnings: string[] }> {
   const rec = {
     offset: new Grow(new Float64Array(1024), (n) => new Float64Array(n)),
-    length: new Grow(new Uint32Array(1024), (n) => new Uint32Array(n)),
+    length: grow32(),
     link: new Grow(new Uint16Array(1024), (n) => new Uint16Array(n)),
     sec: new Grow(new Float64Array(1024), (n) => new Float64Array(n)),
-    nsec: new Grow(new Uint32Array(1024), (n) => new Uint32Array(n)),
+    nsec: grow32(),
   };
-  const msgRecord = new Grow(new Uint32Array(1024), (n) => new Uint32Array(n));
+  const msgRecord = grow32();
   const msgPart = new Grow(new Uint16Array(1024), (n) => new Uint16Array(n));
-
-  // The chunk of columns being filled, posted after every slice.
-  let chunk: CaptureMessage[] = [];
-  const builder = new StateBuilder();
-  let hasNetlink = false;
-  let hasPeer = false;
   const decoder = new CaptureDecoder(x, {
     onMessage: (m) => {
-      builder.add(m);
       msgRecord.push(m.record);
       msgPart.push(m.proto === "netlink" ? m.part : 0);
-      if (m.proto === "netlink") hasNetlink = true;
-      else hasPeer = true;
-      chunk.push(m);
+      onMessage(m);
     },
   });
   const reader = new CaptureReader((r: CaptureRecord) => {
@@ -108,51 +179,150 @@ async function open(blob: Blob, name: string): Promise<void> {
     rec.nsec.push(r.time.nsec);
     decoder.record(r);
   });
-  const flush = (bytes: number) => {
-    const n = chunk.length;
-    const cols: Columns = {
-      time: new Float64Array(n),
-      code: new Uint8Array(n),
-      client: new Uint8Array(n),
-      seq: new Uint32Array(n),
-      pid: new Uint32Array(n),
-      invalid: new Uint8Array(n),
-    };
-    chunk.forEach((m, i) => {
-      cols.time[i] = m.time;
-      cols.code[i] = m.code;
-      if (m.proto === "netlink") {
-        cols.client[i] = m.client ?? 255;
-        cols.seq[i] = m.seq;
-        cols.pid[i] = m.pid;
-        cols.invalid[i] = m.status !== 0 ? 1 : 0;
-      } else {
-        cols.client[i] = 255;
-        cols.invalid[i] = m.wire.problem ? 1 : 0;
-      }
-    });
-    chunk = [];
-    post({ type: "progress", bytes, total: blob.size, messages: decoder.stats.messages, columns: cols }, [
-      cols.time.buffer,
-      cols.code.buffer,
-      cols.client.buffer,
-      cols.seq.buffer,
-      cols.pid.buffer,
-      cols.invalid.buffer,
-    ]);
-  };
-
-  for (let at = 0; at < blob.size; at += SLICE) {
-    const bytes = new Uint8Array(await blob.slice(at, Math.min(blob.size, at + SLICE)).arrayBuffer());
-    if (gen !== generation) return; // another capture was opened meanwhile
-    reader.push(bytes);
-    flush(Math.min(blob.size, at + SLICE));
-  }
+  await feed(
+    f.blob,
+    reader,
+    () => gen === generation,
+    (bytes) => onSlice(bytes, decoder.stats.messages),
+  );
   const capture = reader.end();
   const stats = decoder.finish();
-  flush(blob.size);
-  const timeline = builder.finish();
+  const warnings: string[] = [];
+  const where = (text: string) => warnings.push(`${f.name}: ${text}`);
+  if (capture.trailingBytes > 0) where(`the last ${capture.trailingBytes} bytes do not form a whole record (the capture was cut short)`);
+  if (stats.messages === 0) {
+    where(
+      stats.records === 0
+        ? "the capture holds no packets"
+        : `no iwpm message in ${stats.records} packets (link types ${capture.linkTypes.join(", ")}; iwpm netlink is link type 253, peer traffic UDP port 3935)`,
+    );
+  }
+  const data: FileData = {
+    name: f.name,
+    blob: f.blob,
+    side: stats.side ?? "client",
+    origin: stats.first ?? { sec: 0, nsec: 0 },
+    stats,
+    recOffset: rec.offset.done(),
+    recLength: rec.length.done(),
+    recLink: rec.link.done(),
+    recSec: rec.sec.done(),
+    recNsec: rec.nsec.done(),
+    msgRecord: msgRecord.done(),
+    msgPart: msgPart.done(),
+    count: msgRecord.n,
+  };
+  return { data, warnings };
+}
 
+async function open(files: OpenFile[], gen: number): Promise<void> {
+  // A URL still being fetched when a newer opening came is not opened at all.
+  if (gen < generation) return;
+  generation = gen;
+  session = undefined;
+  const started = performance.now();
+  const x = await core();
+  if (files.length > MAX_FILES) throw new Error(`at most ${MAX_FILES} captures open at once; pick fewer files`);
+  const names = files.map((f) => f.name);
+  const total = files.reduce((n, f) => n + f.blob.size, 0);
+  post({ type: "loading", gen, names, total });
+
+  const builder = new StateBuilder();
+  let hasNetlink = false;
+  let hasPeer = false;
+  const note = (m: CaptureMessage) => {
+    if (m.proto === "netlink") hasNetlink = true;
+    else hasPeer = true;
+  };
+  const datas: FileData[] = [];
+  const warnings: string[] = [];
+  let times: Float64Array;
+  let msgFile: Uint8Array | undefined;
+  let msgLocal: Uint32Array | undefined;
+  /** Several files: each one's anomalies, from its own replay. */
+  let perFile: (readonly Anomaly[])[] | undefined;
+
+  if (files.length === 1) {
+    // One file: the list fills while it decodes.
+    const f = files[0] as OpenFile;
+    let chunk: CaptureMessage[] = [];
+    const time = new Grow(new Float64Array(1024), (n) => new Float64Array(n));
+    const flush = (bytes: number, messages: number) => {
+      const columns = columnsOf(
+        chunk,
+        0,
+        chunk.map((m) => m.time),
+      );
+      chunk = [];
+      post({ type: "progress", gen, bytes, total, messages, columns }, transfers(columns));
+    };
+    const { data, warnings: w } = await decodeFile(
+      x,
+      f,
+      gen,
+      (m) => {
+        note(m);
+        builder.add(m);
+        time.push(m.time);
+        chunk.push(m);
+      },
+      flush,
+    );
+    flush(total, data.count);
+    datas.push(data);
+    warnings.push(...w);
+    times = time.done();
+  } else {
+    // Several: each is decoded whole, then the timeline is merged by timestamp.
+    const kept: { messages: CaptureMessage[]; first: Timestamp | undefined }[] = [];
+    perFile = [];
+    let before = 0;
+    for (const f of files) {
+      const messages: CaptureMessage[] = [];
+      const { data, warnings: w } = await decodeFile(
+        x,
+        f,
+        gen,
+        (m) => {
+          note(m);
+          messages.push(m);
+        },
+        (bytes, n) => post({ type: "progress", gen, bytes: before + bytes, total, messages: n }),
+      );
+      before += f.blob.size;
+      datas.push(data);
+      warnings.push(...w);
+      kept.push({ messages, first: data.stats.first });
+      perFile.push(buildTimeline(messages).anomalies);
+    }
+    const n = kept.reduce((k, f) => k + f.messages.length, 0);
+    times = new Float64Array(n);
+    msgFile = new Uint8Array(n);
+    msgLocal = new Uint32Array(n);
+    for (const d of datas) d.toMerged = new Uint32Array(d.count);
+    let g = 0;
+    let chunk: CaptureMessage[] = [];
+    const flush = () => {
+      const from = g - chunk.length;
+      const columns = columnsOf(chunk, (msgFile as Uint8Array).slice(from, g), (times as Float64Array).subarray(from, g));
+      chunk = [];
+      post({ type: "progress", gen, bytes: total, total, messages: g, columns }, transfers(columns));
+    };
+    for (const [f, m, time] of mergeByTime(kept)) {
+      builder.add({ ...m, index: g, time });
+      times[g] = time;
+      msgFile[g] = f;
+      msgLocal[g] = m.index;
+      ((datas[f] as FileData).toMerged as Uint32Array)[m.index] = g;
+      chunk.push(m);
+      g++;
+      if (chunk.length === MERGED_CHUNK) flush();
+    }
+    flush();
+  }
+
+  const timeline = builder.finish();
+  const count = times.length;
   const anomalies = timeline.anomalyIndex();
   const anomalyIndex = new Int32Array(anomalies.size);
   const anomalySeverity = new Uint8Array(anomalies.size);
@@ -161,47 +331,53 @@ async function open(blob: Blob, name: string): Promise<void> {
     anomalyIndex[k] = i;
     anomalySeverity[k++] = a.severity === "error" ? 2 : a.severity === "warning" ? 1 : 0;
   }
-  const warnings: string[] = [];
-  if (capture.trailingBytes > 0)
-    warnings.push(`the last ${capture.trailingBytes} bytes do not form a whole record (the capture was cut short)`);
-  if (stats.messages === 0) {
-    warnings.push(
-      stats.records === 0
-        ? "the capture holds no packets"
-        : `no iwpm message in ${stats.records} packets (link types ${capture.linkTypes.join(", ")}; iwpm netlink is link type 253, peer traffic UDP port 3935)`,
-    );
-  }
-  loaded = {
-    name,
-    blob,
-    side: stats.side ?? "client",
-    origin: stats.first ?? { sec: 0, nsec: 0 },
-    recOffset: rec.offset.a.subarray(0, rec.offset.n),
-    recLength: rec.length.a.subarray(0, rec.length.n),
-    recLink: rec.link.a.subarray(0, rec.link.n),
-    recSec: rec.sec.a.subarray(0, rec.sec.n),
-    recNsec: rec.nsec.a.subarray(0, rec.nsec.n),
-    msgRecord: msgRecord.a.subarray(0, msgRecord.n),
-    msgPart: msgPart.a.subarray(0, msgPart.n),
-    count: msgRecord.n,
-    timeline,
+  // The filter's `anomaly` field is what `iwpm decode -Y` sees: each file's own replay.
+  const kinds = new Map<number, string[]>();
+  const addKind = (g: number, kind: string) => {
+    const list = kinds.get(g);
+    if (list) list.push(kind);
+    else kinds.set(g, [kind]);
   };
-  post({
-    type: "done",
-    name,
-    stats,
-    duration: timeline.end,
-    anomalyIndex,
-    anomalySeverity,
-    hasNetlink,
-    hasPeer,
-    warnings,
-    ms: performance.now() - started,
-  });
+  if (perFile === undefined) for (const a of timeline.anomalies) addKind(a.index, a.kind);
+  else
+    perFile.forEach((anomalies, f) => {
+      const toMerged = (datas[f] as FileData).toMerged as Uint32Array;
+      for (const a of anomalies) addKind(toMerged[a.index] as number, a.kind);
+    });
+  const partner = new Int32Array(count).fill(-1);
+  for (const r of timeline.requests) {
+    if (r.answeredAt === undefined) continue;
+    partner[r.sentAt] = r.answeredAt;
+    partner[r.answeredAt] = r.sentAt;
+  }
+  let origin: Timestamp | undefined;
+  for (const d of datas) {
+    const first = d.stats.first;
+    if (first && (origin === undefined || secondsBetween(first, origin) > 0)) origin = first;
+  }
+  session = { gen, files: datas, times, timeline, kinds, ...(msgFile && msgLocal ? { msgFile, msgLocal } : {}) };
+  post(
+    {
+      type: "done",
+      gen,
+      names,
+      stats: datas.map((d) => d.stats),
+      origin: origin ?? { sec: 0, nsec: 0 },
+      duration: timeline.end,
+      anomalyIndex,
+      anomalySeverity,
+      partner,
+      hasNetlink,
+      hasPeer,
+      warnings,
+      ms: performance.now() - started,
+    },
+    [partner.buffer],
+  );
 }
 
-/** Decodes messages [start, start + count) again, from the file. */
-async function messagesAt(l: Loaded, start: number, count: number): Promise<CaptureMessage[]> {
+/** Decodes messages [start, start + count) of one file again, from the file. */
+async function messagesAt(x: CoreExports, l: FileData, start: number, count: number, keepBytes = false): Promise<CaptureMessage[]> {
   const end = Math.min(l.count, start + count);
   if (start >= end) return [];
   const r0 = l.msgRecord[start] as number;
@@ -210,8 +386,7 @@ async function messagesAt(l: Loaded, start: number, count: number): Promise<Capt
   const to = (l.recOffset[r1] as number) + (l.recLength[r1] as number);
   const bytes = new Uint8Array(await l.blob.slice(from, to).arrayBuffer());
   const out: CaptureMessage[] = [];
-  const x = await core();
-  const decoder = new CaptureDecoder(x, { side: l.side, origin: l.origin, onMessage: (m) => out.push(m) });
+  const decoder = new CaptureDecoder(x, { side: l.side, origin: l.origin, keepBytes, onMessage: (m) => out.push(m) });
   for (let r = r0; r <= r1; r++) {
     const off = (l.recOffset[r] as number) - from;
     const len = l.recLength[r] as number;
@@ -235,46 +410,131 @@ async function messagesAt(l: Loaded, start: number, count: number): Promise<Capt
   return mine;
 }
 
-async function handle(msg: ToWorker): Promise<void> {
-  switch (msg.type) {
-    case "open":
-      return open(msg.file, msg.name);
-    case "openUrl": {
-      const res = await fetch(msg.url);
-      if (!res.ok) throw new Error(`cannot load ${msg.url}: HTTP ${res.status}`);
-      const name = decodeURIComponent(msg.url.split("/").pop() ?? msg.url);
-      return open(await res.blob(), name);
+/** Timeline messages by index, decoded again; each carries its timeline index and time. */
+async function timelineMessages(s: Session, indices: readonly number[], keepBytes = false): Promise<CaptureMessage[]> {
+  const x = await core();
+  const where = (g: number): [number, number] => (s.msgFile && s.msgLocal ? [s.msgFile[g] as number, s.msgLocal[g] as number] : [0, g]);
+  const out: CaptureMessage[] = [];
+  // Runs of consecutive messages of one file are decoded from one slice.
+  for (let k = 0; k < indices.length; ) {
+    const [file, local] = where(indices[k] as number);
+    let n = 1;
+    while (k + n < indices.length) {
+      const [f2, l2] = where(indices[k + n] as number);
+      if (f2 !== file || l2 !== local + n) break;
+      n++;
     }
+    const ms = await messagesAt(x, s.files[file] as FileData, local, n, keepBytes);
+    ms.forEach((m, i) => {
+      const g = indices[k + i] as number;
+      m.index = g;
+      m.time = s.times[g] as number;
+      out.push(m);
+    });
+    k += n;
+  }
+  return out;
+}
+
+/** The timeline indices of the messages `filter` selects, in order; null when another run replaced this one. */
+async function runFilter(s: Session, filter: Filter, id: number): Promise<Uint32Array | null> {
+  const x = await core();
+  const hits = grow32();
+  const total = s.files.reduce((n, f) => n + f.blob.size, 0);
+  let before = 0;
+  try {
+    for (const f of s.files) {
+      const decoder = new CaptureDecoder(x, {
+        side: f.side,
+        origin: f.origin,
+        onMessage: (m) => {
+          const g = f.toMerged ? (f.toMerged[m.index] as number) : m.index;
+          const kinds = s.kinds.get(g);
+          const subject = {
+            m,
+            frame: m.record + 1,
+            msg: m.proto === "netlink" ? m.part + 1 : 1,
+            file: f.name,
+            time: s.times[g] as number,
+            ...(kinds ? { anomalies: kinds } : {}),
+          };
+          if (filter.test(subject)) hits.push(g);
+        },
+      });
+      const reader = new CaptureReader((r) => decoder.record(r));
+      await feed(
+        f.blob,
+        reader,
+        () => id === filterRun && s === session,
+        (bytes) => post({ type: "filterProgress", gen: s.gen, id, fraction: (before + bytes) / Math.max(1, total) }),
+      );
+      reader.end();
+      decoder.finish();
+      before += f.blob.size;
+    }
+  } catch (err) {
+    if (err instanceof Stale) return null;
+    throw err;
+  }
+  const out = hits.done();
+  if (s.files.length > 1) out.sort();
+  return out;
+}
+
+async function handle(msg: ToWorker): Promise<void> {
+  if (msg.type === "open") return open(msg.files, msg.gen);
+  if (msg.type === "openUrl") {
+    generation = msg.gen;
+    session = undefined;
+    const res = await fetch(msg.url);
+    if (!res.ok) throw new Error(`cannot load ${msg.url}: HTTP ${res.status}`);
+    const name = decodeURIComponent(msg.url.split("/").pop() ?? msg.url);
+    return open([{ blob: await res.blob(), name }], msg.gen);
+  }
+  const s = session;
+  if (s === undefined || s.gen !== msg.gen) return;
+  switch (msg.type) {
     case "rows": {
-      const l = loaded;
-      if (l === undefined) return;
-      const ms = await messagesAt(l, msg.start, msg.count);
+      const ms = await timelineMessages(s, msg.indices);
       const rows: RowText[] = ms.map((m) => ({ dir: directionText(m), summary: summary(m) }));
-      post({ type: "rows", id: msg.id, start: msg.start, rows });
+      post({ type: "rows", gen: s.gen, id: msg.id, indices: msg.indices, rows });
       return;
     }
     case "detail": {
-      const l = loaded;
-      if (l === undefined) return;
-      const [m] = await messagesAt(l, msg.index, 1);
+      const [m] = await timelineMessages(s, [msg.index], true);
       if (m === undefined) return;
-      post({ type: "detail", id: msg.id, index: msg.index, label: m.label, fields: fields(m) });
+      const bytes = m.bytes ?? new Uint8Array(0);
+      post({ type: "detail", gen: s.gen, index: msg.index, label: m.label, fields: fields(m), bytes, ranges: byteRanges(m) });
       return;
     }
     case "state": {
-      const l = loaded;
-      if (l === undefined) return;
       const opts = { limit: msg.limit };
-      const state =
-        msg.index !== undefined ? l.timeline.stateAtIndex(msg.index, opts) : l.timeline.stateAt(msg.time ?? l.timeline.end, opts);
-      post({ type: "state", id: msg.id, state });
+      const tl = s.timeline;
+      const state = msg.index !== undefined ? tl.stateAtIndex(msg.index, opts) : tl.stateAt(msg.time ?? tl.end, opts);
+      post({ type: "state", gen: s.gen, id: msg.id, state });
+      return;
+    }
+    case "filter": {
+      filterRun = msg.id;
+      let filter: Filter;
+      try {
+        filter = compileFilter(msg.expr);
+      } catch (err) {
+        if (!(err instanceof FilterError)) throw err;
+        post({ type: "filterError", gen: s.gen, id: msg.id, message: err.message, position: err.position });
+        return;
+      }
+      const indices = await runFilter(s, filter, msg.id);
+      if (indices !== null) post({ type: "filtered", gen: s.gen, id: msg.id, indices }, [indices.buffer]);
       return;
     }
   }
 }
 
 scope.onmessage = (ev) => {
+  const gen = ev.data.gen;
   handle(ev.data).catch((err: unknown) => {
-    post({ type: "error", message: err instanceof Error ? err.message : String(err) });
+    if (err instanceof Stale) return;
+    post({ type: "error", gen, message: err instanceof Error ? err.message : String(err) });
   });
 };
