@@ -1,22 +1,38 @@
 import { NIL, Slab } from "./slab";
 
-// Chained hash index over the records of a Slab. Each record carries its
-// hash and next link at fixed offsets, so several indexes can share one slab.
-// New records go to the head of their chain, giving the kernel's "newest
-// first, first match wins" order; the bucket array doubles at load 1, and a
-// split keeps each chain's order.
+// Hash index over the records of a Slab: open addressing with linear
+// probing, one 8-byte slot {hash, head} per distinct 32-bit hash value. The
+// records with that hash hang off the slot in a list through their next link,
+// newest first, which gives the kernel's "newest first, first match wins"
+// order: records with equal keys have equal hashes, so they share a list, and
+// the caller's walk compares its full key. A probe compares only the hashes
+// stored in the slots, so a miss touches no record.
+//
+// Each record also carries its hash, so unlink finds the slot again and
+// several indexes can share one slab. The slot array doubles when more than
+// 3/4 of it is in use (rehashed from the stored hashes alone); removal shifts
+// the rest of the cluster back, so there are no tombstones.
+
+const SLOT_SIZE: u32 = 8;
+const SLOT_SHIFT: u32 = 3;
+const S_HASH: usize = 0;
+const S_HEAD: usize = 4;
+const MIN_SLOTS: u32 = 16;
 
 export class HashIndex {
-  heads: usize = 0;
+  slots: usize = 0;
   mask: u32 = 0;
+  /** Records in the index. */
   count: u32 = 0;
+  /** Slots in use: distinct hashes. */
+  used: u32 = 0;
 
   constructor(
     public slab: Slab,
     public hashOffset: u32,
     public nextOffset: u32,
   ) {
-    this.allocHeads(16);
+    this.allocSlots(MIN_SLOTS);
   }
 
   // @ts-ignore: decorator
@@ -39,87 +55,138 @@ export class HashIndex {
 
   // @ts-ignore: decorator
   @inline
+  private slot(pos: u32): usize {
+    return this.slots + (<usize>pos << SLOT_SHIFT);
+  }
+
+  /** The slot of `hash`, or the empty slot that ends its probe. */
+  // @ts-ignore: decorator
+  @inline
+  private probe(hash: u32): usize {
+    let pos = hash & this.mask;
+    while (true) {
+      const s = this.slot(pos);
+      if (load<u32>(s, S_HEAD) == NIL || load<u32>(s, S_HASH) == hash) return s;
+      pos = (pos + 1) & this.mask;
+    }
+  }
+
+  /** The newest record with this hash, or NIL. */
+  // @ts-ignore: decorator
+  @inline
   first(hash: u32): u32 {
-    return load<u32>(this.heads + (<usize>(hash & this.mask) << 2));
+    return load<u32>(this.probe(hash), S_HEAD);
   }
 
   insert(i: u32, hash: u32): void {
-    if (this.count >= this.mask + 1) this.grow();
+    if ((this.used + 1) * 4 > (this.mask + 1) * 3) this.grow();
     store<u32>(this.slab.ptr(i) + this.hashOffset, hash);
-    const head = this.heads + (<usize>(hash & this.mask) << 2);
-    this.setNext(i, load<u32>(head));
-    store<u32>(head, i);
+    const s = this.probe(hash);
+    const head = load<u32>(s, S_HEAD);
+    if (head == NIL) {
+      store<u32>(s, hash, S_HASH);
+      this.used++;
+    }
+    this.setNext(i, head);
+    store<u32>(s, i, S_HEAD);
     this.count++;
   }
 
   unlink(i: u32): void {
-    let link = this.heads + (<usize>(this.hashOf(i) & this.mask) << 2);
-    let cur = load<u32>(link);
+    const s = this.probe(this.hashOf(i));
+    let cur = load<u32>(s, S_HEAD);
+    if (cur == i) {
+      const rest = this.next(i);
+      store<u32>(s, rest, S_HEAD);
+      if (rest == NIL) this.vacate(<u32>((s - this.slots) >> SLOT_SHIFT));
+      this.count--;
+      return;
+    }
     while (cur != NIL) {
-      if (cur == i) {
-        store<u32>(link, this.next(i));
+      const nxt = this.next(cur);
+      if (nxt == i) {
+        this.setNext(cur, this.next(i));
         this.count--;
         return;
       }
-      link = this.slab.ptr(cur) + this.nextOffset;
-      cur = load<u32>(link);
+      cur = nxt;
     }
   }
 
   clear(): void {
-    memory.fill(this.heads, 0, (<usize>this.mask + 1) << 2);
+    memory.fill(this.slots, 0, (<usize>this.mask + 1) << SLOT_SHIFT);
     this.count = 0;
+    this.used = 0;
   }
 
   release(): void {
-    heap.free(this.heads);
-    this.allocHeads(16);
+    heap.free(this.slots);
+    this.allocSlots(MIN_SLOTS);
     this.count = 0;
+    this.used = 0;
   }
 
-  /** Entries reachable from the buckets; equals `count` when the index is sound. */
+  /**
+   * Records reachable from the slots; equals `count` when the index is sound: every list holds
+   * only its slot's hash, and no empty slot lies between a hash's home and its slot.
+   */
   reachable(): u32 {
     let n: u32 = 0;
-    for (let b: u32 = 0; b <= this.mask; b++) {
-      let cur = load<u32>(this.heads + (<usize>b << 2));
+    let used: u32 = 0;
+    for (let pos: u32 = 0; pos <= this.mask; pos++) {
+      const s = this.slot(pos);
+      let cur = load<u32>(s, S_HEAD);
+      if (cur == NIL) continue;
+      used++;
+      const hash = load<u32>(s, S_HASH);
+      for (let p = hash & this.mask; p != pos; p = (p + 1) & this.mask) {
+        if (load<u32>(this.slot(p), S_HEAD) == NIL) return u32.MAX_VALUE;
+      }
       while (cur != NIL) {
-        if ((this.hashOf(cur) & this.mask) != b) return u32.MAX_VALUE;
+        if (this.hashOf(cur) != hash) return u32.MAX_VALUE;
         n++;
         cur = this.next(cur);
       }
     }
-    return n;
+    return used == this.used ? n : u32.MAX_VALUE;
   }
 
-  private allocHeads(buckets: u32): void {
-    const bytes = <usize>buckets << 2;
-    this.heads = heap.alloc(bytes);
-    memory.fill(this.heads, 0, bytes);
-    this.mask = buckets - 1;
+  private allocSlots(count: u32): void {
+    const bytes = <usize>count << SLOT_SHIFT;
+    this.slots = heap.alloc(bytes);
+    memory.fill(this.slots, 0, bytes);
+    this.mask = count - 1;
+  }
+
+  /** Empties the slot at `hole`, moving later members of its cluster back so no probe crosses a hole. */
+  private vacate(hole: u32): void {
+    let pos = hole;
+    while (true) {
+      pos = (pos + 1) & this.mask;
+      const s = this.slot(pos);
+      if (load<u32>(s, S_HEAD) == NIL) break;
+      const home = load<u32>(s, S_HASH) & this.mask;
+      // The entry may fill the hole only if its home is not cyclically inside (hole, pos].
+      if (((pos - home) & this.mask) >= ((pos - hole) & this.mask)) {
+        store<u64>(this.slot(hole), load<u64>(s));
+        hole = pos;
+      }
+    }
+    store<u32>(this.slot(hole), NIL, S_HEAD);
+    this.used--;
   }
 
   private grow(): void {
-    const oldHeads = this.heads;
-    const oldBuckets = this.mask + 1;
-    this.allocHeads(oldBuckets << 1);
-    for (let b: u32 = 0; b < oldBuckets; b++) {
-      // Bucket b splits into b and b + oldBuckets; appending at the tails keeps the order.
-      let loTail = this.heads + (<usize>b << 2);
-      let hiTail = this.heads + (<usize>(b + oldBuckets) << 2);
-      let cur = load<u32>(oldHeads + (<usize>b << 2));
-      while (cur != NIL) {
-        const nxt = this.next(cur);
-        this.setNext(cur, NIL);
-        if ((this.hashOf(cur) & oldBuckets) == 0) {
-          store<u32>(loTail, cur);
-          loTail = this.slab.ptr(cur) + this.nextOffset;
-        } else {
-          store<u32>(hiTail, cur);
-          hiTail = this.slab.ptr(cur) + this.nextOffset;
-        }
-        cur = nxt;
-      }
+    const old = this.slots;
+    const oldCount = this.mask + 1;
+    this.allocSlots(oldCount << 1);
+    for (let pos: u32 = 0; pos < oldCount; pos++) {
+      const from = old + (<usize>pos << SLOT_SHIFT);
+      if (load<u32>(from, S_HEAD) == NIL) continue;
+      let to = load<u32>(from, S_HASH) & this.mask;
+      while (load<u32>(this.slot(to), S_HEAD) != NIL) to = (to + 1) & this.mask;
+      store<u64>(this.slot(to), load<u64>(from));
     }
-    heap.free(oldHeads);
+    heap.free(old);
   }
 }
