@@ -24,7 +24,7 @@ function tunedText(r) {
   const core = r.workloads.w1.impls["core-raw"];
   const tuned = r.workloads.w1.impls["tuned-c"];
   const fixed = m(core?.[small]?.phases.lookupAbsent) - m(tuned?.[small]?.phases.lookupAbsent);
-  return `At ${f(small)} entries everything is in cache, and a raw lookup costs ~${f(fixed)} ns more than C's: the address written into the argument slot with \`DataView\`, the JS → Wasm call and the conversion of the sockaddr to the compact form. At ${f(big)} entries both are bound by memory. The tuned C keeps the mapped address inline in its 28-byte slot, so a present lookup is one cache miss; the core's 8-byte slot holds only the hash and the newest record, so a hit also reads that record (a miss fails on the hash alone, touching no record). Removal in the core also unlinks from the index by local address and from the creation-order list (the resend order of a restarted daemon), which C does not keep: one more slot and two neighbouring records, all independent loads. Keeping the keys inline as C does would cost 20 more bytes per slot and index, past the 150-byte budget per mapping.`;
+  return `At ${f(small)} entries everything is in cache, and a raw lookup costs ~${f(fixed)} ns more than C's: the address written into the argument slot with \`DataView\`, the JS → Wasm call and the conversion of the sockaddr to the compact form. At ${f(big)} entries both are bound by memory. The tuned C keeps the mapped address inline in its 28-byte slot, so a present lookup is one cache miss; the core's 4-byte slot holds only the newest record's index and 8 bits of the hash, so a hit also reads that record (a miss almost always fails on the fingerprint, touching no record). Removal in the core also unlinks from the index by local address and from the creation-order list (the resend order of a restarted daemon), which C does not keep: one more slot and two neighbouring records, independent loads. Keys inline as in C would cost at least 20 more bytes per slot and index: a million mappings would no longer fit in 96 MiB, and the allocator doubles linear memory past that, to ~200 B per mapping against the 150-byte budget.`;
 }
 
 const TEXT = {
@@ -41,7 +41,7 @@ const TEXT = {
   "w1-vs-tuned": (r) => tunedText(r),
   "w1-insert-vs-tuned": (r) => tunedText(r),
   "w2-get-vs-tuned": () =>
-    "A get probes the pair's slot, reads the entry's record (the remote address it returns) and frees it: two cache misses where the tuned C, with both keys inline in its slot, compares without leaving the slot and then reads its record too. The rest is the same fixed cost as in W1: the two addresses written into the argument slots from JavaScript, the call, and their conversion to compact form.",
+    "Both read a slot and then the entry's record (for the remote address a get returns); the core also compares the two keys in that record, where the tuned C compares them in its slot, and leaves a tombstone where C shifts the cluster back. The rest is the fixed cost seen in W1: the two addresses written into the argument slots from JavaScript, the JS → Wasm call and the conversion of each sockaddr to the compact form.",
   "w1-vs-kernel": () =>
     "The kernel design's chains are N/512 long, so its lookups and removals grow linearly with N; where it is not far behind, N is small enough for its 512 buckets.",
   "w3-encode-record": (r) => {

@@ -631,7 +631,7 @@ function markdown(r, svgName) {
     const rec = recordSizes();
     if (w5.core?.memoryBytes && rec.mapinfo && rec.remoteInfo) {
       p(
-        `The core's records are ${rec.mapinfo} B (mapinfo) and ${rec.remoteInfo} B (remote info) (\`RECORD_SIZE\` in assembly/tables/), plus an 8-byte slot ({hash, newest record}) per distinct hash and index (two indexes for mapinfo, one for remote info; open addressing, the slot array doubles above load 3/4, so 2–5.3 slots' worth of bytes per entry). The rest of the delta is allocator headroom: AssemblyScript's TLSF allocator grows linear memory by at least its current size each time (\`growMemory\` in its runtime: doubling, or more when one large block needs it), so the memory stood at ${fmt(w5.core.memoryBytes.mapinfo / 2 ** 20)} MiB and ${fmt(w5.core.memoryBytes.remoteInfo / 2 ** 20)} MiB after the ${sizeLabel(w5.n)} inserts, and the per-entry figure steps with N.`,
+        `The core's records are ${rec.mapinfo} B (mapinfo) and ${rec.remoteInfo} B (remote info) (\`RECORD_SIZE\` in assembly/tables/), plus a 4-byte slot (newest record's index and an 8-bit hash fingerprint) per distinct hash and index (two indexes for mapinfo, one for remote info; open addressing, the slot array doubles above load 3/4, so 1.3–2.7 slots per entry). The rest of the delta is allocator headroom: AssemblyScript's TLSF allocator grows linear memory by at least its current size each time (\`growMemory\` in its runtime: doubling, or more when one large block needs it), so the memory stood at ${fmt(w5.core.memoryBytes.mapinfo / 2 ** 20)} MiB and ${fmt(w5.core.memoryBytes.remoteInfo / 2 ** 20)} MiB after the ${sizeLabel(w5.n)} inserts, and the per-entry figure steps with N.`,
       );
       p();
     }
