@@ -158,7 +158,7 @@ async function prepare() {
 
   const c = {};
   const gcc = tryRun("gcc", ["-dumpfullversion"]);
-  for (const name of ["kernel_tables", "codec", "nlclient"]) {
+  for (const name of ["kernel_tables", "tuned_tables", "codec", "nlclient"]) {
     if (!gcc) {
       c[name] = null;
       continue;
@@ -227,14 +227,14 @@ function summarize(result) {
 // --- workloads ------------------------------------------------------------------------------------
 
 async function tables(workload, env) {
-  const impls = ["core-raw", "core-ts", "api", "ts-map", "kernel-c"];
+  const impls = ["core-raw", "core-ts", "api", "ts-map", "kernel-c", "tuned-c"];
   const res = { sizes: S.sizes, impls: {}, skipped: {} };
   for (const impl of impls) {
     if (impl === "api" && !env.api.available) {
       res.skipped[impl] = env.api.reason;
       continue;
     }
-    if (impl === "kernel-c" && !env.c.kernel_tables) {
+    if ((impl === "kernel-c" && !env.c.kernel_tables) || (impl === "tuned-c" && !env.c.tuned_tables)) {
       res.skipped[impl] = "skipped: gcc not found";
       continue;
     }
@@ -244,10 +244,13 @@ async function tables(workload, env) {
       const r = rounds(n);
       // JavaScript: a second warm-up run where one run is short (Wasm tier-up, JIT); the
       // processes themselves warm up on at most 100k entries.
-      const warmup = impl !== "kernel-c" && !smoke && n * r < 1_000_000 ? S.warmup + 1 : S.warmup;
+      const native = impl === "kernel-c" || impl === "tuned-c";
+      const warmup = !native && !smoke && n * r < 1_000_000 ? S.warmup + 1 : S.warmup;
       let result;
       if (impl === "kernel-c") {
         result = await runProcess(env.c.kernel_tables, [workload, n, S.reps, S.warmup, r, S.budget].map(String), label);
+      } else if (impl === "tuned-c") {
+        result = await runProcess(env.c.tuned_tables, [workload, n, S.reps, S.warmup, r].map(String), label);
       } else if (impl === "ts-map") {
         const cfg = { workload, n, reps: S.reps, warmup, rounds: r };
         result = await runProcess(process.execPath, [...nodeArgs, path.join(out, "ts-map.mjs"), JSON.stringify(cfg)], label);

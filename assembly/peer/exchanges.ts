@@ -1,5 +1,6 @@
 import { sockaddrEqual, SOCKADDR_SIZE } from "../iwpm/sockaddr";
 import { HashIndex } from "../tables/hash-index";
+import { IntrusiveList } from "../tables/list";
 import { NIL, Slab } from "../tables/slab";
 import { PEER_SIZE } from "./udp";
 
@@ -48,13 +49,14 @@ const X_DEST: usize = 292;
 const X_MSG: usize = 316;
 const X_HASH: u32 = 380;
 const X_NEXT: u32 = 384;
-const X_NEWER: usize = 388;
-const X_OLDER: usize = 392;
+const X_NEWER: u32 = 388;
+const X_OLDER: u32 = 392;
 const RECORD_SIZE: u32 = 400;
 
 const slab = new Slab(RECORD_SIZE);
 const byAssoc = new HashIndex(slab, X_HASH, X_NEXT);
-let newest: u32 = NIL;
+/** Newest first. */
+const order = new IntrusiveList(slab, X_NEWER, X_OLDER);
 /** Bound on entries, so a peer flooding REQUESTs cannot grow the table without limit. */
 export const EXCHANGE_LIMIT: u32 = 65536;
 
@@ -73,9 +75,7 @@ export function exchangeAdd(type: u32, assoc: u64, src: usize, remote: usize): u
   store<u64>(r + X_ASSOC, assoc);
   memory.copy(r + X_SRC, src, SOCKADDR_SIZE);
   memory.copy(r + X_REMOTE, remote, SOCKADDR_SIZE);
-  store<u32>(r + X_OLDER, newest);
-  if (newest != NIL) store<u32>(slab.ptr(newest) + X_NEWER, i);
-  newest = i;
+  order.pushFront(i);
   byAssoc.insert(i, assocKey(assoc));
   return i;
 }
@@ -99,13 +99,8 @@ export function exchangeSetMessage(i: u32, msg: usize, len: u32, fd: u32, dest: 
 }
 
 export function exchangeRemove(i: u32): void {
-  const r = slab.ptr(i);
   byAssoc.unlink(i);
-  const newer = load<u32>(r + X_NEWER);
-  const older = load<u32>(r + X_OLDER);
-  if (newer != NIL) store<u32>(slab.ptr(newer) + X_OLDER, older);
-  else newest = older;
-  if (older != NIL) store<u32>(slab.ptr(older) + X_NEWER, newer);
+  order.unlink(i);
   slab.free(i);
 }
 
@@ -181,12 +176,12 @@ export function exchangeCount(): u32 {
   return slab.live;
 }
 export function exchangeFirst(): u32 {
-  return newest;
+  return order.first;
 }
 export function exchangeOlder(i: u32): u32 {
-  return load<u32>(slab.ptr(i) + X_OLDER);
+  return order.next(i);
 }
 
 export function exchangesClear(): void {
-  while (newest != NIL) exchangeRemove(newest);
+  while (order.first != NIL) exchangeRemove(order.first);
 }

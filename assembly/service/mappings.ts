@@ -1,5 +1,6 @@
 import { finalMix, sockaddrEqual, SOCKADDR_SIZE } from "../iwpm/sockaddr";
 import { HashIndex } from "../tables/hash-index";
+import { IntrusiveList } from "../tables/list";
 import { NIL, Slab } from "../tables/slab";
 import { saPort, saWildcard } from "./addr";
 
@@ -25,8 +26,8 @@ const M_HASH_LOCAL: u32 = 276;
 const M_NEXT_LOCAL: u32 = 280;
 const M_HASH_MAPPED: u32 = 284;
 const M_NEXT_MAPPED: u32 = 288;
-const M_NEWER: usize = 292;
-const M_OLDER: usize = 296;
+const M_NEWER: u32 = 292;
+const M_OLDER: u32 = 296;
 const M_REQUESTER: usize = 300;
 const RECORD_SIZE: u32 = 304;
 
@@ -52,7 +53,8 @@ export function mappingSetLimits(total: u32, perPort: u32): void {
 const slab = new Slab(RECORD_SIZE);
 const byLocal = new HashIndex(slab, M_HASH_LOCAL, M_NEXT_LOCAL);
 const byMapped = new HashIndex(slab, M_HASH_MAPPED, M_NEXT_MAPPED);
-let newest: u32 = NIL;
+/** Newest first. */
+const order = new IntrusiveList(slab, M_NEWER, M_OLDER);
 const portSlab = new Slab(PORT_RECORD_SIZE);
 const byPort = new HashIndex(portSlab, P_HASH, P_NEXT);
 
@@ -120,9 +122,7 @@ export function mappingAdd(local: usize, mapped: usize, owner: u32, flags: u32, 
   store<u32>(r + M_FLAGS, flags);
   store<u32>(r + M_REQUESTER, requester);
   requesterAdjust(requester, 1);
-  store<u32>(r + M_OLDER, newest);
-  if (newest != NIL) store<u32>(slab.ptr(newest) + M_NEWER, i);
-  newest = i;
+  order.pushFront(i);
   byLocal.insert(i, portKey(r + M_LOCAL));
   byMapped.insert(i, portKey(r + M_MAPPED));
   return i;
@@ -134,11 +134,7 @@ export function mappingDrop(i: u32): void {
   byLocal.unlink(i);
   byMapped.unlink(i);
   requesterAdjust(load<u32>(r + M_REQUESTER), -1);
-  const newer = load<u32>(r + M_NEWER);
-  const older = load<u32>(r + M_OLDER);
-  if (newer != NIL) store<u32>(slab.ptr(newer) + M_OLDER, older);
-  else newest = older;
-  if (older != NIL) store<u32>(slab.ptr(older) + M_NEWER, newer);
+  order.unlink(i);
   slab.free(i);
 }
 
@@ -203,10 +199,10 @@ export function mappingCount(): u32 {
 }
 /** Newest first, the order iwpmd lists (and dumps) its mappings in. */
 export function mappingFirst(): u32 {
-  return newest;
+  return order.first;
 }
 export function mappingNext(i: u32): u32 {
-  return load<u32>(slab.ptr(i) + M_OLDER);
+  return order.next(i);
 }
 
 /** 0 when both indexes and the list reach exactly the live records. */
@@ -215,7 +211,7 @@ export function mappingCheck(): i32 {
   if (byLocal.count != live || byMapped.count != live) return 1;
   if (byLocal.reachable() != live || byMapped.reachable() != live) return 2;
   let n: u32 = 0;
-  for (let i = newest; i != NIL; i = mappingNext(i)) if (++n > live) return 3;
+  for (let i = order.first; i != NIL; i = mappingNext(i)) if (++n > live) return 3;
   if (n != live) return 4;
   // Every requester's count matches its listed mappings.
   let counted: u32 = 0;

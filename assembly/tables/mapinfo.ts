@@ -1,5 +1,6 @@
 import { ADDR_SIZE, addrEqual, addrHash } from "../iwpm/sockaddr";
-import { HashIndex } from "./hash-index";
+import { HASH_COMPUTED, HashIndex } from "./hash-index";
+import { IntrusiveList } from "./list";
 import { NIL, Slab } from "./slab";
 
 // The mapinfo table: every mapping the client uses, kept to replay to a
@@ -14,22 +15,22 @@ const R_LOCAL: usize = 0;
 const R_MAPPED: usize = 28;
 const R_FLAGS: usize = 56;
 const R_CLIENT: usize = 60;
-const R_HASH_LOCAL: u32 = 64;
-const R_NEXT_LOCAL: u32 = 68;
-const R_HASH_MAPPED: u32 = 72;
-const R_NEXT_MAPPED: u32 = 76;
-const R_PREV: usize = 80;
-const R_NEXT: usize = 84;
-const RECORD_SIZE: u32 = 88;
+const R_NEXT_LOCAL: u32 = 64;
+const R_NEXT_MAPPED: u32 = 68;
+const R_PREV: u32 = 72;
+const R_NEXT: u32 = 76;
+const RECORD_SIZE: u32 = 80;
 
 const SEED_LOCAL: u32 = 0x6d61706c;
 const SEED_MAPPED: u32 = 0x6d617070;
 
 const slab = new Slab(RECORD_SIZE);
-const byLocal = new HashIndex(slab, R_HASH_LOCAL, R_NEXT_LOCAL);
-const byMapped = new HashIndex(slab, R_HASH_MAPPED, R_NEXT_MAPPED);
-let oldest: u32 = NIL;
-let newest: u32 = NIL;
+// The records do not store their hashes: 8 bytes less per mapping keeps a million of them within
+// 100 MB; an index recomputes a hash only when it moves or verifies a slot.
+const byLocal = new HashIndex(slab, HASH_COMPUTED, R_NEXT_LOCAL, (i: u32): u32 => addrHash(slab.ptr(i) + R_LOCAL, SEED_LOCAL));
+const byMapped = new HashIndex(slab, HASH_COMPUTED, R_NEXT_MAPPED, (i: u32): u32 => addrHash(slab.ptr(i) + R_MAPPED, SEED_MAPPED));
+/** Oldest first. */
+const order = new IntrusiveList(slab, R_PREV, R_NEXT);
 
 export function mapinfoCreate(local: usize, mapped: usize, client: u32, flags: u32): u32 {
   const i = slab.alloc();
@@ -38,10 +39,7 @@ export function mapinfoCreate(local: usize, mapped: usize, client: u32, flags: u
   memory.copy(r + R_MAPPED, mapped, ADDR_SIZE);
   store<u32>(r + R_FLAGS, flags);
   store<u8>(r + R_CLIENT, <u8>client);
-  store<u32>(r + R_PREV, newest);
-  if (newest != NIL) store<u32>(slab.ptr(newest) + R_NEXT, i);
-  else oldest = i;
-  newest = i;
+  order.pushBack(i);
   byLocal.insert(i, addrHash(r + R_LOCAL, SEED_LOCAL));
   byMapped.insert(i, addrHash(r + R_MAPPED, SEED_MAPPED));
   return i;
@@ -59,26 +57,27 @@ export function mapinfoFindByLocal(local: usize): u32 {
   return i;
 }
 
-/** The newest record with this local and this mapped address, or NIL. */
-export function mapinfoFindPair(local: usize, mapped: usize): u32 {
-  let i = byMapped.first(addrHash(mapped, SEED_MAPPED));
+// @ts-ignore: decorator
+@inline
+function findPair(local: usize, mapped: usize, mappedHash: u32): u32 {
+  let i = byMapped.first(mappedHash);
   while (i != NIL && !(addrEqual(slab.ptr(i) + R_MAPPED, mapped) && addrEqual(slab.ptr(i) + R_LOCAL, local))) i = byMapped.next(i);
   return i;
 }
 
+/** The newest record with this local and this mapped address, or NIL. */
+export function mapinfoFindPair(local: usize, mapped: usize): u32 {
+  return findPair(local, mapped, addrHash(mapped, SEED_MAPPED));
+}
+
 /** Removes the newest record with this local and this mapped address; false when there is none. */
 export function mapinfoRemove(local: usize, mapped: usize): bool {
-  const i = mapinfoFindPair(local, mapped);
+  const mappedHash = addrHash(mapped, SEED_MAPPED);
+  const i = findPair(local, mapped, mappedHash);
   if (i == NIL) return false;
-  const r = slab.ptr(i);
-  byLocal.unlink(i);
-  byMapped.unlink(i);
-  const prev = load<u32>(r + R_PREV);
-  const next = load<u32>(r + R_NEXT);
-  if (prev != NIL) store<u32>(slab.ptr(prev) + R_NEXT, next);
-  else oldest = next;
-  if (next != NIL) store<u32>(slab.ptr(next) + R_PREV, prev);
-  else newest = prev;
+  byLocal.unlinkHashed(i, addrHash(local, SEED_LOCAL));
+  byMapped.unlinkHashed(i, mappedHash);
+  order.unlink(i);
   slab.free(i);
   return true;
 }
@@ -88,10 +87,10 @@ export function mapinfoCount(): u32 {
 }
 /** Oldest record, for iteration in creation order. */
 export function mapinfoFirst(): u32 {
-  return oldest;
+  return order.first;
 }
 export function mapinfoNext(i: u32): u32 {
-  return load<u32>(slab.ptr(i) + R_NEXT);
+  return order.next(i);
 }
 export function mapinfoLocal(i: u32): usize {
   return slab.ptr(i) + R_LOCAL;
@@ -110,8 +109,7 @@ export function mapinfoFree(): void {
   slab.release();
   byLocal.release();
   byMapped.release();
-  oldest = NIL;
-  newest = NIL;
+  order.reset();
 }
 
 /** Structural check: both indexes and the order list reach exactly the live records. 0 when sound. */
@@ -119,13 +117,9 @@ export function mapinfoCheck(): i32 {
   const live = slab.live;
   if (byLocal.count != live || byMapped.count != live) return 1;
   if (byLocal.reachable() != live || byMapped.reachable() != live) return 2;
-  let n: u32 = 0;
-  let prev: u32 = NIL;
-  for (let i = oldest; i != NIL; i = mapinfoNext(i)) {
-    if (load<u32>(slab.ptr(i) + R_PREV) != prev || ++n > live) return 3;
+  if (order.length(live) != live) return 3;
+  for (let i = order.first; i != NIL; i = mapinfoNext(i)) {
     if (mapinfoFindByMapped(mapinfoMapped(i)) == NIL || mapinfoFindByLocal(mapinfoLocal(i)) == NIL) return 4;
-    prev = i;
   }
-  if (n != live || prev != newest) return 5;
   return 0;
 }

@@ -1,5 +1,6 @@
 import { finalMix } from "../iwpm/sockaddr";
 import { HashIndex } from "./hash-index";
+import { IntrusiveList } from "./list";
 import { NIL, Slab } from "./slab";
 
 // Pending requests by sequence number, also linked in deadline order so
@@ -21,8 +22,8 @@ const R_CLIENT: usize = 5;
 const R_DEADLINE: usize = 8;
 const R_HASH: u32 = 16;
 const R_NEXT: u32 = 20;
-const R_PREV_DUE: usize = 24;
-const R_NEXT_DUE: usize = 28;
+const R_PREV_DUE: u32 = 24;
+const R_NEXT_DUE: u32 = 28;
 /** Request arguments the reply is checked against (compact addresses, device name). */
 export const R_LOCAL: usize = 32;
 export const R_REMOTE: usize = 60;
@@ -31,8 +32,8 @@ const RECORD_SIZE: u32 = 120;
 
 const slab = new Slab(RECORD_SIZE);
 const index = new HashIndex(slab, R_HASH, R_NEXT);
-let soonest: u32 = NIL;
-let latest: u32 = NIL;
+/** Earliest deadline first. */
+const due = new IntrusiveList(slab, R_PREV_DUE, R_NEXT_DUE);
 
 export const OUTCOME_UNKNOWN: u32 = 0;
 export const OUTCOME_SETTLED: u32 = 1;
@@ -89,17 +90,9 @@ export function requestAdd(seq: u32, op: u32, client: u32, deadline: u64): u32 {
   store<u64>(r + R_DEADLINE, deadline);
   index.insert(i, seqHash(seq));
   // Deadlines usually arrive in order, so the walk back from the tail stops at once.
-  let after = latest;
-  while (after != NIL && load<u64>(slab.ptr(after) + R_DEADLINE) > deadline) {
-    after = load<u32>(slab.ptr(after) + R_PREV_DUE);
-  }
-  const before = after == NIL ? soonest : load<u32>(slab.ptr(after) + R_NEXT_DUE);
-  store<u32>(r + R_PREV_DUE, after);
-  store<u32>(r + R_NEXT_DUE, before);
-  if (after != NIL) store<u32>(slab.ptr(after) + R_NEXT_DUE, i);
-  else soonest = i;
-  if (before != NIL) store<u32>(slab.ptr(before) + R_PREV_DUE, i);
-  else latest = i;
+  let after = due.last;
+  while (after != NIL && load<u64>(slab.ptr(after) + R_DEADLINE) > deadline) after = due.prev(after);
+  due.insertAfter(i, after);
   return i;
 }
 
@@ -117,12 +110,7 @@ export function requestSettle(i: u32, outcome: u32): void {
   store<u32>(ring, seq);
   store<u32>(ring, outcome, 4);
   index.unlink(i);
-  const prev = load<u32>(r + R_PREV_DUE);
-  const next = load<u32>(r + R_NEXT_DUE);
-  if (prev != NIL) store<u32>(slab.ptr(prev) + R_NEXT_DUE, next);
-  else soonest = next;
-  if (next != NIL) store<u32>(slab.ptr(next) + R_PREV_DUE, prev);
-  else latest = prev;
+  due.unlink(i);
   slab.free(i);
 }
 
@@ -135,10 +123,10 @@ export function requestOutcome(seq: u32): u32 {
 
 /** The request with the earliest deadline, or NIL. */
 export function requestSoonest(): u32 {
-  return soonest;
+  return due.first;
 }
 export function requestNextDue(i: u32): u32 {
-  return load<u32>(slab.ptr(i) + R_NEXT_DUE);
+  return due.next(i);
 }
 export function requestCount(): u32 {
   return slab.live;

@@ -17,10 +17,20 @@ function w1PerOp(r, impl, n) {
   return xs.length === 4 ? xs.reduce((a, b) => a + b, 0) / 4 : undefined;
 }
 
+/** The core's tables against tuned_tables.c: where the extra time of each W1 phase goes. */
+function tunedText(r) {
+  const big = r.workloads.w1.sizes.at(-1);
+  const small = r.workloads.w1.sizes[0];
+  const core = r.workloads.w1.impls["core-raw"];
+  const tuned = r.workloads.w1.impls["tuned-c"];
+  const fixed = m(core?.[small]?.phases.lookupAbsent) - m(tuned?.[small]?.phases.lookupAbsent);
+  return `At ${f(small)} entries everything is in cache, and a raw lookup costs ~${f(fixed)} ns more than C's: the address written into the argument slot with \`DataView\`, the JS → Wasm call and the conversion of the sockaddr to the compact form. At ${f(big)} entries both are bound by memory. The tuned C keeps the mapped address inline in its 28-byte slot, so a present lookup is one cache miss; the core's 4-byte slot holds only the newest record's index and 8 bits of the hash, so a hit also reads that record (a miss almost always fails on the fingerprint, touching no record). Removal in the core also unlinks from the index by local address and from the creation-order list (the resend order of a restarted daemon), which C does not keep: one more slot and two neighbouring records, independent loads. Keys inline as in C would cost at least 20 more bytes per slot and index: a million mappings would no longer fit in 96 MiB, and the allocator doubles linear memory past that, to ~200 B per mapping against the 150-byte budget.`;
+}
+
 const TEXT = {
   "w1-vs-map": (r) => {
     const big = r.workloads.w1.sizes.at(-1);
-    return `At ${f(big)} entries every operation of both implementations misses the CPU caches (the core's table is ~${f(r.workloads.w5?.core?.mapinfo ?? 134)} B per mapping in linear memory): the core's insert touches two bucket heads (by local and by mapped address), the record and its neighbour in creation order; removal also unlinks from both indexes and the creation-order list. A run on a busy machine stretches exactly these memory-bound phases.`;
+    return `At ${f(big)} entries every operation of both implementations misses the CPU caches (the core's table is ~${f(r.workloads.w5?.core?.mapinfo ?? 134)} B per mapping in linear memory): the core's insert touches two index slots (by local and by mapped address), the record and its neighbour in creation order; removal also unlinks from both indexes and the creation-order list. A run on a busy machine stretches exactly these memory-bound phases.`;
   },
   "w1-wrapped-vs-map": (r) => {
     const big = r.workloads.w1.sizes.at(-1);
@@ -28,6 +38,10 @@ const TEXT = {
     const ts = w1PerOp(r, "core-ts", big);
     return `A context line, not one of the targets: it shows what the TypeScript wrapper costs. The core's own work is the raw row (${f(raw)} ns per operation on average at ${f(big)}); \`Core.writeAddr\` (src/core/core.ts → \`writeSockaddr\` in src/core/sockaddr.ts) adds ~${f(ts - raw)} ns per operation. Per address it builds a fresh \`DataView\` over the whole memory, fills 128 bytes, and parses the dotted text with \`parseIPv4\` (src/core/ip.ts: \`String.split\`, a regular expression per octet, \`Number()\`, a new \`Uint8Array\`). In a CPU profile of the public API's W1 run (which parses each address twice, in \`parseAddress\` and again in \`writeAddr\`), \`parseIPv4\` and its regular expression alone took ~44% of the samples, the garbage collector ~12%, and the core's Wasm functions ~10%. A cause outside the core: parsing once, or caching the 4 address bytes with the parsed address, would remove most of it.`;
   },
+  "w1-vs-tuned": (r) => tunedText(r),
+  "w1-insert-vs-tuned": (r) => tunedText(r),
+  "w2-get-vs-tuned": () =>
+    "Both read a slot and then the entry's record (for the remote address a get returns); the core also compares the two keys in that record, where the tuned C compares them in its slot, and leaves a tombstone where C shifts the cluster back. The rest is the fixed cost seen in W1: the two addresses written into the argument slots from JavaScript, the JS → Wasm call and the conversion of each sockaddr to the compact form.",
   "w1-vs-kernel": () =>
     "The kernel design's chains are N/512 long, so its lookups and removals grow linearly with N; where it is not far behind, N is small enough for its 512 buckets.",
   "w3-encode-record": (r) => {

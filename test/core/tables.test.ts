@@ -121,6 +121,81 @@ describe("mapinfo table at 1M mappings", () => {
     expect(walked).toBe(x.mapinfoSize());
   });
 
+  it("finds the newest record by local address and removes only the one matching both addresses", async () => {
+    const { core } = await loadTestCore();
+    const x = core.exports;
+    x.init(2);
+    const local = v4("10.0.0.1", 1);
+    // Three records share the local address; the last two also share the mapped one.
+    const add = (mapped: ReturnType<typeof v4>, flags: number) => {
+      core.writeAddr(0, local);
+      core.writeAddr(1, mapped);
+      expect(x.createMapinfo(2, flags)).toBe(0);
+    };
+    add(v4("10.0.0.9", 9), 0);
+    add(v4("10.0.0.8", 8), 1);
+    add(v4("10.0.0.8", 8), 2);
+    const flagsOf = (i: number) => (i === 0 ? null : x.mapinfoRead(i));
+    core.writeAddr(0, local);
+    expect(flagsOf(x.mapinfoFind(0))).toBe(2);
+    core.writeAddr(0, v4("10.0.0.9", 9));
+    expect(flagsOf(x.mapinfoFind(1))).toBe(0);
+    // (local, 10.0.0.8:8) matches two records: the newest goes, the other stays.
+    core.writeAddr(0, local);
+    core.writeAddr(1, v4("10.0.0.8", 8));
+    expect(x.removeMapinfo()).toBe(0);
+    expect(core.mapinfo().map((r) => r.flags)).toEqual([0, 1]);
+    core.writeAddr(0, local);
+    expect(flagsOf(x.mapinfoFind(0))).toBe(1);
+    expect(x.mapinfoVerify()).toBe(0);
+    // A local address that is in the table with another mapped address removes nothing.
+    core.writeAddr(0, local);
+    core.writeAddr(1, v4("10.0.0.7", 7));
+    expect(x.removeMapinfo()).toBe(-127);
+    expect(x.mapinfoSize()).toBe(2);
+  });
+
+  it("stays sound when a million removals leave their slots behind and the table refills", async () => {
+    const { core } = await loadTestCore();
+    const x = core.exports;
+    x.init(2);
+    const write = slotWriter(core);
+    const n = M;
+    const { ips, ports } = pairs(n, 11);
+    const put = (i: number) => {
+      write(0, ips[i] as number, ports[i] as number);
+      write(1, ips[i] as number, ((ports[i] as number) + 1) & 0xffff);
+    };
+    for (let i = 0; i < n; i++) {
+      put(i);
+      if (x.createMapinfo(2, 0) !== 0) throw new Error(`insert ${i} failed`);
+    }
+    // Remove the even ones, then insert them again: the refill reuses emptied slots and rebuilds.
+    for (let i = 0; i < n; i += 2) {
+      put(i);
+      if (x.removeMapinfo() !== 0) throw new Error(`remove ${i} failed`);
+    }
+    expect(x.mapinfoSize()).toBe(n / 2);
+    expect(x.mapinfoVerify()).toBe(0);
+    let wrong = 0;
+    for (let i = 0; i < n; i++) {
+      write(0, ips[i] as number, ((ports[i] as number) + 1) & 0xffff);
+      if ((x.mapinfoFind(1) !== 0) !== (i % 2 === 1)) wrong++;
+    }
+    expect(wrong).toBe(0);
+    for (let i = 0; i < n; i += 2) {
+      put(i);
+      if (x.createMapinfo(2, 0) !== 0) throw new Error(`insert ${i} failed`);
+    }
+    expect(x.mapinfoSize()).toBe(n);
+    expect(x.mapinfoVerify()).toBe(0);
+    for (let i = 0; i < n; i++) {
+      write(0, ips[i] as number, ports[i] as number);
+      if (x.mapinfoFind(0) === 0) wrong++;
+    }
+    expect(wrong).toBe(0);
+  });
+
   it("removes the newest record with a mapped address first", async () => {
     const { core } = await loadTestCore();
     const x = core.exports;
