@@ -424,3 +424,4 @@ export function serviceDropCount(reason: u32): f64 {
 export function serviceMappingCountOf(port: u32): u32 {
   return mappingCountOf(port);
 }
+export * from "./replay";
