@@ -158,9 +158,12 @@ interface Decoded {
 }
 
 /** Anomaly kinds by message index, from a replay of the messages. */
-function anomalyKinds(messages: CaptureMessage[]): Map<number, string[]> {
+function anomalyKinds(messages: CaptureMessage[], keepBytes: boolean): Map<number, string[]> {
   const b = new StateBuilder();
-  for (const m of messages) b.add(m);
+  for (const m of messages) {
+    b.add(m);
+    if (!keepBytes) delete m.bytes;
+  }
   const out = new Map<number, string[]>();
   for (const a of b.finish().anomalies) {
     const list = out.get(a.index);
@@ -240,11 +243,14 @@ async function run(args: string[], io: CliIO): Promise<number> {
       const messages: CaptureMessage[] = [];
       const result = await readCaptureFile(path, io, core, {
         ...readOpts,
+        // The replay that finds anomalies needs each message's bytes.
+        ...(filter?.usesAnomalies ? { keepBytes: true } : {}),
         onMessages: (batch) => {
           for (const m of batch) messages.push(m);
         },
       });
-      files.push({ path, tag: tags[i] as string, messages, result, anomalies: filter?.usesAnomalies ? anomalyKinds(messages) : undefined });
+      const anomalies = filter?.usesAnomalies ? anomalyKinds(messages, o.hex === true) : undefined;
+      files.push({ path, tag: tags[i] as string, messages, result, anomalies });
       results.push({ path, result });
     }
     await printMerged(files, printer, out);

@@ -58,6 +58,7 @@ import {
   TYPE_OP_MASK,
 } from "../gen/protocol.js";
 import { createShim, SocketMap } from "../host/shim.js";
+import { rememberCoreModule } from "./engine.js";
 import {
   attrSpecs,
   CODE_CONTROL,
@@ -198,13 +199,17 @@ export interface DecoderOptions {
   origin?: Timestamp;
   /** Keep a copy of every message's bytes in `bytes` (for hex dumps). */
   keepBytes?: boolean;
-  onMessage: (m: CaptureMessage) => void;
+  /** Receives each message, and its bytes (the netlink message, or a peer one's UDP payload), which stay valid only during the call. */
+  onMessage: (m: CaptureMessage, bytes: Uint8Array) => void;
 }
 
 /** Loads the core for decoding only: no sockets, nothing else imported. */
 export async function loadDecoderCore(source: BufferSource | WebAssembly.Module): Promise<CoreExports> {
+  const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
   const shim = createShim({ sockets: new SocketMap(), random: (b) => b.fill(0), log: () => {} });
-  const core = await instantiateCore(source, shim);
+  const core = await instantiateCore(module, shim);
+  // Replays (StateBuilder) run on instances of their own, made from the same compiled core.
+  rememberCoreModule(module);
   return core.exports;
 }
 
@@ -224,7 +229,7 @@ export class CaptureDecoder {
   private held: Held[] = [];
   private votes = { client: 0, daemon: 0 };
   private weakVotes = { client: 0, daemon: 0 };
-  private readonly onMessage: (m: CaptureMessage) => void;
+  private readonly onMessage: (m: CaptureMessage, bytes: Uint8Array) => void;
   private readonly keepBytes: boolean;
   private readonly textDecoder = new TextDecoder();
 
@@ -367,17 +372,17 @@ export class CaptureDecoder {
     };
     if (this.keepBytes) m.bytes = udp.payload.slice();
     this.stats.peerMessages++;
-    this.emit(m);
+    this.emit(m, udp.payload);
   }
 
   private relTime(t: Timestamp): number {
     return this.stats.first === undefined ? 0 : secondsBetween(this.stats.first, t);
   }
 
-  private emit(m: CaptureMessage): void {
+  private emit(m: CaptureMessage, bytes: Uint8Array): void {
     this.stats.messages++;
     this.stats.byLabel[m.label] = (this.stats.byLabel[m.label] ?? 0) + 1;
-    this.onMessage(m);
+    this.onMessage(m, bytes);
   }
 
   /** The direction of a datagram the capturing socket saw going `captured`. */
@@ -432,25 +437,26 @@ export class CaptureDecoder {
     const time = this.relTime(rec.time);
     const total = Math.max(parts, 1);
     spans.forEach(([at, len], part) => {
-      this.emitNetlink(this.message(rec, time, d.subarray(at, at + len), captured, part, total, port, groups));
+      const bytes = d.subarray(at, at + len);
+      this.emitNetlink(this.message(rec, time, bytes, captured, part, total, port, groups), bytes);
     });
     if (bad >= 0) {
       const head = d.subarray(bad);
       const status = head.length < NLMSG_HDRLEN ? Status.TRUNCATED_HEADER : Status.BAD_MSG_LEN;
       const m = this.bare(rec, time, head, captured, spans.length, total, port, groups);
       this.fail(m, status);
-      this.emitNetlink(m);
+      this.emitNetlink(m, head);
     }
   }
 
-  private emitNetlink(m: NetlinkMessage): void {
+  private emitNetlink(m: NetlinkMessage, bytes: Uint8Array): void {
     this.stats.netlinkMessages++;
     if (m.status !== 0) {
       this.stats.invalid++;
       this.stats.invalidByStatus[m.statusName] = (this.stats.invalidByStatus[m.statusName] ?? 0) + 1;
     }
     if (m.echo) this.stats.echoes++;
-    this.emit(m);
+    this.emit(m, bytes);
   }
 
   /** A message with its header read from the bytes and nothing decoded yet. */
@@ -672,14 +678,17 @@ export function formatAddr(a: SockAddr): string {
   return `[${a.address}${scope}]:${a.port}`;
 }
 
-/** Decodes a whole capture held in memory; returns the messages and the statistics. */
+/**
+ * Decodes a whole capture held in memory; returns the messages and the statistics. The messages
+ * keep their bytes (unless `keepBytes` is false), so they can be replayed (buildTimeline).
+ */
 export function decodeRecords(
   x: CoreExports,
   records: Iterable<CaptureRecord>,
-  opts: { side?: Side } = {},
+  opts: { side?: Side; keepBytes?: boolean } = {},
 ): { messages: CaptureMessage[]; stats: DecodeStats } {
   const messages: CaptureMessage[] = [];
-  const dec = new CaptureDecoder(x, { ...opts, onMessage: (m) => messages.push(m) });
+  const dec = new CaptureDecoder(x, { ...opts, keepBytes: opts.keepBytes ?? true, onMessage: (m) => messages.push(m) });
   for (const r of records) dec.record(r);
   return { messages, stats: dec.finish() };
 }

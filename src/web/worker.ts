@@ -91,8 +91,8 @@ async function open(blob: Blob, name: string): Promise<void> {
   let hasNetlink = false;
   let hasPeer = false;
   const decoder = new CaptureDecoder(x, {
-    onMessage: (m) => {
-      builder.add(m);
+    onMessage: (m, bytes) => {
+      builder.add(m, bytes);
       msgRecord.push(m.record);
       msgPart.push(m.proto === "netlink" ? m.part : 0);
       if (m.proto === "netlink") hasNetlink = true;
