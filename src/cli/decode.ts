@@ -157,13 +157,8 @@ interface Decoded {
   result: ReadResult;
 }
 
-/** Anomaly kinds by message index, from a replay of the messages. */
-function anomalyKinds(messages: CaptureMessage[], keepBytes: boolean): Map<number, string[]> {
-  const b = new StateBuilder();
-  for (const m of messages) {
-    b.add(m);
-    if (!keepBytes) delete m.bytes;
-  }
+/** Anomaly kinds by message index, from the replay of a file's messages. */
+function anomalyKinds(b: StateBuilder): Map<number, string[]> {
   const out = new Map<number, string[]>();
   for (const a of b.finish().anomalies) {
     const list = out.get(a.index);
@@ -228,12 +223,9 @@ async function run(args: string[], io: CliIO): Promise<number> {
     const result = await readCaptureFile(path, io, core, {
       ...readOpts,
       stopped: () => out.closed,
-      onMessages: async (batch) => {
-        for (const m of batch) {
-          printer.print(m, tag, m.time);
-          if (out.due) await out.flush();
-        }
-      },
+      // Printed as decoded, each message is garbage at once; the output is written between chunks.
+      onMessage: (m) => printer.print(m, tag, m.time),
+      onChunk: () => out.flush(),
     });
     results.push({ path, result });
   } else {
@@ -241,16 +233,15 @@ async function run(args: string[], io: CliIO): Promise<number> {
     const files: Decoded[] = [];
     for (const [i, path] of positionals.entries()) {
       const messages: CaptureMessage[] = [];
+      const builder = filter?.usesAnomalies ? new StateBuilder() : undefined;
       const result = await readCaptureFile(path, io, core, {
         ...readOpts,
-        // The replay that finds anomalies needs each message's bytes.
-        ...(filter?.usesAnomalies ? { keepBytes: true } : {}),
-        onMessages: (batch) => {
-          for (const m of batch) messages.push(m);
+        onMessage: (m, bytes) => {
+          messages.push(m);
+          builder?.add(m, bytes);
         },
       });
-      const anomalies = filter?.usesAnomalies ? anomalyKinds(messages, o.hex === true) : undefined;
-      files.push({ path, tag: tags[i] as string, messages, result, anomalies });
+      files.push({ path, tag: tags[i] as string, messages, result, anomalies: builder ? anomalyKinds(builder) : undefined });
       results.push({ path, result });
     }
     await printMerged(files, printer, out);

@@ -201,14 +201,7 @@ async function run(args: string[], io: CliIO): Promise<number> {
     const path = positionals[0] as string;
     const result = await readCaptureFile(path, io, core, {
       ...(side ? { side } : {}),
-      // The engine replays each message's bytes; they are let go once it has.
-      keepBytes: true,
-      onMessages: (batch: CaptureMessage[]) => {
-        for (const m of batch) {
-          builder.add(m);
-          delete m.bytes;
-        }
-      },
+      onMessage: (m, bytes) => builder.add(m, bytes),
     });
     results.push({ path, result });
   } else {
