@@ -60,6 +60,7 @@ import {
 import { createShim, SocketMap } from "../host/shim.js";
 import { rememberCoreModule } from "./engine.js";
 import {
+  type AttrSpec,
   attrSpecs,
   CODE_CONTROL,
   CODE_DONE,
@@ -90,6 +91,25 @@ const DONE_STATUS_SIZE = 4;
 const nlmsgAlign = (len: number) => (len + 3) & ~3;
 const typeOp = (type: number) => type & TYPE_OP_MASK;
 const typeClient = (type: number) => (type >> TYPE_CLIENT_SHIFT) & TYPE_CLIENT_MASK;
+
+// A decode's status and the ABI version that gave it, in one number (no object per decode).
+const VERSION_SHIFT = 16;
+const STATUS_MASK = (1 << VERSION_SHIFT) - 1;
+const withVersion = (status: number, version: number) => status | (version << VERSION_SHIFT);
+const statusOf = (packed: number) => packed & STATUS_MASK;
+const versionOf = (packed: number) => packed >>> VERSION_SHIFT;
+
+/** The attributes of (dir, op) that `version`'s layout has, by id - 1; computed once per layout. */
+const layouts = new Map<number, readonly AttrSpec[]>();
+function layoutOf(dir: Dir, op: number, version: number): readonly AttrSpec[] {
+  const key = (version << 16) | (dir << 8) | op;
+  let specs = layouts.get(key);
+  if (specs === undefined) {
+    specs = attrSpecs(dir, op).filter((spec) => version > 3 || !spec.v4only);
+    layouts.set(key, specs);
+  }
+  return specs;
+}
 
 /** Which socket a netlink capture was taken on. */
 export type Side = "client" | "daemon";
@@ -232,6 +252,7 @@ export class CaptureDecoder {
   private readonly onMessage: (m: CaptureMessage, bytes: Uint8Array) => void;
   private readonly keepBytes: boolean;
   private readonly textDecoder = new TextDecoder();
+  private readonly decoded: number;
 
   constructor(
     private readonly x: CoreExports,
@@ -239,6 +260,7 @@ export class CaptureDecoder {
   ) {
     this.onMessage = opts.onMessage;
     this.keepBytes = opts.keepBytes === true;
+    this.decoded = x.decodedPtr();
     this.stats = {
       records: 0,
       netlinkRecords: 0,
@@ -320,8 +342,8 @@ export class CaptureDecoder {
       const type = v.getUint16(at + NLMSG_TYPE_AT, true);
       if (type >= NLMSG_MIN_TYPE && len <= this.x.codecCap()) {
         this.load(d.subarray(at, at + len));
-        const ok0 = this.decodeEither(len, DIR_TO_DAEMON).status === 0;
-        const ok1 = this.decodeEither(len, DIR_TO_CLIENT).status === 0;
+        const ok0 = statusOf(this.decodeEither(len, DIR_TO_DAEMON)) === 0;
+        const ok1 = statusOf(this.decodeEither(len, DIR_TO_CLIENT)) === 0;
         if (ok0 !== ok1) cast(ok0 ? DIR_TO_DAEMON : DIR_TO_CLIENT, true);
         else if (ok0 && typeOp(type) === OP_HELLO && v.getUint32(at + NLMSG_SEQ_AT, true) === 0) cast(DIR_TO_CLIENT, false);
       } else if (type === NLMSG_ERROR || (type === NLMSG_DONE && len === NLMSG_HDRLEN + DONE_STATUS_SIZE)) {
@@ -398,24 +420,24 @@ export class CaptureDecoder {
 
   /**
    * Decodes the loaded message in `dir`, with the tracked version's layout first and the other
-   * one when that fails (or when v3 leaves an attribute over that v4 knows).
+   * one when that fails (or when v3 leaves an attribute over that v4 knows). Returns the status
+   * and the version that decoded it, packed (withVersion, statusOf, versionOf).
    */
-  private decodeEither(len: number, dir: Dir): { status: number; version: number } {
+  private decodeEither(len: number, dir: Dir): number {
     const x = this.x;
     const first = this.version;
     const status = x.decode(len, dir, first);
-    const dv = () => new DataView(x.memory.buffer);
     if (status === 0) {
-      if (first === 3 && dv().getUint32(x.decodedPtr() + D_UNKNOWN_COUNT, true) > 0) {
-        if (x.decode(len, dir, 4) === 0 && dv().getUint32(x.decodedPtr() + D_UNKNOWN_COUNT, true) === 0) return { status: 0, version: 4 };
+      if (first === 3 && new DataView(x.memory.buffer).getUint32(this.decoded + D_UNKNOWN_COUNT, true) > 0) {
+        if (x.decode(len, dir, 4) === 0 && new DataView(x.memory.buffer).getUint32(this.decoded + D_UNKNOWN_COUNT, true) === 0) return withVersion(0, 4);
         x.decode(len, dir, 3);
       }
-      return { status: 0, version: first };
+      return withVersion(0, first);
     }
     const other = first === 4 ? 3 : 4;
-    if (x.decode(len, dir, other) === 0) return { status: 0, version: other };
+    if (x.decode(len, dir, other) === 0) return withVersion(0, other);
     x.decode(len, dir, first);
-    return { status, version: first };
+    return withVersion(status, first);
   }
 
   private datagram(rec: CaptureRecord, d: Uint8Array, captured: "in" | "out" | "unknown", port?: number, groups?: number): void {
@@ -525,22 +547,22 @@ export class CaptureDecoder {
     }
     this.load(bytes);
     let dir = this.dirOf(captured);
-    let result: { status: number; version: number };
+    let result: number;
     if (dir === undefined) {
       // No packet direction (a capture tool other than ours): the layout decides; a message
       // valid both ways (HELLO, control) from port 0 came from the kernel, i.e. the client.
-      const r0 = this.decodeEither(bytes.length, DIR_TO_DAEMON);
-      const r1 = this.decodeEither(bytes.length, DIR_TO_CLIENT);
-      if (r0.status === 0 && r1.status !== 0) dir = DIR_TO_DAEMON;
-      else if (r1.status === 0 && r0.status !== 0) dir = DIR_TO_CLIENT;
+      const ok0 = statusOf(this.decodeEither(bytes.length, DIR_TO_DAEMON)) === 0;
+      const ok1 = statusOf(this.decodeEither(bytes.length, DIR_TO_CLIENT)) === 0;
+      if (ok0 && !ok1) dir = DIR_TO_DAEMON;
+      else if (ok1 && !ok0) dir = DIR_TO_CLIENT;
       else dir = m.pid === 0 ? DIR_TO_DAEMON : DIR_TO_CLIENT;
       result = this.decodeEither(bytes.length, dir);
     } else {
       result = this.decodeEither(bytes.length, dir);
-      if (result.status !== 0 && m.type >= NLMSG_MIN_TYPE && captured === "in") {
+      if (statusOf(result) !== 0 && m.type >= NLMSG_MIN_TYPE && captured === "in") {
         const back = (1 - dir) as Dir;
         const other = this.decodeEither(bytes.length, back);
-        if (other.status === 0) {
+        if (statusOf(other) === 0) {
           // Only a request coming back to its sender decodes the other way round.
           dir = back;
           result = other;
@@ -551,7 +573,7 @@ export class CaptureDecoder {
       }
     }
     m.dir = dir;
-    this.read(m, result.status, result.version);
+    this.read(m, statusOf(result), versionOf(result));
     this.track(m);
     return m;
   }
@@ -559,7 +581,8 @@ export class CaptureDecoder {
   /** Fills `m` from the core's decoded record. */
   private read(m: NetlinkMessage, status: number, version: number): void {
     const x = this.x;
-    const base = x.decodedPtr();
+    const base = this.decoded;
+    // A fresh view each time: V8 reads through a local one faster than through a kept one.
     const view = new DataView(x.memory.buffer);
     const kind = view.getUint32(base + D_KIND, true);
     if (m.type < NLMSG_MIN_TYPE) {
@@ -601,7 +624,7 @@ export class CaptureDecoder {
     m.op = op;
     m.opName = OP_NAMES[op] ?? `OP_${op}`;
     m.version = version;
-    const specs = attrSpecs(m.dir, op).filter((spec) => version > 3 || !spec.v4only);
+    const specs = layoutOf(m.dir, op, version);
     const count = view.getUint32(base + D_ATTR_COUNT, true);
     for (let i = 0; i < count; i++) {
       const e = base + D_ATTRS + i * DA_SIZE;
@@ -640,8 +663,11 @@ export class CaptureDecoder {
         m.attrs[spec.name] = this.textDecoder.decode(bytes.subarray(0, nul < 0 ? bytes.length : nul));
       }
     }
-    const unknown = m.attrSpans.filter((a) => a.name === "");
-    if (unknown.length > 0) m.unknownAttrs = unknown.map((a) => ({ type: a.id, length: a.length - NLA_HDRLEN }));
+    for (const a of m.attrSpans) {
+      if (a.name !== "") continue;
+      m.unknownAttrs ??= [];
+      m.unknownAttrs.push({ type: a.id, length: a.length - NLA_HDRLEN });
+    }
   }
 
   /** Follows the ABI version the two sides use. */
