@@ -418,6 +418,11 @@ export class CaptureDecoder {
     new Uint8Array(this.x.memory.buffer).set(bytes, this.x.codecPtr());
   }
 
+  /** How many attributes the last decode did not know. */
+  private unknownCount(): number {
+    return new DataView(this.x.memory.buffer).getUint32(this.decoded + D_UNKNOWN_COUNT, true);
+  }
+
   /**
    * Decodes the loaded message in `dir`, with the tracked version's layout first and the other
    * one when that fails (or when v3 leaves an attribute over that v4 knows). Returns the status
@@ -428,8 +433,8 @@ export class CaptureDecoder {
     const first = this.version;
     const status = x.decode(len, dir, first);
     if (status === 0) {
-      if (first === 3 && new DataView(x.memory.buffer).getUint32(this.decoded + D_UNKNOWN_COUNT, true) > 0) {
-        if (x.decode(len, dir, 4) === 0 && new DataView(x.memory.buffer).getUint32(this.decoded + D_UNKNOWN_COUNT, true) === 0) return withVersion(0, 4);
+      if (first === 3 && this.unknownCount() > 0) {
+        if (x.decode(len, dir, 4) === 0 && this.unknownCount() === 0) return withVersion(0, 4);
         x.decode(len, dir, 3);
       }
       return withVersion(0, first);
