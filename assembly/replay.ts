@@ -7,7 +7,7 @@
 // All exports here belong to the client side. The host hands one netlink message at a time,
 // written at rxPtr().
 
-import { NLMSG_HDRLEN } from "./netlink/align";
+import { NLMSG_HDRLEN, nlmsgAlign } from "./netlink/align";
 import { msgSeq, msgType } from "./netlink/message";
 import { attrLen, attrPtr } from "./netlink/attr";
 import {
@@ -43,6 +43,7 @@ import {
 import { attrU16, attrU32, DIR_TO_CLIENT, DIR_TO_DAEMON, parseMessage, schemaMaxId } from "./iwpm/schema";
 import { ADDR_SIZE, addrFromSockaddr } from "./iwpm/sockaddr";
 import { E_BAD_FAMILY, E_NOT_FOUND, E_SEQ_IN_USE, E_TRUNCATED_HEADER, E_UNKNOWN_OP, OK } from "./status";
+import { frameMessage } from "./iwpm/codec";
 import { mapinfoCreate, mapinfoFindByLocal, mapinfoFindPair, mapinfoMapped, mapinfoRemove } from "./tables/mapinfo";
 import { R_DEVNAME, R_LOCAL, R_REMOTE, requestAdd, requestClient, requestFind, requestOp, requestPtr } from "./tables/requests";
 import { NIL } from "./tables/slab";
@@ -171,4 +172,47 @@ export function replayReceived(len: u32, port: u32): i32 {
   // Slot 0 of a completed ADD or QUERY is the mapped local address.
   if (!addrFromSockaddr(MAPPED, e + EVENT_SLOT_BASE)) return 0;
   return <i32>mapinfoCreate(LOCAL, MAPPED, client, flags);
+}
+
+// ---- framing --------------------------------------------------------------------------------
+
+/** The most messages a datagram in RX can hold: each is at least a bare header. */
+const FRAME_MAX: u32 = RX_CAP / NLMSG_HDRLEN;
+/** One frame: the message's offset in the datagram and its length (nlmsg_len), u32 each. */
+const FRAME_SIZE: u32 = 8;
+const FRAMES: usize = memory.data(<i32>(FRAME_MAX * FRAME_SIZE), 4);
+let framing: i32 = OK;
+
+/**
+ * Frames the datagram at rxPtr() as the client reads one: each message's offset and length go to
+ * framesPtr() (u32 pairs), and the count is returned. Where a message's header is cut short or its
+ * length does not fit, framing stops; framingStatus() says why (0 when it did not stop), and the
+ * rest of the datagram, from the end of the last message framed, is what it stopped at.
+ */
+export function frameDatagram(len: u32): u32 {
+  if (len > RX_CAP) len = RX_CAP;
+  framing = OK;
+  let n: u32 = 0;
+  let off: u32 = 0;
+  while (off < len) {
+    const framed = frameMessage(RX + off, len - off);
+    if (framed < 0) {
+      framing = -framed;
+      break;
+    }
+    store<u32>(FRAMES + <usize>(n * FRAME_SIZE), off);
+    store<u32>(FRAMES + <usize>(n * FRAME_SIZE), <u32>framed, 4);
+    n++;
+    off += nlmsgAlign(<u32>framed);
+  }
+  return n;
+}
+
+export function framesPtr(): usize {
+  return FRAMES;
+}
+
+/** Why the last frameDatagram stopped before the end of the datagram: a status, or 0. */
+export function framingStatus(): i32 {
+  return framing;
 }

@@ -137,7 +137,8 @@ export function stateText(
   }
 
   out.push(`Anomalies (${s.counts.anomalies}):`);
-  for (const a of s.anomalies) out.push(`  ${at(a.time, a.index).padEnd(20)} ${a.severity.padEnd(7)} ${a.text}${a.reason ? ` [${a.reason}]` : ""}`);
+  for (const a of s.anomalies)
+    out.push(`  ${at(a.time, a.index).padEnd(20)} ${a.severity.padEnd(7)} ${a.text}${a.reason ? ` [${a.reason}]` : ""}`);
   out.push(...more(s.anomalies.length, s.counts.anomalies));
   return out;
 }

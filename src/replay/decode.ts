@@ -58,7 +58,7 @@ import {
   TYPE_OP_MASK,
 } from "../gen/protocol.js";
 import { createShim, SocketMap } from "../host/shim.js";
-import { rememberCoreModule } from "./engine.js";
+import { type ReplayExports, rememberCoreModule } from "./engine.js";
 import {
   type AttrSpec,
   attrSpecs,
@@ -253,6 +253,8 @@ export class CaptureDecoder {
   private readonly keepBytes: boolean;
   private readonly textDecoder = new TextDecoder();
   private readonly decoded: number;
+  /** Why the last frame() stopped before the end of its datagram (a status), or 0. */
+  private framing = 0;
 
   constructor(
     private readonly x: CoreExports,
@@ -329,6 +331,7 @@ export class CaptureDecoder {
     if (nl === null || nl.direction === "unknown") return;
     const d = nl.payload;
     const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    const frames = this.frame(d);
     const cast = (sentDir: number, strong: boolean) => {
       // Seen going out as client → daemon: the capturing socket is a client's.
       const clientSide = (nl.direction === "out") === (sentDir === DIR_TO_DAEMON);
@@ -336,9 +339,9 @@ export class CaptureDecoder {
       if (clientSide) box.client++;
       else box.daemon++;
     };
-    for (let at = 0; at + NLMSG_HDRLEN <= d.length; ) {
-      const len = v.getUint32(at + NLMSG_LEN_AT, true);
-      if (len < NLMSG_HDRLEN || at + len > d.length) return;
+    for (let i = 0; i < frames.length; i += 2) {
+      const at = frames[i] as number;
+      const len = frames[i + 1] as number;
       const type = v.getUint16(at + NLMSG_TYPE_AT, true);
       if (type >= NLMSG_MIN_TYPE && len <= this.x.codecCap()) {
         this.load(d.subarray(at, at + len));
@@ -349,7 +352,6 @@ export class CaptureDecoder {
       } else if (type === NLMSG_ERROR || (type === NLMSG_DONE && len === NLMSG_HDRLEN + DONE_STATUS_SIZE)) {
         cast(DIR_TO_DAEMON, false);
       }
-      at += nlmsgAlign(len);
     }
   }
 
@@ -445,33 +447,38 @@ export class CaptureDecoder {
     return withVersion(status, first);
   }
 
+  /**
+   * Frames the datagram `d` with the core, as the client reads one: each message's offset and
+   * length, in pairs. Where framing stopped early is in `framing` (0: it did not).
+   */
+  private frame(d: Uint8Array): Uint32Array {
+    const x = this.x as ReplayExports;
+    const len = Math.min(d.length, x.rxCap());
+    new Uint8Array(x.memory.buffer).set(d.subarray(0, len), x.rxPtr());
+    const count = x.frameDatagram(len);
+    this.framing = x.framingStatus();
+    return new Uint32Array(x.memory.buffer, x.framesPtr(), count * 2).slice();
+  }
+
   private datagram(rec: CaptureRecord, d: Uint8Array, captured: "in" | "out" | "unknown", port?: number, groups?: number): void {
-    const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
     // Frame first, so every message knows how many the datagram holds.
-    const spans: [number, number][] = [];
-    let bad = -1;
-    for (let at = 0; at + NLMSG_HDRLEN <= d.length; ) {
-      const len = v.getUint32(at + NLMSG_LEN_AT, true);
-      if (len < NLMSG_HDRLEN || at + len > d.length) {
-        bad = at;
-        break;
-      }
-      spans.push([at, len]);
-      at += nlmsgAlign(len);
-    }
-    const parts = spans.length + (bad >= 0 ? 1 : 0);
-    if (parts === 0 && d.length > 0) bad = 0;
+    const frames = this.frame(d);
+    const count = frames.length / 2;
+    const stopped = this.framing;
+    const total = Math.max(count + (stopped !== 0 ? 1 : 0), 1);
     const time = this.relTime(rec.time);
-    const total = Math.max(parts, 1);
-    spans.forEach(([at, len], part) => {
+    let end = 0;
+    for (let part = 0; part < count; part++) {
+      const at = frames[2 * part] as number;
+      const len = frames[2 * part + 1] as number;
       const bytes = d.subarray(at, at + len);
       this.emitNetlink(this.message(rec, time, bytes, captured, part, total, port, groups), bytes);
-    });
-    if (bad >= 0) {
-      const head = d.subarray(bad);
-      const status = head.length < NLMSG_HDRLEN ? Status.TRUNCATED_HEADER : Status.BAD_MSG_LEN;
-      const m = this.bare(rec, time, head, captured, spans.length, total, port, groups);
-      this.fail(m, status);
+      end = at + nlmsgAlign(len);
+    }
+    if (stopped !== 0) {
+      const head = d.subarray(end);
+      const m = this.bare(rec, time, head, captured, count, total, port, groups);
+      this.fail(m, stopped);
       this.emitNetlink(m, head);
     }
   }

@@ -12,9 +12,12 @@ import { Errno } from "../host/errno.js";
 import { createShim, type DatagramSocket, SocketMap } from "../host/shim.js";
 
 /** The replay exports of the core (assembly/replay.ts, docs/abi.md). */
-interface ReplayExports extends CoreExports {
+export interface ReplayExports extends CoreExports {
   replaySent(len: number): number;
   replayReceived(len: number, port: number): number;
+  frameDatagram(len: number): number;
+  framesPtr(): number;
+  framingStatus(): number;
 }
 
 const REPLAY_FD = 3;
