@@ -423,7 +423,9 @@ export class StateBuilder {
     const from = m.captured === "in" && m.port !== undefined ? m.port : m.pid;
     const { events, drops, record } = this.engine.received(bytes, from);
     let hello: number | undefined;
+    let settled = false;
     for (const e of events) {
+      if ((e.kind === "requestDone" && e.op === OP_REG_PID && e.status === 0) || e.kind === "mapinfoRequest") settled = true;
       if (e.kind === "requestDone") this.requestDone(m, e, record);
       else if (e.kind === "remoteInfo") this.addRemoteInfo(m);
       else if (e.kind === "mappingError" || e.kind === "mapinfoRefused") {
@@ -450,7 +452,7 @@ export class StateBuilder {
     if (port !== null && before !== null && port !== before) {
       this.anomaly("warning", "daemon-restart", m.index, m.time, `${m.label} from port ${port} (was ${before}): another daemon`);
     }
-    this.followDaemon(m, before, m.label);
+    this.followDaemon(m, before, m.label, settled);
   }
 
   private requestDone(m: NetlinkMessage, e: Extract<CoreEvent, { kind: "requestDone" }>, record: number): void {
@@ -597,7 +599,12 @@ export class StateBuilder {
   }
 
   /** A new epoch when the engine's daemon port or version moved since `before`. */
-  private followDaemon(m: NetlinkMessage, before: number | null, reason: string): void {
+  /**
+   * A new epoch when the engine's daemon port moved since `before`, or its version did; `settled`:
+   * the message showed the version in use (a HELLO answer, a REG_PID reply, a MAPINFO request),
+   * which an epoch begun by a HELLO offer waits for.
+   */
+  private followDaemon(m: NetlinkMessage, before: number | null, reason: string, settled = true): void {
     const port = this.engine.daemonPort();
     if (port === null) return;
     const cur = this.daemon();
@@ -606,16 +613,17 @@ export class StateBuilder {
       return;
     }
     const version = this.engine.version();
-    if (cur.version === version) return;
-    if (cur.sinceIndex === m.index) cur.version = version;
+    if (cur.version === version || (cur.version === null && !settled)) return;
+    if (cur.version === null || cur.sinceIndex === m.index) cur.version = version;
     else this.newEpoch(m, reason);
   }
 
+  /** A new daemon epoch; one a HELLO began has no version until the client answers the offer. */
   private newEpoch(m: NetlinkMessage, reason: string, offered?: number): void {
     const port = this.engine.daemonPort();
     const epoch: DaemonEpoch = {
       pid: port,
-      version: port === null ? null : this.engine.version(),
+      version: port !== null && offered === undefined ? this.engine.version() : null,
       since: m.time,
       sinceIndex: m.index,
       reason,
