@@ -24,9 +24,12 @@ describe("state over time", () => {
     const before = tl.stateAt(-1);
     expect(before).toMatchObject({ index: -1, mappings: [], pending: [], daemon: { pid: null } });
     expect(tl.stateAt(s.marks.hello as number).daemon).toMatchObject({ pid: DAEMON_1, version: 4 });
-    // HELLO offers a version; it is the one in use once the client's answer (the next message) is out
-    expect(tl.stateAtIndex(0).daemon).toMatchObject({ pid: DAEMON_1, version: null, offered: 4 });
-    expect(tl.stateAtIndex(1).daemon).toMatchObject({ pid: DAEMON_1, version: 4 });
+    // HELLO only offers a version: with no answer from the client, none is in use
+    const unanswered = timelineOf([
+      [0, "in", new FakeDaemon(DAEMON_1).hello(4), DAEMON_1],
+      [0.1, "out", add(7, 5555)],
+    ]);
+    expect(unanswered.final().daemon).toMatchObject({ pid: DAEMON_1, version: null, offered: 4 });
   });
 
   it("shows a request pending between its sending and its answer", () => {
