@@ -60,7 +60,7 @@ import { E_INVALID_ARG } from "./status";
 import "./diag";
 
 /** Bumped whenever an export, an import or a shared record layout of this core changes. */
-const CORE_ABI_VERSION: u32 = 6;
+const CORE_ABI_VERSION: u32 = 7;
 
 const LOOKUP: usize = memory.data(<i32>ADDR_SIZE, 8);
 const CODEC_IO: usize = memory.data(<i32>ENCODE_MAX, 8);
@@ -257,3 +257,6 @@ export function decode(len: u32, dir: u32, version: u32): i32 {
 export function encode(dir: u32, version: u32): i32 {
   return encodeMessage(CODEC_IO, ENCODE_MAX, dir, version);
 }
+
+// ---- replay (src/replay/engine.ts): the client fed from a capture ---------------------------
+export * from "./client/replay";

@@ -281,10 +281,16 @@ export const STATUS = [
     name: "DAEMON_GONE",
     hint: "the port mapper exited while the request waited (its port refused a probe); restart iwpmd / `iwpm serve`, then call registerPid() again",
   },
+  // replay: what a capture shows the client doing that no client may do
+  {
+    code: 134,
+    name: "SEQ_IN_USE",
+    hint: "a request reused the sequence number of one still waiting for its reply; a client must take a fresh one per request",
+  },
 ];
 
 /** The first code past the table: the size of the per-status drop counters. */
-export const STATUS_LIMIT = 134;
+export const STATUS_LIMIT = 135;
 
 /** nlmsg_flags bits (§1.5), in display order. */
 export const NLM_FLAGS = [

@@ -551,6 +551,11 @@ function flushBatch(off: u32, to: u32): i32 {
   return sendTx(len, to, 0);
 }
 
+/** Replay: a capture shows `client` sent a MAPINFO_NUM with header seq `seq`, so its ack is matched against that. */
+export function expectMapinfoAck(client: u32, seq: u32): void {
+  store<u32>(MAPINFO_NUM_SEQ + (<usize>client << 2), seq);
+}
+
 function onMapinfoAck(msg: usize, client: u32): void {
   const seq = attrU32(IWPM_NLA_MAPINFO_SEQ);
   const slot = MAPINFO_NUM_SEQ + (<usize>client << 2);

@@ -83,13 +83,42 @@ interface Options {
   tagged: boolean;
 }
 
+/** Characters of output lines joined into one string at a time. */
+const COMPACT_AT = 1 << 16;
+
+/**
+ * Lines on their way to a LineWriter, joined into one flat string every COMPACT_AT characters: a
+ * line built from many pieces is a tree of them until flattened, and a chunk's worth of such
+ * trees would survive collections (and be copied by each) until the chunk is written.
+ */
+class CompactLines {
+  private lines: string[] = [];
+  private size = 0;
+
+  constructor(private readonly out: LineWriter) {}
+
+  add(line: string): void {
+    this.lines.push(line);
+    this.size += line.length + 1;
+    if (this.size >= COMPACT_AT) this.compact();
+  }
+
+  /** Hands what is held to the writer; call before flushing it. */
+  compact(): void {
+    if (this.lines.length === 0) return;
+    this.out.add(this.lines.join("\n"));
+    this.lines = [];
+    this.size = 0;
+  }
+}
+
 /** Formats messages in timeline order, keeping what the time deltas need. */
 class Printer {
   private prevAll: Timestamp | undefined;
   private prevShown: Timestamp | undefined;
 
   constructor(
-    private readonly out: LineWriter,
+    private readonly out: CompactLines,
     private readonly o: Options,
   ) {}
 
@@ -158,10 +187,8 @@ interface Decoded {
   result: ReadResult;
 }
 
-/** Anomaly kinds by message index, from a replay of the messages. */
-function anomalyKinds(messages: CaptureMessage[]): Map<number, string[]> {
-  const b = new StateBuilder();
-  for (const m of messages) b.add(m);
+/** Anomaly kinds by message index, from the replay of a file's messages. */
+function anomalyKinds(b: StateBuilder): Map<number, string[]> {
   const out = new Map<number, string[]>();
   for (const a of b.finish().anomalies) {
     const list = out.get(a.index);
@@ -214,7 +241,8 @@ async function run(args: string[], io: CliIO): Promise<number> {
   };
   const core = await loadCore();
   const out = new LineWriter(io.stdout);
-  const printer = new Printer(out, o);
+  const lines = new CompactLines(out);
+  const printer = new Printer(lines, o);
   const tags = fileTags(positionals);
   const readOpts = { ...(side ? { side } : {}), ...(o.hex ? { keepBytes: true } : {}) };
   const results: { path: string; result: ReadResult }[] = [];
@@ -226,11 +254,11 @@ async function run(args: string[], io: CliIO): Promise<number> {
     const result = await readCaptureFile(path, io, core, {
       ...readOpts,
       stopped: () => out.closed,
-      onMessages: async (batch) => {
-        for (const m of batch) {
-          printer.print(m, tag, m.time);
-          if (out.due) await out.flush();
-        }
+      // Printed as decoded, each message is garbage at once; the output is written between chunks.
+      onMessage: (m) => printer.print(m, tag, m.time),
+      onChunk: () => {
+        lines.compact();
+        return out.flush();
       },
     });
     results.push({ path, result });
@@ -239,28 +267,34 @@ async function run(args: string[], io: CliIO): Promise<number> {
     const files: Decoded[] = [];
     for (const [i, path] of positionals.entries()) {
       const messages: CaptureMessage[] = [];
+      const builder = filter?.usesAnomalies ? new StateBuilder() : undefined;
       const result = await readCaptureFile(path, io, core, {
         ...readOpts,
-        onMessages: (batch) => {
-          for (const m of batch) messages.push(m);
+        onMessage: (m, bytes) => {
+          messages.push(m);
+          builder?.add(m, bytes);
         },
       });
-      files.push({ path, tag: tags[i] as string, messages, result, anomalies: filter?.usesAnomalies ? anomalyKinds(messages) : undefined });
+      files.push({ path, tag: tags[i] as string, messages, result, anomalies: builder ? anomalyKinds(builder) : undefined });
       results.push({ path, result });
     }
-    await printMerged(files, printer, out);
+    await printMerged(files, printer, lines, out);
   }
+  lines.compact();
   await out.flush();
   return report(results, io, out.closed);
 }
 
-async function printMerged(files: Decoded[], printer: Printer, out: LineWriter): Promise<void> {
+async function printMerged(files: Decoded[], printer: Printer, lines: CompactLines, out: LineWriter): Promise<void> {
   const inputs = files.map((f) => ({ messages: f.messages, first: f.result.stats.first }));
   for (const [i, m, time] of mergeByTime(inputs)) {
     if (out.closed) return;
     const f = files[i] as Decoded;
     printer.print(m, f.tag, time, f.anomalies?.get(m.index));
-    if (out.due) await out.flush();
+    if (out.due) {
+      lines.compact();
+      await out.flush();
+    }
   }
 }
 

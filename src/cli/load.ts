@@ -29,7 +29,14 @@ export interface ReadOptions {
   /** Keep each message's bytes (for hex dumps). */
   keepBytes?: boolean;
   /** Receives each chunk's messages; may wait (output backpressure). */
-  onMessages: (batch: CaptureMessage[]) => Promise<void> | void;
+  onMessages?: (batch: CaptureMessage[]) => Promise<void> | void;
+  /**
+   * Receives each message as soon as it is decoded, with its bytes (valid during the call only),
+   * instead of in batches: nothing is held, so a large capture leaves little for the collector.
+   */
+  onMessage?: (m: CaptureMessage, bytes: Uint8Array) => void;
+  /** Called after each chunk, when onMessage is used; may wait (output backpressure). */
+  onChunk?: () => Promise<void> | void;
   /** Stop reading early (e.g. the output reader went away). */
   stopped?: () => boolean;
 }
@@ -116,7 +123,7 @@ export async function readCaptureFile(path: string, io: CliIO, core: CoreExports
   }
   let batch: CaptureMessage[] = [];
   const decoder = new CaptureDecoder(core, {
-    onMessage: (m) => batch.push(m),
+    onMessage: opts.onMessage ?? ((m) => batch.push(m)),
     ...(opts.side ? { side: opts.side } : {}),
     ...(opts.keepBytes ? { keepBytes: true } : {}),
   });
@@ -124,10 +131,11 @@ export async function readCaptureFile(path: string, io: CliIO, core: CoreExports
   const progress = io.stderr.isTTY && size >= PROGRESS_FROM ? new Progress(io, size, path) : undefined;
   let bytes = 0;
   const flush = async () => {
+    await opts.onChunk?.();
     if (batch.length === 0) return;
     const out = batch;
     batch = [];
-    await opts.onMessages(out);
+    await opts.onMessages?.(out);
   };
   let error: CaptureFormatError | undefined;
   let stopped = false;

@@ -138,7 +138,8 @@ export function stateText(
   }
 
   out.push(`Anomalies (${s.counts.anomalies}):`);
-  for (const a of s.anomalies) out.push(`  ${at(a.time, a.index).padEnd(20)} ${a.severity.padEnd(7)} ${a.text}`);
+  for (const a of s.anomalies)
+    out.push(`  ${at(a.time, a.index).padEnd(20)} ${a.severity.padEnd(7)} ${a.text}${a.reason ? ` [${a.reason}]` : ""}`);
   out.push(...more(s.anomalies.length, s.counts.anomalies));
   return out;
 }
@@ -202,9 +203,7 @@ async function run(args: string[], io: CliIO): Promise<number> {
     const path = positionals[0] as string;
     const result = await readCaptureFile(path, io, core, {
       ...(side ? { side } : {}),
-      onMessages: (batch: CaptureMessage[]) => {
-        for (const m of batch) builder.add(m);
-      },
+      onMessage: (m, bytes) => builder.add(m, bytes),
     });
     results.push({ path, result });
   } else {
@@ -214,6 +213,7 @@ async function run(args: string[], io: CliIO): Promise<number> {
       const messages: CaptureMessage[] = [];
       const result = await readCaptureFile(path, io, core, {
         ...(side ? { side } : {}),
+        keepBytes: true,
         onMessages: (batch: CaptureMessage[]) => {
           for (const m of batch) messages.push(m);
         },

@@ -5,7 +5,7 @@ import { readSockaddr, SOCKADDR_SIZE, type SockAddr, writeSockaddr } from "./soc
 import { STATUS_LIMIT, TRAFFIC_STATS } from "./status.js";
 
 /** The client core's ABI this host code speaks (assembly/client.ts CORE_ABI_VERSION). */
-export const CORE_ABI_VERSION = 6;
+export const CORE_ABI_VERSION = 7;
 
 /** What coreRole() answers in each core (assembly/lib/role.ts). */
 export const CORE_ROLE_CLIENT = 1;
@@ -132,7 +132,15 @@ export async function instantiateKind<E extends CoreIdentity>(
   kind: CoreKind,
 ): Promise<E> {
   const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
-  const instance = await WebAssembly.instantiate(module, shim.imports);
+  return checked<E>(await WebAssembly.instantiate(module, shim.imports), shim, kind);
+}
+
+/** instantiateKind for an already compiled module, at once (the replay makes one per capture). */
+export function instantiateKindSync<E extends CoreIdentity>(module: WebAssembly.Module, shim: CoreImports, kind: CoreKind): E {
+  return checked<E>(new WebAssembly.Instance(module, shim.imports), shim, kind);
+}
+
+function checked<E extends CoreIdentity>(instance: WebAssembly.Instance, shim: CoreImports, kind: CoreKind): E {
   const exports = instance.exports as unknown as E;
   shim.bind(exports.memory);
   const file = CORE_FILES[kind.name];

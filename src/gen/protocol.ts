@@ -312,6 +312,10 @@ export const STATUS: Readonly<Record<number, StatusInfo>> = {
     name: "DAEMON_GONE",
     hint: "the port mapper exited while the request waited (its port refused a probe); restart iwpmd / `iwpm serve`, then call registerPid() again",
   },
+  134: {
+    name: "SEQ_IN_USE",
+    hint: "a request reused the sequence number of one still waiting for its reply; a client must take a fresh one per request",
+  },
 };
 
 export const Status = {
@@ -358,8 +362,9 @@ export const Status = {
   NO_CREDENTIALS: 131,
   DAEMON_ALIVE: 132,
   DAEMON_GONE: 133,
+  SEQ_IN_USE: 134,
 } as const;
-export const STATUS_LIMIT = 134;
+export const STATUS_LIMIT = 135;
 
 export const NLM_FLAGS: readonly [number, string][] = [
   [1, "REQUEST"],

@@ -58,7 +58,9 @@ import {
   TYPE_OP_MASK,
 } from "../gen/protocol.js";
 import { createShim, SocketMap } from "../host/shim.js";
+import { type ReplayExports, rememberCoreModule } from "./engine.js";
 import {
+  type AttrSpec,
   attrSpecs,
   CODE_CONTROL,
   CODE_DONE,
@@ -89,6 +91,25 @@ const DONE_STATUS_SIZE = 4;
 const nlmsgAlign = (len: number) => (len + 3) & ~3;
 const typeOp = (type: number) => type & TYPE_OP_MASK;
 const typeClient = (type: number) => (type >> TYPE_CLIENT_SHIFT) & TYPE_CLIENT_MASK;
+
+// A decode's status and the ABI version that gave it, in one number (no object per decode).
+const VERSION_SHIFT = 16;
+const STATUS_MASK = (1 << VERSION_SHIFT) - 1;
+const withVersion = (status: number, version: number) => status | (version << VERSION_SHIFT);
+const statusOf = (packed: number) => packed & STATUS_MASK;
+const versionOf = (packed: number) => packed >>> VERSION_SHIFT;
+
+/** The attributes of (dir, op) that `version`'s layout has, by id - 1; computed once per layout. */
+const layouts = new Map<number, readonly AttrSpec[]>();
+function layoutOf(dir: Dir, op: number, version: number): readonly AttrSpec[] {
+  const key = (version << 16) | (dir << 8) | op;
+  let specs = layouts.get(key);
+  if (specs === undefined) {
+    specs = attrSpecs(dir, op).filter((spec) => version > 3 || !spec.v4only);
+    layouts.set(key, specs);
+  }
+  return specs;
+}
 
 /** Which socket a netlink capture was taken on. */
 export type Side = "client" | "daemon";
@@ -198,13 +219,17 @@ export interface DecoderOptions {
   origin?: Timestamp;
   /** Keep a copy of every message's bytes in `bytes` (for hex dumps). */
   keepBytes?: boolean;
-  onMessage: (m: CaptureMessage) => void;
+  /** Receives each message, and its bytes (the netlink message, or a peer one's UDP payload), which stay valid only during the call. */
+  onMessage: (m: CaptureMessage, bytes: Uint8Array) => void;
 }
 
 /** Loads the core for decoding only: no sockets, nothing else imported. */
 export async function loadDecoderCore(source: BufferSource | WebAssembly.Module): Promise<CoreExports> {
+  const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
   const shim = createShim({ sockets: new SocketMap(), random: (b) => b.fill(0), log: () => {} });
-  const core = await instantiateCore(source, shim);
+  const core = await instantiateCore(module, shim);
+  // Replays (StateBuilder) run on instances of their own, made from the same compiled core.
+  rememberCoreModule(module);
   return core.exports;
 }
 
@@ -224,9 +249,12 @@ export class CaptureDecoder {
   private held: Held[] = [];
   private votes = { client: 0, daemon: 0 };
   private weakVotes = { client: 0, daemon: 0 };
-  private readonly onMessage: (m: CaptureMessage) => void;
+  private readonly onMessage: (m: CaptureMessage, bytes: Uint8Array) => void;
   private readonly keepBytes: boolean;
   private readonly textDecoder = new TextDecoder();
+  private readonly decoded: number;
+  /** Why the last frame() stopped before the end of its datagram (a status), or 0. */
+  private framing = 0;
 
   constructor(
     private readonly x: CoreExports,
@@ -234,6 +262,7 @@ export class CaptureDecoder {
   ) {
     this.onMessage = opts.onMessage;
     this.keepBytes = opts.keepBytes === true;
+    this.decoded = x.decodedPtr();
     this.stats = {
       records: 0,
       netlinkRecords: 0,
@@ -302,6 +331,7 @@ export class CaptureDecoder {
     if (nl === null || nl.direction === "unknown") return;
     const d = nl.payload;
     const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    const frames = this.frame(d);
     const cast = (sentDir: number, strong: boolean) => {
       // Seen going out as client → daemon: the capturing socket is a client's.
       const clientSide = (nl.direction === "out") === (sentDir === DIR_TO_DAEMON);
@@ -309,20 +339,19 @@ export class CaptureDecoder {
       if (clientSide) box.client++;
       else box.daemon++;
     };
-    for (let at = 0; at + NLMSG_HDRLEN <= d.length; ) {
-      const len = v.getUint32(at + NLMSG_LEN_AT, true);
-      if (len < NLMSG_HDRLEN || at + len > d.length) return;
+    for (let i = 0; i < frames.length; i += 2) {
+      const at = frames[i] as number;
+      const len = frames[i + 1] as number;
       const type = v.getUint16(at + NLMSG_TYPE_AT, true);
       if (type >= NLMSG_MIN_TYPE && len <= this.x.codecCap()) {
         this.load(d.subarray(at, at + len));
-        const ok0 = this.decodeEither(len, DIR_TO_DAEMON).status === 0;
-        const ok1 = this.decodeEither(len, DIR_TO_CLIENT).status === 0;
+        const ok0 = statusOf(this.decodeEither(len, DIR_TO_DAEMON)) === 0;
+        const ok1 = statusOf(this.decodeEither(len, DIR_TO_CLIENT)) === 0;
         if (ok0 !== ok1) cast(ok0 ? DIR_TO_DAEMON : DIR_TO_CLIENT, true);
         else if (ok0 && typeOp(type) === OP_HELLO && v.getUint32(at + NLMSG_SEQ_AT, true) === 0) cast(DIR_TO_CLIENT, false);
       } else if (type === NLMSG_ERROR || (type === NLMSG_DONE && len === NLMSG_HDRLEN + DONE_STATUS_SIZE)) {
         cast(DIR_TO_DAEMON, false);
       }
-      at += nlmsgAlign(len);
     }
   }
 
@@ -367,17 +396,17 @@ export class CaptureDecoder {
     };
     if (this.keepBytes) m.bytes = udp.payload.slice();
     this.stats.peerMessages++;
-    this.emit(m);
+    this.emit(m, udp.payload);
   }
 
   private relTime(t: Timestamp): number {
     return this.stats.first === undefined ? 0 : secondsBetween(this.stats.first, t);
   }
 
-  private emit(m: CaptureMessage): void {
+  private emit(m: CaptureMessage, bytes: Uint8Array): void {
     this.stats.messages++;
     this.stats.byLabel[m.label] = (this.stats.byLabel[m.label] ?? 0) + 1;
-    this.onMessage(m);
+    this.onMessage(m, bytes);
   }
 
   /** The direction of a datagram the capturing socket saw going `captured`. */
@@ -391,66 +420,77 @@ export class CaptureDecoder {
     new Uint8Array(this.x.memory.buffer).set(bytes, this.x.codecPtr());
   }
 
+  /** How many attributes the last decode did not know. */
+  private unknownCount(): number {
+    return new DataView(this.x.memory.buffer).getUint32(this.decoded + D_UNKNOWN_COUNT, true);
+  }
+
   /**
    * Decodes the loaded message in `dir`, with the tracked version's layout first and the other
-   * one when that fails (or when v3 leaves an attribute over that v4 knows).
+   * one when that fails (or when v3 leaves an attribute over that v4 knows). Returns the status
+   * and the version that decoded it, packed (withVersion, statusOf, versionOf).
    */
-  private decodeEither(len: number, dir: Dir): { status: number; version: number } {
+  private decodeEither(len: number, dir: Dir): number {
     const x = this.x;
     const first = this.version;
     const status = x.decode(len, dir, first);
-    const dv = () => new DataView(x.memory.buffer);
     if (status === 0) {
-      if (first === 3 && dv().getUint32(x.decodedPtr() + D_UNKNOWN_COUNT, true) > 0) {
-        if (x.decode(len, dir, 4) === 0 && dv().getUint32(x.decodedPtr() + D_UNKNOWN_COUNT, true) === 0) return { status: 0, version: 4 };
+      if (first === 3 && this.unknownCount() > 0) {
+        if (x.decode(len, dir, 4) === 0 && this.unknownCount() === 0) return withVersion(0, 4);
         x.decode(len, dir, 3);
       }
-      return { status: 0, version: first };
+      return withVersion(0, first);
     }
     const other = first === 4 ? 3 : 4;
-    if (x.decode(len, dir, other) === 0) return { status: 0, version: other };
+    if (x.decode(len, dir, other) === 0) return withVersion(0, other);
     x.decode(len, dir, first);
-    return { status, version: first };
+    return withVersion(status, first);
+  }
+
+  /**
+   * Frames the datagram `d` with the core, as the client reads one: each message's offset and
+   * length, in pairs. Where framing stopped early is in `framing` (0: it did not).
+   */
+  private frame(d: Uint8Array): Uint32Array {
+    const x = this.x as ReplayExports;
+    const len = Math.min(d.length, x.rxCap());
+    new Uint8Array(x.memory.buffer).set(d.subarray(0, len), x.rxPtr());
+    const count = x.frameDatagram(len);
+    this.framing = x.framingStatus();
+    return new Uint32Array(x.memory.buffer, x.framesPtr(), count * 2).slice();
   }
 
   private datagram(rec: CaptureRecord, d: Uint8Array, captured: "in" | "out" | "unknown", port?: number, groups?: number): void {
-    const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
     // Frame first, so every message knows how many the datagram holds.
-    const spans: [number, number][] = [];
-    let bad = -1;
-    for (let at = 0; at + NLMSG_HDRLEN <= d.length; ) {
-      const len = v.getUint32(at + NLMSG_LEN_AT, true);
-      if (len < NLMSG_HDRLEN || at + len > d.length) {
-        bad = at;
-        break;
-      }
-      spans.push([at, len]);
-      at += nlmsgAlign(len);
-    }
-    const parts = spans.length + (bad >= 0 ? 1 : 0);
-    if (parts === 0 && d.length > 0) bad = 0;
+    const frames = this.frame(d);
+    const count = frames.length / 2;
+    const stopped = this.framing;
+    const total = Math.max(count + (stopped !== 0 ? 1 : 0), 1);
     const time = this.relTime(rec.time);
-    const total = Math.max(parts, 1);
-    spans.forEach(([at, len], part) => {
-      this.emitNetlink(this.message(rec, time, d.subarray(at, at + len), captured, part, total, port, groups));
-    });
-    if (bad >= 0) {
-      const head = d.subarray(bad);
-      const status = head.length < NLMSG_HDRLEN ? Status.TRUNCATED_HEADER : Status.BAD_MSG_LEN;
-      const m = this.bare(rec, time, head, captured, spans.length, total, port, groups);
-      this.fail(m, status);
-      this.emitNetlink(m);
+    let end = 0;
+    for (let part = 0; part < count; part++) {
+      const at = frames[2 * part] as number;
+      const len = frames[2 * part + 1] as number;
+      const bytes = d.subarray(at, at + len);
+      this.emitNetlink(this.message(rec, time, bytes, captured, part, total, port, groups), bytes);
+      end = at + nlmsgAlign(len);
+    }
+    if (stopped !== 0) {
+      const head = d.subarray(end);
+      const m = this.bare(rec, time, head, captured, count, total, port, groups);
+      this.fail(m, stopped);
+      this.emitNetlink(m, head);
     }
   }
 
-  private emitNetlink(m: NetlinkMessage): void {
+  private emitNetlink(m: NetlinkMessage, bytes: Uint8Array): void {
     this.stats.netlinkMessages++;
     if (m.status !== 0) {
       this.stats.invalid++;
       this.stats.invalidByStatus[m.statusName] = (this.stats.invalidByStatus[m.statusName] ?? 0) + 1;
     }
     if (m.echo) this.stats.echoes++;
-    this.emit(m);
+    this.emit(m, bytes);
   }
 
   /** A message with its header read from the bytes and nothing decoded yet. */
@@ -519,22 +559,22 @@ export class CaptureDecoder {
     }
     this.load(bytes);
     let dir = this.dirOf(captured);
-    let result: { status: number; version: number };
+    let result: number;
     if (dir === undefined) {
       // No packet direction (a capture tool other than ours): the layout decides; a message
       // valid both ways (HELLO, control) from port 0 came from the kernel, i.e. the client.
-      const r0 = this.decodeEither(bytes.length, DIR_TO_DAEMON);
-      const r1 = this.decodeEither(bytes.length, DIR_TO_CLIENT);
-      if (r0.status === 0 && r1.status !== 0) dir = DIR_TO_DAEMON;
-      else if (r1.status === 0 && r0.status !== 0) dir = DIR_TO_CLIENT;
+      const ok0 = statusOf(this.decodeEither(bytes.length, DIR_TO_DAEMON)) === 0;
+      const ok1 = statusOf(this.decodeEither(bytes.length, DIR_TO_CLIENT)) === 0;
+      if (ok0 && !ok1) dir = DIR_TO_DAEMON;
+      else if (ok1 && !ok0) dir = DIR_TO_CLIENT;
       else dir = m.pid === 0 ? DIR_TO_DAEMON : DIR_TO_CLIENT;
       result = this.decodeEither(bytes.length, dir);
     } else {
       result = this.decodeEither(bytes.length, dir);
-      if (result.status !== 0 && m.type >= NLMSG_MIN_TYPE && captured === "in") {
+      if (statusOf(result) !== 0 && m.type >= NLMSG_MIN_TYPE && captured === "in") {
         const back = (1 - dir) as Dir;
         const other = this.decodeEither(bytes.length, back);
-        if (other.status === 0) {
+        if (statusOf(other) === 0) {
           // Only a request coming back to its sender decodes the other way round.
           dir = back;
           result = other;
@@ -545,7 +585,7 @@ export class CaptureDecoder {
       }
     }
     m.dir = dir;
-    this.read(m, result.status, result.version);
+    this.read(m, statusOf(result), versionOf(result));
     this.track(m);
     return m;
   }
@@ -553,7 +593,8 @@ export class CaptureDecoder {
   /** Fills `m` from the core's decoded record. */
   private read(m: NetlinkMessage, status: number, version: number): void {
     const x = this.x;
-    const base = x.decodedPtr();
+    const base = this.decoded;
+    // A fresh view each time: V8 reads through a local one faster than through a kept one.
     const view = new DataView(x.memory.buffer);
     const kind = view.getUint32(base + D_KIND, true);
     if (m.type < NLMSG_MIN_TYPE) {
@@ -595,7 +636,7 @@ export class CaptureDecoder {
     m.op = op;
     m.opName = OP_NAMES[op] ?? `OP_${op}`;
     m.version = version;
-    const specs = attrSpecs(m.dir, op).filter((spec) => version > 3 || !spec.v4only);
+    const specs = layoutOf(m.dir, op, version);
     const count = view.getUint32(base + D_ATTR_COUNT, true);
     for (let i = 0; i < count; i++) {
       const e = base + D_ATTRS + i * DA_SIZE;
@@ -634,8 +675,11 @@ export class CaptureDecoder {
         m.attrs[spec.name] = this.textDecoder.decode(bytes.subarray(0, nul < 0 ? bytes.length : nul));
       }
     }
-    const unknown = m.attrSpans.filter((a) => a.name === "");
-    if (unknown.length > 0) m.unknownAttrs = unknown.map((a) => ({ type: a.id, length: a.length - NLA_HDRLEN }));
+    for (const a of m.attrSpans) {
+      if (a.name !== "") continue;
+      m.unknownAttrs ??= [];
+      m.unknownAttrs.push({ type: a.id, length: a.length - NLA_HDRLEN });
+    }
   }
 
   /** Follows the ABI version the two sides use. */
@@ -672,14 +716,17 @@ export function formatAddr(a: SockAddr): string {
   return `[${a.address}${scope}]:${a.port}`;
 }
 
-/** Decodes a whole capture held in memory; returns the messages and the statistics. */
+/**
+ * Decodes a whole capture held in memory; returns the messages and the statistics. The messages
+ * keep their bytes (unless `keepBytes` is false), so they can be replayed (buildTimeline).
+ */
 export function decodeRecords(
   x: CoreExports,
   records: Iterable<CaptureRecord>,
-  opts: { side?: Side } = {},
+  opts: { side?: Side; keepBytes?: boolean } = {},
 ): { messages: CaptureMessage[]; stats: DecodeStats } {
   const messages: CaptureMessage[] = [];
-  const dec = new CaptureDecoder(x, { ...opts, onMessage: (m) => messages.push(m) });
+  const dec = new CaptureDecoder(x, { ...opts, keepBytes: opts.keepBytes ?? true, onMessage: (m) => messages.push(m) });
   for (const r of records) dec.record(r);
   return { messages, stats: dec.finish() };
 }

@@ -1,14 +1,21 @@
-// Reconstructs, from decoded messages, what both sides knew over time: the client's mapinfo
-// table, its remote-info table, the requests waiting for an answer, the daemon (port and ABI
-// version) and, for peer captures, the daemons' UDP exchanges. Everything is kept as intervals
-// ("live from message i until message j"), so the state at any moment is a filter, not a
-// re-run; and what looks wrong is listed as anomalies.
+// Reconstructs, from a capture, what both sides knew over time: the client's mapinfo table, its
+// remote-info table, the requests waiting for an answer, the daemon (port and ABI version) and,
+// for peer captures, the daemons' UDP exchanges. The netlink messages drive a client instance of
+// the core (./engine.ts) on the capture's clock: what the client sent is recorded as sent, what
+// it received is handled by the client itself, and its events and per-reason drops say which
+// reply settled which request and what was wrong with the others. This module keeps what the
+// engine does not: which message each change came at, as intervals ("live from message i until
+// message j"), so the state at any moment is a filter, not a re-run.
 //
 // What the wire cannot show: a mapping the client recorded although its request failed (the
 // kernel then maps local → local), and the consumption of remote-info entries (a local lookup).
 // The tables here hold what the messages prove.
 
+import { IwpmError } from "../core/errors.js";
+import type { CoreEvent } from "../core/events.js";
+import { Status, statusInfo } from "../core/status.js";
 import type { CaptureMessage, NetlinkMessage, PeerMessage } from "./decode.js";
+import { REPLAY_TIMEOUT_MS, ReplayEngine } from "./engine.js";
 import {
   DIR_TO_DAEMON,
   iwpmErrorName,
@@ -19,12 +26,11 @@ import {
   OP_MAPINFO_NUM,
   OP_QUERY_MAPPING,
   OP_REG_PID,
-  OP_REMOTE_INFO,
   OP_REMOVE_MAPPING,
 } from "./names.js";
 
 /** The client's request timeout (IWPM_NL_TIMEOUT). */
-export const REQUEST_TIMEOUT_S = 10;
+export const REQUEST_TIMEOUT_S = REPLAY_TIMEOUT_MS / 1000;
 /** iwpmd's peer query lifetime (IWPM_MAP_REQ_TIMEOUT ticks of 1 s, about 10–11 s). */
 export const PEER_TIMEOUT_S = 11;
 const ANSWERED_WINDOW = 65536;
@@ -135,6 +141,8 @@ export interface Anomaly {
   /** When it became evident, if later than `time` (a request is unanswered only once 10 s pass). */
   evident?: number;
   text: string;
+  /** The status the engine gave it: why the client dropped the message (STRAY_SEQ, LATE_RESPONSE, …) or refused it. */
+  reason?: string;
 }
 
 export interface State {
@@ -155,48 +163,99 @@ export interface State {
   counts: { mappings: number; remoteInfo: number; pending: number; peerOpen: number; anomalies: number };
 }
 
-/** The address without a scope id: equality ignores it (reference §3). */
-const addrKey = (a: string) => (a.includes("%") ? a.replace(/%\d+\]/, "]") : a);
 const num = (v: unknown) => (typeof v === "number" ? v : 0);
 const text = (v: unknown) => (typeof v === "string" ? v : "");
 
+/** The anomaly a drop of the client stands for; any other drop makes the message an invalid one. */
+const DROP_KINDS: Readonly<Record<number, AnomalyKind>> = {
+  [Status.STRAY_SEQ]: "stray-response",
+  [Status.DUPLICATE_RESPONSE]: "duplicate-response",
+  [Status.LATE_RESPONSE]: "late-response",
+  [Status.NETLINK_ERROR]: "netlink-error",
+};
+
+/** The sequence number a message to the client names: the request it answers, or its own. */
+function namedSeq(m: NetlinkMessage): number {
+  const a = m.attrs;
+  if (m.kind === "error") return m.control?.header?.seq ?? m.seq;
+  return num(a.requestSeq ?? a.errSeq ?? a.mapinfoSeq ?? m.seq);
+}
+
 export class StateBuilder {
+  private readonly engine: ReplayEngine;
   private readonly times: number[] = [];
   private readonly mappings: MappingEntry[] = [];
-  /** Live mappings by client and local address, newest last. */
-  private readonly live = new Map<string, MappingEntry[]>();
+  /** Live mappings by the engine's mapinfo record. */
+  private readonly live = new Map<number, MappingEntry>();
   private readonly remoteInfo: RemoteInfoEntry[] = [];
   private readonly requests: RequestEntry[] = [];
+  /** The entry each seq names, for the time the engine may still settle it. */
   private readonly pendingBySeq = new Map<number, RequestEntry>();
   private readonly answeredBySeq = new Map<number, RequestEntry>();
+  /** Requests the engine timed out. */
+  private readonly timedOut = new WeakSet<RequestEntry>();
   private readonly daemons: DaemonEpoch[] = [];
   private readonly anomalies: Anomaly[] = [];
   private readonly peer: PeerExchange[] = [];
   private readonly peerByKey = new Map<string, PeerExchange>();
   private lastTime = 0;
-  private seenHello = false;
 
-  add(m: CaptureMessage): void {
+  /** Replays on a client instance of `module` (by default the core loadDecoderCore loaded). */
+  constructor(module?: WebAssembly.Module) {
+    this.engine = new ReplayEngine(module);
+  }
+
+  /**
+   * Takes the next message with its bytes (the decoder's onMessage hands them over; else the
+   * message's own `bytes`, kept with DecoderOptions.keepBytes).
+   */
+  add(m: CaptureMessage, bytes: Uint8Array | undefined = m.bytes): void {
     this.times.push(m.time);
     this.lastTime = m.time;
-    if (m.proto === "peer") this.peerMessage(m);
-    else this.netlink(m);
+    if (m.proto === "peer") {
+      this.peerMessage(m);
+      return;
+    }
+    this.expire(m.time);
+    if (m.status !== 0) {
+      this.anomaly(
+        "error",
+        "invalid-message",
+        m.index,
+        m.time,
+        `${m.label} seq ${m.seq}: ${m.statusName} (a receiver drops it)`,
+        undefined,
+        m.statusName,
+      );
+      return;
+    }
+    if (m.echo) return; // the capturing client's own request, seen again
+    if (bytes === undefined) {
+      throw new IwpmError(
+        "INVALID_ARGUMENT",
+        `message #${m.index} came without its bytes: pass those the decoder's onMessage hands over, or decode with keepBytes`,
+      );
+    }
+    const port = this.engine.daemonPort();
+    if (m.dir === DIR_TO_DAEMON) this.sent(m, bytes);
+    else this.received(m, bytes, port);
   }
 
   /** Ends the capture at `end` seconds (default: the last message) and returns the timeline. */
   finish(end?: number): Timeline {
     const endTime = end ?? this.lastTime;
+    this.expire(endTime);
     for (const r of this.requests) {
       if (r.outcome !== "pending") continue;
-      const waited = endTime - r.sent;
+      const timedOut = this.timedOut.has(r);
       this.anomaly(
-        waited >= REQUEST_TIMEOUT_S ? "warning" : "info",
+        timedOut ? "warning" : "info",
         "unanswered",
         r.sentAt,
         r.sent,
-        waited >= REQUEST_TIMEOUT_S
+        timedOut
           ? `${r.label} seq ${r.seq} (${r.subject}) was never answered: the client timed out after ${REQUEST_TIMEOUT_S} s`
-          : `${r.label} seq ${r.seq} (${r.subject}) still unanswered when the capture ends (${waited.toFixed(3)} s later)`,
+          : `${r.label} seq ${r.seq} (${r.subject}) still unanswered when the capture ends (${(endTime - r.sent).toFixed(3)} s later)`,
         Math.min(r.sent + REQUEST_TIMEOUT_S, endTime),
       );
     }
@@ -225,110 +284,97 @@ export class StateBuilder {
     return new Timeline(this.times, this.mappings, this.remoteInfo, this.requests, this.daemons, this.anomalies, this.peer, endTime);
   }
 
-  private anomaly(severity: Anomaly["severity"], kind: AnomalyKind, index: number, time: number, msg: string, evident?: number): void {
+  private anomaly(
+    severity: Anomaly["severity"],
+    kind: AnomalyKind,
+    index: number,
+    time: number,
+    msg: string,
+    evident?: number,
+    reason?: string,
+  ): void {
     const a: Anomaly = { kind, severity, index, time, text: msg };
     if (evident !== undefined && evident > time) a.evident = evident;
+    if (reason !== undefined) a.reason = reason;
     this.anomalies.push(a);
   }
 
-  private daemon(): DaemonEpoch | undefined {
-    return this.daemons[this.daemons.length - 1];
-  }
-
-  /** A daemon message from port `pid`: a new epoch when the port changed. */
-  private observePid(m: NetlinkMessage, reason: string): DaemonEpoch {
-    const cur = this.daemon();
-    if (cur !== undefined && cur.pid === m.pid) return cur;
-    if (cur !== undefined && cur.pid !== null) {
-      this.anomaly("warning", "daemon-restart", m.index, m.time, `${reason} from port ${m.pid} (was ${cur.pid}): another daemon`);
-    }
-    const epoch: DaemonEpoch = { pid: m.pid, version: null, since: m.time, sinceIndex: m.index, reason };
-    this.daemons.push(epoch);
-    return epoch;
-  }
-
-  /** The ABI version in use became `version`. */
-  private setVersion(m: NetlinkMessage, version: number, reason: string): void {
-    const cur = this.daemon();
-    if (cur === undefined) {
-      this.daemons.push({ pid: null, version, since: m.time, sinceIndex: m.index, reason });
-    } else if (cur.version === null || cur.sinceIndex === m.index) {
-      cur.version = version;
-    } else if (cur.version !== version) {
-      this.daemons.push({ pid: cur.pid, version, since: m.time, sinceIndex: m.index, reason });
+  /** The engine's clock reaches `time`: the requests it times out stay pending, now overdue for good. */
+  private expire(time: number): void {
+    for (const e of this.engine.advance(time)) {
+      if (e.kind !== "requestDone") continue;
+      const r = this.pendingBySeq.get(e.seq);
+      if (r !== undefined) this.timedOut.add(r);
     }
   }
 
-  private netlink(m: NetlinkMessage): void {
-    if (m.status !== 0) {
-      this.anomaly("error", "invalid-message", m.index, m.time, `${m.label} seq ${m.seq}: ${m.statusName} (a receiver drops it)`);
-      return;
-    }
-    if (m.echo) return; // the capturing client's own request, seen again
+  /** A message the captured client sent: the engine records it as sent. */
+  private sent(m: NetlinkMessage, bytes: Uint8Array): void {
+    const before = this.engine.version();
+    const r = this.engine.sent(bytes);
     if (m.kind === "error") {
+      const fallback = this.engine.version() !== before;
       const h = m.control?.header;
-      const v3 = m.dir === DIR_TO_DAEMON && m.seq === 0;
       this.anomaly(
-        v3 ? "info" : "warning",
+        fallback ? "info" : "warning",
         "netlink-error",
         m.index,
         m.time,
-        `NLMSG_ERROR ${m.control?.value ?? "?"} for ${h ? `${h.label} seq ${h.seq}` : "a message"}${v3 ? ": iwpmd falls back to ABI v3" : ""}`,
+        `NLMSG_ERROR ${m.control?.value ?? "?"} for ${h ? `${h.label} seq ${h.seq}` : "a message"}${fallback ? ": iwpmd falls back to ABI v3" : ""}`,
       );
-      if (v3) this.setVersion(m, 3, "HELLO refused: ABI v3");
+      this.followDaemon(m, this.engine.daemonPort(), "HELLO refused: ABI v3");
       return;
     }
     if (m.kind !== "iwpm" || m.op === undefined || m.client === undefined) return;
-    if (m.dir === DIR_TO_DAEMON) this.toDaemon(m);
-    else this.toClient(m);
-  }
-
-  private toDaemon(m: NetlinkMessage): void {
+    if (r < 0 && r !== -Status.NOT_FOUND && r !== -Status.SEQ_IN_USE) {
+      const s = statusInfo(-r);
+      this.anomaly("error", "invalid-message", m.index, m.time, `${m.label} seq ${m.seq}: ${s.name} (${s.hint})`, undefined, s.name);
+      return;
+    }
     const a = m.attrs;
-    const client = m.client as number;
     switch (m.op) {
       case OP_REG_PID:
-        this.request(m, `dev ${text(a.devName)} if ${text(a.ifName)}`);
+        this.request(m, r, `dev ${text(a.devName)} if ${text(a.ifName)}`);
         break;
       case OP_ADD_MAPPING:
-        this.request(m, text(a.local), a.flags);
+        this.request(m, r, text(a.local), a.flags);
         break;
       case OP_QUERY_MAPPING:
-        this.request(m, `${text(a.local)} → ${text(a.remote)}`, a.flags);
+        this.request(m, r, `${text(a.local)} → ${text(a.remote)}`, a.flags);
         break;
       case OP_MAPINFO_NUM:
-        this.request(m, `${num(a.sendNum)} records`);
+        this.request(m, r, `${num(a.sendNum)} records`);
         break;
       case OP_REMOVE_MAPPING: {
-        const key = `${client}|${addrKey(text(a.local))}`;
-        const stack = this.live.get(key);
-        const entry = stack?.pop();
-        if (stack !== undefined && stack.length === 0) this.live.delete(key);
+        const entry = r > 0 ? this.live.get(r) : undefined;
         if (entry === undefined) {
-          this.anomaly("info", "unknown-remove", m.index, m.time, `REMOVE_MAPPING of ${text(a.local)}, which no earlier message mapped`);
+          this.anomaly(
+            "info",
+            "unknown-remove",
+            m.index,
+            m.time,
+            `REMOVE_MAPPING of ${text(a.local)}, which no earlier message mapped`,
+            undefined,
+            statusInfo(Status.NOT_FOUND).name,
+          );
         } else {
           entry.removed = m.time;
           entry.removedAt = m.index;
+          this.live.delete(r);
         }
         break;
       }
-      case OP_MAPINFO: {
+      case OP_MAPINFO:
         // A record the client replays to a (re)started daemon: proof of its table.
-        const local = text(a.local);
-        const mapped = text(a.mapped);
-        const stack = this.live.get(`${client}|${addrKey(local)}`);
-        if (!stack?.some((e) => addrKey(e.mapped) === addrKey(mapped))) {
-          this.addMapping(m, client, local, mapped, num(a.flags), "MAPINFO");
-        }
+        if (r > 0 && !this.live.has(r)) this.addMapping(m, r, text(a.local), text(a.mapped), num(a.flags), "MAPINFO");
         break;
-      }
       case OP_HELLO:
-        this.setVersion(m, num(a.abiVersion), `HELLO answered with ABI ${num(a.abiVersion)}`);
+        this.followDaemon(m, this.engine.daemonPort(), `HELLO answered with ABI ${num(a.abiVersion)}`);
         break;
     }
   }
 
-  private request(m: NetlinkMessage, subject: string, flags?: unknown): void {
+  private request(m: NetlinkMessage, verdict: number, subject: string, flags?: unknown): void {
     const r: RequestEntry = {
       seq: m.seq,
       client: m.client as number,
@@ -340,40 +386,26 @@ export class StateBuilder {
       outcome: "pending",
     };
     if (typeof flags === "number") r.flags = flags;
-    const earlier = this.pendingBySeq.get(m.seq);
-    if (earlier !== undefined) {
+    if (verdict === -Status.SEQ_IN_USE) {
+      const earlier = this.pendingBySeq.get(m.seq);
       this.anomaly(
         "warning",
         "duplicate-response",
         m.index,
         m.time,
-        `${m.label} reuses seq ${m.seq} of a request still pending (${earlier.label})`,
+        `${m.label} reuses seq ${m.seq} of a request still pending${earlier ? ` (${earlier.label})` : ""}`,
+        undefined,
+        statusInfo(Status.SEQ_IN_USE).name,
       );
     }
     this.requests.push(r);
     this.pendingBySeq.set(m.seq, r);
   }
 
-  /** Settles the request `seq` names; null (and an anomaly) when there is none to settle. */
-  private answer(m: NetlinkMessage, seq: number, outcome: RequestOutcome, errCode?: number): RequestEntry | null {
-    const r = this.pendingBySeq.get(seq);
-    if (r === undefined) {
-      const done = this.answeredBySeq.get(seq);
-      if (done !== undefined) {
-        this.anomaly(
-          "warning",
-          "duplicate-response",
-          m.index,
-          m.time,
-          `${m.label} for seq ${seq}, which was already answered at ${done.answered?.toFixed(6)} s`,
-        );
-      } else {
-        this.anomaly("warning", "stray-response", m.index, m.time, `${m.label} for seq ${seq}: no such request in the capture`);
-      }
-      return null;
-    }
-    this.pendingBySeq.delete(seq);
-    this.answeredBySeq.set(seq, r);
+  /** Marks `r` answered by `m`. */
+  private settle(r: RequestEntry, m: NetlinkMessage, outcome: RequestOutcome, errCode?: number): void {
+    this.pendingBySeq.delete(r.seq);
+    this.answeredBySeq.set(r.seq, r);
     // Duplicates come soon after the first answer: remembering the last 65536 answers is enough.
     if (this.answeredBySeq.size > ANSWERED_WINDOW) {
       const oldest = this.answeredBySeq.keys().next();
@@ -383,137 +415,226 @@ export class StateBuilder {
     r.answeredAt = m.index;
     r.outcome = outcome;
     if (errCode !== undefined) r.errCode = errCode;
-    if (m.time - r.sent > REQUEST_TIMEOUT_S) {
-      r.late = true;
-      this.anomaly(
-        "warning",
-        "late-response",
-        m.index,
-        m.time,
-        `${m.label} for seq ${seq} came ${(m.time - r.sent).toFixed(3)} s after the request: the client had timed out at ${REQUEST_TIMEOUT_S} s`,
-      );
-    }
-    return r;
   }
 
-  private toClient(m: NetlinkMessage): void {
-    const a = m.attrs;
-    const client = m.client as number;
-    switch (m.op) {
-      case OP_HELLO: {
-        const cur = this.daemon();
-        if (this.seenHello || (cur !== undefined && cur.pid !== null)) {
-          this.anomaly(
-            "warning",
-            "daemon-restart",
-            m.index,
-            m.time,
-            cur?.pid === m.pid
-              ? `HELLO again from port ${m.pid}: the daemon restarted`
-              : `HELLO from port ${m.pid} (was ${cur?.pid ?? "unknown"}): a new daemon`,
-          );
-        }
-        this.seenHello = true;
-        this.daemons.push({
-          pid: m.pid,
-          version: null,
-          offered: num(a.abiVersion),
-          since: m.time,
-          sinceIndex: m.index,
-          reason: `HELLO offering ABI ${num(a.abiVersion)}`,
-        });
-        break;
-      }
-      case OP_MAPINFO: {
-        this.observePid(m, "MAPINFO request");
-        const v = num(a.ulibVersion);
-        if (v >= 3) this.setVersion(m, v, "MAPINFO request");
-        break;
-      }
-      case OP_REG_PID: {
-        this.observePid(m, "REG_PID reply");
-        const v = num(a.ulibVersion);
-        if (v >= 3) this.setVersion(m, v, `REG_PID reply with ABI ${v}`);
-        this.answer(m, num(a.requestSeq), "ok");
-        break;
-      }
-      case OP_ADD_MAPPING: {
-        this.observePid(m, "ADD_MAPPING reply");
-        const r = this.answer(m, num(a.requestSeq), "ok");
-        if (r !== null) {
-          this.addMapping(m, client, text(a.local), text(a.mappedLocal), r.flags ?? 0, "ADD_MAPPING");
-        }
-        break;
-      }
-      case OP_QUERY_MAPPING: {
-        this.observePid(m, "QUERY_MAPPING reply");
-        const err = num(a.err);
-        const r = this.answer(m, num(a.requestSeq), err === 0 ? "ok" : "rejected", err === 0 ? undefined : err);
-        if (err !== 0) {
-          this.anomaly(
-            "warning",
-            "query-rejected",
-            m.index,
-            m.time,
-            `QUERY_MAPPING seq ${num(a.requestSeq)}: ${iwpmErrorName(err)} (${err}) for ${text(a.local)} → ${text(a.remote)}`,
-          );
-        } else if (r !== null) {
-          this.addMapping(
-            m,
-            client,
-            text(a.local),
-            text(a.mappedLocal),
-            r.flags ?? 0,
-            "QUERY_MAPPING",
-            text(a.remote),
-            text(a.mappedRemote),
-          );
-        }
-        break;
-      }
-      case OP_REMOTE_INFO:
-        this.remoteInfo.push({
-          client,
-          local: text(a.local),
-          remote: text(a.remote),
-          mappedLocal: text(a.mappedLocal),
-          mappedRemote: text(a.mappedRemote),
-          time: m.time,
-          index: m.index,
-        });
-        break;
-      case OP_HANDLE_ERR: {
-        const seq = num(a.errSeq);
-        const code = num(a.errCode);
+  /** A message the captured client received: the engine handles it; its events and drops say what it meant. */
+  private received(m: NetlinkMessage, bytes: Uint8Array, before: number | null): void {
+    // A client's capture records each datagram's source; iwpmd's shows its own port as nlmsg_pid.
+    const from = m.captured === "in" && m.port !== undefined ? m.port : m.pid;
+    const { events, drops, record } = this.engine.received(bytes, from);
+    let hello: number | undefined;
+    let settled = false;
+    for (const e of events) {
+      if ((e.kind === "requestDone" && e.op === OP_REG_PID && e.status === 0) || e.kind === "mapinfoRequest") settled = true;
+      if (e.kind === "requestDone") this.requestDone(m, e, record);
+      else if (e.kind === "remoteInfo") this.addRemoteInfo(m);
+      else if (e.kind === "mappingError" || e.kind === "mapinfoRefused") {
+        this.anomaly("error", "handle-err", m.index, m.time, `HANDLE_ERR ${iwpmErrorName(e.code)} (${e.code}) for a MAPINFO record`);
+      } else if (e.kind === "daemonHello") hello = e.offered;
+      else if (e.kind === "mapinfoAck") this.mapinfoAck(m, e.seq, e.sent, e.acked);
+    }
+    for (const code of drops) this.dropped(m, code);
+    if (hello !== undefined) {
+      if (before !== null) {
+        const port = this.engine.daemonPort();
         this.anomaly(
-          "error",
-          "handle-err",
+          "warning",
+          "daemon-restart",
           m.index,
           m.time,
-          `HANDLE_ERR ${iwpmErrorName(code)} (${code}) ${seq === 0 ? "for a MAPINFO record" : `for seq ${seq}`}`,
+          port === before ? `HELLO again from port ${port}: the daemon restarted` : `HELLO from port ${port} (was ${before}): a new daemon`,
         );
-        if (seq !== 0) this.answer(m, seq, "error", code);
-        break;
       }
-      case OP_MAPINFO_NUM: {
-        const r = this.answer(m, num(a.requestSeq), "ok");
-        if (r !== null && num(a.ackNum) !== num(a.sendNum)) {
-          this.anomaly(
-            "info",
-            "mapinfo-count",
-            m.index,
-            m.time,
-            `MAPINFO_NUM ack: ${num(a.sendNum)} records sent, ${num(a.ackNum)} accepted since the daemon started`,
-          );
-        }
-        break;
-      }
+      this.newEpoch(m, `HELLO offering ABI ${hello}`, hello);
+      return;
     }
+    const port = this.engine.daemonPort();
+    if (port !== null && before !== null && port !== before) {
+      this.anomaly("warning", "daemon-restart", m.index, m.time, `${m.label} from port ${port} (was ${before}): another daemon`);
+    }
+    this.followDaemon(m, before, m.label, settled);
+  }
+
+  private requestDone(m: NetlinkMessage, e: Extract<CoreEvent, { kind: "requestDone" }>, record: number): void {
+    const r = this.pendingBySeq.get(e.seq);
+    const a = m.attrs;
+    if (m.kind === "error") {
+      const h = m.control?.header;
+      this.anomaly(
+        "warning",
+        "netlink-error",
+        m.index,
+        m.time,
+        `NLMSG_ERROR ${m.control?.value ?? "?"} for ${h ? `${h.label} seq ${h.seq}` : "a message"}`,
+      );
+      if (r) this.settle(r, m, "error", e.status);
+      return;
+    }
+    if (m.op === OP_HANDLE_ERR) {
+      this.anomaly("error", "handle-err", m.index, m.time, `HANDLE_ERR ${iwpmErrorName(e.status)} (${e.status}) for seq ${e.seq}`);
+      if (r) this.settle(r, m, "error", e.status);
+      return;
+    }
+    if (e.status === Status.IWPM_REMOTE_QUERY_REJECT) {
+      this.anomaly(
+        "warning",
+        "query-rejected",
+        m.index,
+        m.time,
+        `QUERY_MAPPING seq ${e.seq}: ${iwpmErrorName(e.status)} (${e.status}) for ${text(a.local)} → ${text(a.remote)}`,
+      );
+      if (r) this.settle(r, m, "rejected", e.status);
+      return;
+    }
+    if (e.status !== 0) {
+      const s = statusInfo(e.status);
+      this.anomaly(
+        "error",
+        "invalid-message",
+        m.index,
+        m.time,
+        `${m.label} for seq ${e.seq}: the client failed the request: ${s.name} (${s.hint})`,
+        undefined,
+        s.name,
+      );
+      if (r) this.settle(r, m, "error", e.status);
+      return;
+    }
+    if (r) this.settle(r, m, "ok");
+    if (record > 0) {
+      const query = m.op === OP_QUERY_MAPPING;
+      this.addMapping(
+        m,
+        record,
+        text(a.local),
+        text(a.mappedLocal),
+        r?.flags ?? 0,
+        query ? "QUERY_MAPPING" : "ADD_MAPPING",
+        query ? text(a.remote) : undefined,
+        query ? text(a.mappedRemote) : undefined,
+      );
+    }
+  }
+
+  private mapinfoAck(m: NetlinkMessage, seq: number, sent: number, acked: number): void {
+    const r = this.pendingBySeq.get(seq);
+    if (r) this.settle(r, m, "ok");
+    if (acked !== sent) {
+      this.anomaly(
+        "info",
+        "mapinfo-count",
+        m.index,
+        m.time,
+        `MAPINFO_NUM ack: ${sent} records sent, ${acked} accepted since the daemon started`,
+      );
+    }
+  }
+
+  private addRemoteInfo(m: NetlinkMessage): void {
+    const a = m.attrs;
+    this.remoteInfo.push({
+      client: m.client as number,
+      local: text(a.local),
+      remote: text(a.remote),
+      mappedLocal: text(a.mappedLocal),
+      mappedRemote: text(a.mappedRemote),
+      time: m.time,
+      index: m.index,
+    });
+  }
+
+  /** The client dropped `m` for `code`. */
+  private dropped(m: NetlinkMessage, code: number): void {
+    const reason = statusInfo(code).name;
+    const kind = DROP_KINDS[code] ?? "invalid-message";
+    const seq = namedSeq(m);
+    if (kind === "late-response") {
+      const r = this.pendingBySeq.get(seq);
+      if (r !== undefined) {
+        this.settle(r, m, m.op === OP_HANDLE_ERR ? "error" : "ok", m.op === OP_HANDLE_ERR ? num(m.attrs.errCode) : undefined);
+        r.late = true;
+      }
+      const after = r !== undefined ? ` ${(m.time - r.sent).toFixed(3)} s after the request` : "";
+      this.anomaly(
+        "warning",
+        kind,
+        m.index,
+        m.time,
+        `${m.label} for seq ${seq} came${after}: the client had timed out at ${REQUEST_TIMEOUT_S} s`,
+        undefined,
+        reason,
+      );
+    } else if (kind === "duplicate-response") {
+      const done = this.answeredBySeq.get(seq);
+      const when = done?.answered !== undefined ? ` at ${done.answered.toFixed(6)} s` : "";
+      this.anomaly("warning", kind, m.index, m.time, `${m.label} for seq ${seq}, which was already answered${when}`, undefined, reason);
+    } else if (kind === "stray-response") {
+      this.anomaly("warning", kind, m.index, m.time, `${m.label} for seq ${seq}: no such request in the capture`, undefined, reason);
+    } else if (kind === "netlink-error") {
+      this.anomaly(
+        "warning",
+        kind,
+        m.index,
+        m.time,
+        `NLMSG_ERROR ${m.control?.value ?? "?"} for seq ${seq}, which no request of the capture had`,
+        undefined,
+        reason,
+      );
+    } else {
+      const s = statusInfo(code);
+      this.anomaly(
+        "error",
+        kind,
+        m.index,
+        m.time,
+        `${m.label} seq ${m.seq}: the client drops it: ${s.name} (${s.hint})`,
+        undefined,
+        reason,
+      );
+    }
+  }
+
+  private daemon(): DaemonEpoch | undefined {
+    return this.daemons[this.daemons.length - 1];
+  }
+
+  /** A new epoch when the engine's daemon port or version moved since `before`. */
+  /**
+   * A new epoch when the engine's daemon port moved since `before`, or its version did; `settled`:
+   * the message showed the version in use (a HELLO answer, a REG_PID reply, a MAPINFO request),
+   * which an epoch begun by a HELLO offer waits for.
+   */
+  private followDaemon(m: NetlinkMessage, before: number | null, reason: string, settled = true): void {
+    const port = this.engine.daemonPort();
+    if (port === null) return;
+    const cur = this.daemon();
+    if (cur === undefined || cur.pid !== port || port !== before) {
+      this.newEpoch(m, reason);
+      return;
+    }
+    const version = this.engine.version();
+    if (cur.version === version || (cur.version === null && !settled)) return;
+    if (cur.version === null || cur.sinceIndex === m.index) cur.version = version;
+    else this.newEpoch(m, reason);
+  }
+
+  /** A new daemon epoch; one a HELLO began has no version until the client answers the offer. */
+  private newEpoch(m: NetlinkMessage, reason: string, offered?: number): void {
+    const port = this.engine.daemonPort();
+    const epoch: DaemonEpoch = {
+      pid: port,
+      version: port !== null && offered === undefined ? this.engine.version() : null,
+      since: m.time,
+      sinceIndex: m.index,
+      reason,
+    };
+    if (offered !== undefined) epoch.offered = offered;
+    this.daemons.push(epoch);
   }
 
   private addMapping(
     m: NetlinkMessage,
-    client: number,
+    record: number,
     local: string,
     mapped: string,
     flags: number,
@@ -522,16 +643,13 @@ export class StateBuilder {
     mappedRemote?: string,
   ): void {
     // One object shape for every entry: a million of them stay cheap.
-    const entry: MappingEntry = { client, local, mapped, flags, source, created: m.time, createdAt: m.index };
+    const entry: MappingEntry = { client: m.client as number, local, mapped, flags, source, created: m.time, createdAt: m.index };
     if (remote !== undefined) {
       entry.remote = remote;
       entry.mappedRemote = mappedRemote ?? "";
     }
     this.mappings.push(entry);
-    const key = `${client}|${addrKey(local)}`;
-    const stack = this.live.get(key);
-    if (stack === undefined) this.live.set(key, [entry]);
-    else stack.push(entry);
+    this.live.set(record, entry);
   }
 
   private peerMessage(m: PeerMessage): void {

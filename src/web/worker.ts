@@ -152,7 +152,8 @@ async function decodeFile(
   x: CoreExports,
   f: OpenFile,
   gen: number,
-  onMessage: (m: CaptureMessage) => void,
+  /** `bytes` are the message's own, valid only during the call (the state replays them). */
+  onMessage: (m: CaptureMessage, bytes: Uint8Array) => void,
   onSlice: (bytes: number, messages: number) => void,
 ): Promise<{ data: FileData; warnings: string[] }> {
   const rec = {
@@ -165,10 +166,10 @@ async function decodeFile(
   const msgRecord = grow32();
   const msgPart = new Grow(new Uint16Array(1024), (n) => new Uint16Array(n));
   const decoder = new CaptureDecoder(x, {
-    onMessage: (m) => {
+    onMessage: (m, bytes) => {
       msgRecord.push(m.record);
       msgPart.push(m.proto === "netlink" ? m.part : 0);
-      onMessage(m);
+      onMessage(m, bytes);
     },
   });
   const reader = new CaptureReader((r: CaptureRecord) => {
@@ -260,9 +261,9 @@ async function open(files: OpenFile[], gen: number): Promise<void> {
       x,
       f,
       gen,
-      (m) => {
+      (m, bytes) => {
         note(m);
-        builder.add(m);
+        builder.add(m, bytes);
         time.push(m.time);
         chunk.push(m);
       },
@@ -283,8 +284,10 @@ async function open(files: OpenFile[], gen: number): Promise<void> {
         x,
         f,
         gen,
-        (m) => {
+        (m, bytes) => {
           note(m);
+          // Replayed after the merge, so each keeps a copy of its bytes.
+          m.bytes = bytes.slice();
           messages.push(m);
         },
         (bytes, n) => post({ type: "progress", gen, bytes: before + bytes, total, messages: n }),

@@ -186,6 +186,17 @@ describe("the netlink decoder", () => {
     expect(stats.invalidByStatus).toEqual({ BAD_MSG_LEN: 1, MISSING_ATTR: 1, UNKNOWN_OP: 1 });
   });
 
+  it("frames a datagram as the client reads one: bytes after the last message are a cut header", () => {
+    const good = addV4(30);
+    // 8 bytes of a header after a whole message: the client stops there with TRUNCATED_HEADER
+    const tail = concat(good, new Uint8Array(8).fill(0xee));
+    const { messages } = decodeRecords(x, capture([["out", tail]]), { side: "client" });
+    expect(nl(messages).map((m) => [m.label, m.statusName, m.part, m.parts, m.len])).toEqual([
+      ["ADD_MAPPING request", "OK", 0, 2, good.length],
+      ["invalid", "TRUNCATED_HEADER", 1, 2, 0xeeeeeeee], // the length field is there; the rest of the header is not
+    ]);
+  });
+
   it("recognises the client's own multicast REG_PID coming back", () => {
     const d = new FakeDaemon(DAEMON_1);
     const { messages, stats } = decodeRecords(

@@ -24,6 +24,12 @@ describe("state over time", () => {
     const before = tl.stateAt(-1);
     expect(before).toMatchObject({ index: -1, mappings: [], pending: [], daemon: { pid: null } });
     expect(tl.stateAt(s.marks.hello as number).daemon).toMatchObject({ pid: DAEMON_1, version: 4 });
+    // HELLO only offers a version: with no answer from the client, none is in use
+    const unanswered = timelineOf([
+      [0, "in", new FakeDaemon(DAEMON_1).hello(4), DAEMON_1],
+      [0.1, "out", add(7, 5555)],
+    ]);
+    expect(unanswered.final().daemon).toMatchObject({ pid: DAEMON_1, version: null, offered: 4 });
   });
 
   it("shows a request pending between its sending and its answer", () => {
@@ -80,26 +86,71 @@ describe("state over time", () => {
   });
 
   it("flags late and duplicate answers, a REMOVE of an unknown mapping, and a short MAPINFO ack", () => {
-    const chunks: Uint8Array[] = [];
-    const w = new NetlinkPcapWriter((b) => chunks.push(b));
     const d = new FakeDaemon(DAEMON_1);
-    const add = (seq: number) =>
-      nlmsg({ type: rdma(2, 1), seq, pid: CLIENT_PORT }, [attrU32(1, 0), attrAddr(2, v4("127.0.0.1", 5555)), attrU32(3, 0)]);
     const remove = nlmsg({ type: rdma(2, 3), seq: 3, pid: CLIENT_PORT }, [attrU32(1, 0), attrAddr(2, v4("127.0.0.1", 9999))]);
     const num = nlmsg({ type: rdma(2, 7), seq: 4, pid: CLIENT_PORT }, [attrU32(1, 0), attrU32(2, 5)]);
     const reply = d.addReply(1, v4("127.0.0.1", 5555), v4("127.0.0.1", 40000));
-    const items: [number, "in" | "out", Uint8Array][] = [
-      [0, "out", add(1)],
+    const onTime = d.addReply(2, v4("127.0.0.1", 5556), v4("127.0.0.1", 40001));
+    const t2 = timelineOf([
+      [0, "out", add(1, 5555)],
       [12, "in", reply], // after the client's 10 s
-      [12.1, "in", reply], // again
+      [12.05, "in", reply], // again: the client still knows it only as timed out
+      [12.06, "out", add(2, 5556)],
+      [12.07, "in", onTime],
+      [12.1, "in", onTime], // again, once answered
       [12.2, "out", remove],
       [12.3, "out", num],
       [12.4, "in", d.mapinfoAck(4, 5, 3)],
-    ];
-    for (const [t, direction, bytes] of items)
-      w.write({ sec: 100 + Math.floor(t), nsec: Math.round((t % 1) * 1e9) }, { direction, port: 0 }, bytes);
-    const t2 = buildTimeline(decodeRecords(x, readCapture(concatChunks(chunks)).records).messages);
-    expect(t2.final().anomalies.map((a) => a.kind)).toEqual(["late-response", "duplicate-response", "unknown-remove", "mapinfo-count"]);
+    ]);
+    expect(t2.final().anomalies.map((a) => [a.kind, a.reason])).toEqual([
+      ["late-response", "LATE_RESPONSE"],
+      ["late-response", "LATE_RESPONSE"],
+      ["duplicate-response", "DUPLICATE_RESPONSE"],
+      ["unknown-remove", "NOT_FOUND"],
+      ["mapinfo-count", undefined],
+    ]);
     expect(t2.requests[0]).toMatchObject({ outcome: "ok", late: true });
+    expect(t2.requests[1]).toMatchObject({ outcome: "ok" });
+    expect(t2.requests[1]?.late).toBeUndefined();
+    expect(t2.final().mappings.map((m) => m.local)).toEqual(["127.0.0.1:5556"]);
+  });
+
+  it("reports what the client refuses with the client's own drop reason", () => {
+    const d = new FakeDaemon(DAEMON_1);
+    const t = timelineOf([
+      [0, "in", d.hello(4), DAEMON_1],
+      [0.1, "out", add(7, 5555)],
+      // the daemon's pid in a datagram from another port: a forgery the client refuses
+      [0.2, "in", d.addReply(7, v4("127.0.0.1", 5555), v4("127.0.0.1", 41000)), 6666],
+      // a reply naming a seq the client never used
+      [0.3, "in", d.addReply(8, v4("127.0.0.1", 5555), v4("127.0.0.1", 41000)), DAEMON_1],
+      [0.4, "in", d.addReply(7, v4("127.0.0.1", 5555), v4("127.0.0.1", 40000)), DAEMON_1],
+      // the same seq asked again while it waits: no client does that
+      [0.5, "out", add(9, 5557)],
+      [0.6, "out", add(9, 5558)],
+    ]);
+    const a = t.final().anomalies;
+    expect(a.map((x) => [x.index, x.kind, x.reason])).toEqual([
+      [2, "invalid-message", "WRONG_SOURCE"],
+      [3, "stray-response", "STRAY_SEQ"],
+      [5, "unanswered", undefined],
+      [6, "duplicate-response", "SEQ_IN_USE"],
+      [6, "unanswered", undefined],
+    ]);
+    // The forged reply settled nothing; the genuine one did, with its own mapped address.
+    expect(t.final().mappings.map((m) => m.mapped)).toEqual(["127.0.0.1:40000"]);
+    expect(t.requests[0]).toMatchObject({ outcome: "ok", answeredAt: 4 });
   });
 });
+
+const add = (seq: number, port: number) =>
+  nlmsg({ type: rdma(2, 1), seq, pid: CLIENT_PORT }, [attrU32(1, 0), attrAddr(2, v4("127.0.0.1", port)), attrU32(3, 0)]);
+
+/** The timeline of a client-side capture of these datagrams (seconds, direction, bytes, peer port). */
+function timelineOf(items: [number, "in" | "out", Uint8Array, number?][]): Timeline {
+  const chunks: Uint8Array[] = [];
+  const w = new NetlinkPcapWriter((b) => chunks.push(b));
+  for (const [t, direction, bytes, port] of items)
+    w.write({ sec: 100 + Math.floor(t), nsec: Math.round((t % 1) * 1e9) }, { direction, port: port ?? 0 }, bytes);
+  return buildTimeline(decodeRecords(x, readCapture(concatChunks(chunks)).records, { side: "client" }).messages);
+}
