@@ -191,7 +191,9 @@ export class StateBuilder {
   private readonly requests: RequestEntry[] = [];
   /** The entry each seq names, for the time the engine may still settle it. */
   private readonly pendingBySeq = new Map<number, RequestEntry>();
-  private readonly answeredBySeq = new Map<number, RequestEntry>();
+  /** The latest answers by seq, in two generations of up to ANSWERED_WINDOW each (see settle). */
+  private answeredBySeq = new Map<number, RequestEntry>();
+  private answeredBefore = new Map<number, RequestEntry>();
   /** Requests the engine timed out. */
   private readonly timedOut = new WeakSet<RequestEntry>();
   private readonly daemons: DaemonEpoch[] = [];
@@ -405,12 +407,14 @@ export class StateBuilder {
   /** Marks `r` answered by `m`. */
   private settle(r: RequestEntry, m: NetlinkMessage, outcome: RequestOutcome, errCode?: number): void {
     this.pendingBySeq.delete(r.seq);
-    this.answeredBySeq.set(r.seq, r);
-    // Duplicates come soon after the first answer: remembering the last 65536 answers is enough.
-    if (this.answeredBySeq.size > ANSWERED_WINDOW) {
-      const oldest = this.answeredBySeq.keys().next();
-      if (!oldest.done) this.answeredBySeq.delete(oldest.value);
+    // Duplicates come soon after the first answer: remembering the last 65536 answers or more is
+    // enough. A full generation is dropped whole: evicting one oldest key at a time from a Map
+    // walks every deleted entry before it, which made a million-message replay quadratic.
+    if (this.answeredBySeq.size >= ANSWERED_WINDOW) {
+      this.answeredBefore = this.answeredBySeq;
+      this.answeredBySeq = new Map();
     }
+    this.answeredBySeq.set(r.seq, r);
     r.answered = m.time;
     r.answeredAt = m.index;
     r.outcome = outcome;
@@ -565,7 +569,7 @@ export class StateBuilder {
         reason,
       );
     } else if (kind === "duplicate-response") {
-      const done = this.answeredBySeq.get(seq);
+      const done = this.answeredBySeq.get(seq) ?? this.answeredBefore.get(seq);
       const when = done?.answered !== undefined ? ` at ${done.answered.toFixed(6)} s` : "";
       this.anomaly("warning", kind, m.index, m.time, `${m.label} for seq ${seq}, which was already answered${when}`, undefined, reason);
     } else if (kind === "stray-response") {
