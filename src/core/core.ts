@@ -1,7 +1,7 @@
 import type { Shim } from "../host/shim.js";
 import { IwpmError } from "./errors.js";
 import { type CoreEvent, readEvent } from "./events.js";
-import { readSockaddr, SOCKADDR_SIZE, type SockAddr, writeSockaddr } from "./sockaddr.js";
+import { type ParsedSockAddr, readSockaddr, SOCKADDR_SIZE, type SockAddr, writeParsedSockaddr, writeSockaddr } from "./sockaddr.js";
 import { STATUS_LIMIT, TRAFFIC_STATS } from "./status.js";
 
 /** The core ABI this host code speaks (assembly/index.ts CORE_ABI_VERSION). */
@@ -115,6 +115,11 @@ export class Core {
 
   writeAddr(slot: number, addr: SockAddr): void {
     writeSockaddr(this.view(), this.exports.argsPtr() + slot * SOCKADDR_SIZE, addr);
+  }
+
+  /** Writes an address parsed at the API edge into argument slot `slot`, from its bytes. */
+  writeParsedAddr(slot: number, parsed: ParsedSockAddr): void {
+    writeParsedSockaddr(this.view(), this.exports.argsPtr() + slot * SOCKADDR_SIZE, parsed);
   }
 
   readAddr(slot: number): SockAddr | null {
