@@ -102,11 +102,22 @@ export async function instantiateCore(source: BufferSource | WebAssembly.Module,
 
 /** Typed access to one core instance: argument slots, events, tables and counters. */
 export class Core {
-  constructor(readonly exports: CoreExports) {}
+  /** The argument slots and the event record size never move or change: asked once, not per call. */
+  private readonly argsAt: number;
+  private readonly eventSize: number;
+  private dataView: DataView;
 
-  /** A fresh view: memory.grow detaches earlier ones. */
+  constructor(readonly exports: CoreExports) {
+    this.argsAt = exports.argsPtr();
+    this.eventSize = exports.eventSize();
+    this.dataView = new DataView(exports.memory.buffer);
+  }
+
+  /** A view of the current memory: memory.grow detaches earlier buffers, so a new one is made then. */
   view(): DataView {
-    return new DataView(this.exports.memory.buffer);
+    const buffer = this.exports.memory.buffer;
+    if (this.dataView.buffer !== buffer) this.dataView = new DataView(buffer);
+    return this.dataView;
   }
 
   bytes(): Uint8Array {
@@ -114,16 +125,16 @@ export class Core {
   }
 
   writeAddr(slot: number, addr: SockAddr): void {
-    writeSockaddr(this.view(), this.exports.argsPtr() + slot * SOCKADDR_SIZE, addr);
+    writeSockaddr(this.view(), this.argsAt + slot * SOCKADDR_SIZE, addr);
   }
 
   /** Writes an address parsed at the API edge into argument slot `slot`, from its bytes. */
   writeParsedAddr(slot: number, parsed: ParsedSockAddr): void {
-    writeParsedSockaddr(this.view(), this.exports.argsPtr() + slot * SOCKADDR_SIZE, parsed);
+    writeParsedSockaddr(this.view(), this.argsAt + slot * SOCKADDR_SIZE, parsed);
   }
 
   readAddr(slot: number): SockAddr | null {
-    return readSockaddr(this.view(), this.exports.argsPtr() + slot * SOCKADDR_SIZE);
+    return readSockaddr(this.view(), this.argsAt + slot * SOCKADDR_SIZE);
   }
 
   /** Writes the NUL-padded device (32) and netdev (16) names; false when either is too long. */
@@ -132,7 +143,7 @@ export class Core {
     const dev = enc.encode(devName);
     const ifn = enc.encode(ifName);
     if (dev.length > 31 || ifn.length > 15) return false;
-    const args = this.exports.argsPtr();
+    const args = this.argsAt;
     const mem = this.bytes();
     mem.fill(0, args + ARG_DEVNAME, args + ARG_IFNAME + 16);
     mem.set(dev, args + ARG_DEVNAME);
@@ -152,7 +163,7 @@ export class Core {
     if (n === 0) return [];
     const view = this.view();
     const base = this.exports.eventsPtr();
-    const size = this.exports.eventSize();
+    const size = this.eventSize;
     const out: CoreEvent[] = [];
     for (let i = 0; i < n; i++) out.push(readEvent(view, base + i * size));
     this.exports.eventsClear();
