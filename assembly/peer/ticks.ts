@@ -4,7 +4,7 @@ import { NIL } from "../tables/slab";
 import { countDrop, DROP_PEER_TIMEOUT, emitQueryDone } from "../service/events";
 import { mappingFindSameLocal, mappingLocal, mappingMapped, mappingOwner } from "../service/mappings";
 import { sendConnInfo } from "../service/send";
-import { nextEvent, ON_FAIL_EVENT_ERRNO } from "../service/state";
+import { ON_FAIL_EVENT_ERRNO } from "../service/state";
 import {
   exchangeBudget,
   exchangeClient,
@@ -63,7 +63,7 @@ function queryTimedOut(i: u32): void {
     remote,
     IWPM_REMOTE_QUERY_REJECT,
     ON_FAIL_EVENT_ERRNO,
-    nextEvent(),
+    0,
   );
   emitQueryDone(exchangeClient(i), IWPM_REMOTE_QUERY_REJECT, exchangeNlSeq(i), exchangeNlPid(i), errno, mappingLocal(m), remote, mappingMapped(m), remote);
 }

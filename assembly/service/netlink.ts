@@ -89,7 +89,6 @@ import {
   mapinfoAccepted,
   registerClient,
   failRequest,
-  nextEvent,
   ON_FAIL_EVENT_ERRNO,
   ON_FAIL_EVENT_STATUS,
   svcBuf,
@@ -154,7 +153,7 @@ function dispatch(msg: usize, client: u32, op: u32): bool {
 
 /** Reports a refused request, with HANDLE_ERR(code) when `answer`; always false (the datagram stops here). */
 function refuse(msg: usize, client: u32, op: u32, code: i32, answer: bool): bool {
-  const errno = answer ? sendHandleErr(client, msgSeq(msg), <u32>code, ON_FAIL_EVENT_ERRNO, nextEvent()) : 0;
+  const errno = answer ? sendHandleErr(client, msgSeq(msg), <u32>code, ON_FAIL_EVENT_ERRNO, 0) : 0;
   emitRequestFailed(client, code, msgSeq(msg), op, msgPid(msg), answer, errno);
   return false;
 }
@@ -347,7 +346,7 @@ function onMapinfoNum(msg: usize, client: u32): bool {
   const sent = attrU32(IWPM_NLA_MAPINFO_SEND_NUM);
   const acked = mapinfoAccepted(client);
   const len = buildMapinfoNumAck(svcBuf(), msgType(msg), takeClientSeq(client), svcPort, msgSeq(msg), sent, acked);
-  const errno = svcSend(len, msgPid(msg), ON_FAIL_EVENT_STATUS, nextEvent());
+  const errno = svcSend(len, msgPid(msg), ON_FAIL_EVENT_STATUS, 0);
   emitMapinfoCount(client, errno == 0 ? OK : E_SEND_FAILED, msgSeq(msg), msgPid(msg), sent, acked);
   return errno == 0;
 }
@@ -363,7 +362,7 @@ function onHello(msg: usize, client: u32): bool {
   }
   if (offered > IWPM_UABI_VERSION) {
     // The requestFailed event, pushed after the hello event, tells a late failure.
-    const errno = sendHandleErr(client, msgSeq(msg), <u32>IWPM_VERSION_MISMATCH_ERR, ON_FAIL_EVENT_ERRNO, nextEvent() + 1);
+    const errno = sendHandleErr(client, msgSeq(msg), <u32>IWPM_VERSION_MISMATCH_ERR, ON_FAIL_EVENT_ERRNO, 1);
     emitHello(client, IWPM_VERSION_MISMATCH_ERR, msgSeq(msg), svcVersion, offered, false);
     emitRequestFailed(client, IWPM_VERSION_MISMATCH_ERR, msgSeq(msg), OP_HELLO, msgPid(msg), true, errno);
     return false;

@@ -103,9 +103,12 @@ export function svcBuf(): usize {
 export const ON_FAIL_QUIET: u32 = 0;
 /** A requestFailed event (client and op in word 0, request seq in word 1); a mapping (word 2) is given back. */
 export const ON_FAIL_REQUEST: u32 = 1;
-/** The errno is written into event (word 1), a requestFailed or queryDone already pushed. */
+/**
+ * The errno is written into a requestFailed or queryDone event pushed after the send; word 1 says
+ * which, as an offset from the next event when the send is made (0: the next one).
+ */
 export const ON_FAIL_EVENT_ERRNO: u32 = 2;
-/** The status of event (word 1) becomes SEND_FAILED. */
+/** The status of an event pushed after the send (word 1 as for ON_FAIL_EVENT_ERRNO) becomes SEND_FAILED. */
 export const ON_FAIL_EVENT_STATUS: u32 = 3;
 
 /** Tag word 0 for ON_FAIL_REQUEST. */
@@ -113,17 +116,15 @@ export function failRequest(client: u32, op: u32): u32 {
   return ON_FAIL_REQUEST | (client << 8) | (op << 16);
 }
 
-/** The index the next event gets: what an ON_FAIL_EVENT_* tag names when its event follows the send. */
-export function nextEvent(): u32 {
-  return eventCount();
-}
-
 /**
  * Sends `len` bytes built at svcBuf() to netlink port `port`: at once outside a pass (the WASI
  * errno, 0 sent), else when the pass ends (0; a failure is then handled by the tag, above).
  */
 export function svcSend(len: u32, port: u32, kind: u32 = ON_FAIL_QUIET, b: u32 = 0, c: u32 = NIL): u32 {
-  const errno = svcTx.queue(svcBuf(), len, port, 0, kind, b, c);
+  // The event index is taken here, after the datagram was built: building may have flushed a full
+  // area, whose failures push events of their own.
+  const event = kind == ON_FAIL_EVENT_ERRNO || kind == ON_FAIL_EVENT_STATUS ? eventCount() + b : b;
+  const errno = svcTx.queue(svcBuf(), len, port, 0, kind, event, c);
   if (errno != 0) svcLastErrno = errno;
   return errno;
 }
