@@ -538,8 +538,8 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     const c = this.index(optionsObject<ClientIndexOption>(opts, "removeMapping").nlClient, "removeMapping");
     const parsed = parseSockAddr(local);
     this.core.writeParsedAddr(0, parsed);
+    // No reply and no event comes of it, and sending reads nothing: there is nothing to drive.
     const r = this.core.exports.removeMapping(c);
-    this.pump();
     if (r < 0) throw this.syncError(-r, new CallLabel("removeMapping", parsed.addr));
   }
 
