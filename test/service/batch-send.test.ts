@@ -32,13 +32,14 @@ const NL_FD = 4;
 /**
  * A fake batch socket (the form the Node addon and Deno have): it serves queued datagrams into the
  * receive area, records every send_batch call with the datagrams it described, and fails the
- * datagrams whose position in their call is listed in `failAt` with `failErrno`.
+ * datagrams whose position among all it was handed is listed in `failAt` with `failErrno`.
  */
 class FakeBatchSocket implements BatchSocket {
   readonly inbox: { bytes: Uint8Array; port: number }[] = [];
   readonly calls: { bytes: Uint8Array; port: number }[][] = [];
   failAt = new Set<number>();
   failErrno: number = Errno.ECONNREFUSED;
+  private handed = 0;
 
   recvBatch(memory: ArrayBuffer, descs: number, data: number, slot: number, max: number): number {
     const view = new DataView(memory);
@@ -55,6 +56,11 @@ class FakeBatchSocket implements BatchSocket {
     return n;
   }
 
+  /** Fails the datagrams at these positions, counted from the next one handed over. */
+  failFrom(positions: number[]): void {
+    this.failAt = new Set(positions.map((p) => this.handed + p));
+  }
+
   sendBatch(memory: ArrayBuffer, descs: number, count: number): number {
     const view = new DataView(memory);
     const call: { bytes: Uint8Array; port: number }[] = [];
@@ -63,7 +69,7 @@ class FakeBatchSocket implements BatchSocket {
       const ptr = view.getUint32(d + TX_PTR, true);
       const len = view.getUint32(d + TX_LEN, true);
       call.push({ bytes: new Uint8Array(memory.slice(ptr, ptr + len)), port: view.getUint32(d + TX_PORT, true) });
-      view.setInt32(d + TX_ERRNO, this.failAt.has(i) ? this.failErrno : 0, true);
+      view.setInt32(d + TX_ERRNO, this.failAt.has(this.handed++) ? this.failErrno : 0, true);
     }
     this.calls.push(call);
     return 0;
@@ -129,7 +135,7 @@ describe("service transmit area", () => {
     const n = 9;
     const failed = 4;
     for (let i = 0; i < n; i++) nl.inbox.push({ bytes: addMapping(100 + i, local(i)), port: CLIENT_PORT });
-    nl.failAt = new Set([failed]);
+    nl.failFrom([failed]);
     poll();
     expect(nl.calls).toHaveLength(1);
     expect(nl.calls[0]).toHaveLength(n);
@@ -153,9 +159,28 @@ describe("service transmit area", () => {
     expect(x.serviceLastErrno()).toBe(Errno.ECONNREFUSED);
   });
 
+  it("flushes a full area early: 100 answers leave in two send_batch calls, and a failure in the second fails its own request", async () => {
+    const { core, nl, ports, poll } = await service();
+    nl.inbox.push({ bytes: regPid(1, "siw0"), port: CLIENT_PORT });
+    poll();
+    nl.calls.length = 0;
+    drain(core);
+    const n = 100;
+    const failed = 70;
+    for (let i = 0; i < n; i++) nl.inbox.push({ bytes: addMapping(100 + i, local(i)), port: CLIENT_PORT });
+    nl.failFrom([failed]);
+    poll();
+    expect(nl.calls.map((c) => c.length)).toEqual([64, n - 64]);
+    expect(answered(nl.calls.flat())).toEqual(Array.from({ length: n }, (_, i) => 100 + i));
+    const failures = drain(core).filter((e) => e.kind === "requestFailed");
+    expect(failures).toEqual([expect.objectContaining({ seq: 100 + failed, status: Status.SEND_FAILED, errno: Errno.ECONNREFUSED })]);
+    expect(serviceExports(core).serviceMappingCount()).toBe(n - 1);
+    expect(ports.open.size).toBe(n - 1);
+  });
+
   it("sends at once outside a pass (start-up HELLO), so its errno comes back with the call", async () => {
     const { core, nl } = await service();
-    nl.failAt = new Set([0]);
+    nl.failFrom([0]);
     expect(serviceExports(core).serviceStart()).toBeLessThan(0);
     expect(nl.calls).toHaveLength(1);
   });
