@@ -2,7 +2,7 @@
 // Portable (no node:net): the same parser runs in Node, Deno and browsers.
 
 import { IwpmError } from "../core/errors.js";
-import { formatIPv6, parseIPv4, parseIPv6 } from "../core/ip.js";
+import { formatIPv6, parseIPv4Number, parseIPv6 } from "../core/ip.js";
 import type { ParsedSockAddr, SockAddr } from "../core/sockaddr.js";
 
 /**
@@ -63,19 +63,19 @@ function splitScope(input: unknown, text: string): { ip: string; scopeId?: numbe
 }
 
 function ipv6(input: unknown, text: string, port: number, scopeId: number | undefined, flowinfo: number | undefined): ParsedSockAddr {
-  const ip = parseIPv6(text);
-  if (ip === null) throw invalid(input, `"${text}" is not an IPv6 address`);
-  const addr: SockAddr = { family: "ipv6", address: formatIPv6(ip), port };
+  const v6 = parseIPv6(text);
+  if (v6 === null) throw invalid(input, `"${text}" is not an IPv6 address`);
+  const addr: SockAddr = { family: "ipv6", address: formatIPv6(v6), port };
   if (flowinfo !== undefined && flowinfo !== 0) addr.flowinfo = flowinfo;
   if (scopeId !== undefined && scopeId !== 0) addr.scopeId = scopeId;
-  return { addr, ip };
+  return { addr, v4: 0, v6 };
 }
 
 function ipv4(input: unknown, text: string, port: number): ParsedSockAddr {
-  const ip = parseIPv4(text);
-  if (ip === null) throw invalid(input, `"${text}" is not an IPv4 address`);
-  // parseIPv4 takes only the canonical dotted quad, so the text is already what formatting gives.
-  return { addr: { family: "ipv4", address: text, port }, ip };
+  const v4 = parseIPv4Number(text);
+  if (v4 < 0) throw invalid(input, `"${text}" is not an IPv4 address`);
+  // Only the canonical dotted quad parses, so the text is already what formatting gives.
+  return { addr: { family: "ipv4", address: text, port }, v4, v6: null };
 }
 
 function parseString(input: string): ParsedSockAddr {

@@ -1,4 +1,4 @@
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "./ip.js";
+import { formatIPv4, formatIPv6, parseIPv4Number, parseIPv6 } from "./ip.js";
 
 // struct sockaddr_storage as the core's ABI carries addresses (128 bytes,
 // Linux layout, little-endian host fields; reference §3).
@@ -23,8 +23,10 @@ export interface SockAddr {
  */
 export interface ParsedSockAddr {
   readonly addr: SockAddr;
-  /** 4 bytes for IPv4, 16 for IPv6, in network order. */
-  readonly ip: Uint8Array;
+  /** IPv4: the address as one u32, first octet highest (no bytes allocated). */
+  readonly v4: number;
+  /** IPv6: the 16 address bytes, in network order. */
+  readonly v6: Uint8Array | null;
 }
 
 // Field offsets of struct sockaddr_in / sockaddr_in6 within the storage.
@@ -37,25 +39,28 @@ const SIN6_SCOPE_ID = 24;
 
 /** Writes `addr` at `offset`; throws RangeError with the reason when the address text is invalid. */
 export function writeSockaddr(view: DataView, offset: number, addr: SockAddr): void {
-  const ip = addr.family === "ipv4" ? parseIPv4(addr.address) : parseIPv6(addr.address);
-  if (ip === null) throw new RangeError(`"${addr.address}" is not an ${addr.family === "ipv4" ? "IPv4" : "IPv6"} address`);
-  writeParsedSockaddr(view, offset, { addr, ip });
+  const v4 = addr.family === "ipv4" ? parseIPv4Number(addr.address) : 0;
+  const v6 = addr.family === "ipv4" ? null : parseIPv6(addr.address);
+  if (v4 < 0 || (addr.family !== "ipv4" && v6 === null)) {
+    throw new RangeError(`"${addr.address}" is not an ${addr.family === "ipv4" ? "IPv4" : "IPv6"} address`);
+  }
+  writeParsedSockaddr(view, offset, { addr, v4, v6 });
 }
 
 /** Writes an address parsed before (no text is read here); throws RangeError for a port out of range. */
-export function writeParsedSockaddr(view: DataView, offset: number, { addr, ip }: ParsedSockAddr): void {
+export function writeParsedSockaddr(view: DataView, offset: number, { addr, v4, v6 }: ParsedSockAddr): void {
   if (!Number.isInteger(addr.port) || addr.port < 0 || addr.port > 65535) throw new RangeError(`port ${addr.port} is not 0..65535`);
-  const bytes = new Uint8Array(view.buffer, view.byteOffset + offset, SOCKADDR_SIZE);
-  bytes.fill(0);
+  // Cleared word by word: a typed-array view per call would be an allocation per address.
+  for (let at = 0; at < SOCKADDR_SIZE; at += 4) view.setUint32(offset + at, 0);
   view.setUint16(offset + SA_PORT, addr.port, false);
-  if (addr.family === "ipv4") {
+  if (v6 === null) {
     view.setUint16(offset + SA_FAMILY, AF_INET, true);
-    bytes.set(ip, SIN_ADDR);
+    view.setUint32(offset + SIN_ADDR, v4, false);
     return;
   }
   view.setUint16(offset + SA_FAMILY, AF_INET6, true);
   view.setUint32(offset + SIN6_FLOWINFO, addr.flowinfo ?? 0, false);
-  bytes.set(ip, SIN6_ADDR);
+  for (let k = 0; k < 16; k++) view.setUint8(offset + SIN6_ADDR + k, v6[k] as number);
   view.setUint32(offset + SIN6_SCOPE_ID, addr.scopeId ?? 0, true);
 }
 
