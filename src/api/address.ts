@@ -105,6 +105,11 @@ function parseObject(input: Exclude<AddressInput, string>): ParsedSockAddr {
   if (family !== undefined && family !== "ipv4" && family !== "ipv6") {
     throw invalid(input, `family "${String(family)}" is neither "ipv4" nor "ipv6"`);
   }
+  if (family !== "ipv6" && input.scopeId === undefined && input.flowinfo === undefined) {
+    // The common case, a plain IPv4 address: a dotted quad holds no "%" or ":" to look for first.
+    const v4 = parseIPv4Number(address);
+    if (v4 >= 0) return { addr: { family: "ipv4", address, port }, v4, v6: null };
+  }
   const split = splitScope(input, address);
   const looksV6 = split.ip.includes(":");
   const isV6 = family === "ipv6" || (family === undefined && looksV6);
