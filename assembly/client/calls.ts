@@ -60,7 +60,7 @@ import {
   setRegistration,
   takeSeq,
   timeoutNs,
-  TX,
+  txBuf,
 } from "./state";
 import { bump, STAT_TX_MESSAGES } from "./stats";
 
@@ -200,7 +200,7 @@ export function registerPid(client: u32): i32 {
   if (devLen == 0 || devLen > 31 || strnlen(ARG_IFNAME, 16) > 15) return -E_INVALID_ARG;
   if (registration(client) == REG_VALID || pidState == PID_UNAVAILABLE) return OK;
   const seq = takeSeq();
-  const len = buildRegPid(TX, client, seq, ownPort, echoSeq, ARG_IFNAME, ARG_DEVNAME);
+  const len = buildRegPid(txBuf(), client, seq, ownPort, echoSeq, ARG_IFNAME, ARG_DEVNAME);
   const i = newRequest(seq, OP_REG_PID, client);
   memory.copy(requestPtr(i) + R_DEVNAME, ARG_DEVNAME, 32);
   // Registration is multicast to the port mappers' group; a failure means nobody listens. When a
@@ -232,7 +232,7 @@ export function addMapping(client: u32, flags: u32): i32 {
   const gate = mappingGate(client, flags);
   if (gate != OK) return -gate;
   const seq = takeSeq();
-  const len = buildAddMapping(TX, client, seq, ownPort, echoSeq, C_LOCAL, flags, abiVersion > IWPM_UABI_VERSION_MIN);
+  const len = buildAddMapping(txBuf(), client, seq, ownPort, echoSeq, C_LOCAL, flags, abiVersion > IWPM_UABI_VERSION_MIN);
   const i = newRequest(seq, OP_ADD_MAPPING, client);
   memory.copy(requestPtr(i) + R_LOCAL, C_LOCAL, ADDR_SIZE);
   const status = sendTx(len, daemonPort, 0);
@@ -250,7 +250,7 @@ export function addAndQueryMapping(client: u32, flags: u32): i32 {
   const gate = mappingGate(client, flags);
   if (gate != OK) return -gate;
   const seq = takeSeq();
-  const len = buildQueryMapping(TX, client, seq, ownPort, echoSeq, C_LOCAL, C_REMOTE, flags, abiVersion > IWPM_UABI_VERSION_MIN);
+  const len = buildQueryMapping(txBuf(), client, seq, ownPort, echoSeq, C_LOCAL, C_REMOTE, flags, abiVersion > IWPM_UABI_VERSION_MIN);
   const i = newRequest(seq, OP_QUERY_MAPPING, client);
   const r = requestPtr(i);
   memory.copy(r + R_LOCAL, C_LOCAL, ADDR_SIZE);
@@ -271,7 +271,7 @@ export function removeMapping(client: u32): i32 {
   if (!clientValid(client)) return -E_NOT_INITIALIZED;
   if (!daemonKnown()) return OK;
   if (registration(client) == REG_UNDEF) return -E_NOT_REGISTERED;
-  const len = buildRemoveMapping(TX, client, takeSeq(), ownPort, echoSeq, C_LOCAL);
+  const len = buildRemoveMapping(txBuf(), client, takeSeq(), ownPort, echoSeq, C_LOCAL);
   const status = sendTx(len, daemonPort, 0);
   if (status != OK) {
     setPidState(PID_UNDEFINED);

@@ -1,3 +1,4 @@
+import { EVENT_SEQ, EVENT_WORD_C } from "../gen/events";
 import { NLMSG_HDRLEN, nlmsgAlign } from "../netlink/align";
 import { msgLen, msgPid, msgSeq, msgType, NLMSG_SEQ } from "../netlink/message";
 import { attrPtr } from "../netlink/attr";
@@ -105,7 +106,9 @@ import {
   EV_REMOTE_INFO,
   EV_REQUEST_DONE,
   EVENT_SOFT_LIMIT,
+  eventBase,
   eventCount,
+  EVENT_SIZE,
   pushEvent,
   setEventAddr,
   setEventOp,
@@ -134,8 +137,11 @@ import {
   setEchoSeq,
   setRegistration,
   trust,
+  TAG_STATUS,
+  TAG_VALUE_C,
   takeSeq,
-  TX,
+  tx,
+  txBuf,
 } from "./state";
 import { bump, drop, STAT_RX_DATAGRAMS, STAT_RX_MESSAGES, STAT_TX_MESSAGES } from "./stats";
 
@@ -157,6 +163,14 @@ const MAPINFO_NUM_SEQ: usize = memory.data(<i32>MAX_NL_CLIENTS * 4, 4);
  * draining; a batch taken is handled whole (nothing accepted is lost). 1 = stopped early.
  */
 export function poll(): i32 {
+  // One pass: the replies to a batch leave in one send_batch when it is handled.
+  tx.begin();
+  const more = pollBatches();
+  tx.end();
+  return more;
+}
+
+function pollBatches(): i32 {
   while (eventCount() < EVENT_SOFT_LIMIT) {
     const n = rx.fill();
     if (n <= 0) return n;
@@ -451,8 +465,13 @@ let batchRecords: u32 = 0;
 let batchDatagrams: u32 = 0;
 let batchStatus: i32 = OK;
 let batchWithFlags: bool = false;
+/** The event whose word `batchTag` a late send failure of the batch is written to. */
+let batchEvent: u32 = 0;
+let batchTag: u32 = 0;
 
-function batchBegin(client: u32): void {
+function batchBegin(client: u32, event: u32, tag: u32): void {
+  batchEvent = event;
+  batchTag = tag;
   batchClient = client;
   batchTo = daemonPort;
   batchOff = 0;
@@ -472,7 +491,7 @@ function batchAdd(i: u32): void {
     if (batchStatus != OK) return;
   }
   const seq = takeSeq();
-  const at = TX + batchOff;
+  const at = txBuf() + batchOff;
   batchOff += buildMapinfoRecord(at, batchClient, ownPort, mapinfoLocal(i), mapinfoMapped(i), mapinfoFlags(i), batchWithFlags);
   store<u32>(at + NLMSG_SEQ, seq);
   logPush(seq, i, batchClient);
@@ -492,7 +511,10 @@ function batchFlush(): void {
  */
 function resendMapinfo(client: u32): void {
   logForget(client);
-  batchBegin(client);
+  // The event comes first so that a send failing after this call can still be told in it.
+  const ev = eventCount();
+  pushEvent(EV_MAPINFO_SENT, client, OK, 0);
+  batchBegin(client, ev, TAG_STATUS);
   for (let i = mapinfoFirst(); i != NIL && batchStatus == OK; i = mapinfoNext(i)) {
     if (mapinfoClient(i) == client) batchAdd(i);
   }
@@ -502,13 +524,16 @@ function resendMapinfo(client: u32): void {
   let numSeq: u32 = 0;
   if (status == OK) {
     numSeq = takeSeq();
-    status = sendTx(buildMapinfoNum(TX, client, numSeq, ownPort, batchRecords), to, 0);
+    status = sendTx(buildMapinfoNum(txBuf(), client, numSeq, ownPort, batchRecords), to, 0, TAG_STATUS, ev);
     if (status == OK) {
       bump(STAT_TX_MESSAGES);
       store<u32>(MAPINFO_NUM_SEQ + (<usize>client << 2), numSeq);
     }
   }
-  const e = pushEvent(EV_MAPINFO_SENT, client, status, numSeq);
+  const e = eventBase() + <usize>ev * EVENT_SIZE;
+  // A batch that left early (a full transmit area) may have failed already and said so.
+  if (status != OK) setEventStatus(e, status);
+  store<u32>(e + EVENT_SEQ, numSeq);
   setEventValues(e, batchRecords, batchDatagrams, 0);
   setEventPort(e, to);
 }
@@ -533,7 +558,7 @@ function onMapinfoRefused(msg: usize, client: u32, k: u32, code: i32): void {
   while (end < resendLen && load<u32>(logAt(end) + LOG_DATAGRAM) == datagram) end++;
   let resent: u32 = 0;
   if (end > k + 1) {
-    batchBegin(client);
+    batchBegin(client, eventCount() - 1, TAG_VALUE_C);
     for (let j = k + 1; j < end && batchStatus == OK; j++) {
       const entry = logAt(j);
       if (load<u32>(entry + LOG_SEQ) == 0) continue;
@@ -543,12 +568,13 @@ function onMapinfoRefused(msg: usize, client: u32, k: u32, code: i32): void {
     if (batchStatus == OK && batchOff > 0) batchFlush();
     resent = batchRecords;
   }
-  setEventValues(e, mapinfoFlags(record), resent, <u32>batchStatus);
+  const failed = load<u32>(e + EVENT_WORD_C);
+  setEventValues(e, mapinfoFlags(record), resent, failed != 0 ? failed : <u32>batchStatus);
 }
 
 function flushBatch(off: u32, to: u32): i32 {
-  const len = off + buildBatchDone(TX + off, ownPort);
-  return sendTx(len, to, 0);
+  const len = off + buildBatchDone(txBuf() + off, ownPort);
+  return sendTx(len, to, 0, batchTag, batchEvent);
 }
 
 /** Replay: a capture shows `client` sent a MAPINFO_NUM with header seq `seq`, so its ack is matched against that. */
@@ -577,7 +603,7 @@ function onHello(msg: usize, len: u32, client: u32): void {
   if (maxVersion <= IWPM_UABI_VERSION_MIN) {
     // A v3 kernel has no HELLO op and answers with NLMSG_ERROR; iwpmd reads
     // that as "fall back to v3" (reference §4.9).
-    const status = sendTx(buildNetlinkError(TX, msg, len, -LINUX_EINVAL), msgPid(msg), 0);
+    const status = sendTx(buildNetlinkError(txBuf(), msg, len, -LINUX_EINVAL), msgPid(msg), 0, TAG_STATUS, eventCount() - 1);
     setEventStatus(e, status);
     setEventValues(e, IWPM_UABI_VERSION_MIN, offered, 1);
     return;
@@ -586,7 +612,7 @@ function onHello(msg: usize, len: u32, client: u32): void {
   setEchoSeq(msgSeq(msg));
   setAbiVersion(min(maxVersion, offered));
   setDaemon(msgPid(msg));
-  const status = sendTx(buildHello(TX, client, takeSeq(), ownPort, abiVersion), msgPid(msg), 0);
+  const status = sendTx(buildHello(txBuf(), client, takeSeq(), ownPort, abiVersion), msgPid(msg), 0, TAG_STATUS, eventCount() - 1);
   if (status == OK) bump(STAT_TX_MESSAGES);
   setEventStatus(e, status);
   setEventValues(e, abiVersion, offered, 0);

@@ -1,10 +1,12 @@
 import { ERRNO_CONNREFUSED, random_get } from "../bindings";
 import { buildBatchDone } from "../iwpm/messages";
-import { RxArea, Sender, TxOne } from "../netlink/io";
+import { RxArea, Sender, TxArea } from "../netlink/io";
 import { TrustPolicy } from "../trust";
 import { IWPM_UABI_VERSION, IWPM_UABI_VERSION_MIN, MAX_NL_CLIENTS } from "../iwpm/constants";
 import { E_SEND_FAILED, OK } from "../status";
-import { bump, STAT_TX_DATAGRAMS } from "./stats";
+import { EVENT_STATUS, EVENT_WORD_C } from "../gen/events";
+import { eventBase, eventCount, EVENT_SIZE } from "./events";
+import { bump, STAT_TX_DATAGRAMS, STATS } from "./stats";
 
 // The client's global state (reference §4.1, §4.2) and its I/O buffers.
 
@@ -16,7 +18,7 @@ export const REG_UNDEF: u8 = 0x01;
 export const REG_VALID: u8 = 0x02;
 export const REG_INCOMPL: u8 = 0x04;
 
-/** Send buffer: one datagram as iwpmd reads it at most. */
+/** Send buffer outside a pass (an API call): one datagram as iwpmd reads it at most. */
 export const TX_CAP: u32 = 4112;
 export const TX: usize = memory.data(<i32>TX_CAP, 8);
 /** Where the host feeds one datagram by hand (replay, benchmarks): the largest it hands over at once. */
@@ -41,7 +43,28 @@ export let echoSeq: u32 = 0;
 let nextSeq: u32 = 1;
 export let ownPort: u32 = 0;
 export const rx = new RxArea(3, RX_SLOT);
-const tx = new TxOne(3);
+
+/** Which word of its event a send's late failure is written to: the status, or value C. */
+export const TAG_STATUS: u32 = 1;
+export const TAG_VALUE_C: u32 = 2;
+export let lastErrno: u32 = 0;
+
+class ClientTx extends TxArea {
+  /** A reply queued in a pass was not sent: its event says so and it is not counted as sent. */
+  onFail(i: u32): void {
+    lastErrno = this.errno(i);
+    const p = STATS + (<usize>STAT_TX_DATAGRAMS << 2);
+    store<u32>(p, load<u32>(p) - 1);
+    const word = this.tag(i, 0);
+    const event = this.tag(i, 1);
+    if (word == 0 || event >= eventCount()) return;
+    const e = eventBase() + <usize>event * EVENT_SIZE;
+    store<i32>(e + (word == TAG_STATUS ? EVENT_STATUS : EVENT_WORD_C), E_SEND_FAILED);
+  }
+}
+
+/** Replies built while a poll pass handles a batch leave together when it ends (io.ts TxArea). */
+export const tx = new ClientTx(3, TX_CAP);
 /** The sender of the datagram being handled. */
 export const sender = new Sender();
 /** Who may speak as the daemon (docs/api.md "Trust"). */
@@ -49,7 +72,6 @@ export const trust = new TrustPolicy();
 export let timeoutNs: u64 = 10_000_000_000;
 /** How long requests wait before the daemon's port is probed (0: never probed). */
 export let livenessNs: u64 = 250_000_000;
-export let lastErrno: u32 = 0;
 
 const REGISTRATION: usize = memory.data(<i32>MAX_NL_CLIENTS);
 const INIT_COUNT: usize = memory.data(<i32>MAX_NL_CLIENTS * 4, 4);
@@ -130,9 +152,18 @@ export function clientValid(client: u32): bool {
   return client < MAX_NL_CLIENTS && initCount(client) > 0;
 }
 
-/** Sends `len` bytes of TX at once, from where they were built. Returns OK or E_SEND_FAILED with the errno kept in lastErrno. */
-export function sendTx(len: u32, port: u32, groups: u32): i32 {
-  const errno = tx.send(TX, len, port, groups);
+/** Where the next datagram is built: a slot of the transmit area during a poll pass, else TX. */
+export function txBuf(): usize {
+  return tx.inPass() ? tx.next() : TX;
+}
+
+/**
+ * Sends `len` bytes built at txBuf(): at once outside a pass, else when the pass ends. Returns OK
+ * or E_SEND_FAILED with the errno kept in lastErrno. A queued datagram that fails later reports
+ * E_SEND_FAILED in word `tag` (TAG_STATUS, TAG_VALUE_C; 0 none) of event `event`.
+ */
+export function sendTx(len: u32, port: u32, groups: u32, tag: u32 = 0, event: u32 = 0): i32 {
+  const errno = tx.queue(txBuf(), len, port, groups, tag, event, 0);
   if (errno != 0) {
     lastErrno = errno;
     return E_SEND_FAILED;
@@ -141,12 +172,14 @@ export function sendTx(len: u32, port: u32, groups: u32): i32 {
   return OK;
 }
 
+
 /**
  * Whether a process still holds netlink port `port`: a bare NLMSG_DONE (which a port mapper reads
  * as "nothing more in this datagram") is refused with ECONNREFUSED when nobody is bound there.
  */
 export function probePort(port: u32): bool {
-  const errno = tx.send(TX, buildBatchDone(TX, ownPort), port, 0);
+  const at = txBuf();
+  const errno = tx.sendNow(at, buildBatchDone(at, ownPort), port, 0);
   if (errno == 0) bump(STAT_TX_DATAGRAMS);
   return errno != <u32>ERRNO_CONNREFUSED;
 }

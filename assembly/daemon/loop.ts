@@ -11,7 +11,7 @@ import { mappingDrop, mappingFirst, mappingHandle } from "../service/mappings";
 import { handleServiceDatagram } from "./netlink";
 import { releasePort } from "../service/ports";
 import { countDrop, DROP_UNTRUSTED } from "../service/events";
-import { SRX_CAP, svcRx, svcSender, svcTrust } from "../service/state";
+import { SRX_CAP, svcRx, svcSender, svcTrust, svcTx } from "../service/state";
 
 // The service's event loop: drain the netlink socket, a batch at a time, and the UDP sockets.
 
@@ -21,6 +21,8 @@ const PEER: usize = memory.data(<i32>PEER_SIZE, 8);
 
 /** Reads every queued datagram until none is left or events need draining; 1 = stopped early. */
 export function servicePollAll(): i32 {
+  // One pass: the answers to everything read here leave in one send_batch at the end.
+  svcTx.begin();
   while (eventCount() < EVENT_SOFT_LIMIT) {
     const n = svcRx.fill();
     if (n <= 0) break;
@@ -45,6 +47,7 @@ export function servicePollAll(): i32 {
       handlePeerDatagram(fd, URX, min(load<u32>(IO), WIRE_REQUEST_SIZE), PEER);
     }
   }
+  svcTx.end();
   return eventCount() >= EVENT_SOFT_LIMIT ? 1 : 0;
 }
 

@@ -70,10 +70,8 @@ import {
 } from "../service/events";
 import {
   mappingAdd,
-  mappingDrop,
   mappingFind,
   mappingFindSameLocal,
-  mappingHandle,
   mappingRoomFor,
   mappingLocal,
   mappingMapped,
@@ -90,13 +88,18 @@ import {
   countMapinfo,
   mapinfoAccepted,
   registerClient,
-  STX,
+  failRequest,
+  ON_FAIL_EVENT_ERRNO,
+  ON_FAIL_EVENT_STATUS,
+  svcBuf,
   svcPort,
   svcSend,
   svcSender,
   svcSetVersion,
   svcVersion,
+  svcTx,
   takeClientSeq,
+  unrefMapping,
 } from "../service/state";
 
 // The service's netlink side (reference §5.2, §5.3, §4.9), handler by
@@ -105,6 +108,8 @@ import {
 // answered with HANDLE_ERR where iwpmd sends one and reported as an event.
 
 const MAPPED: usize = memory.data(<i32>SOCKADDR_SIZE, 8);
+/** Whether an ADD reply may be queued in the transmit area (see onRemove). */
+let addsQueued = false;
 
 /** Handles one datagram of `len` bytes at `buf`. */
 export function handleServiceDatagram(buf: usize, len: u32): void {
@@ -148,7 +153,7 @@ function dispatch(msg: usize, client: u32, op: u32): bool {
 
 /** Reports a refused request, with HANDLE_ERR(code) when `answer`; always false (the datagram stops here). */
 function refuse(msg: usize, client: u32, op: u32, code: i32, answer: bool): bool {
-  const errno = answer ? sendHandleErr(client, msgSeq(msg), <u32>code) : 0;
+  const errno = answer ? sendHandleErr(client, msgSeq(msg), <u32>code, ON_FAIL_EVENT_ERRNO, 0) : 0;
   emitRequestFailed(client, code, msgSeq(msg), op, msgPid(msg), answer, errno);
   return false;
 }
@@ -184,8 +189,8 @@ function onRegPid(msg: usize, client: u32): bool {
   const first = !clientRegistered(client);
   if (first) registerClient(client, ulib, attrLen(IWPM_NLA_REG_ULIB_NAME));
   else if (!sameName(clientUlib(client), ulib)) return refuse(msg, client, OP_REG_PID, IWPM_USER_LIB_INFO_ERR, true);
-  const len = buildRegPidReply(STX, msgType(msg), takeClientSeq(client), svcPort, msgSeq(msg), attrPtr(IWPM_NLA_REG_IBDEV_NAME), attrLen(IWPM_NLA_REG_IBDEV_NAME), svcVersion);
-  const errno = svcSend(len, msgPid(msg));
+  const len = buildRegPidReply(svcBuf(), msgType(msg), takeClientSeq(client), svcPort, msgSeq(msg), attrPtr(IWPM_NLA_REG_IBDEV_NAME), attrLen(IWPM_NLA_REG_IBDEV_NAME), svcVersion);
+  const errno = svcSend(len, msgPid(msg), failRequest(client, OP_REG_PID), msgSeq(msg));
   if (errno != 0) {
     emitRequestFailed(client, E_SEND_FAILED, msgSeq(msg), OP_REG_PID, msgPid(msg), false, errno);
     return false;
@@ -218,17 +223,6 @@ function newMappedAddress(local: usize, flags: u32): i64 {
   return <i64>handle;
 }
 
-/** Drops one reference; the last one closes the port and unlists the mapping. */
-function unref(m: u32): u32 {
-  const refs = mappingRefs(m) - 1;
-  if (refs != 0) {
-    mappingSetRefs(m, refs);
-    return refs;
-  }
-  releasePort(mappingHandle(m));
-  mappingDrop(m);
-  return 0;
-}
 
 function onAdd(msg: usize, client: u32): bool {
   if (!validForDaemon(msg, OP_ADD_MAPPING)) return refuse(msg, client, OP_ADD_MAPPING, IWPM_INVALID_NLMSG_ERR, true);
@@ -245,18 +239,17 @@ function onAdd(msg: usize, client: u32): bool {
     handle = newMappedAddress(local, flags);
     if (handle < 0) return refuse(msg, client, OP_ADD_MAPPING, IWPM_CREATE_MAPPING_ERR, true);
   }
-  const storedLocal = m != NIL ? mappingLocal(m) : local;
-  const mapped = m != NIL ? mappingMapped(m) : MAPPED;
-  const len = buildAddMappingReply(STX, msgType(msg), takeClientSeq(client), svcPort, msgSeq(msg), storedLocal, mapped);
-  const errno = svcSend(len, msgPid(msg));
+  // Listed before its reply leaves, which may be at the end of the pass; iwpmd lists a new mapping
+  // only once its reply went out, so a failed send gives the reference back (state.ts onSendFailed).
+  if (m == NIL) m = mappingAdd(local, MAPPED, client, flags, <u32>handle, svcSender.port);
+  const len = buildAddMappingReply(svcBuf(), msgType(msg), takeClientSeq(client), svcPort, msgSeq(msg), mappingLocal(m), mappingMapped(m));
+  const errno = svcSend(len, msgPid(msg), failRequest(client, OP_ADD_MAPPING), msgSeq(msg), m);
   if (errno != 0) {
-    // iwpmd lists a new mapping only once its reply went out.
-    if (m != NIL) unref(m);
-    else releasePort(<u32>handle);
+    unrefMapping(m);
     emitRequestFailed(client, E_SEND_FAILED, msgSeq(msg), OP_ADD_MAPPING, msgPid(msg), false, errno);
     return false;
   }
-  if (m == NIL) m = mappingAdd(local, MAPPED, client, flags, <u32>handle, svcSender.port);
+  if (svcTx.inPass()) addsQueued = true;
   emitMappingAdded(mappingOwner(m), msgSeq(msg), OP_ADD_MAPPING, mappingRefs(m), flags, mappingLocal(m), mappingMapped(m));
   return true;
 }
@@ -285,7 +278,7 @@ function onQuery(msg: usize, client: u32): bool {
     countDrop(DROP_EXCHANGE_LIMIT);
   }
   if (failure != OK) {
-    if (m != NIL) unref(m);
+    if (m != NIL) unrefMapping(m);
     else releasePort(<u32>handle);
     return refuse(msg, client, OP_QUERY_MAPPING, failure, failure == IWPM_CREATE_MAPPING_ERR);
   }
@@ -296,6 +289,12 @@ function onQuery(msg: usize, client: u32): bool {
 }
 
 function onRemove(msg: usize, client: u32): bool {
+  // A queued ADD reply names its mapping by index for the case it fails: it leaves before a
+  // mapping can be dropped, so the index cannot come to mean another.
+  if (addsQueued) {
+    addsQueued = false;
+    svcTx.flush();
+  }
   if (!validForDaemon(msg, OP_REMOVE_MAPPING)) return refuse(msg, client, OP_REMOVE_MAPPING, IWPM_INVALID_NLMSG_ERR, true);
   const m = mappingFindSameLocal(attrPtr(IWPM_NLA_MANAGE_ADDR));
   // Unknown, or another index's: ignored without an answer (teardown may name a mapping that never was).
@@ -304,7 +303,7 @@ function onRemove(msg: usize, client: u32): bool {
     return true;
   }
   emitMappingRemoved(mappingOwner(m), msgSeq(msg), mappingRefs(m) - 1, mappingLocal(m), mappingMapped(m));
-  unref(m);
+  unrefMapping(m);
   return true;
 }
 
@@ -346,8 +345,8 @@ function onMapinfoNum(msg: usize, client: u32): bool {
   if (!validForDaemon(msg, OP_MAPINFO_NUM)) return refuse(msg, client, OP_MAPINFO_NUM, IWPM_INVALID_NLMSG_ERR, true);
   const sent = attrU32(IWPM_NLA_MAPINFO_SEND_NUM);
   const acked = mapinfoAccepted(client);
-  const len = buildMapinfoNumAck(STX, msgType(msg), takeClientSeq(client), svcPort, msgSeq(msg), sent, acked);
-  const errno = svcSend(len, msgPid(msg));
+  const len = buildMapinfoNumAck(svcBuf(), msgType(msg), takeClientSeq(client), svcPort, msgSeq(msg), sent, acked);
+  const errno = svcSend(len, msgPid(msg), ON_FAIL_EVENT_STATUS, 0);
   emitMapinfoCount(client, errno == 0 ? OK : E_SEND_FAILED, msgSeq(msg), msgPid(msg), sent, acked);
   return errno == 0;
 }
@@ -362,7 +361,8 @@ function onHello(msg: usize, client: u32): bool {
     return false;
   }
   if (offered > IWPM_UABI_VERSION) {
-    const errno = sendHandleErr(client, msgSeq(msg), <u32>IWPM_VERSION_MISMATCH_ERR);
+    // The requestFailed event, pushed after the hello event, tells a late failure.
+    const errno = sendHandleErr(client, msgSeq(msg), <u32>IWPM_VERSION_MISMATCH_ERR, ON_FAIL_EVENT_ERRNO, 1);
     emitHello(client, IWPM_VERSION_MISMATCH_ERR, msgSeq(msg), svcVersion, offered, false);
     emitRequestFailed(client, IWPM_VERSION_MISMATCH_ERR, msgSeq(msg), OP_HELLO, msgPid(msg), true, errno);
     return false;

@@ -6,7 +6,7 @@ import { saBuild, saPort, saReadIp } from "../service/addr";
 import { countDrop, DROP_EXCHANGE_LIMIT, DROP_PEER_MALFORMED, DROP_PEER_UNMATCHED, emitPeerRequest, emitQueryDone } from "../service/events";
 import { mappingFind, mappingFindSameLocal, mappingLocal, mappingMapped, mappingOwner, mappingWildcard } from "../service/mappings";
 import { sendConnInfo } from "../service/send";
-import { svcClientPort } from "../service/state";
+import { ON_FAIL_EVENT_ERRNO, ON_FAIL_QUIET, svcClientPort } from "../service/state";
 import {
   exchangeAdd,
   exchangeAnswered,
@@ -107,7 +107,7 @@ function onRequest(fd: u32, peer: usize): void {
   ticksArm();
   udpSend(fd, MSG, len, peer);
   const owner = mappingOwner(m);
-  sendConnInfo(owner, rdmaType(owner, OP_REMOTE_INFO), 0, svcClientPort, mappingLocal(m), remote, mappingMapped(m), mappedRemote, 0);
+  sendConnInfo(owner, rdmaType(owner, OP_REMOTE_INFO), 0, svcClientPort, mappingLocal(m), remote, mappingMapped(m), mappedRemote, 0, ON_FAIL_QUIET, 0);
   emitPeerRequest(owner, OK, false, mappingLocal(m), remote, mappingMapped(m), mappedRemote);
 }
 
@@ -128,7 +128,7 @@ function onAccept(fd: u32, peer: usize): void {
   if (wasComplete) return;
   if (type != X_ACK) {
     const owner = mappingOwner(m);
-    const errno = sendConnInfo(owner, exchangeNlType(x), exchangeNlSeq(x), exchangeNlPid(x), mappingLocal(m), exchangeRemote(x), mappingMapped(m), remoteMapped, 0);
+    const errno = sendConnInfo(owner, exchangeNlType(x), exchangeNlSeq(x), exchangeNlPid(x), mappingLocal(m), exchangeRemote(x), mappingMapped(m), remoteMapped, 0, ON_FAIL_EVENT_ERRNO, 0);
     emitQueryDone(exchangeClient(x), OK, exchangeNlSeq(x), exchangeNlPid(x), errno, mappingLocal(m), exchangeRemote(x), mappingMapped(m), remoteMapped);
     if (errno != 0) return;
     // Remembered so that a repeated ACCEPT (our ACK was lost) is acked again.
@@ -152,7 +152,7 @@ function onReject(): void {
   if (wasComplete) return;
   const owner = mappingOwner(m);
   const remote = exchangeRemote(x);
-  const errno = sendConnInfo(owner, exchangeNlType(x), exchangeNlSeq(x), exchangeNlPid(x), mappingLocal(m), remote, mappingMapped(m), remote, IWPM_REMOTE_QUERY_REJECT);
+  const errno = sendConnInfo(owner, exchangeNlType(x), exchangeNlSeq(x), exchangeNlPid(x), mappingLocal(m), remote, mappingMapped(m), remote, IWPM_REMOTE_QUERY_REJECT, ON_FAIL_EVENT_ERRNO, 0);
   emitQueryDone(exchangeClient(x), IWPM_REMOTE_QUERY_REJECT, exchangeNlSeq(x), exchangeNlPid(x), errno, mappingLocal(m), remote, mappingMapped(m), remote);
 }
 

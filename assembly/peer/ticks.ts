@@ -4,6 +4,7 @@ import { NIL } from "../tables/slab";
 import { countDrop, DROP_PEER_TIMEOUT, emitQueryDone } from "../service/events";
 import { mappingFindSameLocal, mappingLocal, mappingMapped, mappingOwner } from "../service/mappings";
 import { sendConnInfo } from "../service/send";
+import { ON_FAIL_EVENT_ERRNO } from "../service/state";
 import {
   exchangeBudget,
   exchangeClient,
@@ -61,6 +62,8 @@ function queryTimedOut(i: u32): void {
     mappingMapped(m),
     remote,
     IWPM_REMOTE_QUERY_REJECT,
+    ON_FAIL_EVENT_ERRNO,
+    0,
   );
   emitQueryDone(exchangeClient(i), IWPM_REMOTE_QUERY_REJECT, exchangeNlSeq(i), exchangeNlPid(i), errno, mappingLocal(m), remote, mappingMapped(m), remote);
 }

@@ -1,4 +1,11 @@
-import { RxArea, Sender, TxOne } from "../netlink/io";
+import { eventBase, eventCount, EVENT_SIZE } from "../lib/events";
+import { EV_SVC_QUERY_DONE, EV_SVC_QUERY_DONE_ERRNO, EV_SVC_REQUEST_FAILED_ERRNO, EVENT_KIND, EVENT_STATUS } from "../gen/events";
+import { RxArea, Sender, TxArea } from "../netlink/io";
+import { E_SEND_FAILED } from "../status";
+import { NIL } from "../tables/slab";
+import { emitMappingRemoved, emitRequestFailed } from "./events";
+import { mappingDrop, mappingHandle, mappingLocal, mappingMapped, mappingOwner, mappingRefs, mappingSetRefs } from "./mappings";
+import { releasePort } from "./ports";
 import { TrustPolicy } from "../trust";
 import { IWPM_UABI_VERSION, MAX_NL_CLIENTS } from "../iwpm/constants";
 
@@ -13,10 +20,10 @@ export const SRX_CAP: u32 = 4112;
 export const SRX: usize = memory.data(<i32>SRX_CAP, 8);
 /** The largest message the service builds is a 560-byte QUERY reply. */
 export const STX_CAP: u32 = 1024;
-export const STX: usize = memory.data(<i32>STX_CAP, 8);
+/** Where a datagram is built outside a pass (start-up, timers, datagrams fed by hand). */
+const STX: usize = memory.data(<i32>STX_CAP, 8);
 
 export const svcRx = new RxArea(4, SRX_CAP);
-const svcTx = new TxOne(4);
 /** The sender of the datagram being handled. */
 export const svcSender = new Sender();
 /** Who may speak as a client (docs/api.md "Trust"); the kernel (port 0) always may. */
@@ -86,9 +93,78 @@ export function countMapinfo(i: u32): void {
   store<u32>(client(i) + 40, mapinfoAccepted(i) + 1);
 }
 
-/** Sends `len` bytes of STX to netlink port `port` at once; returns the WASI errno (0 sent). */
-export function svcSend(len: u32, port: u32): u32 {
-  const errno = svcTx.send(STX, len, port, 0);
+/** Where the next datagram is built: a slot of the transmit area during a pass, else STX. */
+export function svcBuf(): usize {
+  return svcTx.inPass() ? svcTx.next() : STX;
+}
+
+// What a send that fails after its pass (tag word 0, low byte) does besides keeping svcLastErrno:
+/** Nothing more (HELLO, MAPINFO requests, REMOTE_INFO: iwpmd does not look either). */
+export const ON_FAIL_QUIET: u32 = 0;
+/** A requestFailed event (client and op in word 0, request seq in word 1); a mapping (word 2) is given back. */
+export const ON_FAIL_REQUEST: u32 = 1;
+/**
+ * The errno is written into a requestFailed or queryDone event pushed after the send; word 1 says
+ * which, as an offset from the next event when the send is made (0: the next one).
+ */
+export const ON_FAIL_EVENT_ERRNO: u32 = 2;
+/** The status of an event pushed after the send (word 1 as for ON_FAIL_EVENT_ERRNO) becomes SEND_FAILED. */
+export const ON_FAIL_EVENT_STATUS: u32 = 3;
+
+/** Tag word 0 for ON_FAIL_REQUEST. */
+export function failRequest(client: u32, op: u32): u32 {
+  return ON_FAIL_REQUEST | (client << 8) | (op << 16);
+}
+
+/**
+ * Sends `len` bytes built at svcBuf() to netlink port `port`: at once outside a pass (the WASI
+ * errno, 0 sent), else when the pass ends (0; a failure is then handled by the tag, above).
+ */
+export function svcSend(len: u32, port: u32, kind: u32 = ON_FAIL_QUIET, b: u32 = 0, c: u32 = NIL): u32 {
+  // The event index is taken here, after the datagram was built: building may have flushed a full
+  // area, whose failures push events of their own.
+  const event = kind == ON_FAIL_EVENT_ERRNO || kind == ON_FAIL_EVENT_STATUS ? eventCount() + b : b;
+  const errno = svcTx.queue(svcBuf(), len, port, 0, kind, event, c);
   if (errno != 0) svcLastErrno = errno;
   return errno;
 }
+
+/** Drops one reference of mapping `m`; the last one closes its port and unlists it. The references left. */
+export function unrefMapping(m: u32): u32 {
+  const refs = mappingRefs(m) - 1;
+  if (refs != 0) {
+    mappingSetRefs(m, refs);
+    return refs;
+  }
+  releasePort(mappingHandle(m));
+  mappingDrop(m);
+  return 0;
+}
+
+class ServiceTx extends TxArea {
+    onFail(i: u32): void {
+    const errno = this.errno(i);
+    svcLastErrno = errno;
+    const a = this.tag(i, 0);
+    const kind = a & 0xff;
+    const b = this.tag(i, 1);
+    if (kind == ON_FAIL_REQUEST) {
+      const client = (a >> 8) & 0xff;
+      const m = this.tag(i, 2);
+      // iwpmd lists a new mapping only once its reply went out: the reference it took is given back.
+      if (m != NIL) {
+        emitMappingRemoved(mappingOwner(m), b, mappingRefs(m) - 1, mappingLocal(m), mappingMapped(m));
+        unrefMapping(m);
+      }
+      emitRequestFailed(client, E_SEND_FAILED, b, a >> 16, this.port(i), false, errno);
+      return;
+    }
+    if ((kind != ON_FAIL_EVENT_ERRNO && kind != ON_FAIL_EVENT_STATUS) || b >= eventCount()) return;
+    const e = eventBase() + <usize>b * EVENT_SIZE;
+    if (kind == ON_FAIL_EVENT_STATUS) store<i32>(e + EVENT_STATUS, E_SEND_FAILED);
+    else store<u32>(e + (load<u16>(e + EVENT_KIND) == EV_SVC_QUERY_DONE ? EV_SVC_QUERY_DONE_ERRNO : EV_SVC_REQUEST_FAILED_ERRNO), errno);
+  }
+}
+
+/** The answers to one poll pass leave together when it ends (io.ts TxArea). */
+export const svcTx = new ServiceTx(4, STX_CAP);

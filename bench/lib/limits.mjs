@@ -36,7 +36,7 @@ const TEXT = {
     const big = r.workloads.w1.sizes.at(-1);
     const raw = w1PerOp(r, "core-raw", big);
     const ts = w1PerOp(r, "core-ts", big);
-    return `A context line, not one of the targets: it shows what the TypeScript wrapper costs. The core's own work is the raw row (${f(raw)} ns per operation on average at ${f(big)}); \`Core.writeAddr\` (src/core/core.ts → \`writeSockaddr\` in src/core/sockaddr.ts) adds ~${f(ts - raw)} ns per operation. Per address it builds a fresh \`DataView\` over the whole memory, fills 128 bytes, and parses the dotted text with \`parseIPv4\` (src/core/ip.ts: \`String.split\`, a regular expression per octet, \`Number()\`, a new \`Uint8Array\`). In a CPU profile of the public API's W1 run (which parses each address twice, in \`parseAddress\` and again in \`writeAddr\`), \`parseIPv4\` and its regular expression alone took ~44% of the samples, the garbage collector ~12%, and the core's Wasm functions ~10%. A cause outside the core: parsing once, or caching the 4 address bytes with the parsed address, would remove most of it.`;
+    return `A context line, not one of the targets: it shows what the TypeScript wrapper costs. The core's own work is the raw row (${f(raw)} ns per operation on average at ${f(big)}); \`Core.writeAddr\` (src/core/core.ts → \`writeSockaddr\` in src/core/sockaddr.ts) adds ~${f(ts - raw)} ns per operation: it parses the dotted text into one number (\`parseIPv4Number\`, src/core/ip.ts, nothing allocated), clears the 128-byte slot word by word and writes through the one \`DataView\` the wrapper keeps until memory grows. The public API parses each address once at its edge (\`parseSockAddr\`, src/api/address.ts) and hands the core those bytes (\`writeParsedAddr\`), without reading the text again; its label for an error is formatted only when an error is made.`;
   },
   "w1-vs-tuned": (r) => tunedText(r),
   "w1-insert-vs-tuned": (r) => tunedText(r),
@@ -91,21 +91,21 @@ const TEXT = {
       `So what limits every W4 figure is the client's own CPU per pair: ${f(cpu(api ?? core, "sequential"), 1)} µs one at a time against C's ${f(cpu(c, "sequential"), 1)} µs. To reach 0.9× C's rate one at a time a client could spend about ${f((cpu(c, "sequential") + iw) / 0.9 - iw, 1)} µs per pair; to match it with ${w4.settings.inflight} in flight, about C's ${f(cpu(c, "pipelined"), 1)} µs. Where the Node client's CPU goes (CPU profiles and \`strace -c\` of the clients in this benchmark):`,
     );
     lines.push(
-      "- **System calls.** Per pair the C client makes three: `sendto` (ADD), a blocking `recv` (the reply) and `sendto` (REMOVE). The core client makes five: `sendmmsg` (ADD), libuv's `epoll_pwait`, `recvmmsg` (the reply), a second `recvmmsg` that finds the queue empty (the core reads until EAGAIN, as it must when many datagrams are queued), and `sendmmsg` (REMOVE). The public API makes one more `recvmmsg` per pair: `removeMapping()` drives the core, which looks for datagrams and finds none. The native `recvBatch`/`sendBatch` calls took ~23% of the API client's profile samples and ~18% of the core client's (idle time included), which includes the kernel's delivery of each datagram.",
+      "- **System calls.** Per pair the C client makes three: `sendto` (ADD), a blocking `recv` (the reply) and `sendto` (REMOVE). The Node clients make four: `sendmmsg` (ADD), libuv's `epoll_pwait`, `recvmmsg` (the reply) and `sendmmsg` (REMOVE). Once the addon has found the queue empty since the last wake-up it answers \"nothing queued\" without a syscall (the poll is level-triggered, so a datagram arriving meanwhile wakes it again), which removed the EAGAIN `recvmmsg` that ended every pass and the one each API call's pump made (`strace -c` over 2,000 pairs one at a time: 2,003 `recvmmsg`, where there were 6,150, 4,148 of them EAGAIN). The native `recvBatch`/`sendBatch` calls took ~13% of the API client's profile samples (idle time included), which includes the kernel's delivery of each datagram to iwpmd.",
     );
     lines.push(
       "- **The wake-up path.** A reply reaches the core through libuv's `uv_poll` callback, a node-api call into JavaScript, the client's pump, the core's `poll()`, the shim's `recv_batch` import and the addon again: four crossings between C, JavaScript and Wasm before the first byte is handled. Nothing is allocated or copied per datagram any more (the receive area and the transmit descriptors are in core memory), and the core's own Wasm functions took under 2% of the samples (4–5% of the busy ones).",
     );
     if (api) {
       lines.push(
-        `- **API layer.** The public API adds ~${f(cpu(api, "sequential") - cpu(core, "sequential"), 1)} µs per pair one at a time and ~${f(cpu(api, "pipelined") - cpu(core, "pipelined"), 1)} µs with ${w4.settings.inflight} in flight over the raw exports: a promise per request, an event object per reply with its addresses formatted as text, parsing each address on every call, re-arming the request timer on every pump, and the extra \`recvmmsg\` above. Garbage collection took ~8% of its samples (the raw-exports client: under 2%).`,
+        `- **API layer.** The public API adds ~${f(cpu(api, "sequential") - cpu(core, "sequential"), 1)} µs per pair one at a time and ~${f(cpu(api, "pipelined") - cpu(core, "pipelined"), 1)} µs with ${w4.settings.inflight} in flight over the raw exports: a promise per request, an event object per reply with its addresses formatted as text, and re-arming (or clearing) the request timer on every pump. An address is parsed once, into the bytes the core takes, and a call's error label is formatted only when an error is made. Garbage collection took ~5% of its samples.`,
       );
     }
     lines.push(
       `- **p99 one at a time.** The C client's p99 (${f(m(c?.sequential.p99Us))} µs) is a scheduler wake-up; the Node clients' add garbage-collection pauses and the longer wake-up path above, on a machine shared with other work (core ${f(m(core?.sequential.p99Us))} µs${api ? `, API ${f(m(api.sequential.p99Us))} µs` : ""}).`,
     );
     lines.push(
-      "The levers left: read only once per wake-up when a batch came back short (saves the EAGAIN `recvmmsg`), let `removeMapping()` send without polling, and keep the API's per-request objects off the hot path.",
+      "The levers left: keep the request timer armed while requests come and go (one at a time it is cleared and set again for every pair), build the reply's result without an event object, and let `removeMapping()` send without driving the core.",
     );
     return `${lines[0]}\n\n${lines.slice(1, 3).join("\n")}\n\n${lines[3]}\n\n${lines.slice(4, -1).join("\n")}\n\n${lines[lines.length - 1]}`;
   },

@@ -2,8 +2,8 @@
 // Portable (no node:net): the same parser runs in Node, Deno and browsers.
 
 import { IwpmError } from "../core/errors.js";
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../core/ip.js";
-import type { SockAddr } from "../core/sockaddr.js";
+import { formatIPv6, parseIPv4Number, parseIPv6 } from "../core/ip.js";
+import type { ParsedSockAddr, SockAddr } from "../core/sockaddr.js";
 
 /**
  * An address with its port: `"1.2.3.4:5"`, `"[::1]:5"`, `"[fe80::1%3]:5"` (numeric scope id), or an
@@ -62,22 +62,23 @@ function splitScope(input: unknown, text: string): { ip: string; scopeId?: numbe
   return { ip: text.slice(0, at), scopeId: checkU32(input, "scopeId", Number(scope)) };
 }
 
-function ipv6(input: unknown, text: string, port: number, scopeId: number | undefined, flowinfo: number | undefined): SockAddr {
-  const bytes = parseIPv6(text);
-  if (bytes === null) throw invalid(input, `"${text}" is not an IPv6 address`);
-  const out: SockAddr = { family: "ipv6", address: formatIPv6(bytes), port };
-  if (flowinfo !== undefined && flowinfo !== 0) out.flowinfo = flowinfo;
-  if (scopeId !== undefined && scopeId !== 0) out.scopeId = scopeId;
-  return out;
+function ipv6(input: unknown, text: string, port: number, scopeId: number | undefined, flowinfo: number | undefined): ParsedSockAddr {
+  const v6 = parseIPv6(text);
+  if (v6 === null) throw invalid(input, `"${text}" is not an IPv6 address`);
+  const addr: SockAddr = { family: "ipv6", address: formatIPv6(v6), port };
+  if (flowinfo !== undefined && flowinfo !== 0) addr.flowinfo = flowinfo;
+  if (scopeId !== undefined && scopeId !== 0) addr.scopeId = scopeId;
+  return { addr, v4: 0, v6 };
 }
 
-function ipv4(input: unknown, text: string, port: number): SockAddr {
-  const bytes = parseIPv4(text);
-  if (bytes === null) throw invalid(input, `"${text}" is not an IPv4 address`);
-  return { family: "ipv4", address: formatIPv4(bytes), port };
+function ipv4(input: unknown, text: string, port: number): ParsedSockAddr {
+  const v4 = parseIPv4Number(text);
+  if (v4 < 0) throw invalid(input, `"${text}" is not an IPv4 address`);
+  // Only the canonical dotted quad parses, so the text is already what formatting gives.
+  return { addr: { family: "ipv4", address: text, port }, v4, v6: null };
 }
 
-function parseString(input: string): SockAddr {
+function parseString(input: string): ParsedSockAddr {
   const text = input.trim();
   if (text.startsWith("[")) {
     const close = text.indexOf("]");
@@ -94,7 +95,7 @@ function parseString(input: string): SockAddr {
   return ipv4(input, host, parsePortText(input, text.slice(colon + 1)));
 }
 
-function parseObject(input: Exclude<AddressInput, string>): SockAddr {
+function parseObject(input: Exclude<AddressInput, string>): ParsedSockAddr {
   const { address, family } = input;
   if (typeof address !== "string") throw invalid(input, "address must be a string");
   const port = input.port;
@@ -103,6 +104,11 @@ function parseObject(input: Exclude<AddressInput, string>): SockAddr {
   }
   if (family !== undefined && family !== "ipv4" && family !== "ipv6") {
     throw invalid(input, `family "${String(family)}" is neither "ipv4" nor "ipv6"`);
+  }
+  if (family !== "ipv6" && input.scopeId === undefined && input.flowinfo === undefined) {
+    // The common case, a plain IPv4 address: a dotted quad holds no "%" or ":" to look for first.
+    const v4 = parseIPv4Number(address);
+    if (v4 >= 0) return { addr: { family: "ipv4", address, port }, v4, v6: null };
   }
   const split = splitScope(input, address);
   const looksV6 = split.ip.includes(":");
@@ -129,6 +135,11 @@ function parseObject(input: Exclude<AddressInput, string>): SockAddr {
  * Throws IwpmError INVALID_ARGUMENT saying which form is expected.
  */
 export function parseAddress(input: AddressInput): SockAddr {
+  return parseSockAddr(input).addr;
+}
+
+/** parseAddress, keeping the address bytes for the core beside the text form (the API's one parse). */
+export function parseSockAddr(input: AddressInput): ParsedSockAddr {
   if (typeof input === "string") return parseString(input);
   if (typeof input === "object" && input !== null) return parseObject(input);
   throw invalid(input, "neither a string nor an object");

@@ -10,7 +10,7 @@ import type { CoreEvent } from "../core/events.js";
 import type { SockAddr } from "../core/sockaddr.js";
 import { STATUS_LIMIT, Status, statusInfo } from "../core/status.js";
 import type { NetlinkSocket } from "../host/shim.js";
-import { type AddressInput, formatAddress, parseAddress } from "./address.js";
+import { type AddressInput, formatAddress, parseSockAddr } from "./address.js";
 import { IWPM_FLAGS_NO_PORT_MAP, IWPM_GROUP_MASK, IWPM_NL_TIMEOUT_MS, MAX_NL_CLIENTS, RDMA_NL_IWCM } from "./constants.js";
 import { TypedEmitter } from "./emitter.js";
 
@@ -267,9 +267,27 @@ interface Waiter {
   reject(err: IwpmError): void;
 }
 
+/**
+ * What a call was, for its error messages: kept as the parsed addresses and formatted only when an
+ * error is made (`${label}`), so a call that succeeds builds no text.
+ */
+class CallLabel {
+  constructor(
+    private readonly op: string,
+    private readonly a: SockAddr,
+    private readonly b?: SockAddr,
+  ) {}
+  toString(): string {
+    return this.b === undefined ? `${this.op}(${formatAddress(this.a)})` : `${this.op}(${formatAddress(this.a)}, ${formatAddress(this.b)})`;
+  }
+}
+
+/** A call's label: text, or a CallLabel formatted on demand. */
+type Label = string | CallLabel;
+
 /** A request in flight and everyone waiting for it (several for a coalesced registerPid). */
 interface Pending {
-  what: string;
+  what: Label;
   waiters: Set<Waiter>;
 }
 
@@ -453,13 +471,17 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     this.open("addMapping");
     const o = optionsObject<MappingCallOptions>(opts, "addMapping");
     const c = this.index(o.nlClient, "addMapping");
-    const addr = parseAddress(local);
+    const parsed = parseSockAddr(local);
+    const addr = parsed.addr;
     const flags = this.flags(o, "addMapping");
     const call = this.awaitOptions(o, "addMapping");
-    const what = `addMapping(${formatAddress(addr)})`;
+    const what = new CallLabel("addMapping", addr);
     checkNotAborted(call.signal, what);
-    this.core.writeAddr(0, addr);
-    const r = this.withTimeout(call.timeoutMs, () => this.core.exports.addMapping(c, flags));
+    this.core.writeParsedAddr(0, parsed);
+    const r =
+      call.timeoutMs === this.timeoutMs
+        ? this.core.exports.addMapping(c, flags)
+        : this.withTimeout(call.timeoutMs, () => this.core.exports.addMapping(c, flags));
     if (r <= 0) {
       this.pump();
       if (r < 0) throw this.syncError(-r, what);
@@ -475,18 +497,20 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     this.open("addAndQueryMapping");
     const o = optionsObject<MappingCallOptions>(opts, "addAndQueryMapping");
     const c = this.index(o.nlClient, "addAndQueryMapping");
-    const loc = parseAddress(local);
-    const rem = parseAddress(remote);
+    const parsedLoc = parseSockAddr(local);
+    const parsedRem = parseSockAddr(remote);
+    const loc = parsedLoc.addr;
+    const rem = parsedRem.addr;
     const flags = this.flags(o, "addAndQueryMapping");
     const call = this.awaitOptions(o, "addAndQueryMapping");
-    const what = `addAndQueryMapping(${formatAddress(loc)}, ${formatAddress(rem)})`;
+    const what = new CallLabel("addAndQueryMapping", loc, rem);
     // The remote port mapper answers in the family it was asked in; iwpmd would refuse the pair.
     if (loc.family !== rem.family) {
       throw new IwpmError("INVALID_ARGUMENT", `${what}: local and remote must both be IPv4 or both IPv6`);
     }
     checkNotAborted(call.signal, what);
-    this.core.writeAddr(0, loc);
-    this.core.writeAddr(1, rem);
+    this.core.writeParsedAddr(0, parsedLoc);
+    this.core.writeParsedAddr(1, parsedRem);
     const r = this.withTimeout(call.timeoutMs, () => this.core.exports.addAndQueryMapping(c, flags));
     if (r <= 0) {
       this.pump();
@@ -506,11 +530,11 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   removeMapping(local: AddressInput, opts?: ClientIndexOption): void {
     this.open("removeMapping");
     const c = this.index(optionsObject<ClientIndexOption>(opts, "removeMapping").nlClient, "removeMapping");
-    const addr = parseAddress(local);
-    this.core.writeAddr(0, addr);
+    const parsed = parseSockAddr(local);
+    this.core.writeParsedAddr(0, parsed);
+    // No reply and no event comes of it, and sending reads nothing: there is nothing to drive.
     const r = this.core.exports.removeMapping(c);
-    this.pump();
-    if (r < 0) throw this.syncError(-r, `removeMapping(${formatAddress(addr)})`);
+    if (r < 0) throw this.syncError(-r, new CallLabel("removeMapping", parsed.addr));
   }
 
   /**
@@ -521,13 +545,13 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   getRemoteInfo(mappedLocal: AddressInput, mappedRemote: AddressInput, opts?: ClientIndexOption): SockAddr | null {
     this.open("getRemoteInfo");
     const c = this.index(optionsObject<ClientIndexOption>(opts, "getRemoteInfo").nlClient, "getRemoteInfo");
-    const loc = parseAddress(mappedLocal);
-    const rem = parseAddress(mappedRemote);
-    this.core.writeAddr(0, loc);
-    this.core.writeAddr(1, rem);
+    const loc = parseSockAddr(mappedLocal);
+    const rem = parseSockAddr(mappedRemote);
+    this.core.writeParsedAddr(0, loc);
+    this.core.writeParsedAddr(1, rem);
     const r = this.core.exports.getRemoteInfo(c);
     if (r === -Status.NOT_FOUND) return null;
-    if (r < 0) throw this.syncError(-r, `getRemoteInfo(${formatAddress(loc)}, ${formatAddress(rem)})`);
+    if (r < 0) throw this.syncError(-r, new CallLabel("getRemoteInfo", loc.addr, rem.addr));
     const out = this.core.readAddr(2);
     if (out === null) throw new IwpmError("INTERNAL", "getRemoteInfo: the core returned an address of an unknown family");
     return out;
@@ -541,13 +565,13 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     this.open("createMapinfo");
     const o = optionsObject<MappingOptions>(opts, "createMapinfo");
     const c = this.index(o.nlClient, "createMapinfo");
-    const loc = parseAddress(local);
-    const map = parseAddress(mapped);
+    const loc = parseSockAddr(local);
+    const map = parseSockAddr(mapped);
     const flags = this.flags(o, "createMapinfo");
-    this.core.writeAddr(0, loc);
-    this.core.writeAddr(1, map);
+    this.core.writeParsedAddr(0, loc);
+    this.core.writeParsedAddr(1, map);
     const r = this.core.exports.createMapinfo(c, flags);
-    if (r < 0) throw this.syncError(-r, `createMapinfo(${formatAddress(loc)}, ${formatAddress(map)})`);
+    if (r < 0) throw this.syncError(-r, new CallLabel("createMapinfo", loc.addr, map.addr));
   }
 
   /**
@@ -556,13 +580,13 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
    */
   removeMapinfo(local: AddressInput, mapped: AddressInput): boolean {
     this.open("removeMapinfo");
-    const loc = parseAddress(local);
-    const map = parseAddress(mapped);
-    this.core.writeAddr(0, loc);
-    this.core.writeAddr(1, map);
+    const loc = parseSockAddr(local);
+    const map = parseSockAddr(mapped);
+    this.core.writeParsedAddr(0, loc);
+    this.core.writeParsedAddr(1, map);
     const r = this.core.exports.removeMapinfo();
     if (r === -Status.NOT_FOUND) return false;
-    if (r < 0) throw this.syncError(-r, `removeMapinfo(${formatAddress(loc)}, ${formatAddress(map)})`);
+    if (r < 0) throw this.syncError(-r, new CallLabel("removeMapinfo", loc.addr, map.addr));
     return true;
   }
 
@@ -707,13 +731,13 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     }
   }
 
-  private syncError(status: number, what: string): IwpmError {
+  private syncError(status: number, what: Label): IwpmError {
     const errno = status === Status.SEND_FAILED ? this.core.exports.lastErrno() : undefined;
-    return errorFromStatus(status, what, errno, "sendto");
+    return errorFromStatus(status, String(what), errno, "sendto");
   }
 
   /** Waits for request `seq`; an abort leaves the request to the others waiting for it, or to the core. */
-  private await(seq: number, what: string, signal: AbortSignal | undefined): Promise<RequestDone> {
+  private await(seq: number, what: Label, signal: AbortSignal | undefined): Promise<RequestDone> {
     let entry = this.pending.get(seq);
     if (entry === undefined) {
       entry = { what, waiters: new Set() };
@@ -909,7 +933,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
       for (const w of p.waiters) w.resolve(ev);
       return;
     }
-    const err = errorFromStatus(ev.status, p.what, ev.status === Status.SEND_FAILED ? ev.errno : undefined, "sendto");
+    const err = errorFromStatus(ev.status, String(p.what), ev.status === Status.SEND_FAILED ? ev.errno : undefined, "sendto");
     for (const w of p.waiters) w.reject(err);
   }
 
@@ -920,7 +944,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   }
 }
 
-function mustAddr(addr: SockAddr | null, what: string): SockAddr {
+function mustAddr(addr: SockAddr | null, what: Label): SockAddr {
   if (addr === null) throw new IwpmError("INTERNAL", `${what}: the reply carried an address of an unknown family`);
   return addr;
 }
@@ -942,8 +966,11 @@ function show(value: unknown): string {
 }
 
 /** The options object of a call: undefined means defaults; anything but a plain object is refused. */
+/** The options of a call that passed none: one shared object, read only, instead of one per call. */
+const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
+
 function optionsObject<T extends object>(opts: unknown, what: string): Partial<T> {
-  if (opts === undefined) return {};
+  if (opts === undefined) return NO_OPTIONS as Partial<T>;
   if (typeof opts !== "object" || opts === null || Array.isArray(opts)) {
     throw new IwpmError("INVALID_ARGUMENT", `${what}: options ${show(opts)} is not an object; pass { … } or leave it out`);
   }
@@ -963,7 +990,7 @@ function isAbortSignal(value: unknown): value is AbortSignal {
   return typeof s === "object" && s !== null && typeof s.aborted === "boolean" && typeof s.addEventListener === "function";
 }
 
-function checkNotAborted(signal: AbortSignal | undefined, what: string): void {
+function checkNotAborted(signal: AbortSignal | undefined, what: Label): void {
   if (signal?.aborted) {
     throw new IwpmError("ABORTED", `${what}: the signal was already aborted; nothing was sent`, { cause: signal.reason });
   }

@@ -1,7 +1,7 @@
 import { CORE_FILES, type CoreName } from "./core-files.js";
 import { IwpmError } from "./errors.js";
 import { type CoreEvent, readEvent } from "./events.js";
-import { readSockaddr, SOCKADDR_SIZE, type SockAddr, writeSockaddr } from "./sockaddr.js";
+import { type ParsedSockAddr, readSockaddr, SOCKADDR_SIZE, type SockAddr, writeParsedSockaddr, writeSockaddr } from "./sockaddr.js";
 import { STATUS_LIMIT, TRAFFIC_STATS } from "./status.js";
 
 /** The client core's ABI this host code speaks (assembly/client.ts CORE_ABI_VERSION). */
@@ -104,11 +104,15 @@ export interface EventQueueExports {
 }
 
 /** Reads and clears a core's recorded events with `read`, which knows that core's kinds. */
-export function drainEventQueue<E>(x: EventQueueExports, view: DataView, read: (view: DataView, at: number) => E): E[] {
+export function drainEventQueue<E>(
+  x: EventQueueExports,
+  view: DataView,
+  read: (view: DataView, at: number) => E,
+  size: number = x.eventSize(),
+): E[] {
   const n = x.eventCount();
   if (n === 0) return [];
   const base = x.eventsPtr();
-  const size = x.eventSize();
   const out: E[] = [];
   for (let i = 0; i < n; i++) out.push(read(view, base + i * size));
   x.eventsClear();
@@ -170,11 +174,22 @@ export async function instantiateCore<E extends CoreExports = CoreExports>(
 
 /** Typed access to one client core instance: argument slots, events, tables and counters. */
 export class Core<E extends CoreExports = CoreExports> {
-  constructor(readonly exports: E) {}
+  /** The argument slots and the event record size never move or change: asked once, not per call. */
+  private readonly argsAt: number;
+  private readonly eventSize: number;
+  private dataView: DataView;
 
-  /** A fresh view: memory.grow detaches earlier ones. */
+  constructor(readonly exports: E) {
+    this.argsAt = exports.argsPtr();
+    this.eventSize = exports.eventSize();
+    this.dataView = new DataView(exports.memory.buffer);
+  }
+
+  /** A view of the current memory: memory.grow detaches earlier buffers, so a new one is made then. */
   view(): DataView {
-    return new DataView(this.exports.memory.buffer);
+    const buffer = this.exports.memory.buffer;
+    if (this.dataView.buffer !== buffer) this.dataView = new DataView(buffer);
+    return this.dataView;
   }
 
   bytes(): Uint8Array {
@@ -182,11 +197,16 @@ export class Core<E extends CoreExports = CoreExports> {
   }
 
   writeAddr(slot: number, addr: SockAddr): void {
-    writeSockaddr(this.view(), this.exports.argsPtr() + slot * SOCKADDR_SIZE, addr);
+    writeSockaddr(this.view(), this.argsAt + slot * SOCKADDR_SIZE, addr);
+  }
+
+  /** Writes an address parsed at the API edge into argument slot `slot`, from its bytes. */
+  writeParsedAddr(slot: number, parsed: ParsedSockAddr): void {
+    writeParsedSockaddr(this.view(), this.argsAt + slot * SOCKADDR_SIZE, parsed);
   }
 
   readAddr(slot: number): SockAddr | null {
-    return readSockaddr(this.view(), this.exports.argsPtr() + slot * SOCKADDR_SIZE);
+    return readSockaddr(this.view(), this.argsAt + slot * SOCKADDR_SIZE);
   }
 
   /** Writes the NUL-padded device (32) and netdev (16) names; false when either is too long. */
@@ -195,7 +215,7 @@ export class Core<E extends CoreExports = CoreExports> {
     const dev = enc.encode(devName);
     const ifn = enc.encode(ifName);
     if (dev.length > 31 || ifn.length > 15) return false;
-    const args = this.exports.argsPtr();
+    const args = this.argsAt;
     const mem = this.bytes();
     mem.fill(0, args + ARG_DEVNAME, args + ARG_IFNAME + 16);
     mem.set(dev, args + ARG_DEVNAME);
@@ -211,7 +231,7 @@ export class Core<E extends CoreExports = CoreExports> {
 
   /** Reads and clears the events the last calls produced. */
   drainEvents(): CoreEvent[] {
-    return drainEventQueue(this.exports, this.view(), readEvent);
+    return drainEventQueue(this.exports, this.view(), readEvent, this.eventSize);
   }
 
   /** Hands a datagram to the core as if it had arrived on the socket. */

@@ -1,27 +1,36 @@
 // IP address text <-> bytes, portable (no node:net), so the same code runs in
 // Node, Deno and browsers.
 
-export function parseIPv4(text: string): Uint8Array | null {
-  // A hand-rolled scan: four decimal octets 0..255, no leading zeros, nothing else.
-  const out = new Uint8Array(4);
-  let octet = 0;
+/**
+ * An IPv4 address as one u32 (first octet highest), or -1. A hand-rolled scan: four decimal octets
+ * 0..255, no leading zeros, nothing else.
+ */
+export function parseIPv4Number(text: string): number {
+  let octets = 0;
   let value = 0;
   let digits = 0;
+  let out = 0;
   for (let i = 0; i <= text.length; i++) {
     const c = i < text.length ? text.charCodeAt(i) : 46;
     if (c >= 48 && c <= 57) {
-      if (digits === 1 && value === 0) return null;
+      if (digits === 1 && value === 0) return -1;
       value = value * 10 + (c - 48);
-      if (++digits > 3 || value > 255) return null;
-    } else if (c === 46 && digits > 0 && octet < 4) {
-      out[octet++] = value;
+      if (++digits > 3 || value > 255) return -1;
+    } else if (c === 46 && digits > 0 && octets < 4) {
+      out = out * 256 + value;
+      octets++;
       value = 0;
       digits = 0;
     } else {
-      return null;
+      return -1;
     }
   }
-  return octet === 4 ? out : null;
+  return octets === 4 ? out : -1;
+}
+
+export function parseIPv4(text: string): Uint8Array | null {
+  const n = parseIPv4Number(text);
+  return n < 0 ? null : Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
 export function parseIPv6(text: string): Uint8Array | null {

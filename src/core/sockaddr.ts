@@ -1,4 +1,4 @@
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "./ip.js";
+import { formatIPv4, formatIPv6, parseIPv4Number, parseIPv6 } from "./ip.js";
 
 // struct sockaddr_storage as the core's ABI carries addresses (128 bytes,
 // Linux layout, little-endian host fields; reference §3).
@@ -17,42 +17,68 @@ export interface SockAddr {
   scopeId?: number;
 }
 
+/**
+ * An address parsed once: its text form (what users read) and its address bytes (what the core
+ * takes), so neither is derived from the other again.
+ */
+export interface ParsedSockAddr {
+  readonly addr: SockAddr;
+  /** IPv4: the address as one u32, first octet highest (no bytes allocated). */
+  readonly v4: number;
+  /** IPv6: the 16 address bytes, in network order. */
+  readonly v6: Uint8Array | null;
+}
+
+// Field offsets of struct sockaddr_in / sockaddr_in6 within the storage.
+const SA_FAMILY = 0;
+const SA_PORT = 2;
+const SIN_ADDR = 4;
+const SIN6_FLOWINFO = 4;
+const SIN6_ADDR = 8;
+const SIN6_SCOPE_ID = 24;
+
 /** Writes `addr` at `offset`; throws RangeError with the reason when the address text is invalid. */
 export function writeSockaddr(view: DataView, offset: number, addr: SockAddr): void {
-  new Uint8Array(view.buffer, view.byteOffset + offset, SOCKADDR_SIZE).fill(0);
+  const v4 = addr.family === "ipv4" ? parseIPv4Number(addr.address) : 0;
+  const v6 = addr.family === "ipv4" ? null : parseIPv6(addr.address);
+  if (v4 < 0 || (addr.family !== "ipv4" && v6 === null)) {
+    throw new RangeError(`"${addr.address}" is not an ${addr.family === "ipv4" ? "IPv4" : "IPv6"} address`);
+  }
+  writeParsedSockaddr(view, offset, { addr, v4, v6 });
+}
+
+/** Writes an address parsed before (no text is read here); throws RangeError for a port out of range. */
+export function writeParsedSockaddr(view: DataView, offset: number, { addr, v4, v6 }: ParsedSockAddr): void {
   if (!Number.isInteger(addr.port) || addr.port < 0 || addr.port > 65535) throw new RangeError(`port ${addr.port} is not 0..65535`);
-  if (addr.family === "ipv4") {
-    const ip = parseIPv4(addr.address);
-    if (ip === null) throw new RangeError(`"${addr.address}" is not an IPv4 address`);
-    view.setUint16(offset, AF_INET, true);
-    view.setUint16(offset + 2, addr.port, false);
-    new Uint8Array(view.buffer, view.byteOffset + offset + 4, 4).set(ip);
+  // Cleared word by word: a typed-array view per call would be an allocation per address.
+  for (let at = 0; at < SOCKADDR_SIZE; at += 4) view.setUint32(offset + at, 0);
+  view.setUint16(offset + SA_PORT, addr.port, false);
+  if (v6 === null) {
+    view.setUint16(offset + SA_FAMILY, AF_INET, true);
+    view.setUint32(offset + SIN_ADDR, v4, false);
     return;
   }
-  const ip = parseIPv6(addr.address);
-  if (ip === null) throw new RangeError(`"${addr.address}" is not an IPv6 address`);
-  view.setUint16(offset, AF_INET6, true);
-  view.setUint16(offset + 2, addr.port, false);
-  view.setUint32(offset + 4, addr.flowinfo ?? 0, false);
-  new Uint8Array(view.buffer, view.byteOffset + offset + 8, 16).set(ip);
-  view.setUint32(offset + 24, addr.scopeId ?? 0, true);
+  view.setUint16(offset + SA_FAMILY, AF_INET6, true);
+  view.setUint32(offset + SIN6_FLOWINFO, addr.flowinfo ?? 0, false);
+  for (let k = 0; k < 16; k++) view.setUint8(offset + SIN6_ADDR + k, v6[k] as number);
+  view.setUint32(offset + SIN6_SCOPE_ID, addr.scopeId ?? 0, true);
 }
 
 /** Reads a sockaddr_storage; null for a family other than AF_INET / AF_INET6. */
 export function readSockaddr(view: DataView, offset: number): SockAddr | null {
-  const family = view.getUint16(offset, true);
-  const port = view.getUint16(offset + 2, false);
+  const family = view.getUint16(offset + SA_FAMILY, true);
+  const port = view.getUint16(offset + SA_PORT, false);
   if (family === AF_INET) {
-    return { family: "ipv4", address: formatIPv4(new Uint8Array(view.buffer, view.byteOffset + offset + 4, 4)), port };
+    return { family: "ipv4", address: formatIPv4(new Uint8Array(view.buffer, view.byteOffset + offset + SIN_ADDR, 4)), port };
   }
   if (family === AF_INET6) {
     const addr: SockAddr = {
       family: "ipv6",
-      address: formatIPv6(new Uint8Array(view.buffer, view.byteOffset + offset + 8, 16)),
+      address: formatIPv6(new Uint8Array(view.buffer, view.byteOffset + offset + SIN6_ADDR, 16)),
       port,
     };
-    const flowinfo = view.getUint32(offset + 4, false);
-    const scopeId = view.getUint32(offset + 24, true);
+    const flowinfo = view.getUint32(offset + SIN6_FLOWINFO, false);
+    const scopeId = view.getUint32(offset + SIN6_SCOPE_ID, true);
     if (flowinfo !== 0) addr.flowinfo = flowinfo;
     if (scopeId !== 0) addr.scopeId = scopeId;
     return addr;

@@ -60,6 +60,11 @@ typedef struct {
   napi_async_cleanup_hook_handle cleanup;
   uint64_t received, truncated, overruns, sent, send_errors;
   uint64_t overruns_reported;
+  /* The queue was found empty since the last wake-up: while the poll is active, a receive returns
+   * nothing without a syscall, as a datagram arriving meanwhile wakes the poll (level-triggered)
+   * and clears this. Spares the EAGAIN recvmmsg of every pass that ends a batch and of every
+   * call made between wake-ups. */
+  int dry;
 } nl_socket;
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -264,6 +269,7 @@ static void emit(nl_socket *s, int kind, double value) {
 
 static void on_poll(uv_poll_t *handle, int status, int events) {
   nl_socket *s = handle->data;
+  s->dry = 0;
   if (status < 0) {
     /* libuv reports POLLERR as a failed poll and stops the handle. On netlink that is the socket
      * error the kernel sets when it drops datagrams (ENOBUFS); reading SO_ERROR clears it, after
@@ -391,6 +397,7 @@ static int64_t recv_batch(nl_socket *s, uint8_t *mem, uint32_t desc_ptr, uint32_
   } control[BATCH];
   uint32_t total = 0;
 
+  if (s->dry && s->poll_state == POLL_ACTIVE) return 0;
   while (total < max) {
     uint32_t want = max - total < BATCH ? max - total : BATCH;
     memset(msgs, 0, want * sizeof msgs[0]);
@@ -414,7 +421,10 @@ static int64_t recv_batch(nl_socket *s, uint8_t *mem, uint32_t desc_ptr, uint32_
         s->overruns++;
         continue;
       }
-      if (err == EAGAIN || err == EWOULDBLOCK) break;
+      if (err == EAGAIN || err == EWOULDBLOCK) {
+        s->dry = 1;
+        break;
+      }
       return total > 0 ? (int64_t)total : -err;
     }
     for (int i = 0; i < n; i++) {
@@ -443,8 +453,11 @@ static int64_t recv_batch(nl_socket *s, uint8_t *mem, uint32_t desc_ptr, uint32_
     }
     total += (uint32_t)n;
     s->received += (uint64_t)n;
-    /* A short batch means the queue ran dry (or an error waits for the next call). */
-    if ((uint32_t)n < want) break;
+    /* A short batch means the queue ran dry (or an error waits, which POLLERR reports). */
+    if ((uint32_t)n < want) {
+      s->dry = 1;
+      break;
+    }
   }
   return total;
 }
@@ -601,6 +614,7 @@ static napi_value netlink_start(napi_env env, napi_callback_info info) {
   int rc = uv_poll_start(&s->poll, UV_READABLE, on_poll);
   if (rc < 0) return make_int(env, rc);
   s->poll_state = POLL_ACTIVE;
+  s->dry = 0;
   return make_int(env, 0);
 }
 

@@ -391,3 +391,18 @@ describe("lifecycle and failures", () => {
     expect(core.daemonPid()).toBe(-1);
   });
 });
+
+describe("replies sent at the end of a poll pass", () => {
+  it("reports a HELLO answer the socket refused in the daemonHello event, after the pass", async () => {
+    const { core, socket } = await loadTestCore();
+    const daemon = new FakeDaemon(5555);
+    core.exports.init(2);
+    core.exports.setPort(4321);
+    socket.inbox.push({ bytes: daemon.hello(4), port: daemon.port, groups: 0 });
+    socket.failWith = 14;
+    core.exports.poll();
+    expect(only(core, "daemonHello")).toMatchObject({ port: 5555, status: 125 });
+    expect(core.exports.lastErrno()).toBe(14);
+    expect(core.stats().txDatagrams).toBe(0);
+  });
+});
