@@ -60,7 +60,7 @@ import { E_INVALID_ARG } from "./status";
 import "./diag";
 
 /** Bumped whenever an export, an import or a shared record layout of this core changes. */
-const CORE_ABI_VERSION: u32 = 7;
+const CORE_ABI_VERSION: u32 = 8;
 
 const LOOKUP: usize = memory.data(<i32>ADDR_SIZE, 8);
 const CODEC_IO: usize = memory.data(<i32>ENCODE_MAX, 8);

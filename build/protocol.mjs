@@ -287,10 +287,16 @@ export const STATUS = [
     name: "SEQ_IN_USE",
     hint: "a request reused the sequence number of one still waiting for its reply; a client must take a fresh one per request",
   },
+  // bounds of the core's own tables
+  {
+    code: 135,
+    name: "TABLE_FULL",
+    hint: "a table of the core holds its maximum of 16,777,214 records; remove mappings (removeMapping, removeMapinfo) or settle pending requests first",
+  },
 ];
 
 /** The first code past the table: the size of the per-status drop counters. */
-export const STATUS_LIMIT = 135;
+export const STATUS_LIMIT = 136;
 
 /** nlmsg_flags bits (§1.5), in display order. */
 export const NLM_FLAGS = [

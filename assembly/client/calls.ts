@@ -10,10 +10,11 @@ import {
   E_NOT_FOUND,
   E_NOT_INITIALIZED,
   E_NOT_REGISTERED,
+  E_TABLE_FULL,
   E_TIMEOUT,
   OK,
 } from "../status";
-import { mapinfoCreate, mapinfoFree, mapinfoRemove } from "../tables/mapinfo";
+import { mapinfoCreate, mapinfoFree, mapinfoFull, mapinfoRemove } from "../tables/mapinfo";
 import { remoteInfoFree, remoteInfoTake } from "../tables/remote-info";
 import {
   OUTCOME_SETTLED,
@@ -28,6 +29,7 @@ import {
   requestDeadline,
   requestNextDue,
   requestOp,
+  requestsFull,
   requestPtr,
   requestSeq,
   requestSettle,
@@ -199,6 +201,7 @@ export function registerPid(client: u32): i32 {
   const devLen = strnlen(ARG_DEVNAME, 32);
   if (devLen == 0 || devLen > 31 || strnlen(ARG_IFNAME, 16) > 15) return -E_INVALID_ARG;
   if (registration(client) == REG_VALID || pidState == PID_UNAVAILABLE) return OK;
+  if (requestsFull()) return -E_TABLE_FULL;
   const seq = takeSeq();
   const len = buildRegPid(txBuf(), client, seq, ownPort, echoSeq, ARG_IFNAME, ARG_DEVNAME);
   const i = newRequest(seq, OP_REG_PID, client);
@@ -224,6 +227,7 @@ function mappingGate(client: u32, flags: u32): i32 {
   if (registration(client) != REG_VALID) return E_NOT_REGISTERED;
   // A v3 daemon has no FLAGS attribute, so a flagged request cannot be honoured.
   if (flags != 0 && abiVersion <= IWPM_UABI_VERSION_MIN) return E_INVALID_ARG;
+  if (requestsFull()) return E_TABLE_FULL;
   return OK;
 }
 
@@ -294,6 +298,7 @@ export function getRemoteInfo(client: u32): i32 {
 export function createMapinfo(client: u32, flags: u32): i32 {
   if (!clientValid(client)) return -E_NOT_INITIALIZED;
   if (!addrFromSockaddr(C_LOCAL, argAddr(0)) || !addrFromSockaddr(C_REMOTE, argAddr(1))) return -E_INVALID_ARG;
+  if (mapinfoFull()) return -E_TABLE_FULL;
   mapinfoCreate(C_LOCAL, C_REMOTE, client, flags);
   return OK;
 }

@@ -42,10 +42,10 @@ import {
 } from "../iwpm/constants";
 import { attrU16, attrU32, DIR_TO_CLIENT, DIR_TO_DAEMON, parseMessage, schemaMaxId } from "../iwpm/schema";
 import { ADDR_SIZE, addrFromSockaddr } from "../iwpm/sockaddr";
-import { E_BAD_FAMILY, E_NOT_FOUND, E_SEQ_IN_USE, E_TRUNCATED_HEADER, E_UNKNOWN_OP, OK } from "../status";
+import { E_BAD_FAMILY, E_NOT_FOUND, E_SEQ_IN_USE, E_TABLE_FULL, E_TRUNCATED_HEADER, E_UNKNOWN_OP, OK } from "../status";
 import { frameMessage } from "../iwpm/codec";
-import { mapinfoCreate, mapinfoFindByLocal, mapinfoFindPair, mapinfoMapped, mapinfoRemove } from "../tables/mapinfo";
-import { R_DEVNAME, R_LOCAL, R_REMOTE, requestAdd, requestClient, requestFind, requestOp, requestPtr } from "../tables/requests";
+import { mapinfoCreate, mapinfoFindByLocal, mapinfoFindPair, mapinfoFull, mapinfoMapped, mapinfoRemove } from "../tables/mapinfo";
+import { R_DEVNAME, R_LOCAL, R_REMOTE, requestAdd, requestClient, requestFind, requestOp, requestPtr, requestsFull } from "../tables/requests";
 import { NIL } from "../tables/slab";
 import { EV_REQUEST_DONE, EVENT_SIZE, eventBase, eventCount } from "./events";
 import { expectMapinfoAck, handleFed } from "./handlers";
@@ -80,6 +80,7 @@ function sentRequest(op: u32, client: u32): i32 {
     if (!addrFromSockaddr(LOCAL, attrPtr(IWPM_NLA_QUERY_LOCAL_ADDR))) return -E_BAD_FAMILY;
     if (!addrFromSockaddr(MAPPED, attrPtr(IWPM_NLA_QUERY_REMOTE_ADDR))) return -E_BAD_FAMILY;
   }
+  if (requestsFull()) return -E_TABLE_FULL;
   const r = requestPtr(requestAdd(seq, op, client, nowNs() + timeoutNs));
   if (op == OP_REG_PID) {
     memory.copy(r + R_DEVNAME, attrPtr(IWPM_NLA_REG_IBDEV_NAME), DEVNAME_SIZE);
@@ -125,7 +126,8 @@ export function replaySent(len: u32): i32 {
     if (!addrFromSockaddr(LOCAL, attrPtr(IWPM_NLA_MAPINFO_LOCAL_ADDR))) return -E_BAD_FAMILY;
     if (!addrFromSockaddr(MAPPED, attrPtr(IWPM_NLA_MAPINFO_MAPPED_ADDR))) return -E_BAD_FAMILY;
     const known = mapinfoFindPair(LOCAL, MAPPED);
-    return <i32>(known != NIL ? known : mapinfoCreate(LOCAL, MAPPED, client, optionalU32(IWPM_NLA_MAPINFO_FLAGS)));
+    if (known != NIL) return <i32>known;
+    return mapinfoFull() ? -E_TABLE_FULL : <i32>mapinfoCreate(LOCAL, MAPPED, client, optionalU32(IWPM_NLA_MAPINFO_FLAGS));
   }
   if (op == OP_MAPINFO_NUM) {
     expectMapinfoAck(client, msgSeq(RX));
@@ -171,7 +173,7 @@ export function replayReceived(len: u32, port: u32): i32 {
   const e = eventBase() + <usize>(eventCount() - 1) * EVENT_SIZE;
   if (load<u16>(e + EVENT_KIND) != EV_REQUEST_DONE || load<u32>(e + EVENT_SEQ) != seq || load<i32>(e + EVENT_STATUS) != OK) return 0;
   // Slot 0 of a completed ADD or QUERY is the mapped local address.
-  if (!addrFromSockaddr(MAPPED, e + EVENT_SLOT_BASE)) return 0;
+  if (!addrFromSockaddr(MAPPED, e + EVENT_SLOT_BASE) || mapinfoFull()) return 0;
   return <i32>mapinfoCreate(LOCAL, MAPPED, client, flags);
 }
 

@@ -47,5 +47,6 @@ export const E_NO_CREDENTIALS: i32 = 131;
 export const E_DAEMON_ALIVE: i32 = 132;
 export const E_DAEMON_GONE: i32 = 133;
 export const E_SEQ_IN_USE: i32 = 134;
+export const E_TABLE_FULL: i32 = 135;
 
-export const STATUS_LIMIT: i32 = 135;
+export const STATUS_LIMIT: i32 = 136;

@@ -81,7 +81,7 @@ export function mappingCountOf(port: u32): u32 {
 
 /** 0 when a new mapping for `port` fits, else 1 (its own bound) or 2 (the total). */
 export function mappingRoomFor(port: u32): u32 {
-  if (maxTotal != 0 && slab.live >= maxTotal) return 2;
+  if ((maxTotal != 0 && slab.live >= maxTotal) || slab.full()) return 2;
   if (port != 0 && maxPerPort != 0 && mappingCountOf(port) >= maxPerPort) return 1;
   return 0;
 }

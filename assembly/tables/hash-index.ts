@@ -1,4 +1,4 @@
-import { NIL, Slab } from "./slab";
+import { NIL, Slab, SLAB_MAX_RECORDS } from "./slab";
 
 // Hash index over the records of a Slab: open addressing with linear
 // probing, one 4-byte slot per distinct 32-bit hash value, holding the newest
@@ -114,9 +114,9 @@ export class HashIndex {
   }
 
   insert(i: u32, hash: u32): void {
-    // A slot has room for 24 bits of record index: 16M records, far more than any table holds
-    // in a 32-bit memory (mapinfo records would take 1.3 GB).
-    if (i >= INDEX_MASK) unreachable();
+    // A slot has room for 24 bits of record index; the tables refuse records past
+    // SLAB_MAX_RECORDS (TABLE_FULL) before they get here.
+    if (i > SLAB_MAX_RECORDS) unreachable();
     if ((this.used + this.tombs + 1) * 4 > (this.mask + 1) * 3) {
       this.rebuild((this.used + 1) * 2 > this.mask + 1 ? (this.mask + 1) << 1 : this.mask + 1);
     }

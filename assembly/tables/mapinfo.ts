@@ -32,6 +32,11 @@ const byMapped = new HashIndex(slab, HASH_COMPUTED, R_NEXT_MAPPED, (i: u32): u32
 /** Oldest first. */
 const order = new IntrusiveList(slab, R_PREV, R_NEXT);
 
+/** Whether mapinfoCreate would pass the table's bound. */
+export function mapinfoFull(): bool {
+  return slab.full();
+}
+
 export function mapinfoCreate(local: usize, mapped: usize, client: u32, flags: u32): u32 {
   const i = slab.alloc();
   const r = slab.ptr(i);

@@ -1,6 +1,6 @@
 import { ADDR_SIZE, addrEqual, addrHash } from "../iwpm/sockaddr";
 import { HashIndex } from "./hash-index";
-import { NIL, Slab } from "./slab";
+import { NIL, Slab, SLAB_MAX_RECORDS } from "./slab";
 
 // The remote-info table: who is about to connect to a listener, keyed by the
 // listener's mapped local address and the connecting side's mapped address
@@ -22,7 +22,7 @@ const index = new HashIndex(slab, R_HASH, R_NEXT);
 let limit: u32 = 65536;
 
 export function remoteInfoSetLimit(n: u32): void {
-  limit = n;
+  limit = min(n, SLAB_MAX_RECORDS);
 }
 
 // @ts-ignore: decorator

@@ -80,6 +80,11 @@ function seqHash(seq: u32): u32 {
   return finalMix(seq);
 }
 
+/** Whether requestAdd would pass the table's bound. */
+export function requestsFull(): bool {
+  return slab.full();
+}
+
 export function requestAdd(seq: u32, op: u32, client: u32, deadline: u64): u32 {
   const i = slab.alloc();
   if (slab.live > recentSize >> 1) growRecent();

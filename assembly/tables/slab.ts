@@ -4,6 +4,14 @@
 // reallocated block). Freed records are reused first.
 
 export const NIL: u32 = 0;
+/** The most records a slab hands out: a hash index keeps 24 bits of record index per slot. */
+export const SLAB_MAX_RECORDS: u32 = (1 << 24) - 2;
+let recordBound: u32 = SLAB_MAX_RECORDS;
+
+/** Lowers every slab's bound (test builds only: a full table is reached without 16M records). */
+export function setRecordBound(n: u32): void {
+  recordBound = min(n, SLAB_MAX_RECORDS);
+}
 
 const CHUNK_SHIFT: u32 = 12;
 const CHUNK_RECORDS: u32 = 1 << CHUNK_SHIFT;
@@ -27,7 +35,12 @@ export class Slab {
     return <usize>load<u32>(this.chunks + (<usize>(i >> CHUNK_SHIFT) << 2)) + <usize>(i & CHUNK_MASK) * this.recordSize;
   }
 
-  /** A zeroed record. */
+  /** Whether alloc() would pass SLAB_MAX_RECORDS: callers refuse the insertion with TABLE_FULL. */
+  full(): bool {
+    return this.freeHead == NIL && this.top >= recordBound;
+  }
+
+  /** A zeroed record; the caller has checked full(). */
   alloc(): u32 {
     let i = this.freeHead;
     if (i != NIL) {

@@ -5,7 +5,7 @@ import { type ParsedSockAddr, readSockaddr, SOCKADDR_SIZE, type SockAddr, writeP
 import { STATUS_LIMIT, TRAFFIC_STATS } from "./status.js";
 
 /** The client core's ABI this host code speaks (assembly/client.ts CORE_ABI_VERSION). */
-export const CORE_ABI_VERSION = 7;
+export const CORE_ABI_VERSION = 8;
 
 /** What coreRole() answers in each core (assembly/lib/role.ts). */
 export const CORE_ROLE_CLIENT = 1;

@@ -26,6 +26,8 @@ export type IwpmErrorCode =
   /** The caller's AbortSignal fired before the call settled. */
   | "ABORTED"
   | "ABI_MISMATCH"
+  /** A table of the core is at its bound (16,777,214 records): remove entries first. */
+  | "TABLE_FULL"
   | "INTERNAL";
 
 /** What an IwpmError carries besides its code and message. */
@@ -91,6 +93,7 @@ const codeOfStatus: Record<number, IwpmErrorCode> = {
   [Status.NETLINK_ERROR]: "NETLINK_ERROR",
   [Status.NOT_FOUND]: "NOT_FOUND",
   [Status.CLIENT_EXITED]: "CLOSED",
+  [Status.TABLE_FULL]: "TABLE_FULL",
 };
 
 /** The protocol's own IWPM_* codes (10..17), which a daemon answers with. */

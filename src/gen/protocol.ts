@@ -316,6 +316,10 @@ export const STATUS: Readonly<Record<number, StatusInfo>> = {
     name: "SEQ_IN_USE",
     hint: "a request reused the sequence number of one still waiting for its reply; a client must take a fresh one per request",
   },
+  135: {
+    name: "TABLE_FULL",
+    hint: "a table of the core holds its maximum of 16,777,214 records; remove mappings (removeMapping, removeMapinfo) or settle pending requests first",
+  },
 };
 
 export const Status = {
@@ -363,8 +367,9 @@ export const Status = {
   DAEMON_ALIVE: 132,
   DAEMON_GONE: 133,
   SEQ_IN_USE: 134,
+  TABLE_FULL: 135,
 } as const;
-export const STATUS_LIMIT = 135;
+export const STATUS_LIMIT = 136;
 
 export const NLM_FLAGS: readonly [number, string][] = [
   [1, "REQUEST"],

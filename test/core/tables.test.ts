@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Core } from "../../src/core/core.js";
+import { errorFromStatus } from "../../src/core/errors.js";
+import { Status } from "../../src/core/status.js";
 import { loadTestCore } from "../support/core.js";
 import { FakeDaemon, v4 } from "../support/fake-daemon.js";
 
@@ -242,5 +244,43 @@ describe("remote-info table", () => {
     for (let i = 1; i < n; i += 997) expect(get(i)).toBeNull();
     expect(x.remoteInfoSize()).toBe(0);
     expect(x.remoteInfoVerify()).toBe(0);
+  });
+
+  it("refuses a record past a table's bound with TABLE_FULL, changing nothing, and takes one again once there is room", async () => {
+    const { core } = await loadTestCore();
+    const x = core.exports;
+    const write = slotWriter(core);
+    const bound = 8;
+    x.setTableBound(bound);
+    x.init(2);
+    for (let i = 0; i < bound; i++) {
+      write(0, 0x0a000001, 1000 + i);
+      write(1, 0x0a000002, 2000 + i);
+      expect(x.createMapinfo(2, 0)).toBe(0);
+    }
+    write(0, 0x0a000001, 1999);
+    write(1, 0x0a000002, 2999);
+    expect(x.createMapinfo(2, 0)).toBe(-Status.TABLE_FULL);
+    expect(x.mapinfoSize()).toBe(bound);
+    expect(x.mapinfoVerify()).toBe(0);
+    expect(errorFromStatus(Status.TABLE_FULL, "createMapinfo").code).toBe("TABLE_FULL");
+    // A removal makes room: the freed record is taken again.
+    write(0, 0x0a000001, 1000);
+    write(1, 0x0a000002, 2000);
+    expect(x.removeMapinfo()).toBe(0);
+    write(0, 0x0a000001, 1999);
+    write(1, 0x0a000002, 2999);
+    expect(x.createMapinfo(2, 0)).toBe(0);
+    expect(x.mapinfoSize()).toBe(bound);
+
+    // The request table has the same bound: one REG_PID per client index waits for an answer.
+    core.writeNames("dev0", "eth0");
+    for (let c = 3; c < 3 + bound; c++) {
+      x.init(c);
+      expect(x.registerPid(c)).toBeGreaterThan(0);
+    }
+    x.init(3 + bound);
+    expect(x.registerPid(3 + bound)).toBe(-Status.TABLE_FULL);
+    expect(x.requestCount()).toBe(bound);
   });
 });

@@ -39,6 +39,7 @@ export interface ClientTestExports extends CoreExports {
   nextSeq(): number;
   requestCount(): number;
   resetStats(): void;
+  setTableBound(n: number): void;
 }
 export type TestCore = Core<ClientTestExports>;
 
