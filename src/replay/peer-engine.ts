@@ -32,6 +32,11 @@ export function rememberDaemonModule(module: WebAssembly.Module): void {
   remembered = module;
 }
 
+/** The daemon core loadPeerCore remembered, if any. */
+export function rememberedDaemonModule(): WebAssembly.Module | undefined {
+  return remembered;
+}
+
 /** Compiles (if need be) and remembers the daemon core (iwpmd.wasm) for replaying peer captures. */
 export async function loadPeerCore(source: BufferSource | WebAssembly.Module): Promise<void> {
   rememberDaemonModule(source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source));
