@@ -704,7 +704,7 @@ export const SERVICE_EVENTS = [
     fields: [
       ev("exchange", "u32", 12, "the exchange's id in this replay"),
       ev("type", "u32", 16, "the wire type: 0 REQUEST, 1 ACCEPT, 2 ACK, 3 REJECT"),
-      ev("repeat", "bool", 20, "the exchange already had a message of this type (REJECT: after an ACCEPT, or again)"),
+      ev("repeat", "bool", 20, "the exchange already had a message of this type: a resend, which only counts in requests"),
       ev("requests", "u32", 24, "REQUESTs of the exchange so far"),
       ev("cp", "sockaddr", slot(0), "the connecting side as the message names it"),
       ev("ap", "sockaddr", slot(1), "the accepting side as the message names it (ACCEPT: its mapped address)"),

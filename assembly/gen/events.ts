@@ -200,7 +200,7 @@ export function writeSvcMapinfoCount(p: usize, sent: u32, acked: u32, port: u32)
 export const EV_PEER_SEEN: u16 = 17;
 export const EV_PEER_SEEN_EXCHANGE: usize = 12; // the exchange's id in this replay
 export const EV_PEER_SEEN_TYPE: usize = 16; // the wire type: 0 REQUEST, 1 ACCEPT, 2 ACK, 3 REJECT
-export const EV_PEER_SEEN_REPEAT: usize = 20; // the exchange already had a message of this type (REJECT: after an ACCEPT, or again)
+export const EV_PEER_SEEN_REPEAT: usize = 20; // the exchange already had a message of this type: a resend, which only counts in requests
 export const EV_PEER_SEEN_REQUESTS: usize = 24; // REQUESTs of the exchange so far
 export const EV_PEER_SEEN_CP: usize = 32; // the connecting side as the message names it
 export const EV_PEER_SEEN_AP: usize = 160; // the accepting side as the message names it (ACCEPT: its mapped address)

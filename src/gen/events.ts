@@ -530,7 +530,7 @@ export interface PeerSeenEvent {
   exchange: number;
   /** the wire type: 0 REQUEST, 1 ACCEPT, 2 ACK, 3 REJECT */
   type: number;
-  /** the exchange already had a message of this type (REJECT: after an ACCEPT, or again) */
+  /** the exchange already had a message of this type: a resend, which only counts in requests */
   repeat: boolean;
   /** REQUESTs of the exchange so far */
   requests: number;
