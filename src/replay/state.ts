@@ -3,9 +3,10 @@
 // for peer captures, the daemons' UDP exchanges. The netlink messages drive a client instance of
 // the core (./engine.ts) on the capture's clock: what the client sent is recorded as sent, what
 // it received is handled by the client itself, and its events and per-reason drops say which
-// reply settled which request and what was wrong with the others. This module keeps what the
-// engine does not: which message each change came at, as intervals ("live from message i until
-// message j"), so the state at any moment is a filter, not a re-run.
+// reply settled which request and what was wrong with the others. Peer datagrams drive a daemon
+// instance (./peer-engine.ts), which pairs each with its exchange or drops it. This module keeps
+// what the engines do not: which message each change came at, as intervals ("live from message i
+// until message j"), so the state at any moment is a filter, not a re-run.
 //
 // What the wire cannot show: a mapping the client recorded although its request failed (the
 // kernel then maps local → local), and the consumption of remote-info entries (a local lookup).
@@ -663,7 +664,6 @@ export class StateBuilder {
     const v = this.peerEngine.datagram(m.time, bytes);
     const w = m.wire;
     if (v.kind === "malformed") {
-      const reason = "PEER_MALFORMED";
       this.anomaly(
         "error",
         "invalid-message",
@@ -671,7 +671,7 @@ export class StateBuilder {
         m.time,
         `${m.label} ${w.assochandle}: ${w.problem ?? "not a port mapper message"} (a port mapper drops it)`,
         undefined,
-        reason,
+        "PEER_MALFORMED",
       );
       return;
     }
