@@ -28,11 +28,13 @@ import { exchangeCount, setQueryTicks } from "./peer/exchanges";
 import { ticksNextMs, ticksRun } from "./peer/ticks";
 import { MAPPING_RECORD_SIZE, writeMappingRecord } from "./gen/events";
 import { dropCount, DROP_REASONS } from "./service/events";
+// Replay of captured peer exchanges (assembly/daemon/replay.ts).
+export { replayPeer, replayPeerEnd, replayPeerPtr } from "./daemon/replay";
 // The abort replacement named in asconfig.json lives here.
 import "./diag";
 
 /** Bumped whenever an export, an import or a shared record layout of this core changes. */
-const CORE_ABI_VERSION: u32 = 1;
+const CORE_ABI_VERSION: u32 = 2;
 
 export function coreAbiVersion(): u32 {
   return CORE_ABI_VERSION;

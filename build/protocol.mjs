@@ -702,6 +702,31 @@ export const SERVICE_EVENTS = [
       ev("port", "u32", 28, "the requester's port"),
     ],
   },
+  {
+    id: 17,
+    name: "PEER_SEEN",
+    event: "peerSeen",
+    note: "replay: a captured peer datagram joined an exchange (a REQUEST begins one; ACCEPT, ACK and REJECT answer the newest with its assochandle and connecting IP)",
+    fields: [
+      ev("exchange", "u32", 12, "the exchange's id in this replay"),
+      ev("type", "u32", 16, "the wire type: 0 REQUEST, 1 ACCEPT, 2 ACK, 3 REJECT"),
+      ev("repeat", "bool", 20, "the exchange already had a message of this type: a resend, which only counts in requests"),
+      ev("requests", "u32", 24, "REQUESTs of the exchange so far"),
+      ev("cp", "sockaddr", slot(0), "the connecting side as the message names it"),
+      ev("ap", "sockaddr", slot(1), "the accepting side as the message names it (ACCEPT: its mapped address)"),
+      ev("mappedCp", "sockaddr", slot(2), "REQUEST: the connecting side's mapped address"),
+    ],
+  },
+  {
+    id: 18,
+    name: "PEER_UNFINISHED",
+    event: "peerUnfinished",
+    note: "replay: an exchange still open when the capture ends; status TIMEOUT when its peer lifetime had passed by then",
+    fields: [
+      ev("exchange", "u32", 12, "the exchange's id in this replay"),
+      ev("accepted", "bool", 16, "ACCEPTed and never ACKed (else never ACCEPTed or REJECTed)"),
+    ],
+  },
 ];
 
 /** What `serviceMappingRead(m)` writes at `serviceOutPtr()`: one mapping of the service's table. */

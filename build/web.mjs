@@ -10,11 +10,14 @@ import { build } from "esbuild";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const src = join(root, "src", "web");
 const out = join(root, "build", "web");
-const wasm = join(root, "build", "core", "iwpm.wasm");
+// The client core decodes and replays netlink; the daemon core replays the peers' UDP exchanges.
+const CORES = ["iwpm.wasm", "iwpmd.wasm"];
 
-if (!existsSync(wasm)) {
-  console.error("build/web.mjs: build/core/iwpm.wasm is missing; run `npm run build` first");
-  process.exit(1);
+for (const f of CORES) {
+  if (!existsSync(join(root, "build", "core", f))) {
+    console.error(`build/web.mjs: build/core/${f} is missing; run \`npm run build\` first`);
+    process.exit(1);
+  }
 }
 mkdirSync(out, { recursive: true });
 await build({
@@ -29,6 +32,6 @@ await build({
   logLevel: "warning",
 });
 for (const f of ["index.html", "style.css"]) copyFileSync(join(src, f), join(out, f));
-copyFileSync(wasm, join(out, "iwpm.wasm"));
+for (const f of CORES) copyFileSync(join(root, "build", "core", f), join(out, f));
 const size = (f) => `${f} ${(statSync(join(out, f)).size / 1024).toFixed(1)} KiB`;
-console.log(`build/web: ${["main.js", "worker.js", "iwpm.wasm"].map(size).join(", ")}`);
+console.log(`build/web: ${["main.js", "worker.js", ...CORES].map(size).join(", ")}`);

@@ -196,6 +196,40 @@ export function writeSvcMapinfoCount(p: usize, sent: u32, acked: u32, port: u32)
   store<u32>(p + EV_SVC_MAPINFO_COUNT_PORT, port);
 }
 
+/** peerSeen: replay: a captured peer datagram joined an exchange (a REQUEST begins one; ACCEPT, ACK and REJECT answer the newest with its assochandle and connecting IP) */
+export const EV_PEER_SEEN: u16 = 17;
+export const EV_PEER_SEEN_EXCHANGE: usize = 12; // the exchange's id in this replay
+export const EV_PEER_SEEN_TYPE: usize = 16; // the wire type: 0 REQUEST, 1 ACCEPT, 2 ACK, 3 REJECT
+export const EV_PEER_SEEN_REPEAT: usize = 20; // the exchange already had a message of this type: a resend, which only counts in requests
+export const EV_PEER_SEEN_REQUESTS: usize = 24; // REQUESTs of the exchange so far
+export const EV_PEER_SEEN_CP: usize = 32; // the connecting side as the message names it
+export const EV_PEER_SEEN_AP: usize = 160; // the accepting side as the message names it (ACCEPT: its mapped address)
+export const EV_PEER_SEEN_MAPPED_CP: usize = 288; // REQUEST: the connecting side's mapped address
+/** Fills the peerSeen fields of the event at p (pushed with kind EV_PEER_SEEN). */
+// @ts-ignore: decorator
+@inline
+export function writePeerSeen(p: usize, exchange: u32, type: u32, repeat: bool, requests: u32, cp: usize, ap: usize, mappedCp: usize): void {
+  store<u32>(p + EV_PEER_SEEN_EXCHANGE, exchange);
+  store<u32>(p + EV_PEER_SEEN_TYPE, type);
+  store<u32>(p + EV_PEER_SEEN_REPEAT, repeat ? 1 : 0);
+  store<u32>(p + EV_PEER_SEEN_REQUESTS, requests);
+  memory.copy(p + EV_PEER_SEEN_CP, cp, 128);
+  memory.copy(p + EV_PEER_SEEN_AP, ap, 128);
+  memory.copy(p + EV_PEER_SEEN_MAPPED_CP, mappedCp, 128);
+}
+
+/** peerUnfinished: replay: an exchange still open when the capture ends; status TIMEOUT when its peer lifetime had passed by then */
+export const EV_PEER_UNFINISHED: u16 = 18;
+export const EV_PEER_UNFINISHED_EXCHANGE: usize = 12; // the exchange's id in this replay
+export const EV_PEER_UNFINISHED_ACCEPTED: usize = 16; // ACCEPTed and never ACKed (else never ACCEPTed or REJECTed)
+/** Fills the peerUnfinished fields of the event at p (pushed with kind EV_PEER_UNFINISHED). */
+// @ts-ignore: decorator
+@inline
+export function writePeerUnfinished(p: usize, exchange: u32, accepted: bool): void {
+  store<u32>(p + EV_PEER_UNFINISHED_EXCHANGE, exchange);
+  store<u32>(p + EV_PEER_UNFINISHED_ACCEPTED, accepted ? 1 : 0);
+}
+
 export const MAPPING_RECORD_SIZE: u32 = 288;
 export const MAPPING_LOCAL: usize = 0;
 export const MAPPING_MAPPED: usize = 128;

@@ -512,6 +512,76 @@ export function readSvcMapinfoCount(view: DataView, at: number): SvcMapinfoCount
   };
 }
 
+/** peerSeen: replay: a captured peer datagram joined an exchange (a REQUEST begins one; ACCEPT, ACK and REJECT answer the newest with its assochandle and connecting IP) */
+export const EV_PEER_SEEN = 17;
+export const EV_PEER_SEEN_EXCHANGE = 12;
+export const EV_PEER_SEEN_TYPE = 16;
+export const EV_PEER_SEEN_REPEAT = 20;
+export const EV_PEER_SEEN_REQUESTS = 24;
+export const EV_PEER_SEEN_CP = 32;
+export const EV_PEER_SEEN_AP = 160;
+export const EV_PEER_SEEN_MAPPED_CP = 288;
+export interface PeerSeenEvent {
+  kind: "peerSeen";
+  nlClient: number;
+  status: number;
+  seq: number;
+  /** the exchange's id in this replay */
+  exchange: number;
+  /** the wire type: 0 REQUEST, 1 ACCEPT, 2 ACK, 3 REJECT */
+  type: number;
+  /** the exchange already had a message of this type: a resend, which only counts in requests */
+  repeat: boolean;
+  /** REQUESTs of the exchange so far */
+  requests: number;
+  /** the connecting side as the message names it */
+  cp: SockAddr | null;
+  /** the accepting side as the message names it (ACCEPT: its mapped address) */
+  ap: SockAddr | null;
+  /** REQUEST: the connecting side's mapped address */
+  mappedCp: SockAddr | null;
+}
+export function readPeerSeen(view: DataView, at: number): PeerSeenEvent {
+  return {
+    kind: "peerSeen",
+    nlClient: view.getUint16(at + EVENT_NL_CLIENT, true),
+    status: view.getInt32(at + EVENT_STATUS, true),
+    seq: view.getUint32(at + EVENT_SEQ, true),
+    exchange: view.getUint32(at + EV_PEER_SEEN_EXCHANGE, true),
+    type: view.getUint32(at + EV_PEER_SEEN_TYPE, true),
+    repeat: view.getUint32(at + EV_PEER_SEEN_REPEAT, true) === 1,
+    requests: view.getUint32(at + EV_PEER_SEEN_REQUESTS, true),
+    cp: readSockaddr(view, at + EV_PEER_SEEN_CP),
+    ap: readSockaddr(view, at + EV_PEER_SEEN_AP),
+    mappedCp: readSockaddr(view, at + EV_PEER_SEEN_MAPPED_CP),
+  };
+}
+
+/** peerUnfinished: replay: an exchange still open when the capture ends; status TIMEOUT when its peer lifetime had passed by then */
+export const EV_PEER_UNFINISHED = 18;
+export const EV_PEER_UNFINISHED_EXCHANGE = 12;
+export const EV_PEER_UNFINISHED_ACCEPTED = 16;
+export interface PeerUnfinishedEvent {
+  kind: "peerUnfinished";
+  nlClient: number;
+  status: number;
+  seq: number;
+  /** the exchange's id in this replay */
+  exchange: number;
+  /** ACCEPTed and never ACKed (else never ACCEPTed or REJECTed) */
+  accepted: boolean;
+}
+export function readPeerUnfinished(view: DataView, at: number): PeerUnfinishedEvent {
+  return {
+    kind: "peerUnfinished",
+    nlClient: view.getUint16(at + EVENT_NL_CLIENT, true),
+    status: view.getInt32(at + EVENT_STATUS, true),
+    seq: view.getUint32(at + EVENT_SEQ, true),
+    exchange: view.getUint32(at + EV_PEER_UNFINISHED_EXCHANGE, true),
+    accepted: view.getUint32(at + EV_PEER_UNFINISHED_ACCEPTED, true) === 1,
+  };
+}
+
 export type ClientEvent =
   | RequestDoneEvent
   | RemoteInfoEvent
@@ -529,7 +599,9 @@ export type ServiceEvent =
   | SvcRequestFailedEvent
   | SvcPeerRequestEvent
   | SvcQueryDoneEvent
-  | SvcMapinfoCountEvent;
+  | SvcMapinfoCountEvent
+  | PeerSeenEvent
+  | PeerUnfinishedEvent;
 
 /** The service event at `at`, or null for a kind that is not the service's. */
 export function readServiceEvent(view: DataView, at: number): ServiceEvent | null {
@@ -550,6 +622,10 @@ export function readServiceEvent(view: DataView, at: number): ServiceEvent | nul
       return readSvcQueryDone(view, at);
     case EV_SVC_MAPINFO_COUNT:
       return readSvcMapinfoCount(view, at);
+    case EV_PEER_SEEN:
+      return readPeerSeen(view, at);
+    case EV_PEER_UNFINISHED:
+      return readPeerUnfinished(view, at);
     default:
       return null;
   }

@@ -3,9 +3,10 @@
 // for peer captures, the daemons' UDP exchanges. The netlink messages drive a client instance of
 // the core (./engine.ts) on the capture's clock: what the client sent is recorded as sent, what
 // it received is handled by the client itself, and its events and per-reason drops say which
-// reply settled which request and what was wrong with the others. This module keeps what the
-// engine does not: which message each change came at, as intervals ("live from message i until
-// message j"), so the state at any moment is a filter, not a re-run.
+// reply settled which request and what was wrong with the others. Peer datagrams drive a daemon
+// instance (./peer-engine.ts), which pairs each with its exchange or drops it. This module keeps
+// what the engines do not: which message each change came at, as intervals ("live from message i
+// until message j"), so the state at any moment is a filter, not a re-run.
 //
 // What the wire cannot show: a mapping the client recorded although its request failed (the
 // kernel then maps local → local), and the consumption of remote-info entries (a local lookup).
@@ -27,13 +28,19 @@ import {
   OP_QUERY_MAPPING,
   OP_REG_PID,
   OP_REMOVE_MAPPING,
+  PEER_TYPES,
 } from "./names.js";
+import { endpoint } from "./peer.js";
+import { endpointText, PeerEngine } from "./peer-engine.js";
 
 /** The client's request timeout (IWPM_NL_TIMEOUT). */
 export const REQUEST_TIMEOUT_S = REPLAY_TIMEOUT_MS / 1000;
 /** iwpmd's peer query lifetime (IWPM_MAP_REQ_TIMEOUT ticks of 1 s, about 10–11 s). */
 export const PEER_TIMEOUT_S = 11;
 const ANSWERED_WINDOW = 65536;
+const PEER_ACCEPT = PEER_TYPES.indexOf("ACCEPT");
+const PEER_ACK = PEER_TYPES.indexOf("ACK");
+const PEER_REJECT = PEER_TYPES.indexOf("REJECT");
 
 export interface MappingEntry {
   client: number;
@@ -199,11 +206,20 @@ export class StateBuilder {
   private readonly daemons: DaemonEpoch[] = [];
   private readonly anomalies: Anomaly[] = [];
   private readonly peer: PeerExchange[] = [];
-  private readonly peerByKey = new Map<string, PeerExchange>();
+  /** Exchanges by the daemon core's id. */
+  private readonly peerById = new Map<number, PeerExchange>();
+  private peerEngine: PeerEngine | undefined;
   private lastTime = 0;
 
-  /** Replays on a client instance of `module` (by default the core loadDecoderCore loaded). */
-  constructor(module?: WebAssembly.Module) {
+  /**
+   * Replays netlink messages on a client instance of `module` (by default the core
+   * loadDecoderCore loaded) and peer datagrams on a daemon instance of `daemonModule` (by default
+   * the one loadPeerCore loaded; needed only once a peer message comes).
+   */
+  constructor(
+    module?: WebAssembly.Module,
+    private readonly daemonModule?: WebAssembly.Module,
+  ) {
     this.engine = new ReplayEngine(module);
   }
 
@@ -215,7 +231,7 @@ export class StateBuilder {
     this.times.push(m.time);
     this.lastTime = m.time;
     if (m.proto === "peer") {
-      this.peerMessage(m);
+      this.peerMessage(m, bytes);
       return;
     }
     this.expire(m.time);
@@ -261,27 +277,7 @@ export class StateBuilder {
         Math.min(r.sent + REQUEST_TIMEOUT_S, endTime),
       );
     }
-    for (const x of this.peer) {
-      if (x.accepted === undefined && x.rejected === undefined) {
-        this.anomaly(
-          endTime - x.first >= PEER_TIMEOUT_S ? "warning" : "info",
-          "peer-unanswered",
-          x.firstAt,
-          x.first,
-          `peer REQUEST ${x.assochandle} from ${x.cp} to ${x.ap} got no ACCEPT or REJECT (${x.requests} sent)`,
-          Math.min(x.first + PEER_TIMEOUT_S, endTime),
-        );
-      } else if (x.accepted !== undefined && x.acked === undefined && x.acceptedAt !== undefined) {
-        this.anomaly(
-          "warning",
-          "peer-unacked",
-          x.acceptedAt,
-          x.accepted,
-          `peer ACCEPT ${x.assochandle} from ${x.ap} was never acknowledged by ${x.cp}`,
-          Math.min(x.accepted + PEER_TIMEOUT_S, endTime),
-        );
-      }
-    }
+    this.peerEnd(endTime);
     this.anomalies.sort((a, b) => a.index - b.index);
     return new Timeline(this.times, this.mappings, this.remoteInfo, this.requests, this.daemons, this.anomalies, this.peer, endTime);
   }
@@ -656,50 +652,66 @@ export class StateBuilder {
     this.live.set(record, entry);
   }
 
-  private peerMessage(m: PeerMessage): void {
+  /** A peer datagram: the daemon core pairs it with its exchange or drops it; this keeps when. */
+  private peerMessage(m: PeerMessage, bytes: Uint8Array | undefined): void {
+    if (bytes === undefined) {
+      throw new IwpmError(
+        "INVALID_ARGUMENT",
+        `peer message #${m.index} came without its bytes: pass those the decoder's onMessage hands over, or decode with keepBytes`,
+      );
+    }
+    this.peerEngine ??= new PeerEngine(this.daemonModule);
+    const v = this.peerEngine.datagram(m.time, bytes);
     const w = m.wire;
-    const cp = endpointOf(w.cpIp, w.cpport);
-    const key = `${w.assochandle}|${w.cpIp}`;
-    let x = this.peerByKey.get(key);
-    if (w.type === 0) {
-      if (x === undefined) {
-        x = {
-          assochandle: w.assochandle,
-          cp,
-          mappedCp: endpointOf(w.mappedCpIp ?? w.cpIp, w.mappedCpPort),
-          ap: endpointOf(w.apIp, w.apport),
-          requests: 0,
-          first: m.time,
-          firstAt: m.index,
-        };
-        this.peer.push(x);
-        this.peerByKey.set(key, x);
-      }
-      x.requests++;
+    if (v.kind === "malformed") {
+      this.anomaly(
+        "error",
+        "invalid-message",
+        m.index,
+        m.time,
+        `${m.label} ${w.assochandle}: ${w.problem ?? "not a port mapper message"} (a port mapper drops it)`,
+        undefined,
+        "PEER_MALFORMED",
+      );
       return;
     }
-    if (x === undefined) {
+    if (v.kind === "unmatched") {
       this.anomaly(
         "warning",
         "stray-response",
         m.index,
         m.time,
-        `peer ${w.typeName} ${w.assochandle} for ${cp}: no REQUEST in the capture`,
+        `peer ${w.typeName} ${w.assochandle} for ${endpoint(w.cpIp, w.cpport)}: no REQUEST in the capture`,
+        undefined,
+        "PEER_UNMATCHED",
       );
       return;
     }
-    if (w.type === 1) {
-      if (x.accepted === undefined) {
-        x.accepted = m.time;
-        x.acceptedAt = m.index;
-        x.mappedAp = endpointOf(w.apIp, w.apport);
-      }
-    } else if (w.type === 2) {
-      if (x.acked === undefined) {
-        x.acked = m.time;
-        x.ackedAt = m.index;
-      }
-    } else if (x.rejected === undefined) {
+    const e = v.event;
+    let x = this.peerById.get(e.exchange);
+    if (x === undefined) {
+      x = {
+        assochandle: w.assochandle,
+        cp: endpointText(e.cp),
+        mappedCp: endpointText(e.mappedCp),
+        ap: endpointText(e.ap),
+        requests: 0,
+        first: m.time,
+        firstAt: m.index,
+      };
+      this.peer.push(x);
+      this.peerById.set(e.exchange, x);
+    }
+    x.requests = e.requests;
+    if (e.repeat) return;
+    if (e.type === PEER_ACCEPT) {
+      x.accepted = m.time;
+      x.acceptedAt = m.index;
+      x.mappedAp = endpointText(e.ap);
+    } else if (e.type === PEER_ACK) {
+      x.acked = m.time;
+      x.ackedAt = m.index;
+    } else if (e.type === PEER_REJECT) {
       x.rejected = m.time;
       x.rejectedAt = m.index;
       this.anomaly(
@@ -707,14 +719,39 @@ export class StateBuilder {
         "peer-reject",
         m.index,
         m.time,
-        `peer REJECT ${w.assochandle}: ${x.ap} has no listener mapped (asked by ${x.cp})`,
+        `peer REJECT ${x.assochandle}: ${x.ap} has no listener mapped (asked by ${x.cp})`,
       );
     }
   }
-}
 
-function endpointOf(ip: string, port: number): string {
-  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+  /** The exchanges the daemon core finds open at the end of the capture. */
+  private peerEnd(endTime: number): void {
+    if (this.peerEngine === undefined) return;
+    for (const u of this.peerEngine.end(endTime)) {
+      const x = this.peerById.get(u.exchange);
+      if (x === undefined) continue;
+      const timedOut = u.status === Status.TIMEOUT;
+      if (!u.accepted) {
+        this.anomaly(
+          timedOut ? "warning" : "info",
+          "peer-unanswered",
+          x.firstAt,
+          x.first,
+          `peer REQUEST ${x.assochandle} from ${x.cp} to ${x.ap} got no ACCEPT or REJECT (${x.requests} sent)`,
+          Math.min(x.first + PEER_TIMEOUT_S, endTime),
+        );
+      } else if (x.accepted !== undefined && x.acceptedAt !== undefined) {
+        this.anomaly(
+          "warning",
+          "peer-unacked",
+          x.acceptedAt,
+          x.accepted,
+          `peer ACCEPT ${x.assochandle} from ${x.ap} was never acknowledged by ${x.cp}`,
+          Math.min(x.accepted + PEER_TIMEOUT_S, endTime),
+        );
+      }
+    }
+  }
 }
 
 export interface StateOptions {

@@ -12,7 +12,7 @@ import { type AnyEvent, readAnyEvent } from "./events.js";
 // The daemon core's exports (assembly/daemon.ts, docs/abi.md "Daemon core").
 
 /** The daemon core's ABI this host code speaks (assembly/daemon.ts CORE_ABI_VERSION). */
-export const DAEMON_ABI_VERSION = 1;
+export const DAEMON_ABI_VERSION = 2;
 
 export const DAEMON_CORE: CoreKind = { role: CORE_ROLE_DAEMON, abi: DAEMON_ABI_VERSION, name: "daemon" };
 

@@ -10,6 +10,7 @@ import { CaptureDecoder, type CaptureMessage, type DecodeStats, loadDecoderCore,
 import { compileFilter, type Filter, FilterError } from "../replay/filter.js";
 import { byteRanges, directionText, fields, summary } from "../replay/format.js";
 import { mergeByTime } from "../replay/merge.js";
+import { loadPeerCore } from "../replay/peer-engine.js";
 import { type Anomaly, buildTimeline, StateBuilder, type Timeline } from "../replay/state.js";
 import type { Columns, FromWorker, OpenFile, RowText, ToWorker } from "./protocol.js";
 
@@ -29,11 +30,16 @@ const MAX_FILES = 255;
 let corePromise: Promise<CoreExports> | undefined;
 function core(): Promise<CoreExports> {
   corePromise ??= (async () => {
-    const url = new URL("./iwpm.wasm", import.meta.url);
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`cannot load ${url.pathname}: HTTP ${res.status}`);
-    const module = await WebAssembly.compileStreaming(res);
-    return loadDecoderCore(module);
+    const compile = async (name: string) => {
+      const url = new URL(`./${name}`, import.meta.url);
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`cannot load ${url.pathname}: HTTP ${res.status}`);
+      return WebAssembly.compileStreaming(res);
+    };
+    // The daemon core replays the peers' UDP exchanges.
+    const [client, daemon] = await Promise.all([compile("iwpm.wasm"), compile("iwpmd.wasm")]);
+    await loadPeerCore(daemon);
+    return loadDecoderCore(client);
   })();
   return corePromise;
 }

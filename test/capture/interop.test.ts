@@ -13,9 +13,10 @@ import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCapture } from "../../src/capture/pcap.js";
 import { type CaptureMessage, decodeRecords, loadDecoderCore, type NetlinkMessage } from "../../src/replay/decode.js";
+import { loadPeerCore } from "../../src/replay/peer-engine.js";
 import { buildTimeline } from "../../src/replay/state.js";
 import { type Agent, ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
-import { coreModule } from "../support/core.js";
+import { coreModule, daemonCoreModule } from "../support/core.js";
 import { startDumpcap, stopProcess } from "../support/dumpcap.js";
 import { type Iwpmd, startIwpmd } from "../support/iwpmd.js";
 import {
@@ -41,6 +42,7 @@ else if (!dumpcap) console.warn("[capture/interop] peer-wire capture skipped: du
 
 async function decodeFile(file: string) {
   const x = await loadDecoderCore(coreModule());
+  await loadPeerCore(daemonCoreModule());
   const { records } = readCapture(new Uint8Array(readFileSync(file)));
   return decodeRecords(x, records);
 }

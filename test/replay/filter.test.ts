@@ -2,9 +2,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readCapture } from "../../src/capture/pcap.js";
 import { type CaptureMessage, decodeRecords, loadDecoderCore } from "../../src/replay/decode.js";
 import { compileFilter, FilterError, type FilterSubject } from "../../src/replay/filter.js";
+import { loadPeerCore } from "../../src/replay/peer-engine.js";
 import { buildTimeline } from "../../src/replay/state.js";
 import { seedCaptures } from "../capture/seeds.js";
-import { coreModule } from "../support/core.js";
+import { coreModule, daemonCoreModule } from "../support/core.js";
 import { makeScenario } from "./scenario.js";
 
 // The scenario (test/replay/scenario.ts), decoded by the core: 25 messages in 24 frames.
@@ -26,6 +27,7 @@ function subjectsOf(messages: CaptureMessage[], file: string): FilterSubject[] {
 
 beforeAll(async () => {
   const x = await loadDecoderCore(coreModule());
+  await loadPeerCore(daemonCoreModule());
   const pcap = (await makeScenario()).pcap;
   subjects = subjectsOf(decodeRecords(x, readCapture(pcap).records).messages, "a.pcap");
   const ipv6 = seedCaptures(pcap).find((s) => s.name === "Ethernet IPv6 pcap µs");

@@ -23,6 +23,10 @@ function compile(file: string): WebAssembly.Module {
 export function coreModule(): WebAssembly.Module {
   return compile("iwpm.wasm");
 }
+/** The release daemon core, as shipped (build/core/iwpmd.wasm). */
+export function daemonCoreModule(): WebAssembly.Module {
+  return compile("iwpmd.wasm");
+}
 /** The client core's test build (build/core/iwpm.debug.wasm). */
 export function testCoreModule(): WebAssembly.Module {
   return compile("iwpm.debug.wasm");
