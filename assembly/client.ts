@@ -54,19 +54,17 @@ import {
 import { STATS } from "./client/stats";
 import { MAX_NL_CLIENTS } from "./iwpm/constants";
 import { TRUST_HOST } from "./trust";
-import { CORE_ROLE_CLIENT } from "./lib/role";
+import { CLIENT_ABI_VERSION, CORE_ROLE_CLIENT } from "./gen/protocol";
 import { E_INVALID_ARG } from "./status";
 // The abort replacement named in asconfig.json lives here.
 import "./diag";
 
-/** Bumped whenever an export, an import or a shared record layout of this core changes. */
-const CORE_ABI_VERSION: u32 = 8;
 
 const LOOKUP: usize = memory.data(<i32>ADDR_SIZE, 8);
 const CODEC_IO: usize = memory.data(<i32>ENCODE_MAX, 8);
 
 export function coreAbiVersion(): u32 {
-  return CORE_ABI_VERSION;
+  return CLIENT_ABI_VERSION;
 }
 /** Which core this is, so a host handed the daemon core instead says so. */
 export function coreRole(): u32 {

@@ -2,7 +2,7 @@
 // protocol (docs/abi.md "Daemon core"). Only integers and offsets into the core's memory cross
 // this boundary. The exports only tests need are added by daemon.debug.ts.
 
-import { CORE_ROLE_DAEMON } from "./lib/role";
+import { DAEMON_ABI_VERSION, CORE_ROLE_DAEMON } from "./gen/protocol";
 import { EVENT_SIZE, eventBase, eventCount as pendingEvents, eventsClear as clearEvents } from "./lib/events";
 import { MAX_NL_CLIENTS } from "./iwpm/constants";
 import { TRUST_HOST } from "./trust";
@@ -33,11 +33,9 @@ export { replayPeer, replayPeerEnd, replayPeerPtr } from "./daemon/replay";
 // The abort replacement named in asconfig.json lives here.
 import "./diag";
 
-/** Bumped whenever an export, an import or a shared record layout of this core changes. */
-const CORE_ABI_VERSION: u32 = 2;
 
 export function coreAbiVersion(): u32 {
-  return CORE_ABI_VERSION;
+  return DAEMON_ABI_VERSION;
 }
 /** Which core this is, so a host handed the client core instead says so. */
 export function coreRole(): u32 {

@@ -50,6 +50,9 @@ const statusConstant = (s) => s.constant ?? (s.code >= 10 && s.code < 100 ? s.na
 
 function asProtocol() {
   const out = [HEADER, "// The iwpm protocol for the core: names, policy tables and the decoded record's layout.", ""];
+  for (const c of P.CORES) out.push(`export const CORE_ROLE_${c.name.toUpperCase()}: u32 = ${c.role};`);
+  for (const c of P.CORES) out.push(`export const ${c.name.toUpperCase()}_ABI_VERSION: u32 = ${c.abi};`);
+  out.push("");
   for (const d of P.DIRECTIONS) out.push(`export const ${d.constant}: u32 = ${d.id};`);
   out.push("");
   for (const o of P.OPS) out.push(`export const OP_${o.name}: u32 = ${o.id}; // ${o.kernel}`);
@@ -132,6 +135,10 @@ const q = (s) => JSON.stringify(s);
 
 function tsProtocol() {
   const out = [HEADER, "// The iwpm protocol for hosts: names, attribute layouts, status codes and the decoded record.", ""];
+  out.push("/** What coreRole() answers in each core, and the ABI version this host code speaks to it. */");
+  for (const c of P.CORES) out.push(`export const CORE_ROLE_${c.name.toUpperCase()} = ${c.role};`);
+  for (const c of P.CORES) out.push(`export const ${c.name.toUpperCase()}_ABI_VERSION = ${c.abi};`);
+  out.push("");
   for (const d of P.DIRECTIONS) out.push(`export const ${d.constant} = ${d.id};`);
   out.push("export type Dir = 0 | 1;", "");
   for (const o of P.OPS) out.push(`export const OP_${o.name} = ${o.id};`);

@@ -295,6 +295,15 @@ export const STATUS = [
   },
 ];
 
+/**
+ * The two cores: what coreRole() answers, and the ABI version each speaks. Bump a core's version
+ * whenever one of its exports, imports or shared record layouts changes.
+ */
+export const CORES = [
+  { name: "client", role: 1, abi: 8 },
+  { name: "daemon", role: 2, abi: 2 },
+];
+
 /** The first code past the table: the size of the per-status drop counters. */
 export const STATUS_LIMIT = 136;
 

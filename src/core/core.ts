@@ -1,15 +1,12 @@
+import { CLIENT_ABI_VERSION, CORE_ROLE_CLIENT } from "../gen/protocol.js";
 import { CORE_FILES, type CoreName } from "./core-files.js";
 import { IwpmError } from "./errors.js";
 import { type CoreEvent, readEvent } from "./events.js";
 import { type ParsedSockAddr, readSockaddr, SOCKADDR_SIZE, type SockAddr, writeParsedSockaddr, writeSockaddr } from "./sockaddr.js";
 import { STATUS_LIMIT, TRAFFIC_STATS } from "./status.js";
 
-/** The client core's ABI this host code speaks (assembly/client.ts CORE_ABI_VERSION). */
-export const CORE_ABI_VERSION = 8;
-
-/** What coreRole() answers in each core (assembly/lib/role.ts). */
-export const CORE_ROLE_CLIENT = 1;
-export const CORE_ROLE_DAEMON = 2;
+/** The client core's ABI this host code speaks (build/protocol.mjs CORES). */
+export const CORE_ABI_VERSION = CLIENT_ABI_VERSION;
 
 /** What every core exports, whatever its role. */
 export interface CoreIdentity {

@@ -1,5 +1,4 @@
 import {
-  CORE_ROLE_DAEMON,
   type CoreIdentity,
   type CoreImports,
   type CoreKind,
@@ -7,12 +6,12 @@ import {
   type EventQueueExports,
   instantiateKind,
 } from "../core/core.js";
+import { CORE_ROLE_DAEMON, DAEMON_ABI_VERSION } from "../gen/protocol.js";
 import { type AnyEvent, readAnyEvent } from "./events.js";
 
 // The daemon core's exports (assembly/daemon.ts, docs/abi.md "Daemon core").
 
-/** The daemon core's ABI this host code speaks (assembly/daemon.ts CORE_ABI_VERSION). */
-export const DAEMON_ABI_VERSION = 2;
+export { DAEMON_ABI_VERSION } from "../gen/protocol.js";
 
 export const DAEMON_CORE: CoreKind = { role: CORE_ROLE_DAEMON, abi: DAEMON_ABI_VERSION, name: "daemon" };
 
