@@ -9,7 +9,7 @@ import { compileFilter, type Filter, FilterError, type FilterSubject, filterFiel
 import { directionText, fields, hexDump, isoTime, jsonLine, summary } from "../replay/format.js";
 import { mergeByTime } from "../replay/merge.js";
 import { StateBuilder } from "../replay/state.js";
-import { CliError, type CliIO, type Command, EXIT, LineWriter, parseCommandArgs } from "./command.js";
+import { CliError, type CliIO, type Command, EXIT, parseCommandArgs, write } from "./command.js";
 import { loadCore, parseSide, type ReadResult, readCaptureFile, readWarnings } from "./load.js";
 
 const help = `Usage: iwpm decode [options] FILE...
@@ -83,34 +83,142 @@ interface Options {
   tagged: boolean;
 }
 
-/** Characters of output lines joined into one string at a time. */
-const COMPACT_AT = 1 << 16;
+/** Output bytes gathered before the caller is told to flush. */
+const FLUSH_AT = 1 << 18;
+/** Room for a whole line (one message, hex rows included) in a fresh buffer. */
+const BUFFER_SIZE = 1 << 20;
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+const ZERO = 0x30;
+const DOT = 0x2e;
+const C = 0x63;
 
 /**
- * Lines on their way to a LineWriter, joined into one flat string every COMPACT_AT characters: a
- * line built from many pieces is a tree of them until flattened, and a chunk's worth of such
- * trees would survive collections (and be copied by each) until the chunk is written.
+ * The output, written straight into bytes: numbers as digits, ASCII text char by char, other text
+ * by the UTF-8 encoder. No string per line or per chunk is built, so nothing is left for the
+ * collector to copy or flatten. Each full buffer is handed to the stream as it is (the stream may
+ * keep it) and a new one started.
  */
-class CompactLines {
-  private lines: string[] = [];
+class ByteWriter {
+  private buf = Buffer.allocUnsafe(BUFFER_SIZE);
+  private pos = 0;
+  private full: Buffer[] = [];
   private size = 0;
+  closed = false;
 
-  constructor(private readonly out: LineWriter) {}
-
-  add(line: string): void {
-    this.lines.push(line);
-    this.size += line.length + 1;
-    if (this.size >= COMPACT_AT) this.compact();
+  constructor(private readonly stream: NodeJS.WritableStream) {
+    // A reader that went away (`| head`) ends the output, not the process.
+    stream.on("error", () => {
+      this.closed = true;
+    });
   }
 
-  /** Hands what is held to the writer; call before flushing it. */
-  compact(): void {
-    if (this.lines.length === 0) return;
-    this.out.add(this.lines.join("\n"));
-    this.lines = [];
+  /** Whether enough is buffered that the caller should flush() before adding more. */
+  get due(): boolean {
+    return this.size + this.pos >= FLUSH_AT;
+  }
+
+  /** Makes room for `n` more bytes. */
+  private room(n: number): Buffer {
+    if (this.pos + n > this.buf.length) {
+      if (this.pos > 0) {
+        this.full.push(this.buf.subarray(0, this.pos));
+        this.size += this.pos;
+      }
+      this.buf = Buffer.allocUnsafe(Math.max(BUFFER_SIZE, n));
+      this.pos = 0;
+    }
+    return this.buf;
+  }
+
+  /** Text known to be ASCII (labels, names, numbers formatted by JS). */
+  ascii(s: string): void {
+    const n = s.length;
+    const b = this.room(n);
+    let p = this.pos;
+    for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  /** Any text, UTF-8 encoded. */
+  text(s: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const b = this.room(s.length * 3);
+    this.pos += b.write(s, this.pos);
+  }
+
+  bytes(a: Uint8Array): void {
+    this.room(a.length).set(a, this.pos);
+    this.pos += a.length;
+  }
+
+  /** A whole number ≥ 0 in decimal. */
+  uint(v: number): void {
+    let digits = 1;
+    for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
+    const b = this.room(digits);
+    let p = this.pos + digits;
+    this.pos = p;
+    do {
+      const q = Math.floor(v / 10);
+      b[--p] = ZERO + (v - q * 10);
+      v = q;
+    } while (v > 0);
+  }
+
+  byte(c: number): void {
+    this.room(1)[this.pos++] = c;
+  }
+
+  spaces(n: number): void {
+    if (n <= 0) return;
+    const b = this.room(n);
+    b.fill(SPACE, this.pos, this.pos + n);
+    this.pos += n;
+  }
+
+  /** `s` ASCII, with spaces before it up to `width` characters. */
+  asciiStart(s: string, width: number): void {
+    this.spaces(width - s.length);
+    this.ascii(s);
+  }
+
+  line(s: string): void {
+    this.text(s);
+    this.byte(NEWLINE);
+  }
+
+  async flush(): Promise<void> {
+    if (this.pos > 0) {
+      this.full.push(this.buf.subarray(0, this.pos));
+      this.buf = Buffer.allocUnsafe(BUFFER_SIZE);
+      this.pos = 0;
+    }
+    const out = this.full;
+    this.full = [];
     this.size = 0;
+    for (const chunk of out) {
+      if (this.closed) return;
+      if (!(await write(this.stream, chunk))) this.closed = true;
+    }
   }
 }
+
+/** Decimal digits of a whole number ≥ 0. */
+function digitCount(v: number): number {
+  let n = 1;
+  for (let t = v; t >= 10; t = Math.floor(t / 10)) n++;
+  return n;
+}
+
+const encoder = new TextEncoder();
+const DIRECTION_WIDTH = 13;
+const LABEL_WIDTH = 22;
+const FRAME_WIDTH = 7;
+/** The direction column, padded, by message: the three texts encoded once. */
+const DIRECTION_BYTES = new Map(
+  ["client→daemon", "daemon→client", "peer"].map((d) => [d, encoder.encode(d.padEnd(DIRECTION_WIDTH))] as const),
+);
 
 /** Formats messages in timeline order, keeping what the time deltas need. */
 class Printer {
@@ -118,7 +226,7 @@ class Printer {
   private prevShown: Timestamp | undefined;
 
   constructor(
-    private readonly out: CompactLines,
+    private readonly out: ByteWriter,
     private readonly o: Options,
   ) {}
 
@@ -139,26 +247,57 @@ class Printer {
     }
     const prevShown = this.prevShown;
     this.prevShown = m.timestamp;
+    const out = this.out;
     if (o.json) {
       // -x adds the bytes as a "bytes" member (kept with the message): each line stays one object.
-      this.out.add(jsonLine(m, frame, msg, o.tagged ? file : undefined));
+      out.line(jsonLine(m, frame, msg, o.tagged ? file : undefined));
       return;
     }
     const parts = m.proto === "netlink" && m.parts > 1;
-    const frameText = (parts ? `${frame}.${msg}` : String(frame)).padStart(7);
-    const head = m.proto === "netlink" ? `${m.client !== undefined ? `c${m.client} ` : ""}seq ${m.seq} pid ${m.pid}` : `IPv${m.ipVersion}`;
-    const tag = o.tagged ? `  ${file}` : "";
+    out.spaces(FRAME_WIDTH - digitCount(frame) - (parts ? 1 + digitCount(msg) : 0));
+    out.uint(frame);
+    if (parts) {
+      out.byte(DOT);
+      out.uint(msg);
+    }
+    out.byte(SPACE);
+    out.ascii(this.timeText(m, time, prevAll, prevShown));
+    if (o.tagged) {
+      out.spaces(2);
+      out.text(file);
+    }
+    out.spaces(2);
+    out.bytes(DIRECTION_BYTES.get(directionText(m)) as Uint8Array);
+    out.spaces(2);
+    out.ascii(m.label);
+    out.spaces(Math.max(0, LABEL_WIDTH - m.label.length) + 1);
+    if (m.proto === "netlink") {
+      if (m.client !== undefined) {
+        out.byte(C);
+        out.uint(m.client);
+        out.byte(SPACE);
+      }
+      out.ascii("seq ");
+      out.uint(m.seq);
+      out.ascii(" pid ");
+      out.uint(m.pid);
+    } else {
+      out.ascii("IPv");
+      out.uint(m.ipVersion);
+    }
     const what = summary(m);
-    this.out.add(
-      `${frameText} ${this.timeText(m, time, prevAll, prevShown)}${tag}  ${directionText(m).padEnd(13)}  ${m.label.padEnd(22)} ${head}${what === "" ? "" : `  ${what}`}`,
-    );
+    if (what !== "") {
+      out.spaces(2);
+      out.text(what);
+    }
+    out.byte(NEWLINE);
     if (o.verbose) {
-      for (const [k, v] of fields(m)) this.out.add(`      ${k.padEnd(14)} ${v}`);
-      if (!o.hex) this.out.add("");
+      for (const [k, v] of fields(m)) out.line(`      ${k.padEnd(14)} ${v}`);
+      if (!o.hex) out.byte(NEWLINE);
     }
     if (o.hex) {
-      for (const l of hexDump(m)) this.out.add(`      ${l}`);
-      this.out.add("");
+      for (const l of hexDump(m)) out.line(`      ${l}`);
+      out.byte(NEWLINE);
     }
   }
 
@@ -240,9 +379,8 @@ async function run(args: string[], io: CliIO): Promise<number> {
     tagged: positionals.length > 1,
   };
   const core = await loadCore();
-  const out = new LineWriter(io.stdout);
-  const lines = new CompactLines(out);
-  const printer = new Printer(lines, o);
+  const out = new ByteWriter(io.stdout);
+  const printer = new Printer(out, o);
   const tags = fileTags(positionals);
   const readOpts = { ...(side ? { side } : {}), ...(o.hex ? { keepBytes: true } : {}) };
   const results: { path: string; result: ReadResult }[] = [];
@@ -256,10 +394,7 @@ async function run(args: string[], io: CliIO): Promise<number> {
       stopped: () => out.closed,
       // Printed as decoded, each message is garbage at once; the output is written between chunks.
       onMessage: (m) => printer.print(m, tag, m.time),
-      onChunk: () => {
-        lines.compact();
-        return out.flush();
-      },
+      onChunk: () => out.flush(),
     });
     results.push({ path, result });
   } else {
@@ -278,23 +413,19 @@ async function run(args: string[], io: CliIO): Promise<number> {
       files.push({ path, tag: tags[i] as string, messages, result, anomalies: builder ? anomalyKinds(builder) : undefined });
       results.push({ path, result });
     }
-    await printMerged(files, printer, lines, out);
+    await printMerged(files, printer, out);
   }
-  lines.compact();
   await out.flush();
   return report(results, io, out.closed);
 }
 
-async function printMerged(files: Decoded[], printer: Printer, lines: CompactLines, out: LineWriter): Promise<void> {
+async function printMerged(files: Decoded[], printer: Printer, out: ByteWriter): Promise<void> {
   const inputs = files.map((f) => ({ messages: f.messages, first: f.result.stats.first }));
   for (const [i, m, time] of mergeByTime(inputs)) {
     if (out.closed) return;
     const f = files[i] as Decoded;
     printer.print(m, f.tag, time, f.anomalies?.get(m.index));
-    if (out.due) {
-      lines.compact();
-      await out.flush();
-    }
+    if (out.due) await out.flush();
   }
 }
 
