@@ -92,6 +92,7 @@ const SPACE = 0x20;
 const ZERO = 0x30;
 const DOT = 0x2e;
 const C = 0x63;
+const REPLACEMENT = 0xfffd;
 
 /**
  * The output, written straight into bytes: numbers as digits, ASCII text char by char, other text
@@ -140,11 +141,44 @@ class ByteWriter {
     this.pos = p;
   }
 
-  /** Any text, UTF-8 encoded. */
+  /**
+   * Any text, UTF-8 encoded here: the lines are short and mostly ASCII, where a loop beats a call
+   * into the encoder. A lone surrogate becomes U+FFFD, as the stream's own encoding makes it.
+   */
   text(s: string): void {
+    const n = s.length;
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    const b = this.room(s.length * 3);
-    this.pos += b.write(s, this.pos);
+    const b = this.room(n * 3);
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      let c = s.charCodeAt(i);
+      if (c < 0x80) {
+        b[p++] = c;
+        continue;
+      }
+      if (c < 0x800) {
+        b[p++] = 0xc0 | (c >> 6);
+        b[p++] = 0x80 | (c & 0x3f);
+        continue;
+      }
+      if (c >= 0xd800 && c < 0xe000) {
+        const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+        if (c < 0xdc00 && d >= 0xdc00 && d < 0xe000) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          i++;
+          b[p++] = 0xf0 | (c >> 18);
+          b[p++] = 0x80 | ((c >> 12) & 0x3f);
+          b[p++] = 0x80 | ((c >> 6) & 0x3f);
+          b[p++] = 0x80 | (c & 0x3f);
+          continue;
+        }
+        c = REPLACEMENT;
+      }
+      b[p++] = 0xe0 | (c >> 12);
+      b[p++] = 0x80 | ((c >> 6) & 0x3f);
+      b[p++] = 0x80 | (c & 0x3f);
+    }
+    this.pos = p;
   }
 
   bytes(a: Uint8Array): void {
@@ -173,8 +207,9 @@ class ByteWriter {
   spaces(n: number): void {
     if (n <= 0) return;
     const b = this.room(n);
-    b.fill(SPACE, this.pos, this.pos + n);
-    this.pos += n;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) b[p++] = SPACE;
+    this.pos = p;
   }
 
   /** `s` ASCII, with spaces before it up to `width` characters. */
@@ -215,6 +250,8 @@ const encoder = new TextEncoder();
 const DIRECTION_WIDTH = 13;
 const LABEL_WIDTH = 22;
 const FRAME_WIDTH = 7;
+/** The seconds forms of the time column (-t r, d, dd). */
+const TIME_WIDTH = 12;
 /** The direction column, padded, by message: the three texts encoded once. */
 const DIRECTION_BYTES = new Map(
   ["client→daemon", "daemon→client", "peer"].map((d) => [d, encoder.encode(d.padEnd(DIRECTION_WIDTH))] as const),
@@ -261,7 +298,9 @@ class Printer {
       out.uint(msg);
     }
     out.byte(SPACE);
-    out.ascii(this.timeText(m, time, prevAll, prevShown));
+    const when = this.timeText(m, time, prevAll, prevShown);
+    if (o.time === "a" || o.time === "e") out.ascii(when);
+    else out.asciiStart(when, TIME_WIDTH);
     if (o.tagged) {
       out.spaces(2);
       out.text(file);
@@ -301,6 +340,7 @@ class Printer {
     }
   }
 
+  /** The time column; the seconds forms unpadded (TIME_WIDTH). */
   private timeText(m: CaptureMessage, time: number, prevAll?: Timestamp, prevShown?: Timestamp): string {
     const t = m.timestamp;
     switch (this.o.time) {
@@ -309,11 +349,11 @@ class Printer {
       case "e":
         return `${t.sec}.${String(t.nsec).padStart(9, "0")}`;
       case "d":
-        return (prevAll ? secondsBetween(prevAll, t) : 0).toFixed(6).padStart(12);
+        return (prevAll ? secondsBetween(prevAll, t) : 0).toFixed(6);
       case "dd":
-        return (prevShown ? secondsBetween(prevShown, t) : 0).toFixed(6).padStart(12);
+        return (prevShown ? secondsBetween(prevShown, t) : 0).toFixed(6);
       default:
-        return time.toFixed(6).padStart(12);
+        return time.toFixed(6);
     }
   }
 }
