@@ -6,7 +6,7 @@ import type { CaptureFormatError, Timestamp } from "../capture/pcap.js";
 import { secondsBetween } from "../capture/pcap.js";
 import type { CaptureMessage } from "../replay/decode.js";
 import { compileFilter, type Filter, FilterError, type FilterSubject, filterFieldsHelp } from "../replay/filter.js";
-import { directionText, fields, hexDump, isoTime, jsonLine, summary } from "../replay/format.js";
+import { directionText, fields, hexDump, isoTime, summary, writeJsonLine } from "../replay/format.js";
 import { mergeByTime } from "../replay/merge.js";
 import { StateBuilder } from "../replay/state.js";
 import { CliError, type CliIO, type Command, EXIT, parseCommandArgs, write } from "./command.js";
@@ -93,6 +93,10 @@ const ZERO = 0x30;
 const DOT = 0x2e;
 const C = 0x63;
 const REPLACEMENT = 0xfffd;
+/** Texts longer than this are encoded by Buffer.write. */
+const ENCODER_FROM = 64;
+/** Numbers up to this are formatted with 32-bit integer arithmetic. */
+const INT_MAX = 0x7fffffff;
 
 /**
  * The output, written straight into bytes: numbers as digits, ASCII text char by char, other text
@@ -142,13 +146,18 @@ class ByteWriter {
   }
 
   /**
-   * Any text, UTF-8 encoded here: the lines are short and mostly ASCII, where a loop beats a call
-   * into the encoder. A lone surrogate becomes U+FFFD, as the stream's own encoding makes it.
+   * Any text, UTF-8 encoded: short texts here (mostly ASCII, where a loop beats a call into the
+   * encoder), long ones (a JSON line, built from many pieces) by the encoder, which flattens them
+   * once instead of walking the pieces per character. A lone surrogate becomes U+FFFD either way.
    */
   text(s: string): void {
     const n = s.length;
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     const b = this.room(n * 3);
+    if (n > ENCODER_FROM) {
+      this.pos += b.write(s, this.pos);
+      return;
+    }
     let p = this.pos;
     for (let i = 0; i < n; i++) {
       let c = s.charCodeAt(i);
@@ -188,14 +197,17 @@ class ByteWriter {
 
   /** A whole number ≥ 0 in decimal. */
   uint(v: number): void {
-    let digits = 1;
-    for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
+    if (v > INT_MAX) {
+      this.ascii(String(v));
+      return;
+    }
+    const digits = digitCount(v);
     const b = this.room(digits);
     let p = this.pos + digits;
     this.pos = p;
     do {
-      const q = Math.floor(v / 10);
-      b[--p] = ZERO + (v - q * 10);
+      const q = (v / 10) | 0;
+      b[--p] = ZERO + v - q * 10;
       v = q;
     } while (v > 0);
   }
@@ -239,11 +251,10 @@ class ByteWriter {
   }
 }
 
-/** Decimal digits of a whole number ≥ 0. */
+/** Decimal digits of a whole number from 0 to INT_MAX. */
 function digitCount(v: number): number {
-  let n = 1;
-  for (let t = v; t >= 10; t = Math.floor(t / 10)) n++;
-  return n;
+  if (v < 100000) return v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : 5;
+  return v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
 }
 
 const encoder = new TextEncoder();
@@ -287,7 +298,8 @@ class Printer {
     const out = this.out;
     if (o.json) {
       // -x adds the bytes as a "bytes" member (kept with the message): each line stays one object.
-      out.line(jsonLine(m, frame, msg, o.tagged ? file : undefined));
+      writeJsonLine(out, m, frame, msg, o.tagged ? file : undefined);
+      out.byte(NEWLINE);
       return;
     }
     const parts = m.proto === "netlink" && m.parts > 1;

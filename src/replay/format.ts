@@ -213,48 +213,190 @@ function jsonValue(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The attribute values: flat numbers and strings, written without a generic walk. */
-function jsonAttrs(attrs: Record<string, AttrValue>): string {
-  let out = "{";
-  let first = true;
-  for (const k in attrs) {
-    const v = attrs[k] as AttrValue;
-    out += `${first ? "" : ","}"${k}":${typeof v === "number" ? jsonValue(v) : JSON.stringify(v)}`;
-    first = false;
-  }
-  return `${out}}`;
+/** Where writeJsonLine puts its text: an output that takes pieces, so no string per line is built. */
+export interface TextSink {
+  /** Text known to hold only ASCII. */
+  ascii(s: string): void;
+  /** Any text. */
+  text(s: string): void;
+  /** A whole number ≥ 0, in decimal. */
+  uint(v: number): void;
 }
 
-/**
- * One JSON Lines line: the same object as toJson, plus the frame number (from 1), the message's
- * position in its frame and, when given, its file. Built as text, member by member: at a million
- * messages the intermediate objects of toJson cost several times the decoding. A test holds it
- * equal to toJson, so a field added to the messages cannot be left out here unnoticed.
- */
-export function jsonLine(m: CaptureMessage, frame: number, msg: number, file?: string): string {
-  let out = `{"frame":${frame},"msg":${msg},${file !== undefined ? `"file":${JSON.stringify(file)},` : ""}"index":${m.index},"record":${m.record},"time":${jsonValue(Number(m.time.toFixed(9)))},"timestamp":"${isoTime(m.timestamp.sec, m.timestamp.nsec)}","label":${JSON.stringify(m.label)}`;
-  if (m.bytes) out += `,"bytes":"${hex(m.bytes)}"`;
-  if (m.proto === "peer") {
-    out += `,"proto":"peer","src":${JSON.stringify(m.src)},"dst":${JSON.stringify(m.dst)}`;
-    const w = m.wire as unknown as Record<string, unknown>;
-    for (const k in w) if (w[k] !== undefined) out += `,${JSON.stringify(k)}:${jsonValue(w[k])}`;
-    return `${out}}`;
+/** Whether `v` holds a character JSON.stringify escapes or may rewrite: controls, quote, backslash, surrogates. */
+function needsEscape(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c < 0xe000)) return true;
   }
-  out += `,"proto":"netlink","direction":"${m.dir === DIR_TO_DAEMON ? "to_daemon" : "to_client"}","part":${m.part},"parts":${m.parts},"dir":${m.dir},"captured":"${m.captured}"`;
-  if (m.port !== undefined) out += `,"port":${m.port}`;
-  if (m.groups !== undefined) out += `,"groups":${m.groups}`;
-  if (m.echo !== undefined) out += `,"echo":${m.echo}`;
-  out += `,"kind":"${m.kind}","len":${m.len},"type":${m.type},"flags":${m.flags},"seq":${m.seq},"pid":${m.pid}`;
-  if (m.client !== undefined) out += `,"client":${m.client}`;
-  if (m.op !== undefined) out += `,"op":${m.op}`;
-  if (m.opName !== undefined) out += `,"opName":${JSON.stringify(m.opName)}`;
-  if (m.version !== undefined) out += `,"version":${m.version}`;
-  out += `,"status":${m.status},"statusName":${JSON.stringify(m.statusName)},"attrs":${jsonAttrs(m.attrs)}`;
-  if (m.unknownAttrs !== undefined) out += `,"unknownAttrs":${JSON.stringify(m.unknownAttrs)}`;
-  if (m.control !== undefined) out += `,"control":${JSON.stringify(m.control)}`;
-  if (m.errorOffset !== undefined) out += `,"errorOffset":${m.errorOffset}`;
-  if (m.attrSpans !== undefined) out += `,"attrSpans":${JSON.stringify(m.attrSpans)}`;
-  return `${out}}`;
+  return false;
+}
+
+/** A JSON string; as JSON.stringify writes it. */
+function jsonString(out: TextSink, v: string): void {
+  if (needsEscape(v)) {
+    out.text(JSON.stringify(v));
+    return;
+  }
+  out.ascii('"');
+  out.text(v);
+  out.ascii('"');
+}
+
+/** A number as JSON.stringify writes it. */
+function jsonNumber(out: TextSink, v: number): void {
+  if (Number.isSafeInteger(v) && v >= 0) out.uint(v);
+  else out.ascii(jsonValue(v));
+}
+
+/** Below this many seconds, a time rounded to nanoseconds has at most 15 significant digits. */
+const EXACT_BELOW = 1e6;
+/** Below this, Number's text switches to the exponent form. */
+const EXPONENT_BELOW = 1e-6;
+
+/**
+ * `time` rounded to nanoseconds, as JSON.stringify(Number(time.toFixed(9))) writes it, without
+ * the round trip through a number: with at most 15 significant digits the shortest text of the
+ * number is the decimal itself, trailing zeros dropped.
+ */
+function jsonTime(time: number): string {
+  const fixed = time.toFixed(9);
+  if (!(time >= EXPONENT_BELOW && time < EXACT_BELOW)) return jsonValue(Number(fixed));
+  let end = fixed.length;
+  while (fixed.charCodeAt(end - 1) === ZERO_CHAR) end--;
+  if (fixed.charCodeAt(end - 1) === DOT_CHAR) end--;
+  return fixed.slice(0, end);
+}
+const ZERO_CHAR = 0x30;
+const DOT_CHAR = 0x2e;
+
+/**
+ * One JSON Lines line, without its newline: the same object as toJson, plus the frame number
+ * (from 1), the message's position in its frame and, when given, its file. Written member by
+ * member into `out`: at a million messages the intermediate objects of toJson, or even one string
+ * per line, cost several times the decoding. A test holds it equal to toJson, so a field added to
+ * the messages cannot be left out here unnoticed.
+ */
+export function writeJsonLine(out: TextSink, m: CaptureMessage, frame: number, msg: number, file?: string): void {
+  out.ascii('{"frame":');
+  out.uint(frame);
+  out.ascii(',"msg":');
+  out.uint(msg);
+  if (file !== undefined) {
+    out.ascii(',"file":');
+    jsonString(out, file);
+  }
+  out.ascii(',"index":');
+  out.uint(m.index);
+  out.ascii(',"record":');
+  out.uint(m.record);
+  out.ascii(',"time":');
+  out.ascii(jsonTime(m.time));
+  out.ascii(',"timestamp":"');
+  out.ascii(isoTime(m.timestamp.sec, m.timestamp.nsec));
+  out.ascii('","label":');
+  jsonString(out, m.label);
+  if (m.bytes) {
+    out.ascii(',"bytes":"');
+    out.ascii(hex(m.bytes));
+    out.ascii('"');
+  }
+  if (m.proto === "peer") {
+    out.ascii(',"proto":"peer","src":');
+    jsonString(out, m.src);
+    out.ascii(',"dst":');
+    jsonString(out, m.dst);
+    const w = m.wire as unknown as Record<string, unknown>;
+    for (const k in w) if (w[k] !== undefined) out.text(`,${JSON.stringify(k)}:${jsonValue(w[k])}`);
+    out.ascii("}");
+    return;
+  }
+  out.ascii(
+    m.dir === DIR_TO_DAEMON ? ',"proto":"netlink","direction":"to_daemon","part":' : ',"proto":"netlink","direction":"to_client","part":',
+  );
+  out.uint(m.part);
+  out.ascii(',"parts":');
+  out.uint(m.parts);
+  out.ascii(',"dir":');
+  out.uint(m.dir);
+  out.ascii(',"captured":"');
+  out.ascii(m.captured);
+  out.ascii('"');
+  if (m.port !== undefined) {
+    out.ascii(',"port":');
+    jsonNumber(out, m.port);
+  }
+  if (m.groups !== undefined) {
+    out.ascii(',"groups":');
+    jsonNumber(out, m.groups);
+  }
+  if (m.echo !== undefined) out.ascii(m.echo ? ',"echo":true' : ',"echo":false');
+  out.ascii(',"kind":"');
+  out.ascii(m.kind);
+  out.ascii('","len":');
+  out.uint(m.len);
+  out.ascii(',"type":');
+  out.uint(m.type);
+  out.ascii(',"flags":');
+  out.uint(m.flags);
+  out.ascii(',"seq":');
+  out.uint(m.seq);
+  out.ascii(',"pid":');
+  out.uint(m.pid);
+  if (m.client !== undefined) {
+    out.ascii(',"client":');
+    jsonNumber(out, m.client);
+  }
+  if (m.op !== undefined) {
+    out.ascii(',"op":');
+    jsonNumber(out, m.op);
+  }
+  if (m.opName !== undefined) {
+    out.ascii(',"opName":');
+    jsonString(out, m.opName);
+  }
+  if (m.version !== undefined) {
+    out.ascii(',"version":');
+    jsonNumber(out, m.version);
+  }
+  out.ascii(',"status":');
+  jsonNumber(out, m.status);
+  out.ascii(',"statusName":');
+  jsonString(out, m.statusName);
+  out.ascii(',"attrs":{');
+  let first = true;
+  for (const k in m.attrs) {
+    const v = m.attrs[k] as AttrValue;
+    out.ascii(first ? '"' : ',"');
+    out.ascii(k);
+    out.ascii('":');
+    if (typeof v === "number") jsonNumber(out, v);
+    else jsonString(out, v);
+    first = false;
+  }
+  out.ascii("}");
+  if (m.unknownAttrs !== undefined) out.text(`,"unknownAttrs":${JSON.stringify(m.unknownAttrs)}`);
+  if (m.control !== undefined) out.text(`,"control":${JSON.stringify(m.control)}`);
+  if (m.errorOffset !== undefined) {
+    out.ascii(',"errorOffset":');
+    jsonNumber(out, m.errorOffset);
+  }
+  if (m.attrSpans !== undefined) {
+    out.ascii(',"attrSpans":[');
+    for (const [i, a] of m.attrSpans.entries()) {
+      out.ascii(i === 0 ? '{"id":' : ',{"id":');
+      jsonNumber(out, a.id);
+      out.ascii(',"name":');
+      jsonString(out, a.name);
+      out.ascii(',"offset":');
+      jsonNumber(out, a.offset);
+      out.ascii(',"length":');
+      jsonNumber(out, a.length);
+      out.ascii("}");
+    }
+    out.ascii("]");
+  }
+  out.ascii("}");
 }
 
 // nlmsghdr (netlink(7)): where each field sits, for the hex dump
