@@ -191,8 +191,11 @@ class ByteWriter {
   }
 
   bytes(a: Uint8Array): void {
-    this.room(a.length).set(a, this.pos);
-    this.pos += a.length;
+    const n = a.length;
+    const b = this.room(n);
+    let p = this.pos;
+    for (let i = 0; i < n; i++) b[p++] = a[i] as number;
+    this.pos = p;
   }
 
   /** A whole number ≥ 0 in decimal. */

@@ -221,7 +221,21 @@ export interface TextSink {
   text(s: string): void;
   /** A whole number ≥ 0, in decimal. */
   uint(v: number): void;
+  /** Bytes already encoded (the fixed pieces of a line). */
+  bytes(b: Uint8Array): void;
 }
+
+const utf8 = (s: string) => new TextEncoder().encode(s);
+// The longest fixed pieces of a JSON line, encoded once: copied whole, they cost less than char by char.
+const J_NETLINK_TO_DAEMON = utf8(',"proto":"netlink","direction":"to_daemon","part":');
+const J_NETLINK_TO_CLIENT = utf8(',"proto":"netlink","direction":"to_client","part":');
+const J_SPAN_FIRST = utf8('{"id":');
+const J_SPAN_NEXT = utf8(',{"id":');
+const J_SPAN_NAME = utf8(',"name":');
+const J_SPAN_OFFSET = utf8(',"offset":');
+const J_SPAN_LENGTH = utf8(',"length":');
+const J_STATUS_NAME = utf8(',"statusName":');
+const J_TIMESTAMP = utf8(',"timestamp":"');
 
 /** Whether `v` holds a character JSON.stringify escapes or may rewrite: controls, quote, backslash, surrogates. */
 function needsEscape(v: string): boolean {
@@ -292,7 +306,7 @@ export function writeJsonLine(out: TextSink, m: CaptureMessage, frame: number, m
   out.uint(m.record);
   out.ascii(',"time":');
   out.ascii(jsonTime(m.time));
-  out.ascii(',"timestamp":"');
+  out.bytes(J_TIMESTAMP);
   out.ascii(isoTime(m.timestamp.sec, m.timestamp.nsec));
   out.ascii('","label":');
   jsonString(out, m.label);
@@ -311,9 +325,7 @@ export function writeJsonLine(out: TextSink, m: CaptureMessage, frame: number, m
     out.ascii("}");
     return;
   }
-  out.ascii(
-    m.dir === DIR_TO_DAEMON ? ',"proto":"netlink","direction":"to_daemon","part":' : ',"proto":"netlink","direction":"to_client","part":',
-  );
+  out.bytes(m.dir === DIR_TO_DAEMON ? J_NETLINK_TO_DAEMON : J_NETLINK_TO_CLIENT);
   out.uint(m.part);
   out.ascii(',"parts":');
   out.uint(m.parts);
@@ -361,7 +373,7 @@ export function writeJsonLine(out: TextSink, m: CaptureMessage, frame: number, m
   }
   out.ascii(',"status":');
   jsonNumber(out, m.status);
-  out.ascii(',"statusName":');
+  out.bytes(J_STATUS_NAME);
   jsonString(out, m.statusName);
   out.ascii(',"attrs":{');
   let first = true;
@@ -384,13 +396,13 @@ export function writeJsonLine(out: TextSink, m: CaptureMessage, frame: number, m
   if (m.attrSpans !== undefined) {
     out.ascii(',"attrSpans":[');
     for (const [i, a] of m.attrSpans.entries()) {
-      out.ascii(i === 0 ? '{"id":' : ',{"id":');
+      out.bytes(i === 0 ? J_SPAN_FIRST : J_SPAN_NEXT);
       jsonNumber(out, a.id);
-      out.ascii(',"name":');
+      out.bytes(J_SPAN_NAME);
       jsonString(out, a.name);
-      out.ascii(',"offset":');
+      out.bytes(J_SPAN_OFFSET);
       jsonNumber(out, a.offset);
-      out.ascii(',"length":');
+      out.bytes(J_SPAN_LENGTH);
       jsonNumber(out, a.length);
       out.ascii("}");
     }
