@@ -92,6 +92,9 @@ const SPACE = 0x20;
 const ZERO = 0x30;
 const DOT = 0x2e;
 const C = 0x63;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const DEL = 0x7f;
 const REPLACEMENT = 0xfffd;
 /** Texts longer than this are encoded by Buffer.write. */
 const ENCODER_FROM = 64;
@@ -213,6 +216,33 @@ class ByteWriter {
       b[--p] = ZERO + v - q * 10;
       v = q;
     } while (v > 0);
+  }
+
+  zeroPadded(v: number, width: number): void {
+    const b = this.room(width);
+    let p = this.pos + width;
+    this.pos = p;
+    for (let i = 0; i < width; i++) {
+      const q = (v / 10) | 0;
+      b[--p] = ZERO + v - q * 10;
+      v = q;
+    }
+  }
+
+  quoted(s: string): boolean {
+    const n = s.length;
+    const b = this.room(n + 2);
+    const start = this.pos;
+    let p = start;
+    b[p++] = QUOTE;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < SPACE || c >= DEL || c === QUOTE || c === BACKSLASH) return false;
+      b[p++] = c;
+    }
+    b[p++] = QUOTE;
+    this.pos = p;
+    return true;
   }
 
   byte(c: number): void {

@@ -172,16 +172,22 @@ export function fields(m: CaptureMessage): [string, string][] {
 let isoSec = Number.NaN;
 let isoHead = "";
 
-/** UTC with nanoseconds; a damaged capture's timestamp past what Date covers stays readable as seconds. */
-export function isoTime(sec: number, nsec: number): string {
-  const frac = String(nsec).padStart(9, "0");
+/** "2026-09-21T14:13:25" for a second since 1970, or "" past what Date covers; the last one is kept. */
+function isoSecond(sec: number): string {
   if (sec !== isoSec) {
     const date = new Date(sec * 1000);
     // 2026-09-21T14:13:25.000Z, or +275760-09-13T00:00:00.000Z past year 9999
     isoHead = Number.isNaN(date.getTime()) ? "" : date.toISOString().replace(/\.\d{3}Z$/, "");
     isoSec = sec;
   }
-  return isoHead === "" ? `${sec}.${frac} s after 1970` : `${isoHead}.${frac}Z`;
+  return isoHead;
+}
+
+/** UTC with nanoseconds; a damaged capture's timestamp past what Date covers stays readable as seconds. */
+export function isoTime(sec: number, nsec: number): string {
+  const frac = String(nsec).padStart(9, "0");
+  const head = isoSecond(sec);
+  return head === "" ? `${sec}.${frac} s after 1970` : `${head}.${frac}Z`;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -223,6 +229,13 @@ export interface TextSink {
   uint(v: number): void;
   /** Bytes already encoded (the fixed pieces of a line). */
   bytes(b: Uint8Array): void;
+  /** A whole number from 0 to 999,999,999 in `width` digits, zeros in front. */
+  zeroPadded(v: number, width: number): void;
+  /**
+   * `"s"` when `s` is printable ASCII without a quote or backslash (JSON needs no escape in it);
+   * otherwise writes nothing and returns false.
+   */
+  quoted(s: string): boolean;
 }
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -236,25 +249,13 @@ const J_SPAN_OFFSET = utf8(',"offset":');
 const J_SPAN_LENGTH = utf8(',"length":');
 const J_STATUS_NAME = utf8(',"statusName":');
 const J_TIMESTAMP = utf8(',"timestamp":"');
-
-/** Whether `v` holds a character JSON.stringify escapes or may rewrite: controls, quote, backslash, surrogates. */
-function needsEscape(v: string): boolean {
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c < 0xe000)) return true;
-  }
-  return false;
-}
+const NSEC_DIGITS = 9;
+/** A damaged capture's nanoseconds can reach this; isoTime then writes them all. */
+const NSEC_LIMIT = 1e9;
 
 /** A JSON string; as JSON.stringify writes it. */
 function jsonString(out: TextSink, v: string): void {
-  if (needsEscape(v)) {
-    out.text(JSON.stringify(v));
-    return;
-  }
-  out.ascii('"');
-  out.text(v);
-  out.ascii('"');
+  if (!out.quoted(v)) out.text(JSON.stringify(v));
 }
 
 /** A number as JSON.stringify writes it. */
@@ -307,7 +308,15 @@ export function writeJsonLine(out: TextSink, m: CaptureMessage, frame: number, m
   out.ascii(',"time":');
   out.ascii(jsonTime(m.time));
   out.bytes(J_TIMESTAMP);
-  out.ascii(isoTime(m.timestamp.sec, m.timestamp.nsec));
+  const head = isoSecond(m.timestamp.sec);
+  if (head === "" || m.timestamp.nsec >= NSEC_LIMIT) out.ascii(isoTime(m.timestamp.sec, m.timestamp.nsec));
+  else {
+    // isoTime's text, written in place
+    out.ascii(head);
+    out.ascii(".");
+    out.zeroPadded(m.timestamp.nsec, NSEC_DIGITS);
+    out.ascii("Z");
+  }
   out.ascii('","label":');
   jsonString(out, m.label);
   if (m.bytes) {

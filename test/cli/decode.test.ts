@@ -330,4 +330,13 @@ describe("iwpm decode: output unchanged", () => {
     expect(r.code).toBe(EXIT.OK);
     expect(r.out).toBe(readFileSync(path.join(FIXTURES, `${name}.out`), "utf8"));
   });
+
+  it("a FILE column outside ASCII (two- to four-byte UTF-8) is written as the same text", async () => {
+    const name = "ünï→😀.pcap";
+    cpSync(path.join(FIXTURES, "scenario.pcap"), file(name));
+    const r = await run(["decode", "-t", "a", file(name), path.join(FIXTURES, "peer4.pcap"), path.join(FIXTURES, "peer6.pcapng")]);
+    expect(r.code).toBe(EXIT.OK);
+    expect(r.out).toContain(`  ${name}  `);
+    expect(r.out.replaceAll(name, "scenario.pcap")).toBe(readFileSync(path.join(FIXTURES, "merged.out"), "utf8"));
+  });
 });
