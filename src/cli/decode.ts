@@ -6,7 +6,7 @@ import type { CaptureFormatError, Timestamp } from "../capture/pcap.js";
 import { secondsBetween } from "../capture/pcap.js";
 import type { CaptureMessage } from "../replay/decode.js";
 import { compileFilter, type Filter, FilterError, type FilterSubject, filterFieldsHelp } from "../replay/filter.js";
-import { directionText, fields, hexDump, isoTime, summary, writeJsonLine } from "../replay/format.js";
+import { directionText, fields, hexDump, isoTime, summary, type TextSink, writeJsonLine } from "../replay/format.js";
 import { mergeByTime } from "../replay/merge.js";
 import { StateBuilder } from "../replay/state.js";
 import { CliError, type CliIO, type Command, EXIT, parseCommandArgs, write } from "./command.js";
@@ -85,7 +85,7 @@ interface Options {
 
 /** Output bytes gathered before the caller is told to flush. */
 const FLUSH_AT = 1 << 18;
-/** Room for a whole line (one message, hex rows included) in a fresh buffer. */
+/** Bytes of each output buffer (a piece that does not fit starts the next one). */
 const BUFFER_SIZE = 1 << 20;
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
@@ -107,7 +107,7 @@ const INT_MAX = 0x7fffffff;
  * collector to copy or flatten. Each full buffer is handed to the stream as it is (the stream may
  * keep it) and a new one started.
  */
-class ByteWriter {
+class ByteWriter implements TextSink {
   private buf = Buffer.allocUnsafe(BUFFER_SIZE);
   private pos = 0;
   private full: Buffer[] = [];
@@ -150,8 +150,9 @@ class ByteWriter {
 
   /**
    * Any text, UTF-8 encoded: short texts here (mostly ASCII, where a loop beats a call into the
-   * encoder), long ones (a JSON line, built from many pieces) by the encoder, which flattens them
-   * once instead of walking the pieces per character. A lone surrogate becomes U+FFFD either way.
+   * encoder), long ones (a -v or -x line, JSON.stringify's output) by the encoder, which flattens
+   * a text built from pieces once instead of walking the pieces per character. A lone surrogate
+   * becomes U+FFFD either way.
    */
   text(s: string): void {
     const n = s.length;
