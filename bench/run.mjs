@@ -5,7 +5,7 @@
 //                                 docs/benchmarks.md and docs/benchmarks-mapinfo.svg
 //   node bench/run.mjs --smoke    tiny N and few repeats (CI): same code paths, output under
 //                                 bench/.build/smoke/ so the committed report is left alone
-//   --only=w1,w3                  a subset of W1..W5, output under bench/.build/partial/
+//   --only=w1,w3                  a subset of W1..W5 and decode, output under bench/.build/partial/
 //   --quiet-wait[=600]            first wait (up to 600 s) for the 1-minute load average < 0.5
 //   --render                      only rewrite docs/benchmarks.md and the plot from results/latest.json
 //
@@ -44,6 +44,7 @@ const S = smoke
       instantiateRuns: 2,
       w4: { seqCount: 50, pipeCount: 200, inflight: 64, rounds: 1, warmup: 0 },
       budget: 2e6,
+      decode: { messages: 20_000, rounds: 2 },
       timeoutMs: 60_000,
     }
   : {
@@ -60,6 +61,8 @@ const S = smoke
       w4: { seqCount: 2000, pipeCount: 10_000, inflight: 64, rounds: 7, warmup: 1 },
       // kernel design: a phase that would walk more list nodes than this is timed on a sample
       budget: 5e6,
+      // iwpm decode against tshark -r: one capture, every command once per round
+      decode: { messages: 1_000_000, rounds: 5 },
       timeoutMs: 600_000,
     };
 
@@ -146,6 +149,7 @@ async function prepare() {
       // One folder down, so the socket loader finds the addon in .build/native/ as it finds
       // build/native/ from build/dist/.
       "host/host": path.join(bench, "lib/host.ts"),
+      "decode-capture": path.join(bench, "lib/decode-capture.ts"),
     },
     outdir: out,
     outExtension: { ".js": ".mjs" },
@@ -410,6 +414,83 @@ async function footprint(env, w1, w2) {
   return res;
 }
 
+/**
+ * Runs `cmd args` with its output to /dev/null; resolves its exit status and the CPU time (user,
+ * system) it and its children used, as the shell's `times` reports it.
+ */
+function cpuTime(cmd, args) {
+  return new Promise((resolve) => {
+    const script = '"$@" >/dev/null 2>&1; s=$?; times; exit $s';
+    const child = spawn("bash", ["-c", script, "bash", cmd, ...args], { stdio: ["ignore", "pipe", "ignore"] });
+    let stdout = "";
+    child.stdout.on("data", (b) => (stdout += b));
+    const timer = setTimeout(() => child.kill("SIGKILL"), S.timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      // `times`: the shell's own user and system time, then its children's, as "XmY.YYYs XmY.YYYs"
+      const last = stdout.trim().split("\n").pop() ?? "";
+      const secs = [...last.matchAll(/(\d+)m([\d.]+)s/g)].map((x) => Number(x[1]) * 60 + Number(x[2]));
+      resolve({ code, user: secs[0], system: secs[1] });
+    });
+  });
+}
+
+/** Lines a command prints, counted without keeping them. */
+function countLines(cmd, args) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "ignore"] });
+    let n = 0;
+    child.stdout.on("data", (b) => {
+      for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++;
+    });
+    child.on("close", (code) => resolve(code === 0 ? n : -1));
+  });
+}
+
+async function decodeVsTshark(env) {
+  const tshark = tryRun("tshark", ["--version"]);
+  if (tshark === null) return { skipped: "skipped: tshark not found (Debian package tshark)" };
+  if (!env.api.available) return { skipped: env.api.reason };
+  const cli = path.join(path.dirname(env.api.dist), "cli.js");
+  const { messages, rounds } = S.decode;
+  const file = path.join(out, "decode.pcap");
+  const made = await runProcess(process.execPath, [path.join(out, "decode-capture.mjs"), file, String(messages)], "decode capture");
+  if (!made) return { skipped: "skipped: the capture could not be made" };
+  const commands = {
+    tshark: ["tshark", ["-r", file]],
+    text: [process.execPath, [cli, "decode", file]],
+    json: [process.execPath, [cli, "decode", "--json", file]],
+  };
+  // Every command reads the whole capture: one line per message (each record holds one).
+  for (const [name, [cmd, args]] of Object.entries(commands)) {
+    const lines = await countLines(cmd, args);
+    if (lines !== messages) failures.push(`decode ${name}: ${lines} lines for ${messages} messages`);
+  }
+  const runs = { tshark: [], text: [], json: [] };
+  // Rounds: each command once per round, so all of them see the same machine conditions.
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, [cmd, args]] of Object.entries(commands)) {
+      const t = await cpuTime(cmd, args);
+      if (t.code !== 0 || t.user === undefined) {
+        failures.push(`decode ${name} round ${round + 1}: exit ${t.code}`);
+        continue;
+      }
+      runs[name].push(t.user + t.system);
+      log(`  decode round ${round + 1}/${rounds} ${name}: ${(t.user + t.system).toFixed(2)} s CPU`);
+    }
+  }
+  rmSync(file, { force: true });
+  return {
+    messages,
+    bytes: made.bytes,
+    rounds,
+    tshark: tshark.split("\n")[0],
+    date: new Date().toISOString(),
+    loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    cpuS: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.length ? stat(v) : null])),
+  };
+}
+
 /** JSON in the repository's own format (biome, as `npm run lint` checks it), when biome is installed. */
 function projectJson(value, file) {
   const text = `${JSON.stringify(value, null, 2)}\n`;
@@ -470,6 +551,10 @@ if (wants("w4")) {
   if (results.workloads.w4.skipped && typeof results.workloads.w4.skipped === "string") log(`  w4: ${results.workloads.w4.skipped}`);
 }
 if (wants("w5")) results.workloads.w5 = await footprint(env, results.workloads.w1, results.workloads.w2);
+if (wants("decode")) {
+  results.workloads.decode = await decodeVsTshark(env);
+  if (results.workloads.decode.skipped) log(`  decode: ${results.workloads.decode.skipped}`);
+}
 
 results.machine.loadavgEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
 results.elapsedS = Math.round((Date.now() - t0) / 100) / 10;

@@ -109,6 +109,10 @@ const TEXT = {
     );
     return `${lines[0]}\n\n${lines.slice(1, 3).join("\n")}\n\n${lines[3]}\n\n${lines.slice(4, -1).join("\n")}\n\n${lines[lines.length - 1]}`;
   },
+  "decode-vs-tshark": () =>
+    "In a `node --cpu-prof` profile of the text output, about a third of the time is reading the capture and framing its datagrams (`CaptureReader`, `parseNetlinkRecord`, the core's `frameDatagram`), a third is decoding each message with the core and reading its record into a message object (`CaptureDecoder.read`: the attribute values and texts, the attribute list kept for `-x` and `--json`), and the rest is formatting: the time column (`toFixed`), the summary text and writing the line's bytes. The collector takes under a tenth. The lever left is a plain-text path that formats straight from the core's decoded record, without a message object per message.",
+  "decode-json-vs-text": () =>
+    "A JSON line holds every field of the message (its attribute list with offsets, names and lengths), about three times the bytes of a text line; the time spent follows the bytes written, member by member, straight into the output buffer.",
   "w5-bytes": (r) =>
     `Linear memory grows by doubling in the core's allocator, so the byteLength delta at ${f(r.workloads.w5.n)} is a step function of N.`,
   "w5-size": () => "The release build includes the daemon-side service as well as the client.",

@@ -71,6 +71,15 @@ const W4_RATE_ONE = 0.9;
 const TUNED_BAR = 2;
 const W4_RATE_INFLIGHT = 1.0;
 const W4_CPU = 2;
+// Issue 11: iwpm decode's CPU time against tshark -r of the same capture, and --json against text.
+const DECODE_VS_TSHARK = 1.5;
+const DECODE_JSON_VS_TEXT = 2;
+
+const DECODE_ROWS = [
+  ["tshark", "`tshark -r FILE`"],
+  ["text", "`iwpm decode FILE`"],
+  ["json", "`iwpm decode --json FILE`"],
+];
 
 const W4_LABEL = {
   c: "C client (bench/baselines/nlclient.c)",
@@ -283,6 +292,30 @@ export function evaluateTargets(r) {
         value: inst.median,
       });
   }
+  const dec = r.workloads.decode;
+  if (dec?.cpuS) {
+    const { tshark, text, json } = dec.cpuS;
+    if (tshark && text) {
+      const x = text.median / tshark.median;
+      add(
+        "decode-vs-tshark",
+        `\`iwpm decode\` of a ${sizeLabel(dec.messages)}-message capture ≤ ${DECODE_VS_TSHARK}× \`tshark -r\` (CPU)`,
+        `${ratio(x)} (${fmt(text.median, 2)} s vs tshark ${fmt(tshark.median, 2)} s)`,
+        x <= DECODE_VS_TSHARK,
+        { value: x },
+      );
+    }
+    if (text && json) {
+      const x = json.median / text.median;
+      add(
+        "decode-json-vs-text",
+        `\`iwpm decode --json\` ≤ ${DECODE_JSON_VS_TEXT}× the text output (CPU)`,
+        `${ratio(x)} (${fmt(json.median, 2)} s vs ${fmt(text.median, 2)} s)`,
+        x <= DECODE_JSON_VS_TEXT,
+        { value: x },
+      );
+    }
+  } else if (dec?.skipped) add("decode-vs-tshark", `\`iwpm decode\` ≤ ${DECODE_VS_TSHARK}× \`tshark -r\` (CPU)`, dec.skipped, null);
   return t;
 }
 
@@ -357,6 +390,11 @@ export function printSummary(r) {
       p(
         `  compile + instantiate: ${fmt(w5.instantiate.compileInstantiateMs.median, 2)} ms median; instantiate again: ${fmt(w5.instantiate.instantiateMs.median, 2)} ms`,
       );
+  }
+  const dec = r.workloads.decode;
+  if (dec?.cpuS) {
+    p(`\nDecoding a ${sizeLabel(dec.messages)}-message capture — CPU s (user + system), median of ${dec.rounds}`);
+    for (const [k, label] of DECODE_ROWS) if (dec.cpuS[k]) p(`${lpad(fmt(dec.cpuS[k].median, 2), 8)}  ${label.replace(/`/g, "")}`);
   }
   if (r.targets?.length) {
     p("\nTargets (reported, not asserted)");
@@ -651,6 +689,25 @@ function markdown(r, svgName) {
     p();
   }
 
+  const dec = r.workloads.decode;
+  if (dec?.cpuS) {
+    p("## Decoding a capture: `iwpm decode` against `tshark -r`");
+    p();
+    p(
+      `A ${fmt(dec.messages)}-message client-side netlink capture made by the run (\`test/web/big-capture.ts\`: ADD request / reply / REMOVE rounds, ${fmt(dec.bytes / 2 ** 20, 0)} MiB), read by each command with its output to /dev/null; CPU time (user + system) of the command's processes as the shell's \`times\` reports it, ${dec.rounds} rounds with every command once per round. Before timing, each command's line count is checked against the message count. Measured ${dec.date.slice(0, 16).replace("T", " ")} UTC with ${dec.tshark}, load average ${dec.loadavg.join(" ")} at the end.`,
+    );
+    p();
+    p(
+      table(
+        ["command", "CPU s, median", "min", "max", "against tshark"],
+        DECODE_ROWS.filter(([k]) => dec.cpuS[k]).map(([k, label]) => {
+          const c = dec.cpuS[k];
+          return [label, fmt(c.median, 2), fmt(c.min, 2), fmt(c.max, 2), dec.cpuS.tshark ? ratio(c.median / dec.cpuS.tshark.median) : "–"];
+        }),
+      ),
+    );
+    p();
+  }
   p("## Method and caveats");
   p();
   p(

@@ -70,8 +70,8 @@ export function parseCount(text: string, what: string): number {
   return Number(text);
 }
 
-/** Writes text to a stream, waiting when it pushes back; resolves false once the reader is gone (EPIPE). */
-export function write(stream: NodeJS.WritableStream, text: string): Promise<boolean> | boolean {
+/** Writes text or bytes to a stream, waiting when it pushes back; resolves false once the reader is gone (EPIPE). */
+export function write(stream: NodeJS.WritableStream, text: string | Uint8Array): Promise<boolean> | boolean {
   if ((stream as { destroyed?: boolean }).destroyed) return false;
   if (stream.write(text)) return true;
   return new Promise((resolve) => {

@@ -6,10 +6,10 @@ import type { CaptureFormatError, Timestamp } from "../capture/pcap.js";
 import { secondsBetween } from "../capture/pcap.js";
 import type { CaptureMessage } from "../replay/decode.js";
 import { compileFilter, type Filter, FilterError, type FilterSubject, filterFieldsHelp } from "../replay/filter.js";
-import { directionText, fields, hexDump, isoTime, jsonLine, summary } from "../replay/format.js";
+import { directionText, fields, hexDump, isoTime, summary, type TextSink, writeJsonLine } from "../replay/format.js";
 import { mergeByTime } from "../replay/merge.js";
 import { StateBuilder } from "../replay/state.js";
-import { CliError, type CliIO, type Command, EXIT, LineWriter, parseCommandArgs } from "./command.js";
+import { CliError, type CliIO, type Command, EXIT, parseCommandArgs, write } from "./command.js";
 import { loadCore, parseSide, type ReadResult, readCaptureFile, readWarnings } from "./load.js";
 
 const help = `Usage: iwpm decode [options] FILE...
@@ -83,34 +83,224 @@ interface Options {
   tagged: boolean;
 }
 
-/** Characters of output lines joined into one string at a time. */
-const COMPACT_AT = 1 << 16;
+/** Output bytes gathered before the caller is told to flush. */
+const FLUSH_AT = 1 << 18;
+/** Bytes of each output buffer (a piece that does not fit starts the next one). */
+const BUFFER_SIZE = 1 << 20;
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+const ZERO = 0x30;
+const DOT = 0x2e;
+const C = 0x63;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const DEL = 0x7f;
+const REPLACEMENT = 0xfffd;
+/** Texts longer than this are encoded by Buffer.write. */
+const ENCODER_FROM = 64;
+/** Numbers up to this are formatted with 32-bit integer arithmetic. */
+const INT_MAX = 0x7fffffff;
 
 /**
- * Lines on their way to a LineWriter, joined into one flat string every COMPACT_AT characters: a
- * line built from many pieces is a tree of them until flattened, and a chunk's worth of such
- * trees would survive collections (and be copied by each) until the chunk is written.
+ * The output, written straight into bytes: numbers as digits, ASCII text char by char, other text
+ * by the UTF-8 encoder. No string per line or per chunk is built, so nothing is left for the
+ * collector to copy or flatten. Each full buffer is handed to the stream as it is (the stream may
+ * keep it) and a new one started.
  */
-class CompactLines {
-  private lines: string[] = [];
+class ByteWriter implements TextSink {
+  private buf = Buffer.allocUnsafe(BUFFER_SIZE);
+  private pos = 0;
+  private full: Buffer[] = [];
   private size = 0;
+  closed = false;
 
-  constructor(private readonly out: LineWriter) {}
-
-  add(line: string): void {
-    this.lines.push(line);
-    this.size += line.length + 1;
-    if (this.size >= COMPACT_AT) this.compact();
+  constructor(private readonly stream: NodeJS.WritableStream) {
+    // A reader that went away (`| head`) ends the output, not the process.
+    stream.on("error", () => {
+      this.closed = true;
+    });
   }
 
-  /** Hands what is held to the writer; call before flushing it. */
-  compact(): void {
-    if (this.lines.length === 0) return;
-    this.out.add(this.lines.join("\n"));
-    this.lines = [];
+  /** Whether enough is buffered that the caller should flush() before adding more. */
+  get due(): boolean {
+    return this.size + this.pos >= FLUSH_AT;
+  }
+
+  /** Makes room for `n` more bytes. */
+  private room(n: number): Buffer {
+    if (this.pos + n > this.buf.length) {
+      if (this.pos > 0) {
+        this.full.push(this.buf.subarray(0, this.pos));
+        this.size += this.pos;
+      }
+      this.buf = Buffer.allocUnsafe(Math.max(BUFFER_SIZE, n));
+      this.pos = 0;
+    }
+    return this.buf;
+  }
+
+  /** Text known to be ASCII (labels, names, numbers formatted by JS). */
+  ascii(s: string): void {
+    const n = s.length;
+    const b = this.room(n);
+    let p = this.pos;
+    for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  /**
+   * Any text, UTF-8 encoded: short texts here (mostly ASCII, where a loop beats a call into the
+   * encoder), long ones (a -v or -x line, JSON.stringify's output) by the encoder, which flattens
+   * a text built from pieces once instead of walking the pieces per character. A lone surrogate
+   * becomes U+FFFD either way.
+   */
+  text(s: string): void {
+    const n = s.length;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const b = this.room(n * 3);
+    if (n > ENCODER_FROM) {
+      this.pos += b.write(s, this.pos);
+      return;
+    }
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      let c = s.charCodeAt(i);
+      if (c < 0x80) {
+        b[p++] = c;
+        continue;
+      }
+      if (c < 0x800) {
+        b[p++] = 0xc0 | (c >> 6);
+        b[p++] = 0x80 | (c & 0x3f);
+        continue;
+      }
+      if (c >= 0xd800 && c < 0xe000) {
+        const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+        if (c < 0xdc00 && d >= 0xdc00 && d < 0xe000) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          i++;
+          b[p++] = 0xf0 | (c >> 18);
+          b[p++] = 0x80 | ((c >> 12) & 0x3f);
+          b[p++] = 0x80 | ((c >> 6) & 0x3f);
+          b[p++] = 0x80 | (c & 0x3f);
+          continue;
+        }
+        c = REPLACEMENT;
+      }
+      b[p++] = 0xe0 | (c >> 12);
+      b[p++] = 0x80 | ((c >> 6) & 0x3f);
+      b[p++] = 0x80 | (c & 0x3f);
+    }
+    this.pos = p;
+  }
+
+  bytes(a: Uint8Array): void {
+    const n = a.length;
+    const b = this.room(n);
+    let p = this.pos;
+    for (let i = 0; i < n; i++) b[p++] = a[i] as number;
+    this.pos = p;
+  }
+
+  /** A whole number ≥ 0 in decimal. */
+  uint(v: number): void {
+    if (v > INT_MAX) {
+      this.ascii(String(v));
+      return;
+    }
+    const digits = digitCount(v);
+    const b = this.room(digits);
+    let p = this.pos + digits;
+    this.pos = p;
+    do {
+      const q = (v / 10) | 0;
+      b[--p] = ZERO + v - q * 10;
+      v = q;
+    } while (v > 0);
+  }
+
+  zeroPadded(v: number, width: number): void {
+    const b = this.room(width);
+    let p = this.pos + width;
+    this.pos = p;
+    for (let i = 0; i < width; i++) {
+      const q = (v / 10) | 0;
+      b[--p] = ZERO + v - q * 10;
+      v = q;
+    }
+  }
+
+  quoted(s: string): boolean {
+    const n = s.length;
+    const b = this.room(n + 2);
+    const start = this.pos;
+    let p = start;
+    b[p++] = QUOTE;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < SPACE || c >= DEL || c === QUOTE || c === BACKSLASH) return false;
+      b[p++] = c;
+    }
+    b[p++] = QUOTE;
+    this.pos = p;
+    return true;
+  }
+
+  byte(c: number): void {
+    this.room(1)[this.pos++] = c;
+  }
+
+  spaces(n: number): void {
+    if (n <= 0) return;
+    const b = this.room(n);
+    let p = this.pos;
+    for (let i = 0; i < n; i++) b[p++] = SPACE;
+    this.pos = p;
+  }
+
+  /** `s` ASCII, with spaces before it up to `width` characters. */
+  asciiStart(s: string, width: number): void {
+    this.spaces(width - s.length);
+    this.ascii(s);
+  }
+
+  line(s: string): void {
+    this.text(s);
+    this.byte(NEWLINE);
+  }
+
+  async flush(): Promise<void> {
+    if (this.pos > 0) {
+      this.full.push(this.buf.subarray(0, this.pos));
+      this.buf = Buffer.allocUnsafe(BUFFER_SIZE);
+      this.pos = 0;
+    }
+    const out = this.full;
+    this.full = [];
     this.size = 0;
+    for (const chunk of out) {
+      if (this.closed) return;
+      if (!(await write(this.stream, chunk))) this.closed = true;
+    }
   }
 }
+
+/** Decimal digits of a whole number from 0 to INT_MAX. */
+function digitCount(v: number): number {
+  if (v < 100000) return v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : 5;
+  return v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
+}
+
+const encoder = new TextEncoder();
+const DIRECTION_WIDTH = 13;
+const LABEL_WIDTH = 22;
+const FRAME_WIDTH = 7;
+/** The seconds forms of the time column (-t r, d, dd). */
+const TIME_WIDTH = 12;
+/** The direction column, padded, by message: the three texts encoded once. */
+const DIRECTION_BYTES = new Map(
+  ["client→daemon", "daemon→client", "peer"].map((d) => [d, encoder.encode(d.padEnd(DIRECTION_WIDTH))] as const),
+);
 
 /** Formats messages in timeline order, keeping what the time deltas need. */
 class Printer {
@@ -118,7 +308,7 @@ class Printer {
   private prevShown: Timestamp | undefined;
 
   constructor(
-    private readonly out: CompactLines,
+    private readonly out: ByteWriter,
     private readonly o: Options,
   ) {}
 
@@ -139,29 +329,64 @@ class Printer {
     }
     const prevShown = this.prevShown;
     this.prevShown = m.timestamp;
+    const out = this.out;
     if (o.json) {
       // -x adds the bytes as a "bytes" member (kept with the message): each line stays one object.
-      this.out.add(jsonLine(m, frame, msg, o.tagged ? file : undefined));
+      writeJsonLine(out, m, frame, msg, o.tagged ? file : undefined);
+      out.byte(NEWLINE);
       return;
     }
     const parts = m.proto === "netlink" && m.parts > 1;
-    const frameText = (parts ? `${frame}.${msg}` : String(frame)).padStart(7);
-    const head = m.proto === "netlink" ? `${m.client !== undefined ? `c${m.client} ` : ""}seq ${m.seq} pid ${m.pid}` : `IPv${m.ipVersion}`;
-    const tag = o.tagged ? `  ${file}` : "";
+    out.spaces(FRAME_WIDTH - digitCount(frame) - (parts ? 1 + digitCount(msg) : 0));
+    out.uint(frame);
+    if (parts) {
+      out.byte(DOT);
+      out.uint(msg);
+    }
+    out.byte(SPACE);
+    const when = this.timeText(m, time, prevAll, prevShown);
+    if (o.time === "a" || o.time === "e") out.ascii(when);
+    else out.asciiStart(when, TIME_WIDTH);
+    if (o.tagged) {
+      out.spaces(2);
+      out.text(file);
+    }
+    out.spaces(2);
+    out.bytes(DIRECTION_BYTES.get(directionText(m)) as Uint8Array);
+    out.spaces(2);
+    out.ascii(m.label);
+    out.spaces(Math.max(0, LABEL_WIDTH - m.label.length) + 1);
+    if (m.proto === "netlink") {
+      if (m.client !== undefined) {
+        out.byte(C);
+        out.uint(m.client);
+        out.byte(SPACE);
+      }
+      out.ascii("seq ");
+      out.uint(m.seq);
+      out.ascii(" pid ");
+      out.uint(m.pid);
+    } else {
+      out.ascii("IPv");
+      out.uint(m.ipVersion);
+    }
     const what = summary(m);
-    this.out.add(
-      `${frameText} ${this.timeText(m, time, prevAll, prevShown)}${tag}  ${directionText(m).padEnd(13)}  ${m.label.padEnd(22)} ${head}${what === "" ? "" : `  ${what}`}`,
-    );
+    if (what !== "") {
+      out.spaces(2);
+      out.text(what);
+    }
+    out.byte(NEWLINE);
     if (o.verbose) {
-      for (const [k, v] of fields(m)) this.out.add(`      ${k.padEnd(14)} ${v}`);
-      if (!o.hex) this.out.add("");
+      for (const [k, v] of fields(m)) out.line(`      ${k.padEnd(14)} ${v}`);
+      if (!o.hex) out.byte(NEWLINE);
     }
     if (o.hex) {
-      for (const l of hexDump(m)) this.out.add(`      ${l}`);
-      this.out.add("");
+      for (const l of hexDump(m)) out.line(`      ${l}`);
+      out.byte(NEWLINE);
     }
   }
 
+  /** The time column; the seconds forms unpadded (TIME_WIDTH). */
   private timeText(m: CaptureMessage, time: number, prevAll?: Timestamp, prevShown?: Timestamp): string {
     const t = m.timestamp;
     switch (this.o.time) {
@@ -170,11 +395,11 @@ class Printer {
       case "e":
         return `${t.sec}.${String(t.nsec).padStart(9, "0")}`;
       case "d":
-        return (prevAll ? secondsBetween(prevAll, t) : 0).toFixed(6).padStart(12);
+        return (prevAll ? secondsBetween(prevAll, t) : 0).toFixed(6);
       case "dd":
-        return (prevShown ? secondsBetween(prevShown, t) : 0).toFixed(6).padStart(12);
+        return (prevShown ? secondsBetween(prevShown, t) : 0).toFixed(6);
       default:
-        return time.toFixed(6).padStart(12);
+        return time.toFixed(6);
     }
   }
 }
@@ -240,9 +465,8 @@ async function run(args: string[], io: CliIO): Promise<number> {
     tagged: positionals.length > 1,
   };
   const core = await loadCore();
-  const out = new LineWriter(io.stdout);
-  const lines = new CompactLines(out);
-  const printer = new Printer(lines, o);
+  const out = new ByteWriter(io.stdout);
+  const printer = new Printer(out, o);
   const tags = fileTags(positionals);
   const readOpts = { ...(side ? { side } : {}), ...(o.hex ? { keepBytes: true } : {}) };
   const results: { path: string; result: ReadResult }[] = [];
@@ -256,10 +480,7 @@ async function run(args: string[], io: CliIO): Promise<number> {
       stopped: () => out.closed,
       // Printed as decoded, each message is garbage at once; the output is written between chunks.
       onMessage: (m) => printer.print(m, tag, m.time),
-      onChunk: () => {
-        lines.compact();
-        return out.flush();
-      },
+      onChunk: () => out.flush(),
     });
     results.push({ path, result });
   } else {
@@ -278,23 +499,19 @@ async function run(args: string[], io: CliIO): Promise<number> {
       files.push({ path, tag: tags[i] as string, messages, result, anomalies: builder ? anomalyKinds(builder) : undefined });
       results.push({ path, result });
     }
-    await printMerged(files, printer, lines, out);
+    await printMerged(files, printer, out);
   }
-  lines.compact();
   await out.flush();
   return report(results, io, out.closed);
 }
 
-async function printMerged(files: Decoded[], printer: Printer, lines: CompactLines, out: LineWriter): Promise<void> {
+async function printMerged(files: Decoded[], printer: Printer, out: ByteWriter): Promise<void> {
   const inputs = files.map((f) => ({ messages: f.messages, first: f.result.stats.first }));
   for (const [i, m, time] of mergeByTime(inputs)) {
     if (out.closed) return;
     const f = files[i] as Decoded;
     printer.print(m, f.tag, time, f.anomalies?.get(m.index));
-    if (out.due) {
-      lines.compact();
-      await out.flush();
-    }
+    if (out.due) await out.flush();
   }
 }
 

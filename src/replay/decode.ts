@@ -87,6 +87,8 @@ const ST_TOO_LONG = Status.NO_SPACE; // longer than the core's codec buffer
 /** NLMSG_DONE's int32 status: a DONE of exactly this payload is the kernel's acknowledgement. */
 const DONE_STATUS_SIZE = 4;
 
+/** Each offset and length frameDatagram lists is a u32. */
+const FRAME_FIELD = 4;
 /** NLMSG_ALIGN(len) */
 const nlmsgAlign = (len: number) => (len + 3) & ~3;
 const typeOp = (type: number) => type & TYPE_OP_MASK;
@@ -109,6 +111,16 @@ function layoutOf(dir: Dir, op: number, version: number): readonly AttrSpec[] {
     layouts.set(key, specs);
   }
   return specs;
+}
+
+/** A little-endian header field of a message, or 0 where the message is too short to hold it. */
+function header16(b: Uint8Array, at: number): number {
+  return b.length >= at + 2 ? (b[at] as number) | ((b[at + 1] as number) << 8) : 0;
+}
+function header32(b: Uint8Array, at: number): number {
+  return b.length >= at + 4
+    ? ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16) | ((b[at + 3] as number) << 24)) >>> 0
+    : 0;
 }
 
 /** Which socket a netlink capture was taken on. */
@@ -253,6 +265,16 @@ export class CaptureDecoder {
   private readonly keepBytes: boolean;
   private readonly textDecoder = new TextDecoder();
   private readonly decoded: number;
+  private readonly codecPtr: number;
+  private readonly codecCap: number;
+  private readonly rxPtr: number;
+  private readonly rxCap: number;
+  private readonly framesPtr: number;
+  /** Views of core memory, made again when a grown memory detaches them. */
+  private mem: Uint8Array;
+  private view: DataView;
+  /** The last frame()'s offsets and lengths, in pairs: copied out, as decoding may reuse the core's. */
+  private frames: number[] = [];
   /** Why the last frame() stopped before the end of its datagram (a status), or 0. */
   private framing = 0;
 
@@ -263,6 +285,14 @@ export class CaptureDecoder {
     this.onMessage = opts.onMessage;
     this.keepBytes = opts.keepBytes === true;
     this.decoded = x.decodedPtr();
+    this.codecPtr = x.codecPtr();
+    this.codecCap = x.codecCap();
+    const r = x as ReplayExports;
+    this.rxPtr = r.rxPtr();
+    this.rxCap = r.rxCap();
+    this.framesPtr = r.framesPtr();
+    this.mem = new Uint8Array(x.memory.buffer);
+    this.view = new DataView(x.memory.buffer);
     this.stats = {
       records: 0,
       netlinkRecords: 0,
@@ -343,7 +373,7 @@ export class CaptureDecoder {
       const at = frames[i] as number;
       const len = frames[i + 1] as number;
       const type = v.getUint16(at + NLMSG_TYPE_AT, true);
-      if (type >= NLMSG_MIN_TYPE && len <= this.x.codecCap()) {
+      if (type >= NLMSG_MIN_TYPE && len <= this.codecCap) {
         this.load(d.subarray(at, at + len));
         const ok0 = statusOf(this.decodeEither(len, DIR_TO_DAEMON)) === 0;
         const ok1 = statusOf(this.decodeEither(len, DIR_TO_CLIENT)) === 0;
@@ -416,13 +446,23 @@ export class CaptureDecoder {
     return (captured === "out") === clientSide ? DIR_TO_DAEMON : DIR_TO_CLIENT;
   }
 
+  /** Core memory's bytes, its view renewed when the memory grew (the old one is then empty). */
+  private memory(): Uint8Array {
+    if (this.mem.byteLength === 0) {
+      this.mem = new Uint8Array(this.x.memory.buffer);
+      this.view = new DataView(this.x.memory.buffer);
+    }
+    return this.mem;
+  }
+
   private load(bytes: Uint8Array): void {
-    new Uint8Array(this.x.memory.buffer).set(bytes, this.x.codecPtr());
+    this.memory().set(bytes, this.codecPtr);
   }
 
   /** How many attributes the last decode did not know. */
   private unknownCount(): number {
-    return new DataView(this.x.memory.buffer).getUint32(this.decoded + D_UNKNOWN_COUNT, true);
+    this.memory();
+    return this.view.getUint32(this.decoded + D_UNKNOWN_COUNT, true);
   }
 
   /**
@@ -451,13 +491,17 @@ export class CaptureDecoder {
    * Frames the datagram `d` with the core, as the client reads one: each message's offset and
    * length, in pairs. Where framing stopped early is in `framing` (0: it did not).
    */
-  private frame(d: Uint8Array): Uint32Array {
+  private frame(d: Uint8Array): number[] {
     const x = this.x as ReplayExports;
-    const len = Math.min(d.length, x.rxCap());
-    new Uint8Array(x.memory.buffer).set(d.subarray(0, len), x.rxPtr());
+    const len = Math.min(d.length, this.rxCap);
+    this.memory().set(len === d.length ? d : d.subarray(0, len), this.rxPtr);
     const count = x.frameDatagram(len);
     this.framing = x.framingStatus();
-    return new Uint32Array(x.memory.buffer, x.framesPtr(), count * 2).slice();
+    const frames = this.frames;
+    frames.length = count * 2;
+    const view = this.view;
+    for (let i = 0; i < count * 2; i++) frames[i] = view.getUint32(this.framesPtr + i * FRAME_FIELD, true);
+    return frames;
   }
 
   private datagram(rec: CaptureRecord, d: Uint8Array, captured: "in" | "out" | "unknown", port?: number, groups?: number): void {
@@ -504,9 +548,6 @@ export class CaptureDecoder {
     port?: number,
     groups?: number,
   ): NetlinkMessage {
-    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const h = (off: number, size: 2 | 4) =>
-      bytes.length >= off + size ? (size === 2 ? v.getUint16(off, true) : v.getUint32(off, true)) : 0;
     const m: NetlinkMessage = {
       proto: "netlink",
       index: this.next++,
@@ -520,11 +561,11 @@ export class CaptureDecoder {
       dir: this.dirOf(captured) ?? DIR_TO_DAEMON,
       captured,
       kind: "invalid",
-      len: h(NLMSG_LEN_AT, 4),
-      type: h(NLMSG_TYPE_AT, 2),
-      flags: h(NLMSG_FLAGS_AT, 2),
-      seq: h(NLMSG_SEQ_AT, 4),
-      pid: h(NLMSG_PID_AT, 4),
+      len: header32(bytes, NLMSG_LEN_AT),
+      type: header16(bytes, NLMSG_TYPE_AT),
+      flags: header16(bytes, NLMSG_FLAGS_AT),
+      seq: header32(bytes, NLMSG_SEQ_AT),
+      pid: header32(bytes, NLMSG_PID_AT),
       status: 0,
       statusName: "OK",
       attrs: {},
@@ -552,8 +593,7 @@ export class CaptureDecoder {
     groups?: number,
   ): NetlinkMessage {
     const m = this.bare(rec, time, bytes, captured, part, parts, port, groups);
-    const x = this.x;
-    if (bytes.length > x.codecCap()) {
+    if (bytes.length > this.codecCap) {
       this.fail(m, ST_TOO_LONG);
       return m;
     }
@@ -592,10 +632,9 @@ export class CaptureDecoder {
 
   /** Fills `m` from the core's decoded record. */
   private read(m: NetlinkMessage, status: number, version: number): void {
-    const x = this.x;
     const base = this.decoded;
-    // A fresh view each time: V8 reads through a local one faster than through a kept one.
-    const view = new DataView(x.memory.buffer);
+    const mem = this.memory();
+    const view = this.view;
     const kind = view.getUint32(base + D_KIND, true);
     if (m.type < NLMSG_MIN_TYPE) {
       if (kind === MSG_DONE) {
@@ -670,7 +709,7 @@ export class CaptureDecoder {
       else if (spec.kind === "u16") m.attrs[spec.name] = view.getUint16(at, true);
       else if (spec.kind === "addr") m.attrs[spec.name] = formatSockaddr(view, at);
       else {
-        const bytes = new Uint8Array(x.memory.buffer, at, view.getUint32(entry + DV_LEN, true));
+        const bytes = mem.subarray(at, at + view.getUint32(entry + DV_LEN, true));
         const nul = bytes.indexOf(0);
         m.attrs[spec.name] = this.textDecoder.decode(bytes.subarray(0, nul < 0 ? bytes.length : nul));
       }

@@ -172,16 +172,22 @@ export function fields(m: CaptureMessage): [string, string][] {
 let isoSec = Number.NaN;
 let isoHead = "";
 
-/** UTC with nanoseconds; a damaged capture's timestamp past what Date covers stays readable as seconds. */
-export function isoTime(sec: number, nsec: number): string {
-  const frac = String(nsec).padStart(9, "0");
+/** "2026-09-21T14:13:25" for a second since 1970, or "" past what Date covers; the last one is kept. */
+function isoSecond(sec: number): string {
   if (sec !== isoSec) {
     const date = new Date(sec * 1000);
     // 2026-09-21T14:13:25.000Z, or +275760-09-13T00:00:00.000Z past year 9999
     isoHead = Number.isNaN(date.getTime()) ? "" : date.toISOString().replace(/\.\d{3}Z$/, "");
     isoSec = sec;
   }
-  return isoHead === "" ? `${sec}.${frac} s after 1970` : `${isoHead}.${frac}Z`;
+  return isoHead;
+}
+
+/** UTC with nanoseconds; a damaged capture's timestamp past what Date covers stays readable as seconds. */
+export function isoTime(sec: number, nsec: number): string {
+  const frac = String(nsec).padStart(9, "0");
+  const head = isoSecond(sec);
+  return head === "" ? `${sec}.${frac} s after 1970` : `${head}.${frac}Z`;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -213,48 +219,205 @@ function jsonValue(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The attribute values: flat numbers and strings, written without a generic walk. */
-function jsonAttrs(attrs: Record<string, AttrValue>): string {
-  let out = "{";
-  let first = true;
-  for (const k in attrs) {
-    const v = attrs[k] as AttrValue;
-    out += `${first ? "" : ","}"${k}":${typeof v === "number" ? jsonValue(v) : JSON.stringify(v)}`;
-    first = false;
-  }
-  return `${out}}`;
+/** Where writeJsonLine puts its text: an output that takes pieces, so no string per line is built. */
+export interface TextSink {
+  /** Text known to hold only ASCII. */
+  ascii(s: string): void;
+  /** Any text. */
+  text(s: string): void;
+  /** A whole number ≥ 0, in decimal. */
+  uint(v: number): void;
+  /** Bytes already encoded (the fixed pieces of a line). */
+  bytes(b: Uint8Array): void;
+  /** A whole number from 0 to 999,999,999 in `width` digits, zeros in front. */
+  zeroPadded(v: number, width: number): void;
+  /**
+   * `"s"` when `s` is printable ASCII without a quote or backslash (JSON needs no escape in it);
+   * otherwise writes nothing and returns false.
+   */
+  quoted(s: string): boolean;
 }
 
+const utf8 = (s: string) => new TextEncoder().encode(s);
+// The longest fixed pieces of a JSON line, encoded once: copied whole, they cost less than char by char.
+const J_NETLINK_TO_DAEMON = utf8(',"proto":"netlink","direction":"to_daemon","part":');
+const J_NETLINK_TO_CLIENT = utf8(',"proto":"netlink","direction":"to_client","part":');
+const J_SPAN_FIRST = utf8('{"id":');
+const J_SPAN_NEXT = utf8(',{"id":');
+const J_SPAN_NAME = utf8(',"name":');
+const J_SPAN_OFFSET = utf8(',"offset":');
+const J_SPAN_LENGTH = utf8(',"length":');
+const J_STATUS_NAME = utf8(',"statusName":');
+const J_TIMESTAMP = utf8(',"timestamp":"');
+const NSEC_DIGITS = 9;
+/** A damaged capture's nanoseconds can reach this; isoTime then writes them all. */
+const NSEC_LIMIT = 1e9;
+
+/** A JSON string; as JSON.stringify writes it. */
+function jsonString(out: TextSink, v: string): void {
+  if (!out.quoted(v)) out.text(JSON.stringify(v));
+}
+
+/** A number as JSON.stringify writes it. */
+function jsonNumber(out: TextSink, v: number): void {
+  if (Number.isSafeInteger(v) && v >= 0) out.uint(v);
+  else out.ascii(jsonValue(v));
+}
+
+/** Below this many seconds, a time rounded to nanoseconds has at most 15 significant digits. */
+const EXACT_BELOW = 1e6;
+/** Below this, Number's text switches to the exponent form. */
+const EXPONENT_BELOW = 1e-6;
+
 /**
- * One JSON Lines line: the same object as toJson, plus the frame number (from 1), the message's
- * position in its frame and, when given, its file. Built as text, member by member: at a million
- * messages the intermediate objects of toJson cost several times the decoding. A test holds it
- * equal to toJson, so a field added to the messages cannot be left out here unnoticed.
+ * `time` rounded to nanoseconds, as JSON.stringify(Number(time.toFixed(9))) writes it, without
+ * the round trip through a number: with at most 15 significant digits the shortest text of the
+ * number is the decimal itself, trailing zeros dropped.
  */
-export function jsonLine(m: CaptureMessage, frame: number, msg: number, file?: string): string {
-  let out = `{"frame":${frame},"msg":${msg},${file !== undefined ? `"file":${JSON.stringify(file)},` : ""}"index":${m.index},"record":${m.record},"time":${jsonValue(Number(m.time.toFixed(9)))},"timestamp":"${isoTime(m.timestamp.sec, m.timestamp.nsec)}","label":${JSON.stringify(m.label)}`;
-  if (m.bytes) out += `,"bytes":"${hex(m.bytes)}"`;
-  if (m.proto === "peer") {
-    out += `,"proto":"peer","src":${JSON.stringify(m.src)},"dst":${JSON.stringify(m.dst)}`;
-    const w = m.wire as unknown as Record<string, unknown>;
-    for (const k in w) if (w[k] !== undefined) out += `,${JSON.stringify(k)}:${jsonValue(w[k])}`;
-    return `${out}}`;
+function jsonTime(time: number): string {
+  const fixed = time.toFixed(9);
+  if (!(time >= EXPONENT_BELOW && time < EXACT_BELOW)) return jsonValue(Number(fixed));
+  let end = fixed.length;
+  while (fixed.charCodeAt(end - 1) === ZERO_CHAR) end--;
+  if (fixed.charCodeAt(end - 1) === DOT_CHAR) end--;
+  return fixed.slice(0, end);
+}
+const ZERO_CHAR = 0x30;
+const DOT_CHAR = 0x2e;
+
+/**
+ * One JSON Lines line, without its newline: the same object as toJson, plus the frame number
+ * (from 1), the message's position in its frame and, when given, its file. Written member by
+ * member into `out`: at a million messages the intermediate objects of toJson, or even one string
+ * per line, cost several times the decoding. A test holds it equal to toJson, so a field added to
+ * the messages cannot be left out here unnoticed.
+ */
+export function writeJsonLine(out: TextSink, m: CaptureMessage, frame: number, msg: number, file?: string): void {
+  out.ascii('{"frame":');
+  out.uint(frame);
+  out.ascii(',"msg":');
+  out.uint(msg);
+  if (file !== undefined) {
+    out.ascii(',"file":');
+    jsonString(out, file);
   }
-  out += `,"proto":"netlink","direction":"${m.dir === DIR_TO_DAEMON ? "to_daemon" : "to_client"}","part":${m.part},"parts":${m.parts},"dir":${m.dir},"captured":"${m.captured}"`;
-  if (m.port !== undefined) out += `,"port":${m.port}`;
-  if (m.groups !== undefined) out += `,"groups":${m.groups}`;
-  if (m.echo !== undefined) out += `,"echo":${m.echo}`;
-  out += `,"kind":"${m.kind}","len":${m.len},"type":${m.type},"flags":${m.flags},"seq":${m.seq},"pid":${m.pid}`;
-  if (m.client !== undefined) out += `,"client":${m.client}`;
-  if (m.op !== undefined) out += `,"op":${m.op}`;
-  if (m.opName !== undefined) out += `,"opName":${JSON.stringify(m.opName)}`;
-  if (m.version !== undefined) out += `,"version":${m.version}`;
-  out += `,"status":${m.status},"statusName":${JSON.stringify(m.statusName)},"attrs":${jsonAttrs(m.attrs)}`;
-  if (m.unknownAttrs !== undefined) out += `,"unknownAttrs":${JSON.stringify(m.unknownAttrs)}`;
-  if (m.control !== undefined) out += `,"control":${JSON.stringify(m.control)}`;
-  if (m.errorOffset !== undefined) out += `,"errorOffset":${m.errorOffset}`;
-  if (m.attrSpans !== undefined) out += `,"attrSpans":${JSON.stringify(m.attrSpans)}`;
-  return `${out}}`;
+  out.ascii(',"index":');
+  out.uint(m.index);
+  out.ascii(',"record":');
+  out.uint(m.record);
+  out.ascii(',"time":');
+  out.ascii(jsonTime(m.time));
+  out.bytes(J_TIMESTAMP);
+  const head = isoSecond(m.timestamp.sec);
+  if (head === "" || m.timestamp.nsec >= NSEC_LIMIT) out.ascii(isoTime(m.timestamp.sec, m.timestamp.nsec));
+  else {
+    // isoTime's text, written in place
+    out.ascii(head);
+    out.ascii(".");
+    out.zeroPadded(m.timestamp.nsec, NSEC_DIGITS);
+    out.ascii("Z");
+  }
+  out.ascii('","label":');
+  jsonString(out, m.label);
+  if (m.bytes) {
+    out.ascii(',"bytes":"');
+    out.ascii(hex(m.bytes));
+    out.ascii('"');
+  }
+  if (m.proto === "peer") {
+    out.ascii(',"proto":"peer","src":');
+    jsonString(out, m.src);
+    out.ascii(',"dst":');
+    jsonString(out, m.dst);
+    const w = m.wire as unknown as Record<string, unknown>;
+    for (const k in w) if (w[k] !== undefined) out.text(`,${JSON.stringify(k)}:${jsonValue(w[k])}`);
+    out.ascii("}");
+    return;
+  }
+  out.bytes(m.dir === DIR_TO_DAEMON ? J_NETLINK_TO_DAEMON : J_NETLINK_TO_CLIENT);
+  out.uint(m.part);
+  out.ascii(',"parts":');
+  out.uint(m.parts);
+  out.ascii(',"dir":');
+  out.uint(m.dir);
+  out.ascii(',"captured":"');
+  out.ascii(m.captured);
+  out.ascii('"');
+  if (m.port !== undefined) {
+    out.ascii(',"port":');
+    jsonNumber(out, m.port);
+  }
+  if (m.groups !== undefined) {
+    out.ascii(',"groups":');
+    jsonNumber(out, m.groups);
+  }
+  if (m.echo !== undefined) out.ascii(m.echo ? ',"echo":true' : ',"echo":false');
+  out.ascii(',"kind":"');
+  out.ascii(m.kind);
+  out.ascii('","len":');
+  out.uint(m.len);
+  out.ascii(',"type":');
+  out.uint(m.type);
+  out.ascii(',"flags":');
+  out.uint(m.flags);
+  out.ascii(',"seq":');
+  out.uint(m.seq);
+  out.ascii(',"pid":');
+  out.uint(m.pid);
+  if (m.client !== undefined) {
+    out.ascii(',"client":');
+    jsonNumber(out, m.client);
+  }
+  if (m.op !== undefined) {
+    out.ascii(',"op":');
+    jsonNumber(out, m.op);
+  }
+  if (m.opName !== undefined) {
+    out.ascii(',"opName":');
+    jsonString(out, m.opName);
+  }
+  if (m.version !== undefined) {
+    out.ascii(',"version":');
+    jsonNumber(out, m.version);
+  }
+  out.ascii(',"status":');
+  jsonNumber(out, m.status);
+  out.bytes(J_STATUS_NAME);
+  jsonString(out, m.statusName);
+  out.ascii(',"attrs":{');
+  let first = true;
+  for (const k in m.attrs) {
+    const v = m.attrs[k] as AttrValue;
+    out.ascii(first ? '"' : ',"');
+    out.ascii(k);
+    out.ascii('":');
+    if (typeof v === "number") jsonNumber(out, v);
+    else jsonString(out, v);
+    first = false;
+  }
+  out.ascii("}");
+  if (m.unknownAttrs !== undefined) out.text(`,"unknownAttrs":${JSON.stringify(m.unknownAttrs)}`);
+  if (m.control !== undefined) out.text(`,"control":${JSON.stringify(m.control)}`);
+  if (m.errorOffset !== undefined) {
+    out.ascii(',"errorOffset":');
+    jsonNumber(out, m.errorOffset);
+  }
+  if (m.attrSpans !== undefined) {
+    out.ascii(',"attrSpans":[');
+    for (const [i, a] of m.attrSpans.entries()) {
+      out.bytes(i === 0 ? J_SPAN_FIRST : J_SPAN_NEXT);
+      jsonNumber(out, a.id);
+      out.bytes(J_SPAN_NAME);
+      jsonString(out, a.name);
+      out.bytes(J_SPAN_OFFSET);
+      jsonNumber(out, a.offset);
+      out.bytes(J_SPAN_LENGTH);
+      jsonNumber(out, a.length);
+      out.ascii("}");
+    }
+    out.ascii("]");
+  }
+  out.ascii("}");
 }
 
 // nlmsghdr (netlink(7)): where each field sits, for the hex dump

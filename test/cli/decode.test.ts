@@ -2,7 +2,7 @@
 // files, a reader that goes away.
 
 import { spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -316,5 +316,27 @@ describe("iwpm decode --json", () => {
     }));
     const got = lines((await run(["decode", "--json", file("scenario.pcap")])).out).map((l) => JSON.parse(l));
     expect(got).toEqual(JSON.parse(JSON.stringify(expected)));
+  });
+});
+
+describe("iwpm decode: output unchanged", () => {
+  // test/cli/fixtures/decode: captures (the scenario, a copy with damaged messages, a stretch of
+  // ADD/REMOVE rounds, peer traffic over IPv4 and IPv6) and what decode printed for each case before
+  // its output was written straight into bytes; any difference is a change in what users see.
+  const FIXTURES = fileURLToPath(new URL("fixtures/decode/", import.meta.url));
+  const cases = JSON.parse(readFileSync(path.join(FIXTURES, "cases.json"), "utf8")) as { name: string; args: string[] }[];
+  it.each(cases)("$name: $args", async ({ name, args }) => {
+    const r = await run(["decode", ...args.map((a) => (/\.pcap(ng)?$/.test(a) ? path.join(FIXTURES, a) : a))]);
+    expect(r.code).toBe(EXIT.OK);
+    expect(r.out).toBe(readFileSync(path.join(FIXTURES, `${name}.out`), "utf8"));
+  });
+
+  it("a FILE column outside ASCII (two- to four-byte UTF-8) is written as the same text", async () => {
+    const name = "ünï→😀.pcap";
+    cpSync(path.join(FIXTURES, "scenario.pcap"), file(name));
+    const r = await run(["decode", "-t", "a", file(name), path.join(FIXTURES, "peer4.pcap"), path.join(FIXTURES, "peer6.pcapng")]);
+    expect(r.code).toBe(EXIT.OK);
+    expect(r.out).toContain(`  ${name}  `);
+    expect(r.out.replaceAll(name, "scenario.pcap")).toBe(readFileSync(path.join(FIXTURES, "merged.out"), "utf8"));
   });
 });
