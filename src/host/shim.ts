@@ -48,8 +48,8 @@ export {
 
 /**
  * Nanoseconds, as a bigint or as a number of whole nanoseconds (exact below 2^53: 104 days of a
- * monotonic clock; a realtime number is rounded, which loses nothing at millisecond precision).
- * The portable clock answers numbers: a BigInt per clock read was most of the shim's cost.
+ * monotonic clock). The portable monotonic clock answers numbers: the core reads it on every
+ * request, and a BigInt per read was most of the shim's cost of a call.
  */
 export interface Clock {
   monotonicNs(): bigint | number;
@@ -182,7 +182,8 @@ const RANDOM_CHUNK = 65536;
 /** performance.now() and Date.now() exist in every host this shim targets, unlike process.hrtime. */
 export const portableClock: Clock = {
   monotonicNs: () => Math.floor(performance.now() * 1e6),
-  realtimeNs: () => Date.now() * 1e6,
+  // Past 2^53 as a number: exact only as a bigint (read rarely: timestamps, not deadlines).
+  realtimeNs: () => BigInt(Date.now()) * 1_000_000n,
 };
 
 function cryptoRandom(buf: Uint8Array<ArrayBuffer>): void {

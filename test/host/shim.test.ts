@@ -198,7 +198,17 @@ describe("clock_time_get", () => {
     const after = BigInt(Date.now()) * 1_000_000n;
     const realtime = dv(core).getBigUint64(8, true);
     expect(realtime >= before && realtime <= after).toBe(true);
-    expect(portableClock.monotonicNs()).toBeGreaterThan(0n);
+    expect(Number(portableClock.monotonicNs())).toBeGreaterThan(0);
+  });
+
+  it("writes a clock's number of nanoseconds as the same u64 a bigint gives, past 2^32 and near 2^53", async () => {
+    for (const ns of [0, 1, 0xffff_ffff, 0x1_0000_0000, 5_000_000_123, 2 ** 53 - 1]) {
+      const core = await instantiate({ clock: { monotonicNs: () => ns, realtimeNs: () => BigInt(ns) } });
+      expect(core.clock_time_get(1, 0n, 0)).toBe(Errno.SUCCESS);
+      expect(core.clock_time_get(0, 0n, 8)).toBe(Errno.SUCCESS);
+      expect(dv(core).getBigUint64(0, true)).toBe(BigInt(ns));
+      expect(dv(core).getBigUint64(8, true)).toBe(BigInt(ns));
+    }
   });
 });
 

@@ -58,20 +58,20 @@ const n = m.exports;
 const s = n.netlinkOpen(2, 0, Number(groups), 1, false);
 const mem = new ArrayBuffer(64 * 32 + 64 * 256);
 const overrunEvents = [];
-let markerSent = false;
+// The marker goes again every 250 ms until it is read: one sent while the queue is still full of
+// the flood is dropped as the flood was.
+let marker;
 n.netlinkStart(s.handle, (kind, value) => {
   if (kind === 2) {
     overrunEvents.push(value);
-    if (!markerSent) {
-      markerSent = true;
-      spawn("setpriv", [...nobody, sender, "2", String(s.port), "0", "1", "after the flood"], { stdio: "ignore" });
-    }
+    marker ??= setInterval(() => spawn("setpriv", [...nobody, sender, "2", String(s.port), "0", "1", "after the flood"], { stdio: "ignore" }), 250);
   }
   if (kind !== 1) return;
   for (let count; (count = n.netlinkRecv(s.handle, mem, 0, 2048, 256, 64)) > 0; ) {
     for (let i = 0; i < count; i++) {
       const len = new DataView(mem).getUint32(i * 32, true);
       if (Buffer.from(mem, 2048 + i * 256, Math.min(len, 256)).toString() !== "after the flood") continue;
+      clearInterval(marker);
       console.log(JSON.stringify({ overrunEvents, counters: n.netlinkCounters(s.handle), flood: floodResult }));
       n.netlinkClose(s.handle);
       return;
