@@ -593,15 +593,19 @@ export class StateBuilder {
     }
     const port = this.engine.daemonPort();
     if (port !== null && before !== null && port !== before) {
-      this.daemonRestarted(m);
       this.anomaly("warning", "daemon-restart", m.index, m.time, `${m.label} from port ${port} (was ${before}): another daemon`);
     }
     this.followDaemon(m, before, m.label, settled);
   }
 
-  /** Daemon-side, a new daemon starts with empty tables: the next message it receives goes to a fresh instance. */
+  /**
+   * Daemon-side, a daemon announcing itself (its HELLO, the first thing it sends) starts with empty
+   * tables: its predecessor's mappings end here, and what it receives next goes to a fresh instance.
+   */
   private daemonRestarted(m: NetlinkMessage): void {
     if (!daemonSide(m)) return;
+    for (const entry of this.daemonLive.values()) this.removeMapping(entry, m, 0);
+    this.daemonLive.clear();
     this.daemonEngine = undefined;
     this.daemonMapped.clear();
     this.daemonRefused.clear();

@@ -33,10 +33,19 @@ class DaemonCapture {
   /** Message index of each record written, in order. */
   count = 0;
 
-  private constructor(private readonly h: ServiceHarness) {}
+  private constructor(private h: ServiceHarness) {}
 
   static async start(): Promise<DaemonCapture> {
     return new DaemonCapture(await loadService());
+  }
+
+  /** Another daemon takes over the socket's place (netlink port `port`) and announces itself. */
+  async restart(port: number): Promise<number> {
+    this.h = await loadService({ port });
+    const at = this.count;
+    this.h.core.exports.serviceStart();
+    for (const s of this.h.nl.take()) this.record("out", s.port, s.bytes);
+    return at;
   }
 
   /** Feeds `bytes` to the daemon and records it with whatever the daemon sent; returns its index. */
@@ -182,6 +191,19 @@ describe("a daemon-side capture replayed on a daemon instance", () => {
     expect(tl.stateAtIndex(first).mappings.map((m) => m.local)).toEqual(["0.0.0.0:5555"]);
     expect(tl.stateAtIndex(last).mappings).toEqual([]);
     expect(tl.final().anomalies).toEqual([]);
+  });
+
+  it("a daemon starting again starts with an empty table: its predecessor's mappings end there", async () => {
+    const c = await DaemonCapture.start();
+    c.receive(regPid(1, "siw0"));
+    c.receive(addMapping(2, v4("10.0.0.1", 5555)));
+    const hello = await c.restart(2345);
+    c.receive(regPid(3, "siw0"));
+    const again = c.receive(addMapping(4, v4("10.0.0.1", 5555)));
+    const tl = c.timeline();
+    expect(tl.stateAtIndex(hello).mappings).toEqual([]);
+    expect(tl.final().mappings.map((m) => [m.local, m.createdAt])).toEqual([["10.0.0.1:5555", again + 1]]);
+    expect(tl.final().anomalies.map((a) => a.kind)).toEqual(["daemon-restart"]);
   });
 
   it("a MAPINFO record the daemon refuses proves no mapping", async () => {
