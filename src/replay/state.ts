@@ -4,13 +4,13 @@
 // the core (./engine.ts) on the capture's clock: what the client sent is recorded as sent, what
 // it received is handled by the client itself, and its events and per-reason drops say which
 // reply settled which request and what was wrong with the others. Peer datagrams drive a daemon
-// instance (./peer-engine.ts), which pairs each with its exchange or drops it. A daemon-side
-// capture's messages the daemon received also drive a daemon instance (./daemon-engine.ts): its
-// events and drops decide which mappings exist and which requests the daemon refuses or drops, and
-// the capture's replies say when (a mapping appears at the reply that shows its mapped address).
-// This module keeps
-// what the engines do not: which message each change came at, as intervals ("live from message i
-// until message j"), so the state at any moment is a filter, not a re-run.
+// instance (./peer-engine.ts), which pairs each with its exchange or drops it. The messages a
+// daemon-side capture shows the daemon receiving also drive a daemon instance
+// (./daemon-engine.ts): its events and drops decide which mappings exist and which requests the
+// daemon refuses or drops, and the capture's replies say when (a mapping appears at the reply that
+// shows its mapped address). This module keeps what the engines do not: which message each change
+// came at, as intervals ("live from message i until message j"), so the state at any moment is a
+// filter, not a re-run.
 //
 // What the wire cannot show: a mapping the client recorded although its request failed (the
 // kernel then maps local → local), and the consumption of remote-info entries (a local lookup).
@@ -245,7 +245,7 @@ export class StateBuilder {
   private daemonEngine: DaemonReplayEngine | undefined;
   /** Daemon-side: seqs of ADD/QUERY requests the daemon instance mapped, until the capture's reply. */
   private readonly daemonMapped = new Set<number>();
-  /** Daemon-side: seqs of requests the daemon instance refused (anomaly recorded), until the capture's reply. */
+  /** Daemon-side: seqs of requests the daemon instance answered with HANDLE_ERR (anomaly recorded), until the capture's reply. */
   private readonly daemonRefused = new Set<number>();
   /** Daemon-side: live mappings by owner and local address, as the daemon's table keys them. */
   private readonly daemonLive = new Map<string, MappingEntry>();
@@ -377,8 +377,8 @@ export class StateBuilder {
           );
           continue;
         }
-        this.daemonRefused.add(e.seq);
         if (e.errorSent) {
+          this.daemonRefused.add(e.seq);
           const name = iwpmErrorName(e.status);
           this.anomaly(
             "error",
