@@ -150,6 +150,15 @@ describe("a daemon-side capture replayed on a daemon instance", () => {
     expect(end.mappings).toEqual([]);
   });
 
+  it("a request of an op the daemon does not know is its unknownOp drop", async () => {
+    const c = await DaemonCapture.start();
+    c.receive(regPid(1, "siw0"));
+    const at = c.receive(nlmsg({ type: rdma(2, 13), seq: 5, pid: CLIENT_PORT }, [attrU32(1, 0)]));
+    expect(c.lastOut()).toEqual([]);
+    const end = c.timeline().final();
+    expect(end.anomalies.map((a) => [a.kind, a.index, a.reason])).toEqual([["invalid-message", at, "unknownOp"]]);
+  });
+
   it("a REMOVE of an address the daemon never mapped is its verdict, and ends nothing", async () => {
     const c = await DaemonCapture.start();
     c.receive(regPid(1, "siw0"));
