@@ -42,16 +42,17 @@ export class DaemonReplayEngine {
   /** A fresh instance of the compiled daemon core (by default the one loadPeerCore remembered). */
   constructor(module: WebAssembly.Module | undefined = rememberedDaemonModule()) {
     if (module === undefined) {
-      throw new IwpmError("NOT_INITIALIZED", "no iwpm daemon core is loaded for replay; call loadPeerCore() with iwpmd.wasm first");
+      throw new IwpmError(
+        "NOT_INITIALIZED",
+        "replaying a daemon-side capture needs the iwpm daemon core; call loadPeerCore() with iwpmd.wasm first",
+      );
     }
     const socket: DatagramSocket = {
       sendTo: () => Errno.SUCCESS,
       recvFrom: () => this.queue.shift() ?? null,
     };
     const ports: PortReserver = {
-      reserve: (_family, port) => {
-        return { errno: Errno.SUCCESS, handle: ++this.handles, port: port !== 0 ? port : this.ephemeral++ };
-      },
+      reserve: (_family, port) => ({ errno: Errno.SUCCESS, handle: ++this.handles, port: port !== 0 ? port : this.ephemeral++ }),
       close: () => Errno.SUCCESS,
     };
     const shim = createShim({
