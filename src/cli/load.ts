@@ -7,7 +7,7 @@ import type { CoreExports } from "../core/core.js";
 import { IwpmError } from "../core/errors.js";
 import { coreModule } from "../host/wasm-node.js";
 import { CaptureDecoder, type CaptureMessage, type DecodeStats, loadDecoderCore, type Side } from "../replay/decode.js";
-import { loadPeerCore } from "../replay/peer-engine.js";
+import { loadDaemonCore } from "../replay/peer-engine.js";
 import { CliError, type CliIO, EXIT } from "./command.js";
 
 /** The client core with its decoder, a fresh instance per call (commands run in-process many times over in tests). */
@@ -15,8 +15,8 @@ export async function loadCore(): Promise<CoreExports> {
   let module: WebAssembly.Module;
   try {
     module = await coreModule("client");
-    // The daemon core replays the peers' UDP exchanges.
-    await loadPeerCore(await coreModule("daemon"));
+    // The daemon core replays daemon-side captures and the peers' UDP exchanges.
+    await loadDaemonCore(await coreModule("daemon"));
   } catch (err) {
     throw err instanceof IwpmError ? new CliError(err.message, EXIT.FAILURE) : err;
   }

@@ -32,13 +32,13 @@ export function rememberDaemonModule(module: WebAssembly.Module): void {
   remembered = module;
 }
 
-/** The daemon core loadPeerCore remembered, if any. */
+/** The daemon core loadDaemonCore remembered, if any. */
 export function rememberedDaemonModule(): WebAssembly.Module | undefined {
   return remembered;
 }
 
 /** Compiles (if need be) and remembers the daemon core (iwpmd.wasm) for replaying peer captures. */
-export async function loadPeerCore(source: BufferSource | WebAssembly.Module): Promise<void> {
+export async function loadDaemonCore(source: BufferSource | WebAssembly.Module): Promise<void> {
   rememberDaemonModule(source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source));
 }
 
@@ -52,12 +52,12 @@ export class PeerEngine {
   private malformed = 0;
   private unmatched = 0;
 
-  /** A fresh instance of the compiled daemon core (by default the one loadPeerCore remembered). */
+  /** A fresh instance of the compiled daemon core (by default the one loadDaemonCore remembered). */
   constructor(module: WebAssembly.Module | undefined = remembered) {
     if (module === undefined) {
       throw new IwpmError(
         "NOT_INITIALIZED",
-        "no iwpm daemon core is loaded for replaying peer (UDP 3935) traffic; call loadPeerCore() with iwpmd.wasm first",
+        "no iwpm daemon core is loaded for replaying daemon-side captures and peer (UDP 3935) traffic; call loadDaemonCore() with iwpmd.wasm first",
       );
     }
     const shim = createShim({

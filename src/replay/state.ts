@@ -4,9 +4,13 @@
 // the core (./engine.ts) on the capture's clock: what the client sent is recorded as sent, what
 // it received is handled by the client itself, and its events and per-reason drops say which
 // reply settled which request and what was wrong with the others. Peer datagrams drive a daemon
-// instance (./peer-engine.ts), which pairs each with its exchange or drops it. This module keeps
-// what the engines do not: which message each change came at, as intervals ("live from message i
-// until message j"), so the state at any moment is a filter, not a re-run.
+// instance (./peer-engine.ts), which pairs each with its exchange or drops it. The messages a
+// daemon-side capture shows the daemon receiving also drive a daemon instance
+// (./daemon-engine.ts): its events and drops decide which mappings exist and which requests the
+// daemon refuses or drops, and the capture's replies say when (a mapping appears at the reply that
+// shows its mapped address). This module keeps what the engines do not: which message each change
+// came at, as intervals ("live from message i until message j"), so the state at any moment is a
+// filter, not a re-run.
 //
 // What the wire cannot show: a mapping the client recorded although its request failed (the
 // kernel then maps local → local), and the consumption of remote-info entries (a local lookup).
@@ -15,6 +19,8 @@
 import { IwpmError } from "../core/errors.js";
 import type { CoreEvent } from "../core/events.js";
 import { Status, statusInfo } from "../core/status.js";
+import type { DropReason } from "../service/stats.js";
+import { DaemonReplayEngine } from "./daemon-engine.js";
 import type { CaptureMessage, NetlinkMessage, PeerMessage } from "./decode.js";
 import { REPLAY_TIMEOUT_MS, ReplayEngine } from "./engine.js";
 import {
@@ -181,6 +187,33 @@ const DROP_KINDS: Readonly<Record<number, AnomalyKind>> = {
   [Status.NETLINK_ERROR]: "netlink-error",
 };
 
+/**
+ * Drops of the daemon instance that are about its peer queries, not the netlink message: a
+ * replayed QUERY's peer request goes nowhere and times out on the capture's clock, while the
+ * capture's reply says how it really ended.
+ */
+const PEER_DROPS: ReadonlySet<DropReason> = new Set<DropReason>(["peerMalformed", "peerUnmatched", "exchangeLimit", "peerTimeout"]);
+
+/** Whether the capturing socket was the daemon's: it saw requests come in and replies go out. */
+function daemonSide(m: NetlinkMessage): boolean {
+  return m.captured !== "unknown" && (m.captured === "in") === (m.dir === DIR_TO_DAEMON);
+}
+
+/** How the daemon's table keys a mapping: its owner's client index and local address. */
+function liveKey(client: number | undefined, local: string): string {
+  return `${client ?? -1} ${local}`;
+}
+
+/** What the daemon instance did with a message it received. */
+interface DaemonVerdict {
+  /** It refused or dropped the message (the anomaly is recorded). */
+  judged: boolean;
+  /** It took a MAPINFO record into its table. */
+  mapped: boolean;
+  /** A REMOVE_MAPPING: the references left (0: gone), or undefined when it removed nothing. */
+  refsLeft?: number;
+}
+
 /** The sequence number a message to the client names: the request it answers, or its own. */
 function namedSeq(m: NetlinkMessage): number {
   const a = m.attrs;
@@ -209,12 +242,20 @@ export class StateBuilder {
   /** Exchanges by the daemon core's id. */
   private readonly peerById = new Map<number, PeerExchange>();
   private peerEngine: PeerEngine | undefined;
+  private daemonEngine: DaemonReplayEngine | undefined;
+  /** Daemon-side: seqs of ADD/QUERY requests the daemon instance mapped, until the capture's reply. */
+  private readonly daemonMapped = new Set<number>();
+  /** Daemon-side: seqs of requests the daemon instance answered with HANDLE_ERR (anomaly recorded), until the capture's reply. */
+  private readonly daemonRefused = new Set<number>();
+  /** Daemon-side: live mappings by owner and local address, as the daemon's table keys them. */
+  private readonly daemonLive = new Map<string, MappingEntry>();
   private lastTime = 0;
 
   /**
    * Replays netlink messages on a client instance of `module` (by default the core
    * loadDecoderCore loaded) and peer datagrams on a daemon instance of `daemonModule` (by default
-   * the one loadPeerCore loaded; needed only once a peer message comes).
+   * the one loadDaemonCore loaded; needed once a peer message or a daemon-side capture's netlink
+   * message comes).
    */
   constructor(
     module?: WebAssembly.Module,
@@ -236,6 +277,8 @@ export class StateBuilder {
     }
     this.expire(m.time);
     if (m.status !== 0) {
+      // What the daemon made of a message it received is its own verdict.
+      if (!m.echo && bytes !== undefined && m.dir === DIR_TO_DAEMON && daemonSide(m) && this.daemonReceived(m, bytes).judged) return;
       this.anomaly(
         "error",
         "invalid-message",
@@ -255,7 +298,7 @@ export class StateBuilder {
       );
     }
     const port = this.engine.daemonPort();
-    if (m.dir === DIR_TO_DAEMON) this.sent(m, bytes);
+    if (m.dir === DIR_TO_DAEMON) this.sent(m, bytes, daemonSide(m) ? this.daemonReceived(m, bytes) : undefined);
     else this.received(m, bytes, port);
   }
 
@@ -306,8 +349,81 @@ export class StateBuilder {
     }
   }
 
-  /** A message the captured client sent: the engine records it as sent. */
-  private sent(m: NetlinkMessage, bytes: Uint8Array): void {
+  /** A message a daemon-side capture shows the daemon receiving: the daemon instance handles it. */
+  private daemonReceived(m: NetlinkMessage, bytes: Uint8Array): DaemonVerdict {
+    this.daemonEngine ??= new DaemonReplayEngine(this.daemonModule);
+    const { events, drops } = this.daemonEngine.received(m.time, bytes, m.port ?? m.pid);
+    const verdict: DaemonVerdict = { judged: false, mapped: false };
+    // A refusal may count a drop too (NOT_REGISTERED, UNKNOWN_OP, …): one anomaly, named by the drop.
+    const dropped = drops.filter((d) => !PEER_DROPS.has(d));
+    for (const e of events) {
+      if (e.kind === "mappingAdded") {
+        if (e.op === OP_MAPINFO) verdict.mapped = true;
+        else if (e.refcount === 1) this.daemonMapped.add(e.seq); // later references share the mapping
+      } else if (e.kind === "mappingRemoved") {
+        verdict.refsLeft = e.refcount;
+      } else if (e.kind === "requestFailed") {
+        verdict.judged = true;
+        const s = statusInfo(e.status);
+        if (e.op === OP_REMOVE_MAPPING) {
+          this.anomaly(
+            "info",
+            "unknown-remove",
+            m.index,
+            m.time,
+            `REMOVE_MAPPING of ${text(m.attrs.local)}: the daemon has no such mapping`,
+            undefined,
+            dropped[0] ?? s.name,
+          );
+          continue;
+        }
+        if (e.errorSent) {
+          this.daemonRefused.add(e.seq);
+          const name = iwpmErrorName(e.status);
+          this.anomaly(
+            "error",
+            "handle-err",
+            m.index,
+            m.time,
+            `${m.label} seq ${e.seq}: the daemon refuses it with HANDLE_ERR ${name} (${e.status})`,
+            undefined,
+            dropped[0] ?? name,
+          );
+        } else {
+          this.anomaly(
+            "error",
+            "invalid-message",
+            m.index,
+            m.time,
+            `${m.label} seq ${e.seq}: the daemon refuses it: ${s.name} (${s.hint})`,
+            undefined,
+            dropped[0] ?? s.name,
+          );
+        }
+      }
+    }
+    if (!verdict.judged) {
+      for (const reason of dropped) {
+        verdict.judged = true;
+        this.anomaly(
+          "error",
+          "invalid-message",
+          m.index,
+          m.time,
+          `${m.label} seq ${m.seq}: the daemon drops it (${reason})`,
+          undefined,
+          reason,
+        );
+      }
+    }
+    return verdict;
+  }
+
+  /**
+   * A message the captured client sent (or, `daemon`: a daemon-side capture shows the daemon
+   * receiving, with the daemon instance's verdict): the client engine records it as sent.
+   */
+  private sent(m: NetlinkMessage, bytes: Uint8Array, daemon?: DaemonVerdict): void {
     const before = this.engine.version();
     const r = this.engine.sent(bytes);
     if (m.kind === "error") {
@@ -325,6 +441,8 @@ export class StateBuilder {
     }
     if (m.kind !== "iwpm" || m.op === undefined || m.client === undefined) return;
     if (r < 0 && r !== -Status.NOT_FOUND && r !== -Status.SEQ_IN_USE) {
+      // The daemon's verdict on what it received replaces the client's.
+      if (daemon !== undefined) return;
       const s = statusInfo(-r);
       this.anomaly("error", "invalid-message", m.index, m.time, `${m.label} seq ${m.seq}: ${s.name} (${s.hint})`, undefined, s.name);
       return;
@@ -344,6 +462,16 @@ export class StateBuilder {
         this.request(m, r, `${num(a.sendNum)} records`);
         break;
       case OP_REMOVE_MAPPING: {
+        if (daemon !== undefined) {
+          // The daemon's table decides: a mapping still referenced stays.
+          const key = liveKey(m.client, text(a.local));
+          const entry = this.daemonLive.get(key);
+          if (entry !== undefined && daemon.refsLeft === 0) {
+            this.daemonLive.delete(key);
+            this.removeMapping(entry, m, 0);
+          }
+          break;
+        }
         const entry = r > 0 ? this.live.get(r) : undefined;
         if (entry === undefined) {
           this.anomaly(
@@ -356,20 +484,32 @@ export class StateBuilder {
             statusInfo(Status.NOT_FOUND).name,
           );
         } else {
-          entry.removed = m.time;
-          entry.removedAt = m.index;
-          this.live.delete(r);
+          this.removeMapping(entry, m, r);
         }
         break;
       }
       case OP_MAPINFO:
-        // A record the client replays to a (re)started daemon: proof of its table.
+        // A record the client replays to a (re)started daemon: proof of its table (on the
+        // daemon's side, once the daemon took it).
+        if (daemon !== undefined) {
+          const key = liveKey(m.client, text(a.local));
+          if (daemon.mapped && !this.daemonLive.has(key)) {
+            this.daemonLive.set(key, this.addMapping(m, 0, text(a.local), text(a.mapped), num(a.flags), "MAPINFO"));
+          }
+          break;
+        }
         if (r > 0 && !this.live.has(r)) this.addMapping(m, r, text(a.local), text(a.mapped), num(a.flags), "MAPINFO");
         break;
       case OP_HELLO:
         this.followDaemon(m, this.engine.daemonPort(), `HELLO answered with ABI ${num(a.abiVersion)}`);
         break;
     }
+  }
+
+  private removeMapping(entry: MappingEntry, m: NetlinkMessage, record: number): void {
+    entry.removed = m.time;
+    entry.removedAt = m.index;
+    if (record > 0) this.live.delete(record);
   }
 
   private request(m: NetlinkMessage, verdict: number, subject: string, flags?: unknown): void {
@@ -429,6 +569,8 @@ export class StateBuilder {
       if (e.kind === "requestDone") this.requestDone(m, e, record);
       else if (e.kind === "remoteInfo") this.addRemoteInfo(m);
       else if (e.kind === "mappingError" || e.kind === "mapinfoRefused") {
+        // Daemon-side, the daemon instance's refusal has its anomaly already.
+        if (daemonSide(m) && this.daemonRefused.delete(namedSeq(m))) continue;
         this.anomaly("error", "handle-err", m.index, m.time, `HANDLE_ERR ${iwpmErrorName(e.code)} (${e.code}) for a MAPINFO record`);
       } else if (e.kind === "daemonHello") hello = e.offered;
       else if (e.kind === "mapinfoAck") this.mapinfoAck(m, e.seq, e.sent, e.acked);
@@ -436,6 +578,7 @@ export class StateBuilder {
     for (const code of drops) this.dropped(m, code);
     if (hello !== undefined) {
       if (before !== null) {
+        this.daemonRestarted(m);
         const port = this.engine.daemonPort();
         this.anomaly(
           "warning",
@@ -455,6 +598,19 @@ export class StateBuilder {
     this.followDaemon(m, before, m.label, settled);
   }
 
+  /**
+   * Daemon-side, a daemon announcing itself (its HELLO, the first thing it sends) starts with empty
+   * tables: its predecessor's mappings end here, and what it receives next goes to a fresh instance.
+   */
+  private daemonRestarted(m: NetlinkMessage): void {
+    if (!daemonSide(m)) return;
+    for (const entry of this.daemonLive.values()) this.removeMapping(entry, m, 0);
+    this.daemonLive.clear();
+    this.daemonEngine = undefined;
+    this.daemonMapped.clear();
+    this.daemonRefused.clear();
+  }
+
   private requestDone(m: NetlinkMessage, e: Extract<CoreEvent, { kind: "requestDone" }>, record: number): void {
     const r = this.pendingBySeq.get(e.seq);
     const a = m.attrs;
@@ -470,7 +626,14 @@ export class StateBuilder {
       if (r) this.settle(r, m, "error", e.status);
       return;
     }
+    // Daemon-side: a request the daemon instance refused has its anomaly already.
+    const refused = daemonSide(m) && this.daemonRefused.delete(e.seq);
+    const mapped = daemonSide(m) && this.daemonMapped.delete(e.seq);
     if (m.op === OP_HANDLE_ERR) {
+      if (refused) {
+        if (r) this.settle(r, m, "error", e.status);
+        return;
+      }
       this.anomaly("error", "handle-err", m.index, m.time, `HANDLE_ERR ${iwpmErrorName(e.status)} (${e.status}) for seq ${e.seq}`);
       if (r) this.settle(r, m, "error", e.status);
       return;
@@ -501,11 +664,13 @@ export class StateBuilder {
       return;
     }
     if (r) this.settle(r, m, "ok");
-    if (record > 0) {
+    // Daemon-side, the daemon instance's table decides whether the mapping exists.
+    const daemon = daemonSide(m);
+    if (daemon ? mapped : record > 0) {
       const query = m.op === OP_QUERY_MAPPING;
-      this.addMapping(
+      const entry = this.addMapping(
         m,
-        record,
+        daemon ? 0 : record,
         text(a.local),
         text(a.mappedLocal),
         r?.flags ?? 0,
@@ -513,6 +678,7 @@ export class StateBuilder {
         query ? text(a.remote) : undefined,
         query ? text(a.mappedRemote) : undefined,
       );
+      if (daemon) this.daemonLive.set(liveKey(m.client, entry.local), entry);
     }
   }
 
@@ -548,6 +714,8 @@ export class StateBuilder {
     const reason = statusInfo(code).name;
     const kind = DROP_KINDS[code] ?? "invalid-message";
     const seq = namedSeq(m);
+    // Daemon-side: the answer to a request the daemon instance refused, whose anomaly is recorded.
+    if (kind === "stray-response" && daemonSide(m) && this.daemonRefused.delete(seq)) return;
     if (kind === "late-response") {
       const r = this.pendingBySeq.get(seq);
       if (r !== undefined) {
@@ -641,7 +809,7 @@ export class StateBuilder {
     source: MappingEntry["source"],
     remote?: string,
     mappedRemote?: string,
-  ): void {
+  ): MappingEntry {
     // One object shape for every entry: a million of them stay cheap.
     const entry: MappingEntry = { client: m.client as number, local, mapped, flags, source, created: m.time, createdAt: m.index };
     if (remote !== undefined) {
@@ -649,7 +817,8 @@ export class StateBuilder {
       entry.mappedRemote = mappedRemote ?? "";
     }
     this.mappings.push(entry);
-    this.live.set(record, entry);
+    if (record > 0) this.live.set(record, entry);
+    return entry;
   }
 
   /** A peer datagram: the daemon core pairs it with its exchange or drops it; this keeps when. */

@@ -10,7 +10,7 @@ import { CaptureDecoder, type CaptureMessage, type DecodeStats, loadDecoderCore,
 import { compileFilter, type Filter, FilterError } from "../replay/filter.js";
 import { byteRanges, directionText, fields, summary } from "../replay/format.js";
 import { mergeByTime } from "../replay/merge.js";
-import { loadPeerCore } from "../replay/peer-engine.js";
+import { loadDaemonCore } from "../replay/peer-engine.js";
 import { type Anomaly, buildTimeline, StateBuilder, type Timeline } from "../replay/state.js";
 import type { Columns, FromWorker, OpenFile, RowText, ToWorker } from "./protocol.js";
 
@@ -38,7 +38,7 @@ function core(): Promise<CoreExports> {
     };
     // The daemon core replays the peers' UDP exchanges.
     const [client, daemon] = await Promise.all([compile("iwpm.wasm"), compile("iwpmd.wasm")]);
-    await loadPeerCore(daemon);
+    await loadDaemonCore(daemon);
     return loadDecoderCore(client);
   })();
   return corePromise;

@@ -13,7 +13,7 @@ import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCapture } from "../../src/capture/pcap.js";
 import { type CaptureMessage, decodeRecords, loadDecoderCore, type NetlinkMessage } from "../../src/replay/decode.js";
-import { loadPeerCore } from "../../src/replay/peer-engine.js";
+import { loadDaemonCore } from "../../src/replay/peer-engine.js";
 import { buildTimeline } from "../../src/replay/state.js";
 import { type Agent, ensureBuilt, randomClientPort, startAgent } from "../support/agent.js";
 import { coreModule, daemonCoreModule } from "../support/core.js";
@@ -42,7 +42,7 @@ else if (!dumpcap) console.warn("[capture/interop] peer-wire capture skipped: du
 
 async function decodeFile(file: string) {
   const x = await loadDecoderCore(coreModule());
-  await loadPeerCore(daemonCoreModule());
+  await loadDaemonCore(daemonCoreModule());
   const { records } = readCapture(new Uint8Array(readFileSync(file)));
   return decodeRecords(x, records);
 }

@@ -10,8 +10,9 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { readCapture } from "../../src/capture/pcap.js";
 import { decodeRecords, loadDecoderCore } from "../../src/replay/decode.js";
+import { loadDaemonCore } from "../../src/replay/peer-engine.js";
 import { buildTimeline } from "../../src/replay/state.js";
-import { coreModule } from "../support/core.js";
+import { coreModule, daemonCoreModule } from "../support/core.js";
 import { type Iwpmd, startIwpmd } from "../support/iwpmd.js";
 import { canUseNamespaces, createNamespace, type Netns, type NsProcess, runInNamespace } from "../support/netns.js";
 import { attrFixedStr, attrU16, attrU32, hex, nlmsg, rdma } from "../support/nl.js";
@@ -25,6 +26,8 @@ const clientPort = () => 0x50000000 + randomInt(0, 0x0fffffff);
 
 async function decode(file: string, side?: "client" | "daemon") {
   const x = await loadDecoderCore(coreModule());
+  // A daemon-side capture replays on a daemon core instance too.
+  await loadDaemonCore(daemonCoreModule());
   const { records, summary } = readCapture(new Uint8Array(readFileSync(file)));
   return { ...decodeRecords(x, records, side ? { side } : {}), summary };
 }

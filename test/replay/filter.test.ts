@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readCapture } from "../../src/capture/pcap.js";
 import { type CaptureMessage, decodeRecords, loadDecoderCore } from "../../src/replay/decode.js";
 import { compileFilter, FilterError, type FilterSubject } from "../../src/replay/filter.js";
-import { loadPeerCore } from "../../src/replay/peer-engine.js";
+import { loadDaemonCore } from "../../src/replay/peer-engine.js";
 import { buildTimeline } from "../../src/replay/state.js";
 import { seedCaptures } from "../capture/seeds.js";
 import { coreModule, daemonCoreModule } from "../support/core.js";
@@ -27,7 +27,7 @@ function subjectsOf(messages: CaptureMessage[], file: string): FilterSubject[] {
 
 beforeAll(async () => {
   const x = await loadDecoderCore(coreModule());
-  await loadPeerCore(daemonCoreModule());
+  await loadDaemonCore(daemonCoreModule());
   const pcap = (await makeScenario()).pcap;
   subjects = subjectsOf(decodeRecords(x, readCapture(pcap).records).messages, "a.pcap");
   const ipv6 = seedCaptures(pcap).find((s) => s.name === "Ethernet IPv6 pcap µs");

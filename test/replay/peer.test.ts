@@ -7,7 +7,7 @@ import { LINKTYPE_RAW, PcapWriter, readCapture } from "../../src/capture/pcap.js
 import type { CoreExports } from "../../src/core/core.js";
 import { Status } from "../../src/core/status.js";
 import { decodeRecords, loadDecoderCore } from "../../src/replay/decode.js";
-import { loadPeerCore, PeerEngine } from "../../src/replay/peer-engine.js";
+import { loadDaemonCore, PeerEngine } from "../../src/replay/peer-engine.js";
 import { buildTimeline, StateBuilder, type Timeline } from "../../src/replay/state.js";
 import { coreModule, daemonCoreModule } from "../support/core.js";
 import { concatChunks } from "./scenario.js";
@@ -15,7 +15,7 @@ import { concatChunks } from "./scenario.js";
 let x: CoreExports;
 beforeAll(async () => {
   x = await loadDecoderCore(coreModule());
-  await loadPeerCore(daemonCoreModule());
+  await loadDaemonCore(daemonCoreModule());
 });
 
 const REQUEST = 0;
