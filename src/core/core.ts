@@ -2,7 +2,7 @@ import { CLIENT_ABI_VERSION, CORE_ROLE_CLIENT } from "../gen/protocol.js";
 import { CORE_FILES, type CoreName } from "./core-files.js";
 import { IwpmError } from "./errors.js";
 import { type CoreEvent, readEvent } from "./events.js";
-import { type ParsedSockAddr, readSockaddr, SOCKADDR_SIZE, type SockAddr, writeParsedSockaddr, writeSockaddr } from "./sockaddr.js";
+import { type ParsedSockAddr, readSockaddr, SOCKADDR_SIZE, type SockAddr, writeParsedSockaddr, writeSockaddr, writeSockaddrV4 } from "./sockaddr.js";
 import { STATUS_LIMIT, TRAFFIC_STATS } from "./status.js";
 
 /** The client core's ABI this host code speaks (build/protocol.mjs CORES). */
@@ -200,6 +200,11 @@ export class Core<E extends CoreExports = CoreExports> {
   /** Writes an address parsed at the API edge into argument slot `slot`, from its bytes. */
   writeParsedAddr(slot: number, parsed: ParsedSockAddr): void {
     writeParsedSockaddr(this.view(), this.argsAt + slot * SOCKADDR_SIZE, parsed);
+  }
+
+  /** Writes an IPv4 address (one u32, first octet highest) and port, checked by the caller, into argument slot `slot`. */
+  writeAddrV4(slot: number, v4: number, port: number): void {
+    writeSockaddrV4(this.view(), this.argsAt + slot * SOCKADDR_SIZE, v4, port);
   }
 
   readAddr(slot: number): SockAddr | null {
