@@ -2,7 +2,15 @@ import { CLIENT_ABI_VERSION, CORE_ROLE_CLIENT } from "../gen/protocol.js";
 import { CORE_FILES, type CoreName } from "./core-files.js";
 import { IwpmError } from "./errors.js";
 import { type CoreEvent, readEvent } from "./events.js";
-import { type ParsedSockAddr, readSockaddr, SOCKADDR_SIZE, type SockAddr, writeParsedSockaddr, writeSockaddr, writeSockaddrV4 } from "./sockaddr.js";
+import {
+  type ParsedSockAddr,
+  readSockaddr,
+  SOCKADDR_SIZE,
+  type SockAddr,
+  writeParsedSockaddr,
+  writeSockaddr,
+  writeSockaddrV4,
+} from "./sockaddr.js";
 import { STATUS_LIMIT, TRAFFIC_STATS } from "./status.js";
 
 /** The client core's ABI this host code speaks (build/protocol.mjs CORES). */
