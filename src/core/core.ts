@@ -182,18 +182,26 @@ export class Core<E extends CoreExports = CoreExports> {
   /** The argument slots and the event record size never move or change: asked once, not per call. */
   private readonly argsAt: number;
   private readonly eventSize: number;
+  private viewed: ArrayBuffer;
   private dataView: DataView;
 
   constructor(readonly exports: E) {
     this.argsAt = exports.argsPtr();
     this.eventSize = exports.eventSize();
-    this.dataView = new DataView(exports.memory.buffer);
+    this.viewed = exports.memory.buffer;
+    this.dataView = new DataView(this.viewed);
   }
 
-  /** A view of the current memory: memory.grow detaches earlier buffers, so a new one is made then. */
+  /**
+   * A view of the current memory: memory.grow detaches earlier buffers (their byteLength reads 0
+   * then), so a new one is made then. Only then is memory.buffer asked: that getter cost more than
+   * writing an IPv4 argument.
+   */
   view(): DataView {
-    const buffer = this.exports.memory.buffer;
-    if (this.dataView.buffer !== buffer) this.dataView = new DataView(buffer);
+    if (this.viewed.byteLength === 0) {
+      this.viewed = this.exports.memory.buffer;
+      this.dataView = new DataView(this.viewed);
+    }
     return this.dataView;
   }
 
