@@ -36,7 +36,7 @@ const TEXT = {
     const big = r.workloads.w1.sizes.at(-1);
     const raw = w1PerOp(r, "core-raw", big);
     const ts = w1PerOp(r, "core-ts", big);
-    return `A context line, not one of the targets: it shows what the TypeScript wrapper costs. The core's own work is the raw row (${f(raw)} ns per operation on average at ${f(big)}); \`Core.writeAddr\` (src/core/core.ts → \`writeSockaddr\` in src/core/sockaddr.ts) adds ~${f(ts - raw)} ns per operation: it parses the dotted text into one number (\`parseIPv4Number\`, src/core/ip.ts, nothing allocated), clears the 128-byte slot word by word and writes through the one \`DataView\` the wrapper keeps until memory grows. The public API parses each address once at its edge (\`parseSockAddr\`, src/api/address.ts) and hands the core those bytes (\`writeParsedAddr\`), without reading the text again; its label for an error is formatted only when an error is made.`;
+    return `A context line, not one of the targets: it shows what the TypeScript wrapper costs. The core's own work is the raw row (${f(raw)} ns per operation on average at ${f(big)}); \`Core.writeAddr\` (src/core/core.ts → \`writeSockaddr\` in src/core/sockaddr.ts) adds ~${f(ts - raw)} ns per operation: it parses the dotted text into one number (\`parseIPv4Number\`, src/core/ip.ts, nothing allocated), clears the 128-byte slot word by word and writes through the one \`DataView\` the wrapper keeps until memory grows. The public API writes a plain IPv4 argument (\`"a.b.c.d:port"\` or an object with no IPv6 field) straight from the input into the slot (\`packedIPv4\`, src/api/address.ts, then \`Core.writeAddrV4\`): nothing is allocated, and only the 16-byte \`sockaddr_in\` is written, since the core reads no byte past it; any other address is parsed once (\`parseSockAddr\`) and handed over as bytes. A call's error label is made only when an error is.`;
   },
   "w1-vs-tuned": (r) => tunedText(r),
   "w1-insert-vs-tuned": (r) => tunedText(r),
@@ -57,7 +57,7 @@ const TEXT = {
     const k = r.workloads.w3.core.phases;
     const lean = m(k.encodeAddMappingLean);
     const full = m(k.encodeAddMapping);
-    return `A context line: \`addMapping()\` is more than the encoder. It also checks the registration, takes a sequence number, reads the clock, files the request with its deadline and sends through the import. Behind a minimal bench-local host (\`send_batch\` reaches no socket, \`clock_time_get\` allocates nothing) the same call takes ${f(lean)} ns; through the project's shim ${f(full)} ns. So ~${f(full - lean)} ns (${f((100 * (full - lean)) / full)}%) is host code: \`clock_time_get\` builds a BigInt from \`performance.now()\` per call, and \`send_batch\` in src/host/shim.ts looks the socket up, checks the descriptor's bounds and hands it to the batch socket (here a null one, which writes the errno through a fresh \`DataView\`). Nothing is copied on the way out any more: the Node host's addon sends straight from core memory, where the earlier host copied every datagram twice (about 1.1 µs per call with the garbage it made).`;
+    return `A context line: \`addMapping()\` is more than the encoder. It also checks the registration, takes a sequence number, reads the clock, files the request with its deadline and sends through the import. Behind a minimal bench-local host (\`send_batch\` reaches no socket, \`clock_time_get\` allocates nothing) the same call takes ${f(lean)} ns; through the project's shim ${f(full)} ns. So ~${f(full - lean)} ns (${f((100 * (full - lean)) / full)}%) is host code: \`clock_time_get\` reads \`performance.now()\` (the lean host stores a value read outside the loop) and writes it as two u32 words, and \`send_batch\` in src/host/shim.ts looks the socket up, checks the descriptor's bounds and hands it to the batch socket (here a null one, which writes the errno through a fresh \`DataView\`). The shim asks \`memory.buffer\` only after a grow detached the buffer it holds; that getter, asked by every import call before, cost as much as the rest of a clock read. Nothing is copied on the way out any more: the Node host's addon sends straight from core memory, where the earlier host copied every datagram twice (about 1.1 µs per call with the garbage it made).`;
   },
   "w3-decode-copy": (r) => {
     const k = r.workloads.w3.core.phases;
@@ -98,14 +98,14 @@ const TEXT = {
     );
     if (api) {
       lines.push(
-        `- **API layer.** The public API adds ~${f(cpu(api, "sequential") - cpu(core, "sequential"), 1)} µs per pair one at a time and ~${f(cpu(api, "pipelined") - cpu(core, "pipelined"), 1)} µs with ${w4.settings.inflight} in flight over the raw exports: a promise per request, an event object per reply with its addresses formatted as text, and re-arming (or clearing) the request timer on every pump. An address is parsed once, into the bytes the core takes, and a call's error label is formatted only when an error is made. Garbage collection took ~5% of its samples.`,
+        `- **API layer.** The public API adds ~${f(cpu(api, "sequential") - cpu(core, "sequential"), 1)} µs per pair one at a time and ~${f(cpu(api, "pipelined") - cpu(core, "pipelined"), 1)} µs with ${w4.settings.inflight} in flight over the raw exports: a promise per request and an event object per reply with its addresses formatted as text. The request timer stays armed while requests come and go (it was cleared and set again for every pair one at a time), and \`removeMapping()\` writes a plain IPv4 address without allocating. An address is parsed once, into the bytes the core takes, and a call's error label is formatted only when an error is made. Garbage collection took ~5% of its samples.`,
       );
     }
     lines.push(
       `- **p99 one at a time.** The C client's p99 (${f(m(c?.sequential.p99Us))} µs) is a scheduler wake-up; the Node clients' add garbage-collection pauses and the longer wake-up path above, on a machine shared with other work (core ${f(m(core?.sequential.p99Us))} µs${api ? `, API ${f(m(api.sequential.p99Us))} µs` : ""}).`,
     );
     lines.push(
-      "The levers left: keep the request timer armed while requests come and go (one at a time it is cleared and set again for every pair), build the reply's result without an event object, and let `removeMapping()` send without driving the core.",
+      "The levers left in the API: build the reply's result without an event object, and keep a request's one waiter without a `Set`; the rest is the core and the socket path (the raw row).",
     );
     return `${lines[0]}\n\n${lines.slice(1, 3).join("\n")}\n\n${lines[3]}\n\n${lines.slice(4, -1).join("\n")}\n\n${lines[lines.length - 1]}`;
   },

@@ -145,6 +145,59 @@ export function parseSockAddr(input: AddressInput): ParsedSockAddr {
   throw invalid(input, "neither a string nor an object");
 }
 
+const CHAR_0 = 48;
+const CHAR_9 = 57;
+const PORT_DIGITS = 5;
+const PORT_SPAN = 0x1_0000;
+
+/** The port of "a.b.c.d:port" text from `at`: 1..5 decimal digits up to 65535, else -1. */
+function portDigits(text: string, at: number): number {
+  const digits = text.length - at;
+  if (digits < 1 || digits > PORT_DIGITS) return -1;
+  let port = 0;
+  for (let i = at; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < CHAR_0 || c > CHAR_9) return -1;
+    port = port * 10 + (c - CHAR_0);
+  }
+  return port < PORT_SPAN ? port : -1;
+}
+
+/**
+ * The common input, a plain IPv4 address ("a.b.c.d:port", or an object with no IPv6 field), as
+ * one number: address × 65536 + port (below 2^48, exact). -1 for anything else, which
+ * parseSockAddr then parses or refuses. Allocates nothing, unlike parseSockAddr, whose SockAddr
+ * only a call that returns or reports the address needs.
+ */
+export function packedIPv4(input: AddressInput): number {
+  if (typeof input === "string") {
+    const colon = input.lastIndexOf(":");
+    // A digit at both ends: nothing for parseSockAddr's trim to remove.
+    const first = input.charCodeAt(0);
+    if (colon < 0 || first < CHAR_0 || first > CHAR_9) return -1;
+    const port = portDigits(input, colon + 1);
+    if (port < 0) return -1;
+    const v4 = parseIPv4Number(input.slice(0, colon));
+    return v4 < 0 ? -1 : v4 * PORT_SPAN + port;
+  }
+  if (typeof input !== "object" || input === null) return -1;
+  const { family, port, address } = input;
+  if ((family !== undefined && family !== "ipv4") || input.scopeId !== undefined || input.flowinfo !== undefined) return -1;
+  if (typeof address !== "string" || typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) return -1;
+  const v4 = parseIPv4Number(address);
+  return v4 < 0 ? -1 : v4 * PORT_SPAN + port;
+}
+
+/** The address part of a packedIPv4 result. */
+export function packedAddress(packed: number): number {
+  return Math.floor(packed / PORT_SPAN);
+}
+
+/** The port part of a packedIPv4 result. */
+export function packedPort(packed: number): number {
+  return packed % PORT_SPAN;
+}
+
 /** `"1.2.3.4:5"`, `"[::1]:5"`, `"[fe80::1%3]:5"`; flowinfo has no text form and is left out. */
 export function formatAddress(addr: SockAddr): string {
   if (addr.family === "ipv4") return `${addr.address}:${addr.port}`;

@@ -10,7 +10,7 @@ import type { CoreEvent } from "../core/events.js";
 import type { SockAddr } from "../core/sockaddr.js";
 import { STATUS_LIMIT, Status, statusInfo } from "../core/status.js";
 import type { NetlinkSocket } from "../host/shim.js";
-import { type AddressInput, formatAddress, parseSockAddr } from "./address.js";
+import { type AddressInput, formatAddress, packedAddress, packedIPv4, packedPort, parseSockAddr } from "./address.js";
 import { IWPM_FLAGS_NO_PORT_MAP, IWPM_GROUP_MASK, IWPM_NL_TIMEOUT_MS, MAX_NL_CLIENTS, RDMA_NL_IWCM } from "./constants.js";
 import { TypedEmitter } from "./emitter.js";
 
@@ -282,6 +282,11 @@ class CallLabel {
   }
 }
 
+/** The label of a call whose address arguments were already checked (so they parse). */
+function label(op: string, a: AddressInput, b?: AddressInput): CallLabel {
+  return new CallLabel(op, parseSockAddr(a).addr, b === undefined ? undefined : parseSockAddr(b).addr);
+}
+
 /** A call's label: text, or a CallLabel formatted on demand. */
 type Label = string | CallLabel;
 
@@ -530,11 +535,10 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   removeMapping(local: AddressInput, opts?: ClientIndexOption): void {
     this.open("removeMapping");
     const c = this.index(optionsObject<ClientIndexOption>(opts, "removeMapping").nlClient, "removeMapping");
-    const parsed = parseSockAddr(local);
-    this.core.writeParsedAddr(0, parsed);
+    this.putAddr(0, local);
     // No reply and no event comes of it, and sending reads nothing: there is nothing to drive.
     const r = this.core.exports.removeMapping(c);
-    if (r < 0) throw this.syncError(-r, new CallLabel("removeMapping", parsed.addr));
+    if (r < 0) throw this.syncError(-r, label("removeMapping", local));
   }
 
   /**
@@ -545,13 +549,11 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   getRemoteInfo(mappedLocal: AddressInput, mappedRemote: AddressInput, opts?: ClientIndexOption): SockAddr | null {
     this.open("getRemoteInfo");
     const c = this.index(optionsObject<ClientIndexOption>(opts, "getRemoteInfo").nlClient, "getRemoteInfo");
-    const loc = parseSockAddr(mappedLocal);
-    const rem = parseSockAddr(mappedRemote);
-    this.core.writeParsedAddr(0, loc);
-    this.core.writeParsedAddr(1, rem);
+    this.putAddr(0, mappedLocal);
+    this.putAddr(1, mappedRemote);
     const r = this.core.exports.getRemoteInfo(c);
     if (r === -Status.NOT_FOUND) return null;
-    if (r < 0) throw this.syncError(-r, new CallLabel("getRemoteInfo", loc.addr, rem.addr));
+    if (r < 0) throw this.syncError(-r, label("getRemoteInfo", mappedLocal, mappedRemote));
     const out = this.core.readAddr(2);
     if (out === null) throw new IwpmError("INTERNAL", "getRemoteInfo: the core returned an address of an unknown family");
     return out;
@@ -565,13 +567,11 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     this.open("createMapinfo");
     const o = optionsObject<MappingOptions>(opts, "createMapinfo");
     const c = this.index(o.nlClient, "createMapinfo");
-    const loc = parseSockAddr(local);
-    const map = parseSockAddr(mapped);
+    this.putAddr(0, local);
+    this.putAddr(1, mapped);
     const flags = this.flags(o, "createMapinfo");
-    this.core.writeParsedAddr(0, loc);
-    this.core.writeParsedAddr(1, map);
     const r = this.core.exports.createMapinfo(c, flags);
-    if (r < 0) throw this.syncError(-r, new CallLabel("createMapinfo", loc.addr, map.addr));
+    if (r < 0) throw this.syncError(-r, label("createMapinfo", local, mapped));
   }
 
   /**
@@ -580,13 +580,11 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
    */
   removeMapinfo(local: AddressInput, mapped: AddressInput): boolean {
     this.open("removeMapinfo");
-    const loc = parseSockAddr(local);
-    const map = parseSockAddr(mapped);
-    this.core.writeParsedAddr(0, loc);
-    this.core.writeParsedAddr(1, map);
+    this.putAddr(0, local);
+    this.putAddr(1, mapped);
     const r = this.core.exports.removeMapinfo();
     if (r === -Status.NOT_FOUND) return false;
-    if (r < 0) throw this.syncError(-r, new CallLabel("removeMapinfo", loc.addr, map.addr));
+    if (r < 0) throw this.syncError(-r, label("removeMapinfo", local, mapped));
     return true;
   }
 
@@ -691,6 +689,16 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
 
   private open(what: string): void {
     if (this.closed) throw new IwpmError("CLOSED", `${what}: the client is closed; open a new one`);
+  }
+
+  /**
+   * Writes an address argument into argument slot `slot`: a plain IPv4 one straight from the
+   * input, allocating nothing; any other parsed (and refused with INVALID_ARGUMENT when invalid).
+   */
+  private putAddr(slot: number, input: AddressInput): void {
+    const packed = packedIPv4(input);
+    if (packed >= 0) this.core.writeAddrV4(slot, packedAddress(packed), packedPort(packed));
+    else this.core.writeParsedAddr(slot, parseSockAddr(input));
   }
 
   private index(nlClient: unknown, what: string): number {

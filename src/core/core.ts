@@ -2,7 +2,15 @@ import { CLIENT_ABI_VERSION, CORE_ROLE_CLIENT } from "../gen/protocol.js";
 import { CORE_FILES, type CoreName } from "./core-files.js";
 import { IwpmError } from "./errors.js";
 import { type CoreEvent, readEvent } from "./events.js";
-import { type ParsedSockAddr, readSockaddr, SOCKADDR_SIZE, type SockAddr, writeParsedSockaddr, writeSockaddr } from "./sockaddr.js";
+import {
+  type ParsedSockAddr,
+  readSockaddr,
+  SOCKADDR_SIZE,
+  type SockAddr,
+  writeParsedSockaddr,
+  writeSockaddr,
+  writeSockaddrV4,
+} from "./sockaddr.js";
 import { STATUS_LIMIT, TRAFFIC_STATS } from "./status.js";
 
 /** The client core's ABI this host code speaks (build/protocol.mjs CORES). */
@@ -174,18 +182,26 @@ export class Core<E extends CoreExports = CoreExports> {
   /** The argument slots and the event record size never move or change: asked once, not per call. */
   private readonly argsAt: number;
   private readonly eventSize: number;
+  private viewed: ArrayBuffer;
   private dataView: DataView;
 
   constructor(readonly exports: E) {
     this.argsAt = exports.argsPtr();
     this.eventSize = exports.eventSize();
-    this.dataView = new DataView(exports.memory.buffer);
+    this.viewed = exports.memory.buffer;
+    this.dataView = new DataView(this.viewed);
   }
 
-  /** A view of the current memory: memory.grow detaches earlier buffers, so a new one is made then. */
+  /**
+   * A view of the current memory: memory.grow detaches earlier buffers (their byteLength reads 0
+   * then), so a new one is made then. Only then is memory.buffer asked: that getter cost more than
+   * writing an IPv4 argument.
+   */
   view(): DataView {
-    const buffer = this.exports.memory.buffer;
-    if (this.dataView.buffer !== buffer) this.dataView = new DataView(buffer);
+    if (this.viewed.byteLength === 0) {
+      this.viewed = this.exports.memory.buffer;
+      this.dataView = new DataView(this.viewed);
+    }
     return this.dataView;
   }
 
@@ -200,6 +216,11 @@ export class Core<E extends CoreExports = CoreExports> {
   /** Writes an address parsed at the API edge into argument slot `slot`, from its bytes. */
   writeParsedAddr(slot: number, parsed: ParsedSockAddr): void {
     writeParsedSockaddr(this.view(), this.argsAt + slot * SOCKADDR_SIZE, parsed);
+  }
+
+  /** Writes an IPv4 address (one u32, first octet highest) and port, checked by the caller, into argument slot `slot`. */
+  writeAddrV4(slot: number, v4: number, port: number): void {
+    writeSockaddrV4(this.view(), this.argsAt + slot * SOCKADDR_SIZE, v4, port);
   }
 
   readAddr(slot: number): SockAddr | null {

@@ -113,10 +113,10 @@ export class Driver<E> {
   private arm(): void {
     if (this.closed) return;
     const ms = this.core.nextTimeoutMs();
-    if (ms < 0) {
-      this.disarm();
-      return;
-    }
+    // No deadline left: an armed timer stays. Requests made one at a time leave the core without
+    // a deadline between a reply and the next request, and clearing and setting a host timer for
+    // every pair cost more than one early firing that finds nothing due and arms nothing.
+    if (ms < 0) return;
     const at = this.timers.now() + ms;
     // An earlier timer stays: when it fires before the core's deadline, tick() finds nothing due
     // and the pass after it arms again.

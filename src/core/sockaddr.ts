@@ -33,6 +33,7 @@ export interface ParsedSockAddr {
 const SA_FAMILY = 0;
 const SA_PORT = 2;
 const SIN_ADDR = 4;
+const SIN_ZERO = 8;
 const SIN6_FLOWINFO = 4;
 const SIN6_ADDR = 8;
 const SIN6_SCOPE_ID = 24;
@@ -47,21 +48,39 @@ export function writeSockaddr(view: DataView, offset: number, addr: SockAddr): v
   writeParsedSockaddr(view, offset, { addr, v4, v6 });
 }
 
+function clearStorage(view: DataView, offset: number): void {
+  // Word by word: a typed-array view per call would be an allocation per address.
+  for (let at = 0; at < SOCKADDR_SIZE; at += 4) view.setUint32(offset + at, 0);
+}
+
 /** Writes an address parsed before (no text is read here); throws RangeError for a port out of range. */
 export function writeParsedSockaddr(view: DataView, offset: number, { addr, v4, v6 }: ParsedSockAddr): void {
   if (!Number.isInteger(addr.port) || addr.port < 0 || addr.port > 65535) throw new RangeError(`port ${addr.port} is not 0..65535`);
-  // Cleared word by word: a typed-array view per call would be an allocation per address.
-  for (let at = 0; at < SOCKADDR_SIZE; at += 4) view.setUint32(offset + at, 0);
-  view.setUint16(offset + SA_PORT, addr.port, false);
+  clearStorage(view, offset);
   if (v6 === null) {
-    view.setUint16(offset + SA_FAMILY, AF_INET, true);
-    view.setUint32(offset + SIN_ADDR, v4, false);
+    writeSockaddrV4(view, offset, v4, addr.port);
     return;
   }
+  view.setUint16(offset + SA_PORT, addr.port, false);
   view.setUint16(offset + SA_FAMILY, AF_INET6, true);
   view.setUint32(offset + SIN6_FLOWINFO, addr.flowinfo ?? 0, false);
   for (let k = 0; k < 16; k++) view.setUint8(offset + SIN6_ADDR + k, v6[k] as number);
   view.setUint32(offset + SIN6_SCOPE_ID, addr.scopeId ?? 0, true);
+}
+
+/**
+ * Writes a whole struct sockaddr_in (address as one u32, first octet highest; sin_zero cleared);
+ * nothing is checked. The rest of the storage is left as it is: fine for the core's argument
+ * slots, whose reader takes no byte past the struct of the family it finds (assembly/iwpm/sockaddr.ts
+ * addrFromSockaddr), where clearing 128 bytes per argument was a cost of every call; a storage
+ * that goes on the wire is written whole by writeSockaddr.
+ */
+export function writeSockaddrV4(view: DataView, offset: number, v4: number, port: number): void {
+  view.setUint16(offset + SA_FAMILY, AF_INET, true);
+  view.setUint16(offset + SA_PORT, port, false);
+  view.setUint32(offset + SIN_ADDR, v4, false);
+  view.setUint32(offset + SIN_ZERO, 0);
+  view.setUint32(offset + SIN_ZERO + 4, 0);
 }
 
 /** Reads a sockaddr_storage; null for a family other than AF_INET / AF_INET6. */

@@ -182,7 +182,8 @@ const RANDOM_CHUNK = 65536;
 /** performance.now() and Date.now() exist in every host this shim targets, unlike process.hrtime. */
 export const portableClock: Clock = {
   monotonicNs: () => Math.floor(performance.now() * 1e6),
-  // Past 2^53 as a number: exact only as a bigint (read rarely: timestamps, not deadlines).
+  // Exact, as a bigint: a number of nanoseconds since 1970 is above 2^53 and rounds, at times
+  // below the millisecond it stands for. The cores never read realtime, so no call pays for it.
   realtimeNs: () => BigInt(Date.now()) * 1_000_000n,
 };
 
@@ -212,23 +213,29 @@ export function createShim(opts: ShimOptions): Shim {
   const decoders = new Map<number, TextDecoder>();
   let memory: WebAssembly.Memory | undefined;
 
-  // memory.grow detaches every earlier view, so each call builds fresh ones, and again after any
-  // host callback (which may call back into the core and grow it).
+  // memory.grow detaches every earlier view, so every access goes through refresh(), again after
+  // any host callback (which may call back into the core and grow it).
   function buffer(): ArrayBuffer {
     if (memory === undefined) throw new Error("shim: bind(memory) was not called");
     return memory.buffer;
   }
-  // Views are rebuilt only when the buffer changed (a grow replaces it), not on every call.
+  // Views are rebuilt only when the buffer changed, not on every call. A grow detaches the old
+  // buffer, whose byteLength then reads 0: only then is memory.buffer asked again, a getter that
+  // cost as much as the rest of a clock read.
   let viewed: ArrayBuffer | undefined;
   let u8 = new Uint8Array(0);
   let dv = new DataView(u8.buffer);
-  function refresh(): void {
-    const b = buffer();
-    if (b !== viewed) {
-      viewed = b;
-      u8 = new Uint8Array(b);
-      dv = new DataView(b);
+  function refresh(): ArrayBuffer {
+    if (viewed === undefined || viewed.byteLength === 0) {
+      const b = buffer();
+      if (b !== viewed) {
+        viewed = b;
+        u8 = new Uint8Array(b);
+        dv = new DataView(b);
+      }
+      return b;
     }
+    return viewed;
   }
   const bytes = () => {
     refresh();
@@ -274,7 +281,7 @@ export function createShim(opts: ShimOptions): Shim {
     try {
       const at = buf >>> 0;
       const len = bufLen >>> 0;
-      if (!fits(buffer().byteLength, at, len)) return Errno.EFAULT;
+      if (!fits(refresh().byteLength, at, len)) return Errno.EFAULT;
       // The callback gets its own array: it must not keep a view into the core's memory.
       const fill = new Uint8Array(len);
       random(fill);
@@ -352,8 +359,9 @@ export function createShim(opts: ShimOptions): Shim {
       if (socket === undefined) return Errno.EBADF;
       const at = descs >>> 0;
       const n = count >>> 0;
-      if (!fits(buffer().byteLength, at, n * TX_DESC_SIZE)) return Errno.EFAULT;
-      if (isBatchSocket(socket)) return socket.sendBatch(buffer(), at, n);
+      const buf = refresh();
+      if (!fits(buf.byteLength, at, n * TX_DESC_SIZE)) return Errno.EFAULT;
+      if (isBatchSocket(socket)) return socket.sendBatch(buf, at, n);
       for (let i = 0; i < n; i++) {
         const d = at + i * TX_DESC_SIZE;
         const view = data();
@@ -381,12 +389,12 @@ export function createShim(opts: ShimOptions): Shim {
       const room = slot >>> 0;
       const n = max >>> 0;
       const out = countOut >>> 0;
-      const size = buffer().byteLength;
+      const size = refresh().byteLength;
       // Checked before anything is taken: a bad pointer must not lose a datagram.
       if (!fits(size, d0, n * RX_DESC_SIZE) || !fits(size, at, n * room) || !fits(size, out, 4)) return Errno.EFAULT;
       let got: number;
       if (isBatchSocket(socket)) {
-        got = socket.recvBatch(buffer(), d0, at, room, n);
+        got = socket.recvBatch(refresh(), d0, at, room, n);
         if (got < 0) return -got;
       } else {
         got = 0;
@@ -437,7 +445,7 @@ export function createShim(opts: ShimOptions): Shim {
       if (opts.ports === undefined) return Errno.ENOSYS;
       const h = handleOut >>> 0;
       const p = portOut >>> 0;
-      const size = buffer().byteLength;
+      const size = refresh().byteLength;
       if (!fits(size, h, 4) || !fits(size, p, 4)) return Errno.EFAULT;
       const result = opts.ports.reserve(family >>> 0, port & 0xffff);
       if (result.errno !== Errno.SUCCESS) return result.errno;
@@ -467,7 +475,7 @@ export function createShim(opts: ShimOptions): Shim {
       const n = len >>> 0;
       const to = peer >>> 0;
       const out = nsent >>> 0;
-      const size = buffer().byteLength;
+      const size = refresh().byteLength;
       if (!fits(size, at, n) || !fits(size, to, PEER_SIZE) || !fits(size, out, 4)) return Errno.EFAULT;
       const view = data();
       const address: PeerAddress = {
@@ -490,7 +498,7 @@ export function createShim(opts: ShimOptions): Shim {
       const room = cap >>> 0;
       const nreadOut = nread >>> 0;
       const from = peer >>> 0;
-      const size = buffer().byteLength;
+      const size = refresh().byteLength;
       if (!fits(size, at, room) || !fits(size, nreadOut, 4) || !fits(size, from, PEER_SIZE)) {
         return Errno.EFAULT;
       }
@@ -525,6 +533,7 @@ export function createShim(opts: ShimOptions): Shim {
     },
     bind(mem: WebAssembly.Memory): void {
       memory = mem;
+      viewed = undefined;
     },
   };
 }

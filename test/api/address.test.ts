@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatAddress, parseAddress } from "../../src/api/address.js";
+import { formatAddress, packedAddress, packedIPv4, packedPort, parseAddress, parseSockAddr } from "../../src/api/address.js";
 import { IwpmError } from "../../src/core/errors.js";
 
 function invalid(input: unknown): IwpmError {
@@ -105,5 +105,56 @@ describe("formatAddress", () => {
 
   it("leaves out flowinfo, which has no text form", () => {
     expect(formatAddress({ family: "ipv6", address: "::1", port: 2, flowinfo: 9 })).toBe("[::1]:2");
+  });
+});
+
+describe("packedIPv4 (the allocation-free path of plain IPv4 arguments)", () => {
+  const plain = [
+    "1.2.3.4:5",
+    "0.0.0.0:0",
+    "255.255.255.255:65535",
+    "10.0.0.1:00080",
+    { address: "192.168.1.20", port: 4791 },
+    { address: "127.0.0.1", port: 0, family: "ipv4" as const },
+  ];
+  const others: unknown[] = [
+    " 1.2.3.4:5",
+    "1.2.3.4:5 ",
+    "1.2.3.4:",
+    "1.2.3.4:655360",
+    "1.2.3.4:65536",
+    "1.2.3.4:5x",
+    "1.2.3.04:5",
+    "1.2.3:5",
+    "1::2:5",
+    "[::1]:5",
+    "1.2.3.4",
+    { address: "1.2.3.4", port: 5, family: "ipv6" },
+    { address: "1.2.3.4", port: 5, family: "inet" },
+    { address: "1.2.3.4", port: 5, scopeId: 0 },
+    { address: "1.2.3.4", port: 5, flowinfo: 0 },
+    { address: "1.2.3.4", port: 5.5 },
+    { address: "1.2.3.4", port: -1 },
+    { address: "1.2.3.4", port: 65536 },
+    { address: "1.2.3.4", port: "5" },
+    { address: "::1", port: 5 },
+    { address: "1.2.3.4%1", port: 5 },
+    { address: 16909060, port: 5 },
+    null,
+    42,
+  ];
+
+  it("takes the plain IPv4 forms, agreeing with parseSockAddr on address and port", () => {
+    for (const input of plain) {
+      const packed = packedIPv4(input);
+      const parsed = parseSockAddr(input);
+      expect(packed, JSON.stringify(input)).toBeGreaterThanOrEqual(0);
+      expect(parsed.v6).toBeNull();
+      expect([packedAddress(packed), packedPort(packed)]).toEqual([parsed.v4, parsed.addr.port]);
+    }
+  });
+
+  it("leaves every other input, valid or not, to parseSockAddr", () => {
+    for (const input of others) expect(packedIPv4(input as never), JSON.stringify(input)).toBe(-1);
   });
 });

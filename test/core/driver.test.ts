@@ -42,6 +42,7 @@ class FakeTimers implements DriverTimers {
   next = 1;
   readonly live = new Map<number, { fire: () => void; at: number }>();
   readonly armed: number[] = [];
+  cleared = 0;
   set(fire: () => void, ms: number): unknown {
     const id = this.next++;
     this.live.set(id, { fire, at: this.clock + ms });
@@ -49,6 +50,7 @@ class FakeTimers implements DriverTimers {
     return id;
   }
   clear(handle: unknown): void {
+    this.cleared++;
     this.live.delete(handle as number);
   }
   now(): number {
@@ -160,10 +162,29 @@ describe("Driver", () => {
     timers.fireAll();
     expect(core.ticks).toBe(1);
     expect(timers.deadlines()).toEqual([2_000 + 3_000]);
-    // No deadline left: no timer.
+    // No deadline left: the armed timer stays for the next request; firing, it ticks and arms none.
+    const cleared = timers.cleared;
     core.deadlineMs = -1;
     driver.pump();
+    expect(timers.deadlines()).toEqual([5_000]);
+    expect(timers.cleared).toBe(cleared);
+    timers.fireAll();
+    expect(core.ticks).toBe(2);
     expect(timers.live.size).toBe(0);
+  });
+
+  it("sets no timer per request while requests come and go one at a time", () => {
+    const core = new FakeCore();
+    const { driver, timers } = drive(core, () => {});
+    for (let i = 0; i < 3; i++) {
+      core.deadlineMs = 1_000;
+      driver.pump();
+      core.deadlineMs = -1;
+      driver.pump();
+    }
+    expect(timers.deadlines()).toEqual([2_000]);
+    expect(timers.armed).toEqual([1_000]);
+    expect(timers.cleared).toBe(0);
   });
 
   it("ticks the core when the timer fires and dispatches what the tick produced", () => {
