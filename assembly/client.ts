@@ -31,7 +31,6 @@ import {
   removeMapinfo as callRemoveMapinfo,
   removeMapping as callRemoveMapping,
 } from "./client/calls";
-import { EVENT_SIZE, eventBase, eventCount as pendingEvents, eventsClear as clearEvents } from "./client/events";
 import { handleFed, poll as pollSocket } from "./client/handlers";
 import {
   abiVersion,
@@ -81,18 +80,7 @@ export function rxPtr(): usize {
 export function rxCap(): u32 {
   return RX_CAP;
 }
-export function eventsPtr(): usize {
-  return eventBase();
-}
-export function eventCount(): u32 {
-  return pendingEvents();
-}
-export function eventSize(): u32 {
-  return EVENT_SIZE;
-}
-export function eventsClear(): void {
-  clearEvents();
-}
+export * from "./lib/event-exports";
 export function statsPtr(): usize {
   return STATS;
 }

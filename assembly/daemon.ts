@@ -3,7 +3,6 @@
 // this boundary. The exports only tests need are added by daemon.debug.ts.
 
 import { DAEMON_ABI_VERSION, CORE_ROLE_DAEMON } from "./gen/protocol";
-import { EVENT_SIZE, eventBase, eventCount as pendingEvents, eventsClear as clearEvents } from "./lib/events";
 import { MAX_NL_CLIENTS } from "./iwpm/constants";
 import { TRUST_HOST } from "./trust";
 import { E_INVALID_ARG, E_SEND_FAILED } from "./status";
@@ -43,18 +42,7 @@ export function coreRole(): u32 {
 }
 
 // ---- events (the record of docs/abi.md, the service's kinds) -----------------------
-export function eventsPtr(): usize {
-  return eventBase();
-}
-export function eventCount(): u32 {
-  return pendingEvents();
-}
-export function eventSize(): u32 {
-  return EVENT_SIZE;
-}
-export function eventsClear(): void {
-  clearEvents();
-}
+export * from "./lib/event-exports";
 
 // ---- the port mapper service ----------------------------------------------------------
 
