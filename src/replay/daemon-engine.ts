@@ -15,11 +15,10 @@ import { createShim, type Datagram, type DatagramSocket, type PortReserver, Sock
 import type { AnyEvent } from "../service/events.js";
 import { DAEMON_CORE, DaemonCore, type ServiceExports } from "../service/exports.js";
 import { DROP_REASONS, type DropReason } from "../service/stats.js";
+import { CaptureClock } from "./capture-clock.js";
 import { rememberedDaemonModule } from "./peer-engine.js";
 
 const REPLAY_FD = 3;
-/** Capture time 0 sits this far from the clock's zero, as in the client replay. */
-const CLOCK_ORIGIN_NS = 1_000_000_000n;
 /** Where ports the capture does not name are taken from (the kernel's default ephemeral range). */
 const EPHEMERAL_FIRST = 32768;
 
@@ -33,7 +32,7 @@ export interface DaemonReceived {
 export class DaemonReplayEngine {
   private readonly core: DaemonCore;
   private readonly x: ServiceExports;
-  private nowNs = CLOCK_ORIGIN_NS;
+  private readonly clock = new CaptureClock();
   private readonly queue: Datagram[] = [];
   private readonly drops: number[] = [];
   private ephemeral = EPHEMERAL_FIRST;
@@ -58,7 +57,7 @@ export class DaemonReplayEngine {
     const shim = createShim({
       sockets: new SocketMap([[REPLAY_FD, socket]]),
       ports,
-      clock: { monotonicNs: () => this.nowNs, realtimeNs: () => this.nowNs },
+      clock: this.clock,
       random: (b) => b.fill(0),
       log: () => {},
     });
@@ -71,8 +70,7 @@ export class DaemonReplayEngine {
 
   /** A message the captured daemon received from netlink port `port` at `seconds` of capture time. */
   received(seconds: number, bytes: Uint8Array, port: number): DaemonReceived {
-    const ns = CLOCK_ORIGIN_NS + BigInt(Math.round(seconds * 1e9));
-    if (ns > this.nowNs) this.nowNs = ns;
+    this.clock.advance(seconds);
     this.queue.push({ bytes: bytes.slice(), port, groups: 0 });
     this.x.servicePoll();
     const drops: DropReason[] = [];

@@ -10,6 +10,7 @@ import { IwpmError } from "../core/errors.js";
 import type { CoreEvent } from "../core/events.js";
 import { STATUS_LIMIT, TRAFFIC_STATS } from "../core/status.js";
 import { createShim, type DatagramSocket, SocketMap } from "../host/shim.js";
+import { CaptureClock } from "./capture-clock.js";
 
 /** The replay exports of the core (assembly/client/replay.ts, docs/abi.md). */
 export interface ReplayExports extends CoreExports {
@@ -26,8 +27,6 @@ const NL_CLIENTS = 64;
 /** The client's request timeout the replay applies (IWPM_NL_TIMEOUT). */
 export const REPLAY_TIMEOUT_MS = 10_000;
 const DROPPED = STATUS_LIMIT + TRAFFIC_STATS.indexOf("dropped");
-/** Capture time 0 sits this far from the clock's zero, so no deadline is computed below it. */
-const CLOCK_ORIGIN_NS = 1_000_000_000n;
 
 /** Nothing the replay core sends reaches anyone. */
 const refusingSocket: DatagramSocket = {
@@ -54,7 +53,7 @@ export interface Received {
 export class ReplayEngine {
   private readonly core: Core;
   private readonly x: ReplayExports;
-  private nowNs = CLOCK_ORIGIN_NS;
+  private readonly clock = new CaptureClock();
   /** Each drop counter as last read. */
   private readonly drops: number[] = [];
 
@@ -65,7 +64,7 @@ export class ReplayEngine {
     }
     const shim = createShim({
       sockets: new SocketMap([[REPLAY_FD, refusingSocket]]),
-      clock: { monotonicNs: () => this.nowNs, realtimeNs: () => this.nowNs },
+      clock: this.clock,
       random: (b) => b.fill(0),
       log: () => {},
     });
@@ -83,8 +82,7 @@ export class ReplayEngine {
 
   /** Moves the clock to `seconds` of capture time and lets due requests time out. */
   advance(seconds: number): CoreEvent[] {
-    const ns = CLOCK_ORIGIN_NS + BigInt(Math.round(seconds * 1e9));
-    if (ns > this.nowNs) this.nowNs = ns;
+    this.clock.advance(seconds);
     if (this.x.tick() === 0) return [];
     return this.core.drainEvents();
   }

@@ -10,6 +10,7 @@ import type { PeerSeenEvent, PeerUnfinishedEvent } from "../gen/events.js";
 import { createShim, SocketMap } from "../host/shim.js";
 import { DAEMON_CORE, DaemonCore, type ServiceExports } from "../service/exports.js";
 import { DROP_REASONS } from "../service/stats.js";
+import { CaptureClock } from "./capture-clock.js";
 
 /** The replay exports of the daemon core (assembly/daemon/replay.ts, docs/abi.md). */
 export interface PeerReplayExports extends ServiceExports {
@@ -20,8 +21,6 @@ export interface PeerReplayExports extends ServiceExports {
 
 /** Longest payload the core reads (iwpmd reads no more of a datagram). */
 const PEER_READ_MAX = 64;
-/** Capture time 0 sits this far from the clock's zero, as in the client replay. */
-const CLOCK_ORIGIN_NS = 1_000_000_000n;
 const MALFORMED = DROP_REASONS.indexOf("peerMalformed");
 const UNMATCHED = DROP_REASONS.indexOf("peerUnmatched");
 
@@ -48,7 +47,7 @@ export type PeerVerdict = { kind: "seen"; event: PeerSeenEvent } | { kind: "malf
 export class PeerEngine {
   private readonly core: DaemonCore<PeerReplayExports>;
   private readonly x: PeerReplayExports;
-  private nowNs = CLOCK_ORIGIN_NS;
+  private readonly clock = new CaptureClock();
   private malformed = 0;
   private unmatched = 0;
 
@@ -62,7 +61,7 @@ export class PeerEngine {
     }
     const shim = createShim({
       sockets: new SocketMap(),
-      clock: { monotonicNs: () => this.nowNs, realtimeNs: () => this.nowNs },
+      clock: this.clock,
       random: (b) => b.fill(0),
       log: () => {},
     });
@@ -72,7 +71,7 @@ export class PeerEngine {
 
   /** The datagram's UDP payload at `seconds` of capture time. */
   datagram(seconds: number, payload: Uint8Array): PeerVerdict {
-    this.advance(seconds);
+    this.clock.advance(seconds);
     const n = Math.min(payload.length, PEER_READ_MAX);
     new Uint8Array(this.x.memory.buffer, this.x.replayPeerPtr(), n).set(payload.subarray(0, n));
     this.x.replayPeer(payload.length);
@@ -88,14 +87,9 @@ export class PeerEngine {
 
   /** The capture ends at `seconds`: the exchanges still open, oldest first. */
   end(seconds: number): PeerUnfinishedEvent[] {
-    this.advance(seconds);
+    this.clock.advance(seconds);
     this.x.replayPeerEnd();
     return this.core.drainEvents().filter((e): e is PeerUnfinishedEvent => e.kind === "peerUnfinished");
-  }
-
-  private advance(seconds: number): void {
-    const ns = CLOCK_ORIGIN_NS + BigInt(Math.round(seconds * 1e9));
-    if (ns > this.nowNs) this.nowNs = ns;
   }
 }
 
