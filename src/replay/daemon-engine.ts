@@ -10,7 +10,7 @@
 import { instantiateKindSync, TRUST_ANY } from "../core/core.js";
 import { Errno } from "../core/errno.js";
 import { IwpmError } from "../core/errors.js";
-import { type MappingRecord, readMappingRecord } from "../gen/events.js";
+import type { MappingRecord } from "../gen/events.js";
 import { createShim, type Datagram, type DatagramSocket, type PortReserver, SocketMap } from "../host/shim.js";
 import type { AnyEvent } from "../service/events.js";
 import { DAEMON_CORE, DaemonCore, type ServiceExports } from "../service/exports.js";
@@ -84,11 +84,6 @@ export class DaemonReplayEngine {
 
   /** The service's mappings, newest first. */
   mappings(): MappingRecord[] {
-    const out: MappingRecord[] = [];
-    for (let m = this.x.serviceMappingFirst(); m !== 0; m = this.x.serviceMappingNext(m)) {
-      this.x.serviceMappingRead(m);
-      out.push(readMappingRecord(this.core.view(), this.x.serviceOutPtr()));
-    }
-    return out;
+    return this.core.mappingRecords();
   }
 }

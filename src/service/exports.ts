@@ -6,6 +6,7 @@ import {
   type EventQueueExports,
   instantiateKind,
 } from "../core/core.js";
+import { type MappingRecord, readMappingRecord } from "../gen/events.js";
 import { CORE_ROLE_DAEMON, DAEMON_ABI_VERSION } from "../gen/protocol.js";
 import { type AnyEvent, readAnyEvent } from "./events.js";
 
@@ -56,6 +57,17 @@ export class DaemonCore<E extends ServiceExports = ServiceExports> {
   /** Reads and clears the events the last pass recorded. */
   drainEvents(): AnyEvent[] {
     return drainEventQueue(this.exports, this.view(), readAnyEvent);
+  }
+
+  /** The mapping table as the core keeps it, newest first (iwpmd's order). */
+  mappingRecords(): MappingRecord[] {
+    const x = this.exports;
+    const out: MappingRecord[] = [];
+    for (let i = x.serviceMappingFirst(); i !== 0; i = x.serviceMappingNext(i)) {
+      x.serviceMappingRead(i);
+      out.push(readMappingRecord(this.view(), x.serviceOutPtr()));
+    }
+    return out;
   }
 }
 

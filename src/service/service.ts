@@ -10,7 +10,6 @@ import { Errno } from "../core/errno.js";
 import { describeErrno, IwpmError } from "../core/errors.js";
 import type { SockAddr } from "../core/sockaddr.js";
 import { statusInfo } from "../core/status.js";
-import { readMappingRecord } from "../gen/events.js";
 import type { LogLevel } from "./config.js";
 import type { AnyEvent } from "./events.js";
 import type { DaemonCore, ServiceExports } from "./exports.js";
@@ -200,21 +199,15 @@ export class PortMapperService extends TypedEmitter<PortMapperServiceEvents> {
 
   /** The mapping table, newest first (iwpmd's order; what `iwpm serve` dumps on SIGUSR1). */
   mappings(): ServiceMapping[] {
-    const out: ServiceMapping[] = [];
-    for (let i = this.x.serviceMappingFirst(); i !== 0; i = this.x.serviceMappingNext(i)) {
-      this.x.serviceMappingRead(i);
-      const m = readMappingRecord(this.core.view(), this.x.serviceOutPtr());
-      out.push({
-        local: m.local,
-        mapped: m.mapped,
-        nlClient: m.owner,
-        refcount: m.refcount,
-        wildcard: m.wildcard,
-        flags: m.flags,
-        portHeld: m.handle !== 0,
-      });
-    }
-    return out;
+    return this.core.mappingRecords().map((m) => ({
+      local: m.local,
+      mapped: m.mapped,
+      nlClient: m.owner,
+      refcount: m.refcount,
+      wildcard: m.wildcard,
+      flags: m.flags,
+      portHeld: m.handle !== 0,
+    }));
   }
 
   /** Table sizes and the input refused so far, per reason. */
