@@ -20,6 +20,7 @@ import { fields, summary, toJson } from "../../src/replay/format.js";
 import { extractUdp, parsePeerWire } from "../../src/replay/peer.js";
 import { coreModule } from "../support/core.js";
 import { FakeDaemon, v4, v6 } from "../support/fake-daemon.js";
+import { ipv4Udp } from "../support/frames.js";
 import { attrAddr, attrFixedStr, attrU16, attrU32, concat, fromHex, NLM_F_MULTI, nlmsg, rdma } from "../support/nl.js";
 import { CLIENT_PORT, concatChunks, DAEMON_1, makeScenario } from "./scenario.js";
 
@@ -242,22 +243,6 @@ const REQUEST = fromHex(`
   0a 00 00 01 00 00 00 00 00 00 00 00 00 00 00 00
   0a 00 00 02 00 00 00 00 00 00 00 00 00 00 00 00
   0a 00 00 01 00 00 00 00 00 00 00 00 00 00 00 00`);
-
-function ipv4Udp(payload: Uint8Array, src = [10, 0, 0, 1], dst = [10, 0, 0, 2], sport = 40001, dport = 3935): Uint8Array {
-  const out = new Uint8Array(20 + 8 + payload.length);
-  const v = new DataView(out.buffer);
-  out[0] = 0x45;
-  v.setUint16(2, out.length, false);
-  out[8] = 64;
-  out[9] = 17;
-  out.set(src, 12);
-  out.set(dst, 16);
-  v.setUint16(20, sport, false);
-  v.setUint16(22, dport, false);
-  v.setUint16(24, 8 + payload.length, false);
-  out.set(payload, 28);
-  return out;
-}
 
 function ipv6Udp(payload: Uint8Array, hopByHop = false): Uint8Array {
   const ext = hopByHop ? 8 : 0;

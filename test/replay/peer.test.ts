@@ -10,6 +10,7 @@ import { decodeRecords, loadDecoderCore } from "../../src/replay/decode.js";
 import { loadDaemonCore, PeerEngine } from "../../src/replay/peer-engine.js";
 import { buildTimeline, StateBuilder, type Timeline } from "../../src/replay/state.js";
 import { coreModule, daemonCoreModule } from "../support/core.js";
+import { ipv4Udp } from "../support/frames.js";
 import { concatChunks } from "./scenario.js";
 
 let x: CoreExports;
@@ -53,22 +54,6 @@ function wire(w: Wire): Uint8Array {
   full.set(w.ap ?? B, 32);
   if (w.type === REQUEST) full.set(w.cp ?? A, 48);
   out.set(full.subarray(0, out.length));
-  return out;
-}
-
-function ipv4Udp(payload: Uint8Array, src: number[], dst: number[], sport: number, dport: number): Uint8Array {
-  const out = new Uint8Array(20 + 8 + payload.length);
-  const v = new DataView(out.buffer);
-  out[0] = 0x45;
-  v.setUint16(2, out.length, false);
-  out[8] = 64;
-  out[9] = 17;
-  out.set(src, 12);
-  out.set(dst, 16);
-  v.setUint16(20, sport, false);
-  v.setUint16(22, dport, false);
-  v.setUint16(24, 8 + payload.length, false);
-  out.set(payload, 28);
   return out;
 }
 
