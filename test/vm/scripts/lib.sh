@@ -62,16 +62,32 @@ crash() {
 
 # rping_server NAME: a persistent rping server on siw0's address; sets RPING_SERVER.
 rping_server() {
-  rping -s -P -a "$ADDR" -p "$LISTEN_PORT" -v >"$OUT/$1.txt" 2>&1 &
+  stdbuf -oL rping -s -P -a "$ADDR" -p "$LISTEN_PORT" -v >"$OUT/$1.txt" 2>&1 &
   RPING_SERVER=$!
 }
 
 # rping_client NAME: one connection, three pings; its exit status goes to NAME.status (124 when
-# it had to be stopped).
+# it had to be stopped, and then NAME.diag.txt holds what the kernel and the sockets looked like).
+# Line-buffered, so a stopped client's file still shows how far it got.
 rping_client() {
-  timeout -k 5 30 rping -c -a "$ADDR" -p "$LISTEN_PORT" -C 3 -v >"$OUT/$1.txt" 2>&1
-  echo $? >"$OUT/$1.status"
-  note "$1: rping exited $(cat "$OUT/$1.status")"
+  local status
+  stdbuf -oL timeout -k 5 "$STEP_TIMEOUT" rping -c -a "$ADDR" -p "$LISTEN_PORT" -C 3 -v >"$OUT/$1.txt" 2>&1
+  status=$?
+  echo "$status" >"$OUT/$1.status"
+  note "$1: rping exited $status"
+  [ "$status" -ne 124 ] || diagnose "$1"
+}
+
+# diagnose NAME: the kernel's recent log, the netlink sockets and the TCP sockets, into NAME.diag.txt.
+diagnose() {
+  {
+    echo "--- dmesg (last 40 lines)"
+    dmesg | tail -n 40
+    echo "--- /proc/net/netlink"
+    cat /proc/net/netlink
+    echo "--- ss -tanp"
+    ss -tanp
+  } >"$OUT/$1.diag.txt" 2>&1
 }
 
 # serve NAME: the project's service as the kernel's port mapper, recorded by the preload library
