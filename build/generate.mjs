@@ -63,6 +63,8 @@ function peerConstants(as) {
     ...peerLayout().map((f) => `export const PEER_R_${f.name}${t("usize")} = ${f.offset};`),
     ...P.PEER_DECODE_STATUS.map((st) => `export const ${st.name}${t("u32")} = ${st.id}; // ${st.note}`),
     ...P.PEER_PROBLEMS.map((pr) => `export const ${pr.name}${t("u8")} = ${pr.bit}; // ${pr.note}`),
+    `/** decodeTracked's result: the status below this bit, the ABI version that gave it from this bit up. */`,
+    `export const DECODE_VERSION_SHIFT${t("u32")} = ${P.DECODE_VERSION_SHIFT};`,
   ];
 }
 

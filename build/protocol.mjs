@@ -300,7 +300,7 @@ export const STATUS = [
  * whenever one of its exports, imports or shared record layouts changes.
  */
 export const CORES = [
-  { name: "client", role: 1, abi: 8 },
+  { name: "client", role: 1, abi: 9 },
   { name: "daemon", role: 2, abi: 3 },
 ];
 
@@ -416,6 +416,12 @@ export const PEER_PROBLEMS = [
   { bit: 1, name: "PEER_PROBLEM_LENGTH", note: "LENGTH is not EXPECTED_LENGTH" },
   { bit: 2, name: "PEER_PROBLEM_IP_VERSION", note: "IP_VERSION is neither 4 nor 6" },
 ];
+
+/**
+ * `decodeTracked` (client core) answers the status of a decode and the ABI version whose layout
+ * gave it in one number: the status below this bit, the version from it up.
+ */
+export const DECODE_VERSION_SHIFT = 16;
 
 /**
  * The decoded-message record the core fills for hosts (`decodedPtr()`, docs/abi.md): fields in

@@ -3,7 +3,7 @@
 
 export const CORE_ROLE_CLIENT: u32 = 1;
 export const CORE_ROLE_DAEMON: u32 = 2;
-export const CLIENT_ABI_VERSION: u32 = 8;
+export const CLIENT_ABI_VERSION: u32 = 9;
 export const DAEMON_ABI_VERSION: u32 = 3;
 
 export const DIR_TO_DAEMON: u32 = 0;
@@ -144,3 +144,5 @@ export const PEER_SHORT: u32 = 1; // shorter than the 48 bytes every peer messag
 export const PEER_MALFORMED: u32 = 2; // the record holds its fields, and PROBLEMS why iwpmd would drop it
 export const PEER_PROBLEM_LENGTH: u8 = 1; // LENGTH is not EXPECTED_LENGTH
 export const PEER_PROBLEM_IP_VERSION: u8 = 2; // IP_VERSION is neither 4 nor 6
+/** decodeTracked's result: the status below this bit, the ABI version that gave it from this bit up. */
+export const DECODE_VERSION_SHIFT: u32 = 16;

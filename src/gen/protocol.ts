@@ -4,7 +4,7 @@
 /** What coreRole() answers in each core, and the ABI version this host code speaks to it. */
 export const CORE_ROLE_CLIENT = 1;
 export const CORE_ROLE_DAEMON = 2;
-export const CLIENT_ABI_VERSION = 8;
+export const CLIENT_ABI_VERSION = 9;
 export const DAEMON_ABI_VERSION = 3;
 
 export const DIR_TO_DAEMON = 0;
@@ -497,3 +497,5 @@ export const PEER_SHORT = 1; // shorter than the 48 bytes every peer message has
 export const PEER_MALFORMED = 2; // the record holds its fields, and PROBLEMS why iwpmd would drop it
 export const PEER_PROBLEM_LENGTH = 1; // LENGTH is not EXPECTED_LENGTH
 export const PEER_PROBLEM_IP_VERSION = 2; // IP_VERSION is neither 4 nor 6
+/** decodeTracked's result: the status below this bit, the ABI version that gave it from this bit up. */
+export const DECODE_VERSION_SHIFT = 16;
