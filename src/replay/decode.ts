@@ -76,6 +76,7 @@ import {
   opExists,
 } from "./names.js";
 import { endpoint, extractUdp, IWPM_PEER_PORT, PEER_LINK_TYPES, type PeerWireMessage, parsePeerWire } from "./peer.js";
+import { rememberedDaemonModule } from "./peer-engine.js";
 
 // The decoded-message record's layout (docs/abi.md) comes from the protocol description; the
 // header fields and the client index and op are read from the message itself.
@@ -232,6 +233,8 @@ export interface DecoderOptions {
   origin?: Timestamp;
   /** Keep a copy of every message's bytes in `bytes` (for hex dumps). */
   keepBytes?: boolean;
+  /** The compiled daemon core that reads peer (UDP 3935) messages (default: the one loadDaemonCore remembered). */
+  daemonModule?: WebAssembly.Module;
   /** Receives each message, and its bytes (the netlink message, or a peer one's UDP payload), which stay valid only during the call. */
   onMessage: (m: CaptureMessage, bytes: Uint8Array) => void;
 }
@@ -265,6 +268,7 @@ export class CaptureDecoder {
   private weakVotes = { client: 0, daemon: 0 };
   private readonly onMessage: (m: CaptureMessage, bytes: Uint8Array) => void;
   private readonly keepBytes: boolean;
+  private readonly daemonModule: WebAssembly.Module | undefined;
   private readonly textDecoder = new TextDecoder();
   private readonly decoded: number;
   private readonly codecPtr: number;
@@ -286,6 +290,7 @@ export class CaptureDecoder {
   ) {
     this.onMessage = opts.onMessage;
     this.keepBytes = opts.keepBytes === true;
+    this.daemonModule = opts.daemonModule;
     this.tx = x as CoreExports & TrackedDecodeExports;
     this.decoded = x.decodedPtr();
     this.codecPtr = x.codecPtr();
@@ -408,7 +413,7 @@ export class CaptureDecoder {
       this.stats.skippedRecords++;
       return;
     }
-    const wire = parsePeerWire(udp.payload);
+    const wire = parsePeerWire(udp.payload, this.daemonModule ?? rememberedDaemonModule());
     if (wire === null) {
       this.stats.skippedRecords++;
       return;

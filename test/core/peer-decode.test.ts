@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LINKTYPE_RAW, PcapWriter } from "../../src/capture/pcap.js";
+import { LINKTYPE_RAW, PcapWriter, readCapture } from "../../src/capture/pcap.js";
 import { instantiateKindSync } from "../../src/core/core.js";
 import {
   PEER_MALFORMED,
@@ -16,10 +16,11 @@ import {
   PEER_SHORT,
 } from "../../src/gen/protocol.js";
 import { createShim, SocketMap } from "../../src/host/shim.js";
+import { CaptureDecoder, type CaptureMessage, decodeRecords, loadDecoderCore } from "../../src/replay/decode.js";
 import { parsePeerWire } from "../../src/replay/peer.js";
 import { DAEMON_CORE, type ServiceExports } from "../../src/service/exports.js";
 import { buildTestProgram } from "../support/cc.js";
-import { daemonCoreModule } from "../support/core.js";
+import { coreModule, daemonCoreModule } from "../support/core.js";
 import { ipv4Udp } from "../support/frames.js";
 import { findExecutable } from "../support/netns.js";
 
@@ -259,6 +260,25 @@ describe("peerDecode: what iwpmd would drop, as the decoder shows it", () => {
     const both = wire({ ...REQUEST_V4, ipVersion: 0, cpIp: "::1", apIp: "::2", mappedCpIp: "::3", length: 50 });
     expect(raw(both).problems).toBe(PEER_PROBLEM_LENGTH | PEER_PROBLEM_IP_VERSION);
     expect(parsePeerWire(both, module)?.problem).toBe("length 50, iwpmd expects 64; IP version 0");
+  });
+});
+
+describe("the capture decoder's peer messages", () => {
+  it("need the daemon core: a typed error that says what to load, or the module handed over", async () => {
+    const chunks: Uint8Array[] = [];
+    new PcapWriter((b) => chunks.push(b), { linkType: LINKTYPE_RAW }).writePacket({ sec: 1, nsec: 0 }, ipv4Udp(wire(REQUEST_V4)));
+    const records = readCapture(Buffer.concat(chunks)).records;
+    const client = await loadDecoderCore(coreModule());
+    // This file never called loadDaemonCore.
+    expect(() => decodeRecords(client, records)).toThrow(
+      expect.objectContaining({ code: "NOT_INITIALIZED", message: expect.stringMatching(/loadDaemonCore\(\) with iwpmd\.wasm/) }),
+    );
+    const seen: CaptureMessage[] = [];
+    const dec = new CaptureDecoder(client, { daemonModule: module, onMessage: (m) => seen.push(m) });
+    for (const r of records) dec.record(r);
+    dec.finish();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ proto: "peer", label: "peer REQUEST", wire: { mappedCpIp: "192.168.7.9", cpport: 5555 } });
   });
 });
 
