@@ -4,6 +4,7 @@
 // exports only tests need are added by client.debug.ts.
 
 import { ENCODE_MAX, decodeMessage, encodeMessage, DECODED } from "./iwpm/codec";
+import { decodeWithTracked, trackVersion as trackDecoded } from "./client/decode-version";
 import { ADDR_SIZE, addrFromSockaddr, addrToSockaddr } from "./iwpm/sockaddr";
 import { remoteInfoCount, remoteInfoSetLimit } from "./tables/remote-info";
 import {
@@ -238,6 +239,17 @@ export function decodedPtr(): usize {
 /** Decodes the message at CODEC_IO into the decoded record; returns a status. */
 export function decode(len: u32, dir: u32, version: u32): i32 {
   return decodeMessage(CODEC_IO, len < ENCODE_MAX ? len : ENCODE_MAX, dir, version);
+}
+/**
+ * Decodes the message at CODEC_IO with the ABI version a capture's sides were last seen to speak
+ * (0: none yet), falling back to the other; the status and the version used (DECODE_VERSION_SHIFT).
+ */
+export function decodeTracked(len: u32, dir: u32, tracked: u32): i32 {
+  return decodeWithTracked(CODEC_IO, len < ENCODE_MAX ? len : ENCODE_MAX, dir, tracked);
+}
+/** The tracked version after the message the last decodeTracked (`result`) decoded; `echo` 1 for a request come back to its sender. */
+export function trackVersion(tracked: u32, result: i32, dir: u32, echo: u32): u32 {
+  return trackDecoded(tracked, result, dir, echo != 0);
 }
 /** Encodes the decoded record into CODEC_IO; returns the length or a negative status. */
 export function encode(dir: u32, version: u32): i32 {

@@ -28,7 +28,7 @@ import { ticksNextMs, ticksRun } from "./peer/ticks";
 import { MAPPING_RECORD_SIZE, writeMappingRecord } from "./gen/events";
 import { dropCount, DROP_REASONS } from "./service/events";
 // Replay of captured peer exchanges (assembly/daemon/replay.ts).
-export { replayPeer, replayPeerEnd, replayPeerPtr } from "./daemon/replay";
+export { peerDecode, peerDecodedPtr, replayPeer, replayPeerEnd, replayPeerPtr } from "./daemon/replay";
 // The abort replacement named in asconfig.json lives here.
 import "./diag";
 

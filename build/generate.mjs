@@ -46,6 +46,28 @@ function layout() {
   }).concat([{ name: "SIZE", offset: at, size: 0 }]);
 }
 
+/** Offsets of the peer message record's fields, in order. */
+function peerLayout() {
+  let at = 0;
+  return P.PEER_RECORD.map((f) => {
+    const field = { ...f, offset: at };
+    at += f.size;
+    return field;
+  }).concat([{ name: "SIZE", offset: at, size: 0 }]);
+}
+
+/** The peer message record's constants, typed for the core (`as`) or not. */
+function peerConstants(as) {
+  const t = (type) => (as ? `: ${type}` : "");
+  return [
+    ...peerLayout().map((f) => `export const PEER_R_${f.name}${t("usize")} = ${f.offset};`),
+    ...P.PEER_DECODE_STATUS.map((st) => `export const ${st.name}${t("u32")} = ${st.id}; // ${st.note}`),
+    ...P.PEER_PROBLEMS.map((pr) => `export const ${pr.name}${t("u8")} = ${pr.bit}; // ${pr.note}`),
+    `/** decodeTracked's result: the status below this bit, the ABI version that gave it from this bit up. */`,
+    `export const DECODE_VERSION_SHIFT${t("u32")} = ${P.DECODE_VERSION_SHIFT};`,
+  ];
+}
+
 const statusConstant = (s) => s.constant ?? (s.code >= 10 && s.code < 100 ? s.name : `E_${s.name}`);
 
 function asProtocol() {
@@ -115,6 +137,7 @@ function asProtocol() {
     `export const CODEC_MAX: u32 = ${P.CODEC_MAX};`,
   );
   for (const k of P.MSG_KINDS) out.push(`export const ${k.name}: u32 = ${k.id};`);
+  out.push("", "/** The peer message record (docs/abi.md). */", ...peerConstants(true));
   return `${out.join("\n")}\n`;
 }
 
@@ -257,6 +280,7 @@ function tsProtocol() {
   for (const e of P.VALUE_ENTRY) out.push(`export const DV_${e.name} = ${e.offset};`);
   out.push(`export const DA_SIZE = ${P.ATTR_ENTRY_SIZE};`, `export const DV_SIZE = ${P.VALUE_ENTRY_SIZE};`);
   for (const k of P.MSG_KINDS) out.push(`export const ${k.name} = ${k.id};`);
+  out.push("", "/** The peer message record (docs/abi.md). */", ...peerConstants(false));
   return `${out.join("\n")}\n`;
 }
 
@@ -529,6 +553,26 @@ function eventTable(kinds) {
   return ["", "", "| kind | name | | fields |", "| --- | --- | --- | --- |", ...rows, "", ""].join("\n");
 }
 
+/** The peer message record table of docs/abi.md. */
+function peerRecordTable() {
+  const rows = peerLayout()
+    .filter((f) => f.name !== "SIZE")
+    .map((f) => `| ${f.offset} | \`PEER_R_${f.name}\` | ${f.size} | ${f.note ?? ""} |`);
+  const returns = P.PEER_DECODE_STATUS.map((st) => `${st.id} \`${st.name}\` (${st.note})`).join("; ");
+  const problems = P.PEER_PROBLEMS.map((pr) => `${pr.bit} \`${pr.name}\` (${pr.note})`).join("; ");
+  return [
+    "",
+    "",
+    "| offset | field | bytes | |",
+    "| --- | --- | --- | --- |",
+    ...rows,
+    "",
+    `Record size ${peerLayout().at(-1).offset} bytes. \`peerDecode\` returns ${returns}. PROBLEMS bits: ${problems}.`,
+    "",
+    "",
+  ].join("\n");
+}
+
 function mappingRecordTable() {
   const m = mappingRecord();
   const rows = m.fields.map((f) => `| ${f.offset} | ${f.name} | ${f.type} | ${f.note ?? ""} |`);
@@ -556,6 +600,7 @@ function abiDoc() {
     "client-events": eventTable(clientKinds()),
     "service-events": eventTable(eventKinds()),
     "mapping-record": mappingRecordTable(),
+    "peer-record": peerRecordTable(),
   };
   return Object.entries(tables).reduce((doc, [name, body]) => splice(doc, name, body), text);
 }

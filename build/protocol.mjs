@@ -300,8 +300,8 @@ export const STATUS = [
  * whenever one of its exports, imports or shared record layouts changes.
  */
 export const CORES = [
-  { name: "client", role: 1, abi: 8 },
-  { name: "daemon", role: 2, abi: 2 },
+  { name: "client", role: 1, abi: 9 },
+  { name: "daemon", role: 2, abi: 3 },
 ];
 
 /** The first code past the table: the size of the per-status drop counters. */
@@ -380,6 +380,48 @@ export const PEER = {
     },
   ],
 };
+
+/**
+ * What the daemon core's `peerDecode(len)` writes at `peerDecodedPtr()` (docs/abi.md "Peer message
+ * record"): one peer message's fields, the integers little-endian whatever the wire's order, the
+ * IP fields the 16 bytes as sent (an IPv4 peer fills the first 4). Fields in order with their
+ * sizes; offsets follow.
+ */
+export const PEER_RECORD = [
+  { name: "VERSION", size: 1, note: "protocol version: bits 7-6 of the magic byte" },
+  { name: "TYPE", size: 1, note: "bits 5-4 of the magic byte: an index into PEER.types" },
+  { name: "IP_VERSION", size: 1, note: "bits 3-0 of the magic byte: the addresses' IP version" },
+  { name: "PMTIME", size: 1 },
+  { name: "MAPPED_CP_PORT", size: 2, note: "the reserved field: a REQUEST's connecting side mapped port" },
+  { name: "APPORT", size: 2, note: "accepting (passive) side port" },
+  { name: "CPPORT", size: 2, note: "connecting (active) side port" },
+  { name: "PROBLEMS", size: 1, note: "PEER_PROBLEM_* bits: why iwpmd would drop it (0: none)" },
+  { name: "HAS_MAPPED_CP_IP", size: 1, note: "1 when a REQUEST is long enough to hold its mapped IP" },
+  { name: "LENGTH", size: 4, note: "the payload's length" },
+  { name: "EXPECTED_LENGTH", size: 4, note: "the length a peer sends this type with (64 for a REQUEST, else 48)" },
+  { name: "ASSOC_HI", size: 4, note: "assochandle, high 32 bits" },
+  { name: "ASSOC_LO", size: 4, note: "assochandle, low 32 bits" },
+  { name: "CP_IP", size: 16, note: "connecting side IP" },
+  { name: "AP_IP", size: 16, note: "accepting side IP" },
+  { name: "MAPPED_CP_IP", size: 16, note: "a REQUEST's connecting side mapped IP (zeros unless HAS_MAPPED_CP_IP)" },
+];
+/** What `peerDecode(len)` returns. */
+export const PEER_DECODE_STATUS = [
+  { id: 0, name: "PEER_OK", note: "well formed; the record holds its fields" },
+  { id: 1, name: "PEER_SHORT", note: "shorter than the 48 bytes every peer message has; no record" },
+  { id: 2, name: "PEER_MALFORMED", note: "the record holds its fields, and PROBLEMS why iwpmd would drop it" },
+];
+/** The record's PROBLEMS bits. */
+export const PEER_PROBLEMS = [
+  { bit: 1, name: "PEER_PROBLEM_LENGTH", note: "LENGTH is not EXPECTED_LENGTH" },
+  { bit: 2, name: "PEER_PROBLEM_IP_VERSION", note: "IP_VERSION is neither 4 nor 6" },
+];
+
+/**
+ * `decodeTracked` (client core) answers the status of a decode and the ABI version whose layout
+ * gave it in one number: the status below this bit, the version from it up.
+ */
+export const DECODE_VERSION_SHIFT = 16;
 
 /**
  * The decoded-message record the core fills for hosts (`decodedPtr()`, docs/abi.md): fields in

@@ -1,7 +1,7 @@
 // The package's browser entry: the core and the capture replay tools, no sockets. Load the core
 // from iwpm.wasm (shipped next to this bundle) with `instantiateCore(await fetch(url)…)` or hand
-// its bytes to `loadDecoderCore` for decoding captures; replaying the peers' UDP exchanges
-// (StateBuilder) also needs the daemon core, iwpmd.wasm, handed to `loadDaemonCore`.
+// its bytes to `loadDecoderCore` for decoding captures; decoding and replaying the peers' UDP
+// exchanges also needs the daemon core, iwpmd.wasm, handed to `loadDaemonCore`.
 
 export { type AddressInput, formatAddress, parseAddress } from "./api/address.js";
 export { CaptureReader, type CaptureRecord, NetlinkPcapWriter } from "./capture/pcap.js";

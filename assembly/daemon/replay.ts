@@ -8,7 +8,9 @@ import { NIL, Slab } from "../tables/slab";
 import { saBuild } from "../service/addr";
 import { countDrop, DROP_EXCHANGE_LIMIT, DROP_PEER_MALFORMED, DROP_PEER_UNMATCHED } from "../service/events";
 import { X_TICKS } from "../peer/exchanges";
+import { PEER_R_SIZE } from "../gen/protocol";
 import {
+  decodeWireRecord,
   MT_ACCEPT,
   MT_ACK,
   MT_REJECT,
@@ -64,6 +66,7 @@ const RX: usize = memory.data(<i32>WIRE_REQUEST_SIZE, 8);
 const SA_CP: usize = memory.data(<i32>SOCKADDR_SIZE, 8);
 const SA_AP: usize = memory.data(<i32>SOCKADDR_SIZE, 8);
 const SA_MAPPED_CP: usize = memory.data(<i32>SOCKADDR_SIZE, 8);
+const PEER_DECODED: usize = memory.data(<i32>PEER_R_SIZE, 8);
 
 /** The bytes of the connecting IP that count: an IPv4 peer fills only the first 4 of 16. */
 // @ts-ignore: decorator
@@ -147,6 +150,19 @@ export function replayPeer(len: u32): u32 {
   const e = pushEvent(EV_PEER_SEEN, 0, OK, 0);
   writePeerSeen(e, i, <u32>wType, repeat, load<u32>(slab.ptr(i) + R_REQUESTS), SA_CP, SA_AP, SA_MAPPED_CP);
   return i;
+}
+
+/**
+ * The captured UDP payload of `len` bytes at replayPeerPtr() as the peer message record at
+ * peerDecodedPtr(), for display (docs/abi.md "Peer message record"); a PEER_* status. Pairs
+ * nothing and counts nothing: replayPeer gives the verdict.
+ */
+export function peerDecode(len: u32): u32 {
+  return decodeWireRecord(RX, len, PEER_DECODED);
+}
+
+export function peerDecodedPtr(): usize {
+  return PEER_DECODED;
 }
 
 /**

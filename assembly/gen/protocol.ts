@@ -3,8 +3,8 @@
 
 export const CORE_ROLE_CLIENT: u32 = 1;
 export const CORE_ROLE_DAEMON: u32 = 2;
-export const CLIENT_ABI_VERSION: u32 = 8;
-export const DAEMON_ABI_VERSION: u32 = 2;
+export const CLIENT_ABI_VERSION: u32 = 9;
+export const DAEMON_ABI_VERSION: u32 = 3;
 
 export const DIR_TO_DAEMON: u32 = 0;
 export const DIR_TO_CLIENT: u32 = 1;
@@ -120,3 +120,29 @@ export const MSG_IWPM: u32 = 0;
 export const MSG_DONE: u32 = 1;
 export const MSG_ERROR: u32 = 2;
 export const MSG_OTHER_CONTROL: u32 = 3;
+
+/** The peer message record (docs/abi.md). */
+export const PEER_R_VERSION: usize = 0;
+export const PEER_R_TYPE: usize = 1;
+export const PEER_R_IP_VERSION: usize = 2;
+export const PEER_R_PMTIME: usize = 3;
+export const PEER_R_MAPPED_CP_PORT: usize = 4;
+export const PEER_R_APPORT: usize = 6;
+export const PEER_R_CPPORT: usize = 8;
+export const PEER_R_PROBLEMS: usize = 10;
+export const PEER_R_HAS_MAPPED_CP_IP: usize = 11;
+export const PEER_R_LENGTH: usize = 12;
+export const PEER_R_EXPECTED_LENGTH: usize = 16;
+export const PEER_R_ASSOC_HI: usize = 20;
+export const PEER_R_ASSOC_LO: usize = 24;
+export const PEER_R_CP_IP: usize = 28;
+export const PEER_R_AP_IP: usize = 44;
+export const PEER_R_MAPPED_CP_IP: usize = 60;
+export const PEER_R_SIZE: usize = 76;
+export const PEER_OK: u32 = 0; // well formed; the record holds its fields
+export const PEER_SHORT: u32 = 1; // shorter than the 48 bytes every peer message has; no record
+export const PEER_MALFORMED: u32 = 2; // the record holds its fields, and PROBLEMS why iwpmd would drop it
+export const PEER_PROBLEM_LENGTH: u8 = 1; // LENGTH is not EXPECTED_LENGTH
+export const PEER_PROBLEM_IP_VERSION: u8 = 2; // IP_VERSION is neither 4 nor 6
+/** decodeTracked's result: the status below this bit, the ABI version that gave it from this bit up. */
+export const DECODE_VERSION_SHIFT: u32 = 16;

@@ -1,4 +1,28 @@
 import { AF_INET, AF_INET6 } from "../iwpm/sockaddr";
+import {
+  PEER_MALFORMED,
+  PEER_OK,
+  PEER_PROBLEM_IP_VERSION,
+  PEER_PROBLEM_LENGTH,
+  PEER_R_AP_IP,
+  PEER_R_APPORT,
+  PEER_R_ASSOC_HI,
+  PEER_R_ASSOC_LO,
+  PEER_R_CP_IP,
+  PEER_R_CPPORT,
+  PEER_R_EXPECTED_LENGTH,
+  PEER_R_HAS_MAPPED_CP_IP,
+  PEER_R_IP_VERSION,
+  PEER_R_LENGTH,
+  PEER_R_MAPPED_CP_IP,
+  PEER_R_MAPPED_CP_PORT,
+  PEER_R_PMTIME,
+  PEER_R_PROBLEMS,
+  PEER_R_SIZE,
+  PEER_R_TYPE,
+  PEER_R_VERSION,
+  PEER_SHORT,
+} from "../gen/protocol";
 
 // The port mappers' UDP message (reference §5.4), multi-byte fields
 // big-endian. Parsed into one set of fields, as iwpmd's iwpm_msg_parms:
@@ -95,4 +119,42 @@ export function formWire(dst: usize, mt: u8): u32 {
   store<u16>(dst, wMappedCpport, W_RESERVED);
   memory.copy(dst + W_MAPPED_CPIP, W_MAPPED_CP_IP, 16);
   return WIRE_REQUEST_SIZE;
+}
+
+/**
+ * Writes the message of `len` bytes at `buf` (its first 64 there) as the peer message record at
+ * `out`, for display: every field as sent, also where iwpmd would drop the message, which
+ * PEER_MALFORMED and the record's PROBLEMS say. PEER_SHORT when it lacks the fields every type
+ * has. A peer sends a REQUEST with 64 bytes and the others with 48.
+ */
+export function decodeWireRecord(buf: usize, len: u32, out: usize): u32 {
+  if (len < WIRE_SIZE) return PEER_SHORT;
+  memory.fill(out, 0, PEER_R_SIZE);
+  const magic = load<u8>(buf, W_MAGIC);
+  const type = (magic & 0x30) >> 4;
+  const ipVer = magic & 0x0f;
+  store<u8>(out + PEER_R_VERSION, (magic & 0xc0) >> 6);
+  store<u8>(out + PEER_R_TYPE, type);
+  store<u8>(out + PEER_R_IP_VERSION, ipVer);
+  store<u8>(out + PEER_R_PMTIME, load<u8>(buf, W_PMTIME));
+  store<u16>(out + PEER_R_MAPPED_CP_PORT, bswap<u16>(load<u16>(buf, W_RESERVED)));
+  store<u16>(out + PEER_R_APPORT, bswap<u16>(load<u16>(buf, W_APPORT)));
+  store<u16>(out + PEER_R_CPPORT, bswap<u16>(load<u16>(buf, W_CPPORT)));
+  const assoc = bswap<u64>(load<u64>(buf, W_ASSOC));
+  store<u32>(out + PEER_R_ASSOC_HI, <u32>(assoc >> 32));
+  store<u32>(out + PEER_R_ASSOC_LO, <u32>assoc);
+  memory.copy(out + PEER_R_CP_IP, buf + W_CPIP, 16);
+  memory.copy(out + PEER_R_AP_IP, buf + W_APIP, 16);
+  const expected = type == MT_REQUEST ? WIRE_REQUEST_SIZE : WIRE_SIZE;
+  if (type == MT_REQUEST && len >= WIRE_REQUEST_SIZE) {
+    store<u8>(out + PEER_R_HAS_MAPPED_CP_IP, 1);
+    memory.copy(out + PEER_R_MAPPED_CP_IP, buf + W_MAPPED_CPIP, 16);
+  }
+  store<u32>(out + PEER_R_LENGTH, len);
+  store<u32>(out + PEER_R_EXPECTED_LENGTH, expected);
+  let problems: u8 = 0;
+  if (len != expected) problems |= PEER_PROBLEM_LENGTH;
+  if (ipVer != 4 && ipVer != 6) problems |= PEER_PROBLEM_IP_VERSION;
+  store<u8>(out + PEER_R_PROBLEMS, problems);
+  return problems == 0 ? PEER_OK : PEER_MALFORMED;
 }

@@ -4,8 +4,8 @@
 /** What coreRole() answers in each core, and the ABI version this host code speaks to it. */
 export const CORE_ROLE_CLIENT = 1;
 export const CORE_ROLE_DAEMON = 2;
-export const CLIENT_ABI_VERSION = 8;
-export const DAEMON_ABI_VERSION = 2;
+export const CLIENT_ABI_VERSION = 9;
+export const DAEMON_ABI_VERSION = 3;
 
 export const DIR_TO_DAEMON = 0;
 export const DIR_TO_CLIENT = 1;
@@ -473,3 +473,29 @@ export const MSG_IWPM = 0;
 export const MSG_DONE = 1;
 export const MSG_ERROR = 2;
 export const MSG_OTHER_CONTROL = 3;
+
+/** The peer message record (docs/abi.md). */
+export const PEER_R_VERSION = 0;
+export const PEER_R_TYPE = 1;
+export const PEER_R_IP_VERSION = 2;
+export const PEER_R_PMTIME = 3;
+export const PEER_R_MAPPED_CP_PORT = 4;
+export const PEER_R_APPORT = 6;
+export const PEER_R_CPPORT = 8;
+export const PEER_R_PROBLEMS = 10;
+export const PEER_R_HAS_MAPPED_CP_IP = 11;
+export const PEER_R_LENGTH = 12;
+export const PEER_R_EXPECTED_LENGTH = 16;
+export const PEER_R_ASSOC_HI = 20;
+export const PEER_R_ASSOC_LO = 24;
+export const PEER_R_CP_IP = 28;
+export const PEER_R_AP_IP = 44;
+export const PEER_R_MAPPED_CP_IP = 60;
+export const PEER_R_SIZE = 76;
+export const PEER_OK = 0; // well formed; the record holds its fields
+export const PEER_SHORT = 1; // shorter than the 48 bytes every peer message has; no record
+export const PEER_MALFORMED = 2; // the record holds its fields, and PROBLEMS why iwpmd would drop it
+export const PEER_PROBLEM_LENGTH = 1; // LENGTH is not EXPECTED_LENGTH
+export const PEER_PROBLEM_IP_VERSION = 2; // IP_VERSION is neither 4 nor 6
+/** decodeTracked's result: the status below this bit, the ABI version that gave it from this bit up. */
+export const DECODE_VERSION_SHIFT = 16;

@@ -7,9 +7,8 @@
 // iwpmd's socket (the LD_PRELOAD recording mode) it means daemon → client. Unless told, the
 // decoder infers the side from the messages whose layout exists in one direction only (a
 // REG_PID request, an ADD reply, a MAPINFO request, …), holding back the first records until
-// it knows. The ABI version (v3 layouts lack FLAGS) follows HELLO, REG_PID replies, MAPINFO
-// requests and NLMSG_ERROR fallbacks; a message that only decodes with the other version is
-// decoded with that one.
+// it knows. The ABI version (v3 layouts lack FLAGS) is tracked by the core (decodeTracked,
+// trackVersion), which also decodes a message that only fits the other version with that one.
 //
 // Portable: no host I/O. Feed CaptureRecords (src/capture/pcap.ts) and take messages from a
 // callback.
@@ -30,12 +29,12 @@ import {
   D_KIND,
   D_ORIG_HEADER,
   D_PRESENT,
-  D_UNKNOWN_COUNT,
   D_VALUES,
   DA_LEN,
   DA_OFFSET,
   DA_SIZE,
   DA_TYPE,
+  DECODE_VERSION_SHIFT,
   DV_LEN,
   DV_OFFSET,
   DV_SIZE,
@@ -73,12 +72,11 @@ import {
   iwpmCode,
   messageLabel,
   OP_HELLO,
-  OP_MAPINFO,
   OP_NAMES,
-  OP_REG_PID,
   opExists,
 } from "./names.js";
 import { endpoint, extractUdp, IWPM_PEER_PORT, PEER_LINK_TYPES, type PeerWireMessage, parsePeerWire } from "./peer.js";
+import { rememberedDaemonModule } from "./peer-engine.js";
 
 // The decoded-message record's layout (docs/abi.md) comes from the protocol description; the
 // header fields and the client index and op are read from the message itself.
@@ -94,12 +92,16 @@ const nlmsgAlign = (len: number) => (len + 3) & ~3;
 const typeOp = (type: number) => type & TYPE_OP_MASK;
 const typeClient = (type: number) => (type >> TYPE_CLIENT_SHIFT) & TYPE_CLIENT_MASK;
 
-// A decode's status and the ABI version that gave it, in one number (no object per decode).
-const VERSION_SHIFT = 16;
-const STATUS_MASK = (1 << VERSION_SHIFT) - 1;
-const withVersion = (status: number, version: number) => status | (version << VERSION_SHIFT);
+// A decode's status and the ABI version that gave it, in one number (decodeTracked's result).
+const STATUS_MASK = (1 << DECODE_VERSION_SHIFT) - 1;
 const statusOf = (packed: number) => packed & STATUS_MASK;
-const versionOf = (packed: number) => packed >>> VERSION_SHIFT;
+const versionOf = (packed: number) => packed >>> DECODE_VERSION_SHIFT;
+
+/** The client core's decode with the ABI version a capture's sides speak (docs/abi.md "Exports of the client core"). */
+interface TrackedDecodeExports {
+  decodeTracked(len: number, dir: number, tracked: number): number;
+  trackVersion(tracked: number, result: number, dir: number, echo: number): number;
+}
 
 /** The attributes of (dir, op) that `version`'s layout has, by id - 1; computed once per layout. */
 const layouts = new Map<number, readonly AttrSpec[]>();
@@ -231,6 +233,8 @@ export interface DecoderOptions {
   origin?: Timestamp;
   /** Keep a copy of every message's bytes in `bytes` (for hex dumps). */
   keepBytes?: boolean;
+  /** The compiled daemon core that reads peer (UDP 3935) messages (default: the one loadDaemonCore remembered). */
+  daemonModule?: WebAssembly.Module;
   /** Receives each message, and its bytes (the netlink message, or a peer one's UDP payload), which stay valid only during the call. */
   onMessage: (m: CaptureMessage, bytes: Uint8Array) => void;
 }
@@ -255,14 +259,16 @@ interface Held {
 
 export class CaptureDecoder {
   readonly stats: DecodeStats;
-  /** The ABI version whose layouts are tried first. */
-  private version = 4;
+  /** The ABI version the core tracks for this capture (0: none yet), handed back with each decode. */
+  private tracked = 0;
+  private readonly tx: TrackedDecodeExports;
   private next = 0;
   private held: Held[] = [];
   private votes = { client: 0, daemon: 0 };
   private weakVotes = { client: 0, daemon: 0 };
   private readonly onMessage: (m: CaptureMessage, bytes: Uint8Array) => void;
   private readonly keepBytes: boolean;
+  private readonly daemonModule: WebAssembly.Module | undefined;
   private readonly textDecoder = new TextDecoder();
   private readonly decoded: number;
   private readonly codecPtr: number;
@@ -284,6 +290,8 @@ export class CaptureDecoder {
   ) {
     this.onMessage = opts.onMessage;
     this.keepBytes = opts.keepBytes === true;
+    this.daemonModule = opts.daemonModule;
+    this.tx = x as CoreExports & TrackedDecodeExports;
     this.decoded = x.decodedPtr();
     this.codecPtr = x.codecPtr();
     this.codecCap = x.codecCap();
@@ -405,7 +413,7 @@ export class CaptureDecoder {
       this.stats.skippedRecords++;
       return;
     }
-    const wire = parsePeerWire(udp.payload);
+    const wire = parsePeerWire(udp.payload, this.daemonModule ?? rememberedDaemonModule());
     if (wire === null) {
       this.stats.skippedRecords++;
       return;
@@ -459,32 +467,13 @@ export class CaptureDecoder {
     this.memory().set(bytes, this.codecPtr);
   }
 
-  /** How many attributes the last decode did not know. */
-  private unknownCount(): number {
-    this.memory();
-    return this.view.getUint32(this.decoded + D_UNKNOWN_COUNT, true);
-  }
-
   /**
-   * Decodes the loaded message in `dir`, with the tracked version's layout first and the other
-   * one when that fails (or when v3 leaves an attribute over that v4 knows). Returns the status
-   * and the version that decoded it, packed (withVersion, statusOf, versionOf).
+   * Decodes the loaded message in `dir` with the tracked ABI version's layout, or the other one's
+   * (the core's rule). Returns the status and the version that decoded it, packed (statusOf,
+   * versionOf).
    */
   private decodeEither(len: number, dir: Dir): number {
-    const x = this.x;
-    const first = this.version;
-    const status = x.decode(len, dir, first);
-    if (status === 0) {
-      if (first === 3 && this.unknownCount() > 0) {
-        if (x.decode(len, dir, 4) === 0 && this.unknownCount() === 0) return withVersion(0, 4);
-        x.decode(len, dir, 3);
-      }
-      return withVersion(0, first);
-    }
-    const other = first === 4 ? 3 : 4;
-    if (x.decode(len, dir, other) === 0) return withVersion(0, other);
-    x.decode(len, dir, first);
-    return withVersion(status, first);
+    return this.tx.decodeTracked(len, dir, this.tracked);
   }
 
   /**
@@ -626,7 +615,8 @@ export class CaptureDecoder {
     }
     m.dir = dir;
     this.read(m, statusOf(result), versionOf(result));
-    this.track(m);
+    // The decoded record is still this message's, as the version rule needs.
+    this.tracked = this.tx.trackVersion(this.tracked, result, dir, m.echo === true ? 1 : 0);
     return m;
   }
 
@@ -719,24 +709,6 @@ export class CaptureDecoder {
       m.unknownAttrs ??= [];
       m.unknownAttrs.push({ type: a.id, length: a.length - NLA_HDRLEN });
     }
-  }
-
-  /** Follows the ABI version the two sides use. */
-  private track(m: NetlinkMessage): void {
-    if (m.status !== 0) return;
-    if (m.kind === "error" && m.dir === DIR_TO_DAEMON && m.seq === 0) {
-      // iwpmd reads any NLMSG_ERROR with seq 0 as "HELLO refused" and falls back to v3.
-      this.version = 3;
-      return;
-    }
-    if (m.kind !== "iwpm" || m.echo) return;
-    const set = (v: AttrValue | undefined) => {
-      if (typeof v === "number" && v >= 3) this.version = Math.min(v, 4);
-    };
-    if (m.op === OP_HELLO) set(m.attrs.abiVersion);
-    else if (m.op === OP_REG_PID && m.dir === DIR_TO_CLIENT) set(m.attrs.ulibVersion);
-    else if (m.op === OP_MAPINFO && m.dir === DIR_TO_CLIENT) set(m.attrs.ulibVersion);
-    else if (m.version !== undefined) this.version = m.version;
   }
 }
 

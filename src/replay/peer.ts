@@ -1,6 +1,8 @@
 // iwpmd's peer wire messages (UDP port 3935, protocol reference §5.4) out of ordinary packet
 // captures: the link layer (Ethernet with VLAN tags, Linux cooked SLL and SLL2, BSD loopback
-// NULL and LOOP, raw IP), IPv4 or IPv6 with extension headers, then UDP.
+// NULL and LOOP, raw IP), IPv4 or IPv6 with extension headers, then UDP. The message's fields
+// are read by the daemon core, the code that speaks the protocol (docs/abi.md "Peer message
+// record"); this side only formats them.
 
 import {
   LINKTYPE_ETHERNET,
@@ -12,8 +14,35 @@ import {
   LINKTYPE_NULL,
   LINKTYPE_RAW,
 } from "../capture/pcap.js";
+import { type CoreIdentity, instantiateKindSync } from "../core/core.js";
+import { IwpmError } from "../core/errors.js";
 import { formatIPv4, formatIPv6 } from "../core/ip.js";
+import {
+  PEER_MALFORMED,
+  PEER_PROBLEM_IP_VERSION,
+  PEER_PROBLEM_LENGTH,
+  PEER_R_AP_IP,
+  PEER_R_APPORT,
+  PEER_R_ASSOC_HI,
+  PEER_R_ASSOC_LO,
+  PEER_R_CP_IP,
+  PEER_R_CPPORT,
+  PEER_R_EXPECTED_LENGTH,
+  PEER_R_HAS_MAPPED_CP_IP,
+  PEER_R_IP_VERSION,
+  PEER_R_LENGTH,
+  PEER_R_MAPPED_CP_IP,
+  PEER_R_MAPPED_CP_PORT,
+  PEER_R_PMTIME,
+  PEER_R_PROBLEMS,
+  PEER_R_TYPE,
+  PEER_R_VERSION,
+  PEER_SHORT,
+} from "../gen/protocol.js";
+import { createShim, SocketMap } from "../host/shim.js";
+import { DAEMON_CORE } from "../service/exports.js";
 import { PEER_TYPES } from "./names.js";
+import { rememberedDaemonModule } from "./peer-engine.js";
 
 export const IWPM_PEER_PORT = 3935;
 export const PEER_REQUEST_SIZE = 64;
@@ -186,40 +215,107 @@ export interface PeerWireMessage {
   problem?: string;
 }
 
-function wireIp(bytes: Uint8Array, ipVersion: number): string {
-  // For IPv4 only the first 4 bytes count; iwpmd leaves garbage in the other 12.
-  return ipVersion === 4 ? formatIPv4(bytes.subarray(0, 4)) : formatIPv6(bytes);
+/** The daemon core's peer message decoder (assembly/daemon/replay.ts peerDecode). */
+interface PeerDecodeExports extends CoreIdentity {
+  replayPeerPtr(): number;
+  peerDecode(len: number): number;
+  peerDecodedPtr(): number;
 }
 
-/** Parses a peer wire message; null when it is too short to hold the common 48 bytes. */
-export function parsePeerWire(payload: Uint8Array): PeerWireMessage | null {
-  if (payload.length < PEER_REPLY_SIZE) return null;
-  const v = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  const magic = payload[0] as number;
-  const type = (magic >> 4) & 3;
-  const ipVersion = magic & 0x0f;
-  const hi = v.getUint32(8, false);
-  const lo = v.getUint32(12, false);
-  const msg: PeerWireMessage = {
-    version: magic >> 6,
-    type,
-    typeName: PEER_TYPES[type] as PeerType,
-    ipVersion,
-    pmtime: payload[1] as number,
-    mappedCpPort: v.getUint16(2, false),
-    apport: v.getUint16(4, false),
-    cpport: v.getUint16(6, false),
-    assochandle: `0x${hi.toString(16).padStart(8, "0")}${lo.toString(16).padStart(8, "0")}`,
-    cpIp: wireIp(payload.subarray(16, 32), ipVersion),
-    apIp: wireIp(payload.subarray(32, 48), ipVersion),
-  };
-  const expected = type === 0 ? PEER_REQUEST_SIZE : PEER_REPLY_SIZE;
-  if (type === 0 && payload.length >= PEER_REQUEST_SIZE) msg.mappedCpIp = wireIp(payload.subarray(48, 64), ipVersion);
-  const problems: string[] = [];
-  if (payload.length !== expected) problems.push(`length ${payload.length}, iwpmd expects ${expected}`);
-  if (ipVersion !== 4 && ipVersion !== 6) problems.push(`IP version ${ipVersion}`);
-  if (problems.length > 0) msg.problem = problems.join("; ");
-  return msg;
+/** Longest payload the core reads (a REQUEST; iwpmd reads no more of a datagram). */
+const PEER_READ_MAX = PEER_REQUEST_SIZE;
+const IP_BYTES = 16;
+const IPV4_BYTES = 4;
+
+/**
+ * Reads peer messages with a daemon core instance of its own. The decode keeps no state, so one
+ * instance per compiled core serves every capture.
+ */
+class PeerWireReader {
+  private readonly x: PeerDecodeExports;
+  private readonly input: number;
+  private readonly record: number;
+  private bytes: Uint8Array;
+  private view: DataView;
+
+  constructor(module: WebAssembly.Module) {
+    const shim = createShim({ sockets: new SocketMap(), random: (b) => b.fill(0), log: () => {} });
+    this.x = instantiateKindSync<PeerDecodeExports>(module, shim, DAEMON_CORE);
+    this.input = this.x.replayPeerPtr();
+    this.record = this.x.peerDecodedPtr();
+    this.bytes = new Uint8Array(this.x.memory.buffer);
+    this.view = new DataView(this.x.memory.buffer);
+  }
+
+  read(payload: Uint8Array): PeerWireMessage | null {
+    if (this.bytes.byteLength === 0) {
+      // The memory grew: the old views are detached.
+      this.bytes = new Uint8Array(this.x.memory.buffer);
+      this.view = new DataView(this.x.memory.buffer);
+    }
+    const n = Math.min(payload.length, PEER_READ_MAX);
+    this.bytes.set(n === payload.length ? payload : payload.subarray(0, n), this.input);
+    const status = this.x.peerDecode(payload.length);
+    if (status === PEER_SHORT) return null;
+    const r = this.record;
+    const v = this.view;
+    const type = v.getUint8(r + PEER_R_TYPE);
+    const ipVersion = v.getUint8(r + PEER_R_IP_VERSION);
+    const hi = v.getUint32(r + PEER_R_ASSOC_HI, true);
+    const lo = v.getUint32(r + PEER_R_ASSOC_LO, true);
+    const msg: PeerWireMessage = {
+      version: v.getUint8(r + PEER_R_VERSION),
+      type,
+      typeName: PEER_TYPES[type] as PeerType,
+      ipVersion,
+      pmtime: v.getUint8(r + PEER_R_PMTIME),
+      mappedCpPort: v.getUint16(r + PEER_R_MAPPED_CP_PORT, true),
+      apport: v.getUint16(r + PEER_R_APPORT, true),
+      cpport: v.getUint16(r + PEER_R_CPPORT, true),
+      assochandle: `0x${hi.toString(16).padStart(8, "0")}${lo.toString(16).padStart(8, "0")}`,
+      cpIp: this.ip(r + PEER_R_CP_IP, ipVersion),
+      apIp: this.ip(r + PEER_R_AP_IP, ipVersion),
+    };
+    if (v.getUint8(r + PEER_R_HAS_MAPPED_CP_IP) === 1) msg.mappedCpIp = this.ip(r + PEER_R_MAPPED_CP_IP, ipVersion);
+    if (status === PEER_MALFORMED) {
+      const problems = v.getUint8(r + PEER_R_PROBLEMS);
+      const text: string[] = [];
+      if (problems & PEER_PROBLEM_LENGTH)
+        text.push(`length ${v.getUint32(r + PEER_R_LENGTH, true)}, iwpmd expects ${v.getUint32(r + PEER_R_EXPECTED_LENGTH, true)}`);
+      if (problems & PEER_PROBLEM_IP_VERSION) text.push(`IP version ${ipVersion}`);
+      msg.problem = text.join("; ");
+    }
+    return msg;
+  }
+
+  private ip(at: number, ipVersion: number): string {
+    // For IPv4 only the first 4 bytes count; iwpmd leaves garbage in the other 12.
+    return ipVersion === 4 ? formatIPv4(this.bytes.subarray(at, at + IPV4_BYTES)) : formatIPv6(this.bytes.subarray(at, at + IP_BYTES));
+  }
+}
+
+const readers = new WeakMap<WebAssembly.Module, PeerWireReader>();
+
+/**
+ * A peer wire message's fields, as the daemon core reads them; null when it is too short to hold
+ * the common 48 bytes. Needs the daemon core (loadDaemonCore, or `module`).
+ */
+export function parsePeerWire(
+  payload: Uint8Array,
+  module: WebAssembly.Module | undefined = rememberedDaemonModule(),
+): PeerWireMessage | null {
+  if (module === undefined) {
+    throw new IwpmError(
+      "NOT_INITIALIZED",
+      "decoding peer (UDP 3935) messages needs the iwpm daemon core; call loadDaemonCore() with iwpmd.wasm first",
+    );
+  }
+  let reader = readers.get(module);
+  if (reader === undefined) {
+    reader = new PeerWireReader(module);
+    readers.set(module, reader);
+  }
+  return reader.read(payload);
 }
 
 /** "10.0.0.1:5555" / "[fd77::1]:5555". */

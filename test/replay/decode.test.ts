@@ -18,7 +18,8 @@ import type { CoreExports } from "../../src/core/core.js";
 import { type CaptureMessage, decodeRecords, loadDecoderCore, type NetlinkMessage, type PeerMessage } from "../../src/replay/decode.js";
 import { fields, summary, toJson } from "../../src/replay/format.js";
 import { extractUdp, parsePeerWire } from "../../src/replay/peer.js";
-import { coreModule } from "../support/core.js";
+import { loadDaemonCore } from "../../src/replay/peer-engine.js";
+import { coreModule, daemonCoreModule } from "../support/core.js";
 import { FakeDaemon, v4, v6 } from "../support/fake-daemon.js";
 import { ipv4Udp } from "../support/frames.js";
 import { attrAddr, attrFixedStr, attrU16, attrU32, concat, fromHex, NLM_F_MULTI, nlmsg, rdma } from "../support/nl.js";
@@ -27,6 +28,8 @@ import { CLIENT_PORT, concatChunks, DAEMON_1, makeScenario } from "./scenario.js
 let x: CoreExports;
 beforeAll(async () => {
   x = await loadDecoderCore(coreModule());
+  // The daemon core reads the peer (UDP 3935) messages.
+  await loadDaemonCore(daemonCoreModule());
 });
 
 type Entry = [dir: "in" | "out", bytes: Uint8Array, port?: number];

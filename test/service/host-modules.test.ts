@@ -6,13 +6,14 @@ import { readCapture } from "../../src/capture/pcap.js";
 import { Errno } from "../../src/core/errno.js";
 import type { Datagram, DatagramSocket, PeerAddress, UdpDatagram, UdpSocket } from "../../src/host/shim.js";
 import { decodeRecords, loadDecoderCore } from "../../src/replay/decode.js";
+import { loadDaemonCore } from "../../src/replay/peer-engine.js";
 import { openServiceCapture } from "../../src/service/capture.js";
 import { parseConfig, SettingError } from "../../src/service/config.js";
 import { createLogger, syslogLine, syslogSink } from "../../src/service/log.js";
 import { openPortMapperService } from "../../src/service/node.js";
 import { notifierFromEnv } from "../../src/service/notify.js";
 import { BoundPortReserver, type TcpBinder } from "../../src/service/ports.js";
-import { coreModule } from "../support/core.js";
+import { coreModule, daemonCoreModule } from "../support/core.js";
 
 // The service host's small parts with fakes in place of the native module: settings, sd_notify,
 // syslog, bind-only port reservations and the capture file.
@@ -203,6 +204,8 @@ describe("--capture file", () => {
     const { records, summary } = readCapture(bytes);
     expect(summary.format).toBe("pcapng");
     expect(records.map((r) => r.linkType)).toEqual([253, 101, 101]);
+    // The daemon core reads the peer messages.
+    await loadDaemonCore(daemonCoreModule());
     const decoded = decodeRecords(await loadDecoderCore(coreModule()), records);
     expect(decoded.messages.map((m) => m.proto)).toEqual(["netlink", "peer", "peer"]);
     expect(decoded.stats.side).toBe("daemon");
