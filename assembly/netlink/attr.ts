@@ -28,11 +28,6 @@ let errorAttr: u32 = 0;
 
 // @ts-ignore: decorator
 @inline
-export function attrPresent(id: u32): bool {
-  return (presentMask & (1 << id)) != 0;
-}
-// @ts-ignore: decorator
-@inline
 export function attrPtr(id: u32): usize {
   return <usize>load<u32>(ATTR_PTR + (<usize>id << 2));
 }
@@ -86,43 +81,55 @@ function checkSize(kind: u8, payload: usize, n: u32): i32 {
  * zero-length attribute is an error and never an endless loop (libmnl's rule).
  */
 export function walkAttrs(msg: usize, len: u32, kinds: usize, maxId: u32, mode: u32, list: usize, listCap: u32): i32 {
-  presentMask = 0;
-  listCount = 0;
-  unknownCount = 0;
-  errorOffset = 0;
-  errorAttr = 0;
+  // The walk keeps its results in locals and publishes them once at the end (or at the error):
+  // a module global is a memory access on every update, and this loop is the decoder's hot path.
+  let present: u32 = 0;
+  let count: u32 = 0;
+  let unknown: u32 = 0;
   const end = msg + len;
   let p = msg + NLMSG_HDRLEN;
+  let status = OK;
   while (<isize>(end - p) >= <isize>NLA_HDRLEN) {
     const nlaLen = <u32>load<u16>(p, NLA_LEN);
     const type = load<u16>(p, NLA_TYPE);
     if (nlaLen < NLA_HDRLEN || <usize>nlaLen > end - p) {
       if (mode == WALK_LIBNL) break;
-      return fail(E_BAD_ATTR_LEN, <u32>(p - msg), <u32>(type & NLA_TYPE_MASK));
+      status = fail(E_BAD_ATTR_LEN, <u32>(p - msg), <u32>(type & NLA_TYPE_MASK));
+      break;
     }
-    if (listCount < listCap) {
-      const e = list + <usize>listCount * DA_SIZE;
+    if (count < listCap) {
+      const e = list + <usize>count * DA_SIZE;
       store<u16>(e + DA_TYPE, type);
       store<u16>(e + DA_LEN, <u16>nlaLen);
       store<u32>(e + DA_OFFSET, <u32>(p - msg));
     }
-    listCount++;
+    count++;
     const id = <u32>(type & NLA_TYPE_MASK);
     const kind = id >= 1 && id <= maxId ? load<u8>(kinds + id) : KIND_NONE;
     if (kind != KIND_NONE) {
-      const status = checkSize(kind, p + NLA_HDRLEN, nlaLen - NLA_HDRLEN);
-      if (status != OK) return fail(status, <u32>(p - msg), id);
-      presentMask |= 1 << id;
+      const sized = checkSize(kind, p + NLA_HDRLEN, nlaLen - NLA_HDRLEN);
+      if (sized != OK) {
+        status = fail(sized, <u32>(p - msg), id);
+        break;
+      }
+      present |= 1 << id;
       store<u32>(ATTR_PTR + (<usize>id << 2), <u32>(p + NLA_HDRLEN));
       store<u32>(ATTR_LEN + (<usize>id << 2), nlaLen - NLA_HDRLEN);
     } else {
-      unknownCount++;
+      unknown++;
     }
     p += nlaAlign(nlaLen);
   }
-  for (let id: u32 = 1; id <= maxId; id++) {
-    if (!attrPresent(id)) return fail(E_MISSING_ATTR, len, id);
-  }
+  presentMask = present;
+  listCount = count;
+  unknownCount = unknown;
+  if (status != OK) return status;
+  errorOffset = 0;
+  errorAttr = 0;
+  // Ids 1..maxId, as bits: the lowest one missing is the one to name.
+  const required = ((<u32>2) << maxId) - 2;
+  const missing = required & ~present;
+  if (missing != 0) return fail(E_MISSING_ATTR, len, ctz(missing));
   return OK;
 }
 
