@@ -1,5 +1,5 @@
 import { IWPM_UABI_VERSION_MIN } from "./constants";
-import { ATTR_VALUES, attrPtr, WALK_STRICT, walkAttrs } from "../netlink/attr";
+import { ATTR_VALUES, attrPtr, WALK_STRICT, walkAttrs, walkNothing } from "../netlink/attr";
 import { NUM_OPS, POLICY_KIND, POLICY_MAX_V3, POLICY_MAX_V4, POLICY_ROW } from "../gen/protocol";
 import { E_UNKNOWN_OP } from "../status";
 
@@ -58,7 +58,11 @@ export function walkMessage(
   values: usize = ATTR_VALUES,
 ): i32 {
   const maxId = schemaMaxId(dir, op, version);
-  if (maxId == 0) return E_UNKNOWN_OP;
+  if (maxId == 0) {
+    // A caller reads the walk's results after a failure too: none may be left from the walk before.
+    walkNothing();
+    return E_UNKNOWN_OP;
+  }
   return walkAttrs(msg, len, policyRow(dir, op), maxId, mode, list, listCap, values);
 }
 

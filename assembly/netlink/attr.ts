@@ -60,6 +60,15 @@ export function attrErrorAttr(): u32 {
   return errorAttr;
 }
 
+/** Records a walk that found nothing (a message without a schema): no attributes, no error location. */
+export function walkNothing(): void {
+  presentMask = 0;
+  listCount = 0;
+  unknownCount = 0;
+  errorOffset = 0;
+  errorAttr = 0;
+}
+
 // @ts-ignore: decorator
 @inline
 function fail(status: i32, offset: u32, attr: u32): i32 {
