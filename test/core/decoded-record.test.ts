@@ -70,7 +70,8 @@ function record(c: Core): string {
   const view = c.view();
   const present = view.getUint32(d + G.D_PRESENT, true);
   const values: string[] = [];
-  for (let id = 1; id <= G.SCHEMA_MAX_ID; id++) {
+  const entries = (G.D_ATTRS - G.D_VALUES) / G.DV_SIZE;
+  for (let id = 1; id <= entries; id++) {
     if ((present & (1 << id)) === 0) continue;
     const e = d + G.D_VALUES + (id - 1) * G.DV_SIZE;
     values.push(`${id}:${view.getUint32(e + G.DV_OFFSET, true)}+${view.getUint32(e + G.DV_LEN, true)}`);
