@@ -524,7 +524,7 @@ function abiTable() {
     "| --- | --- | --- | --- |",
     ...rows,
     "",
-    `Record size ${layout().at(-1).offset} bytes. \`D_VALUES\`: for schema id 1..${P.SCHEMA_MAX_ID}, at \`D_VALUES + ${P.VALUE_ENTRY_SIZE}·(id − 1)\`, the payload offset (from the message start) and length of its last occurrence, as nla_parse keeps it; the payload itself is at \`D_EXTRA + offset − ${P.NLMSG_HDRLEN}\`. \`D_ATTRS\`: every attribute in arrival order, unknown and duplicate ones included, ${P.ATTR_ENTRY_SIZE} bytes each (${entry}: nla_type u16 as sent, nla_len u16, offset u32 from the message start). \`D_EXTRA\`: the message after its header as it arrived (for NLMSG_ERROR: the bytes echoed after the offending header); \`encode\` writes it back, so a value changed there is encoded.`,
+    `Record size ${layout().at(-1).offset} bytes. \`D_VALUES\`: for schema id 1..${P.SCHEMA_MAX_ID}, at \`D_VALUES + ${P.VALUE_ENTRY_SIZE}·(id − 1)\`, the payload offset (from the message start) and length of its last occurrence, as nla_parse keeps it; the payload itself is at \`D_MSG + offset\` (\`D_MSG\` holds the message's address: the record refers to the message in place). \`D_ATTRS\`: every attribute in arrival order, unknown and duplicate ones included, ${P.ATTR_ENTRY_SIZE} bytes each (${entry}: nla_type u16 as sent, nla_len u16, offset u32 from the message start). \`encode\` writes the message's tail (its last \`D_EXTRA_LEN\` bytes) back from where \`D_MSG\` points, so a value changed there is encoded.`,
     "",
     "",
   ].join("\n");

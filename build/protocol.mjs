@@ -300,7 +300,7 @@ export const STATUS = [
  * whenever one of its exports, imports or shared record layouts changes.
  */
 export const CORES = [
-  { name: "client", role: 1, abi: 9 },
+  { name: "client", role: 1, abi: 10 },
   { name: "daemon", role: 2, abi: 3 },
 ];
 
@@ -425,10 +425,12 @@ export const DECODE_VERSION_SHIFT = 16;
 
 /**
  * The decoded-message record the core fills for hosts (`decodedPtr()`, docs/abi.md): fields in
- * order with their sizes; offsets follow. The message body is kept once, as it arrived (EXTRA);
- * ATTRS lists every attribute in arrival order { nla_type u16, nla_len u16, offset from the
- * message start u32 }, and VALUES points at the payload of the last occurrence of each schema id
- * { payload offset from the message start u32, payload length u32 } at VALUES + 8 * (id - 1).
+ * order with their sizes; offsets follow. The record refers to the message where it lies in core
+ * memory (MSG) instead of holding a copy, so decoding costs no body copy; it describes that message
+ * until the codec buffer is written again. ATTRS lists every attribute in arrival order
+ * { nla_type u16, nla_len u16, offset from the message start u32 }, and VALUES points at the
+ * payload of the last occurrence of each schema id { payload offset from the message start u32,
+ * payload length u32 } at VALUES + 8 * (id - 1).
  */
 export const SCHEMA_MAX_ID = 7;
 export const VALUE_ENTRY_SIZE = 8;
@@ -455,14 +457,18 @@ export const DECODED_LAYOUT = [
   { name: "ERROR_ATTR", size: 4, note: "id of the attribute an error names (the missing one for MISSING_ATTR; 0: none)" },
   { name: "UNKNOWN_COUNT", size: 4, note: "attributes outside the schema of this (direction, op, version)" },
   { name: "ATTR_COUNT", size: 4, note: "entries in ATTRS" },
-  { name: "EXTRA_LEN", size: 4, note: "bytes in EXTRA" },
+  {
+    name: "EXTRA_LEN",
+    size: 4,
+    note: "the message's last EXTRA_LEN bytes are its tail as it arrived: the body after the header, or what NLMSG_ERROR echoes after the offending header",
+  },
+  { name: "MSG", size: 4, note: "address in core memory of the message the record describes" },
   {
     name: "VALUES",
     size: VALUE_ENTRY_SIZE * SCHEMA_MAX_ID,
     note: "per schema id: payload offset u32 and length u32 of its last occurrence",
   },
   { name: "ATTRS", size: ATTR_ENTRY_SIZE * MAX_DECODED_ATTRS },
-  { name: "EXTRA", size: CODEC_MAX - NLMSG_HDRLEN, note: "the message after its header, as it arrived" },
 ];
 /** Value entry fields. */
 export const VALUE_ENTRY = [

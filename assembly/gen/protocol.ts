@@ -3,7 +3,7 @@
 
 export const CORE_ROLE_CLIENT: u32 = 1;
 export const CORE_ROLE_DAEMON: u32 = 2;
-export const CLIENT_ABI_VERSION: u32 = 9;
+export const CLIENT_ABI_VERSION: u32 = 10;
 export const DAEMON_ABI_VERSION: u32 = 3;
 
 export const DIR_TO_DAEMON: u32 = 0;
@@ -102,11 +102,11 @@ export const D_ERROR_OFFSET: usize = 56; // offset from the message start of the
 export const D_ERROR_ATTR: usize = 60; // id of the attribute an error names (the missing one for MISSING_ATTR; 0: none)
 export const D_UNKNOWN_COUNT: usize = 64; // attributes outside the schema of this (direction, op, version)
 export const D_ATTR_COUNT: usize = 68; // entries in ATTRS
-export const D_EXTRA_LEN: usize = 72; // bytes in EXTRA
-export const D_VALUES: usize = 76; // per schema id: payload offset u32 and length u32 of its last occurrence
-export const D_ATTRS: usize = 132;
-export const D_EXTRA: usize = 8324; // the message after its header, as it arrived
-export const D_SIZE: usize = 12420;
+export const D_EXTRA_LEN: usize = 72; // the message's last EXTRA_LEN bytes are its tail as it arrived: the body after the header, or what NLMSG_ERROR echoes after the offending header
+export const D_MSG: usize = 76; // address in core memory of the message the record describes
+export const D_VALUES: usize = 80; // per schema id: payload offset u32 and length u32 of its last occurrence
+export const D_ATTRS: usize = 136;
+export const D_SIZE: usize = 8328;
 export const DA_TYPE: usize = 0;
 export const DA_LEN: usize = 2;
 export const DA_OFFSET: usize = 4;

@@ -1,5 +1,5 @@
-import { NLA_HDRLEN, NLMSG_HDRLEN } from "../netlink/align";
-import { attrErrorAttr, attrErrorOffset, attrListCount, attrLen, attrPresentMask, attrPtr, unknownAttrCount } from "../netlink/attr";
+import { NLMSG_HDRLEN } from "../netlink/align";
+import { attrErrorAttr, attrErrorOffset, attrListCount, attrPresentMask, unknownAttrCount } from "../netlink/attr";
 import { msgFlags, msgLen, msgPid, msgSeq, msgType, putHeader } from "../netlink/message";
 import { NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, typeClient, typeOp } from "./constants";
 import {
@@ -11,11 +11,11 @@ import {
   D_CONTROL_VALUE,
   D_ERROR_ATTR,
   D_ERROR_OFFSET,
-  D_EXTRA,
   D_EXTRA_LEN,
   D_FLAGS,
   D_KIND,
   D_LEN,
+  D_MSG,
   D_OP,
   D_ORIG_HEADER,
   D_PID,
@@ -25,8 +25,6 @@ import {
   D_TYPE,
   D_UNKNOWN_COUNT,
   D_VALUES,
-  DV_LEN,
-  DV_OFFSET,
   DV_SIZE,
   MAX_DECODED_ATTRS,
   MSG_DONE,
@@ -34,19 +32,23 @@ import {
   MSG_IWPM,
   MSG_OTHER_CONTROL,
 } from "../gen/protocol";
-import { schemaMaxId, walkMessage } from "./schema";
+import { walkMessage } from "./schema";
 import { WALK_STRICT } from "../netlink/attr";
 import { E_BAD_CONTROL, E_BAD_MSG_LEN, E_NO_SPACE, E_TRUNCATED_HEADER, OK } from "../status";
 
 // A decoded message as plain fields in one record the host can read (layout generated from
-// build/protocol.mjs, docs/abi.md): the header, the body once as it arrived, every attribute in
-// arrival order with its exact size and offset, and where the value of each schema id is (its
-// last occurrence, as nla_parse keeps it). Encoding writes the body back, so it gives the same
-// bytes for any message that decodes. Used by the replay decoder and the codec tests; the state
-// machines read attributes in place instead.
+// build/protocol.mjs, docs/abi.md): the header, where the message lies in core memory (the record
+// refers to it in place rather than copying it), every attribute in arrival order with its exact
+// size and offset, and where the value of each schema id is (its last occurrence, as nla_parse
+// keeps it). Encoding writes the message's tail back from there, so it gives the same bytes for any
+// message that decodes. Used by the replay decoder and the codec tests; the state machines read
+// attributes in place instead.
 
 /** struct nlmsgerr's int error, and NLMSG_DONE's int status: the control payload before anything echoed. */
 const CONTROL_VALUE_SIZE: u32 = 4;
+
+/** Where NLMSG_ERROR's echo of the offending message's payload starts: after its header, error and that header. */
+const ERROR_ECHO_AT: u32 = NLMSG_HDRLEN + CONTROL_VALUE_SIZE + NLMSG_HDRLEN;
 
 /** The longest message the codec takes. */
 export const ENCODE_MAX: u32 = CODEC_MAX;
@@ -63,14 +65,17 @@ export function frameMessage(msg: usize, avail: u32): i32 {
 
 /**
  * Decodes one message into DECODED. `version` picks the attribute set for
- * ops whose layout differs between ABI v3 and v4.
+ * ops whose layout differs between ABI v3 and v4. Inlined into the decode export, its one caller:
+ * a call is a measurable share of decoding a short message.
  */
+// @ts-ignore: decorator
+@inline
 export function decodeMessage(msg: usize, avail: u32, dir: u32, version: u32): i32 {
-  // Only the fixed fields are cleared: a value entry is written whenever its attribute is present,
-  // and nothing reads the entry of an absent one (the present mask says which).
-  memory.fill(DECODED, 0, D_VALUES);
   const framed = frameMessage(msg, avail);
-  if (framed < 0) return -framed;
+  if (framed < 0) {
+    memory.fill(DECODED, 0, D_VALUES);
+    return -framed;
+  }
   const len = <u32>framed;
   const type = msgType(msg);
   store<u32>(DECODED + D_LEN, len);
@@ -78,36 +83,60 @@ export function decodeMessage(msg: usize, avail: u32, dir: u32, version: u32): i
   store<u16>(DECODED + D_FLAGS, msgFlags(msg));
   store<u32>(DECODED + D_SEQ, msgSeq(msg));
   store<u32>(DECODED + D_PID, msgPid(msg));
+  store<u32>(DECODED + D_MSG, <u32>msg);
+  // Every fixed field is written on each path (a field a path does not set is zeroed), so no call
+  // pays for clearing the whole record. Value entries are written only for present attributes:
+  // nothing reads the entry of an absent one (the present mask says which).
   if (type < NLMSG_MIN_TYPE) return decodeControl(msg, len, type);
 
   const op = typeOp(type);
   store<u32>(DECODED + D_KIND, MSG_IWPM);
   store<u32>(DECODED + D_CLIENT, typeClient(type));
   store<u32>(DECODED + D_OP, op);
-  const body = len - NLMSG_HDRLEN;
-  store<u32>(DECODED + D_EXTRA_LEN, body);
-  memory.copy(DECODED + D_EXTRA, msg + NLMSG_HDRLEN, body);
-  const status = walkMessage(msg, len, dir, op, version, WALK_STRICT, DECODED + D_ATTRS, MAX_DECODED_ATTRS);
+  clearControl();
+  store<u32>(DECODED + D_EXTRA_LEN, len - NLMSG_HDRLEN);
+  // One pass validates, lists every attribute and fills the value entries (ids count from 1).
+  const status = walkMessage(msg, len, dir, op, version, WALK_STRICT, DECODED + D_ATTRS, MAX_DECODED_ATTRS, DECODED + D_VALUES - DV_SIZE);
   // The list is kept on failure too: it shows the attributes up to the one the error names.
   store<u32>(DECODED + D_ATTR_COUNT, min(attrListCount(), MAX_DECODED_ATTRS));
   store<u32>(DECODED + D_UNKNOWN_COUNT, unknownAttrCount());
+  store<u32>(DECODED + D_ERROR_OFFSET, attrErrorOffset());
+  store<u32>(DECODED + D_ERROR_ATTR, attrErrorAttr());
   if (status != OK) {
-    store<u32>(DECODED + D_ERROR_OFFSET, attrErrorOffset());
-    store<u32>(DECODED + D_ERROR_ATTR, attrErrorAttr());
+    store<u32>(DECODED + D_PRESENT, 0);
     return status;
   }
-  const present = attrPresentMask();
-  store<u32>(DECODED + D_PRESENT, present);
-  const maxId = schemaMaxId(dir, op, version);
-  for (let id: u32 = 1; id <= maxId; id++) {
-    const e = DECODED + D_VALUES + <usize>(id - 1) * DV_SIZE;
-    store<u32>(e + DV_OFFSET, <u32>(attrPtr(id) - msg));
-    store<u32>(e + DV_LEN, attrLen(id));
-  }
+  store<u32>(DECODED + D_PRESENT, attrPresentMask());
   return OK;
 }
 
+/** Zeroes the fields only a control message sets. */
+// @ts-ignore: decorator
+@inline
+function clearControl(): void {
+  store<i32>(DECODED + D_CONTROL_VALUE, 0);
+  store<u32>(DECODED + D_CONTROL_HAS_VALUE, 0);
+  store<u64>(DECODED + D_ORIG_HEADER, 0);
+  store<u64>(DECODED + D_ORIG_HEADER + 8, 0);
+}
+
+/** Zeroes the fields only an iwpm message sets. */
+// @ts-ignore: decorator
+@inline
+function clearIwpm(): void {
+  store<u32>(DECODED + D_CLIENT, 0);
+  store<u32>(DECODED + D_OP, 0);
+  store<u32>(DECODED + D_PRESENT, 0);
+  store<u32>(DECODED + D_ERROR_OFFSET, 0);
+  store<u32>(DECODED + D_ERROR_ATTR, 0);
+  store<u32>(DECODED + D_UNKNOWN_COUNT, 0);
+  store<u32>(DECODED + D_ATTR_COUNT, 0);
+}
+
 function decodeControl(msg: usize, len: u32, type: u16): i32 {
+  clearIwpm();
+  clearControl();
+  store<u32>(DECODED + D_EXTRA_LEN, 0);
   if (type == NLMSG_DONE) {
     store<u32>(DECODED + D_KIND, MSG_DONE);
     if (len >= NLMSG_HDRLEN + CONTROL_VALUE_SIZE) {
@@ -118,12 +147,10 @@ function decodeControl(msg: usize, len: u32, type: u16): i32 {
   }
   if (type == NLMSG_ERROR) {
     store<u32>(DECODED + D_KIND, MSG_ERROR);
-    if (len < NLMSG_HDRLEN + CONTROL_VALUE_SIZE + NLMSG_HDRLEN) return E_BAD_CONTROL;
+    if (len < ERROR_ECHO_AT) return E_BAD_CONTROL;
     store<i32>(DECODED + D_CONTROL_VALUE, load<i32>(msg, NLMSG_HDRLEN));
     memory.copy(DECODED + D_ORIG_HEADER, msg + NLMSG_HDRLEN + CONTROL_VALUE_SIZE, NLMSG_HDRLEN);
-    const echoed = len - (NLMSG_HDRLEN * 2 + CONTROL_VALUE_SIZE);
-    store<u32>(DECODED + D_EXTRA_LEN, echoed);
-    memory.copy(DECODED + D_EXTRA, msg + NLMSG_HDRLEN * 2 + CONTROL_VALUE_SIZE, echoed);
+    store<u32>(DECODED + D_EXTRA_LEN, len - ERROR_ECHO_AT);
     return OK;
   }
   store<u32>(DECODED + D_KIND, MSG_OTHER_CONTROL);
@@ -132,32 +159,33 @@ function decodeControl(msg: usize, len: u32, type: u16): i32 {
 
 /**
  * Encodes DECODED back into wire form at `dst` (room for `cap` bytes): the header fields, then
- * the body with any value a host changed in place. An iwpm message is walked again under `dir`
- * and `version`, so an edit that would make a receiver drop it is refused. Returns the length,
- * or a negative status.
+ * the message's tail from where the record refers to it, with any value a host changed there. The
+ * record may describe the message at `dst` itself (decode and encode share the codec buffer): the
+ * tail is then copied onto itself, and the fields written around it come from the record, never
+ * from the bytes they overwrite. An iwpm message is walked again under `dir` and `version`, so an
+ * edit that would make a receiver drop it is refused. Returns the length, or a negative status.
  */
 export function encodeMessage(dst: usize, cap: u32, dir: u32, version: u32): i32 {
   if (cap < ENCODE_MAX) return -E_NO_SPACE;
   const kind = load<u32>(DECODED + D_KIND);
   const type = load<u16>(DECODED + D_TYPE);
-  let p = dst + NLMSG_HDRLEN;
+  const src = <usize>load<u32>(DECODED + D_MSG);
+  const tail = load<u32>(DECODED + D_EXTRA_LEN);
+  let len = NLMSG_HDRLEN;
   if (kind == MSG_DONE) {
     if (load<u32>(DECODED + D_CONTROL_HAS_VALUE) != 0) {
-      store<i32>(p, load<i32>(DECODED + D_CONTROL_VALUE));
-      p += CONTROL_VALUE_SIZE;
+      store<i32>(dst, load<i32>(DECODED + D_CONTROL_VALUE), NLMSG_HDRLEN);
+      len += CONTROL_VALUE_SIZE;
     }
   } else if (kind == MSG_ERROR) {
-    store<i32>(p, load<i32>(DECODED + D_CONTROL_VALUE));
-    memory.copy(p + CONTROL_VALUE_SIZE, DECODED + D_ORIG_HEADER, NLMSG_HDRLEN);
-    const echoed = load<u32>(DECODED + D_EXTRA_LEN);
-    memory.copy(p + CONTROL_VALUE_SIZE + NLMSG_HDRLEN, DECODED + D_EXTRA, echoed);
-    p += CONTROL_VALUE_SIZE + NLMSG_HDRLEN + echoed;
+    memory.copy(dst + ERROR_ECHO_AT, src + ERROR_ECHO_AT, tail);
+    store<i32>(dst, load<i32>(DECODED + D_CONTROL_VALUE), NLMSG_HDRLEN);
+    memory.copy(dst + NLMSG_HDRLEN + CONTROL_VALUE_SIZE, DECODED + D_ORIG_HEADER, NLMSG_HDRLEN);
+    len = ERROR_ECHO_AT + tail;
   } else if (kind == MSG_IWPM) {
-    const body = load<u32>(DECODED + D_EXTRA_LEN);
-    memory.copy(p, DECODED + D_EXTRA, body);
-    p += body;
+    memory.copy(dst + NLMSG_HDRLEN, src + NLMSG_HDRLEN, tail);
+    len += tail;
   }
-  const len = <u32>(p - dst);
   putHeader(dst, len, type, load<u16>(DECODED + D_FLAGS), load<u32>(DECODED + D_SEQ), load<u32>(DECODED + D_PID));
   if (kind == MSG_IWPM) {
     const status = walkMessage(dst, len, dir, typeOp(type), version, WALK_STRICT);

@@ -1,5 +1,5 @@
 import { IWPM_UABI_VERSION_MIN } from "./constants";
-import { attrPtr, WALK_STRICT, walkAttrs } from "../netlink/attr";
+import { ATTR_VALUES, attrPtr, WALK_STRICT, walkAttrs, walkNothing } from "../netlink/attr";
 import { NUM_OPS, POLICY_KIND, POLICY_MAX_V3, POLICY_MAX_V4, POLICY_ROW } from "../gen/protocol";
 import { E_UNKNOWN_OP } from "../status";
 
@@ -41,12 +41,29 @@ export function schemaKind(dir: u32, op: u32, id: u32): u8 {
  * every id up to the version's maximum must be present, sizes follow the receiver's policy,
  * strings end in NUL. `mode` is WALK_STRICT (the kernel's side and the codec) or WALK_LIBNL
  * (iwpmd's: a malformed trailing attribute ends the walk); a `list` with room for `listCap`
- * entries receives every attribute in arrival order.
+ * entries receives every attribute in arrival order, and `values` names the value table to fill
+ * (walkAttrs). Inlined, as walkAttrs is, so the codec's call folds its constants into the walk.
  */
-export function walkMessage(msg: usize, len: u32, dir: u32, op: u32, version: u32, mode: u32, list: usize = 0, listCap: u32 = 0): i32 {
+// @ts-ignore: decorator
+@inline
+export function walkMessage(
+  msg: usize,
+  len: u32,
+  dir: u32,
+  op: u32,
+  version: u32,
+  mode: u32,
+  list: usize = 0,
+  listCap: u32 = 0,
+  values: usize = ATTR_VALUES,
+): i32 {
   const maxId = schemaMaxId(dir, op, version);
-  if (maxId == 0) return E_UNKNOWN_OP;
-  return walkAttrs(msg, len, policyRow(dir, op), maxId, mode, list, listCap);
+  if (maxId == 0) {
+    // A caller reads the walk's results after a failure too: none may be left from the walk before.
+    walkNothing();
+    return E_UNKNOWN_OP;
+  }
+  return walkAttrs(msg, len, policyRow(dir, op), maxId, mode, list, listCap, values);
 }
 
 /** walkMessage with the client's (kernel) rules. */

@@ -1,5 +1,5 @@
 import { NLA_HDRLEN, NLMSG_HDRLEN, nlaAlign } from "./align";
-import { DA_LEN, DA_OFFSET, DA_SIZE, DA_TYPE, KIND_MAX, KIND_MIN, KIND_NONE, KIND_NUL, NLA_TYPE_MASK } from "../gen/protocol";
+import { DA_LEN, DA_OFFSET, DA_SIZE, DA_TYPE, DV_LEN, DV_OFFSET, DV_SIZE, KIND_MAX, KIND_MIN, KIND_NONE, KIND_NUL, NLA_TYPE_MASK } from "../gen/protocol";
 import { E_ATTR_SIZE, E_BAD_ATTR_LEN, E_MISSING_ATTR, E_STRING_UNTERMINATED, OK } from "../status";
 
 // struct nlattr (reference §1.3): nla_len is unpadded, nla_type's top two bits are flags.
@@ -14,12 +14,16 @@ export const WALK_STRICT: u32 = 0;
 /** libnl's rule (iwpmd): an attribute that does not frame ends the walk, what came before stands. */
 export const WALK_LIBNL: u32 = 1;
 
-// Result of the last walk: payload pointer and length per id (the last occurrence wins, as in the
-// kernel's and libnl's nla_parse), and, for a caller that asks, every attribute in arrival order as
-// { nla_type, nla_len, offset from the message start } (the decoded record's entry layout),
-// unknown and duplicate ones included, so a message can be re-emitted exactly.
-const ATTR_PTR: usize = memory.data(<i32>(MAX_ATTR_ID + 1) * 4, 4);
-const ATTR_LEN: usize = memory.data(<i32>(MAX_ATTR_ID + 1) * 4, 4);
+// Result of the last walk: per id, the payload offset from the message start and length of its
+// last occurrence (as the kernel's and libnl's nla_parse keep it), in the decoded record's value
+// entry layout (DV_*), so the codec has the walk fill the record's entries directly; and, for a
+// caller that asks, every attribute in arrival order as { nla_type, nla_len, offset from the
+// message start } (the decoded record's list entry layout), unknown and duplicate ones included,
+// so a message can be re-emitted exactly.
+/** The value table a walk fills unless its caller names another: entries for ids 0..MAX_ATTR_ID. */
+export const ATTR_VALUES: usize = memory.data(<i32>((MAX_ATTR_ID + 1) * <u32>DV_SIZE), 8);
+let walkedMsg: usize = 0;
+let walkedValues: usize = ATTR_VALUES;
 let presentMask: u32 = 0;
 let listCount: u32 = 0;
 let unknownCount: u32 = 0;
@@ -28,18 +32,13 @@ let errorAttr: u32 = 0;
 
 // @ts-ignore: decorator
 @inline
-export function attrPresent(id: u32): bool {
-  return (presentMask & (1 << id)) != 0;
-}
-// @ts-ignore: decorator
-@inline
 export function attrPtr(id: u32): usize {
-  return <usize>load<u32>(ATTR_PTR + (<usize>id << 2));
+  return walkedMsg + <usize>load<u32>(walkedValues + <usize>id * DV_SIZE + DV_OFFSET);
 }
 // @ts-ignore: decorator
 @inline
 export function attrLen(id: u32): u32 {
-  return load<u32>(ATTR_LEN + (<usize>id << 2));
+  return load<u32>(walkedValues + <usize>id * DV_SIZE + DV_LEN);
 }
 export function attrPresentMask(): u32 {
   return presentMask;
@@ -59,6 +58,15 @@ export function attrErrorOffset(): u32 {
 /** The id of the attribute the last error names (the missing one for MISSING_ATTR). */
 export function attrErrorAttr(): u32 {
   return errorAttr;
+}
+
+/** Records a walk that found nothing (a message without a schema): no attributes, no error location. */
+export function walkNothing(): void {
+  presentMask = 0;
+  listCount = 0;
+  unknownCount = 0;
+  errorOffset = 0;
+  errorAttr = 0;
 }
 
 // @ts-ignore: decorator
@@ -82,47 +90,67 @@ function checkSize(kind: u8, payload: usize, n: u32): i32 {
  * occurrence of an id up to `maxId` against its kind in `kinds` (a row of u8 kinds indexed by id),
  * records it, then requires every id from 1 to `maxId` (iwpmd and the kernel both do). The first
  * error wins and names the attribute and its offset. With a `list` (room for `listCap` entries),
- * every attribute is also listed there in arrival order. The remaining length is signed, so a
- * zero-length attribute is an error and never an endless loop (libmnl's rule).
+ * every attribute is also listed there in arrival order. `values` is the value table to fill (entry
+ * `id` at values + id·DV_SIZE; only present ids are written); attrPtr and attrLen read it until the
+ * next walk. The remaining length is signed, so a zero-length attribute is an error and never an
+ * endless loop (libmnl's rule). Inlined: each caller's constant mode, list and table then fold into
+ * its copy of the loop, which is the decoder's hot path.
  */
-export function walkAttrs(msg: usize, len: u32, kinds: usize, maxId: u32, mode: u32, list: usize, listCap: u32): i32 {
-  presentMask = 0;
-  listCount = 0;
-  unknownCount = 0;
-  errorOffset = 0;
-  errorAttr = 0;
+// @ts-ignore: decorator
+@inline
+export function walkAttrs(msg: usize, len: u32, kinds: usize, maxId: u32, mode: u32, list: usize, listCap: u32, values: usize): i32 {
+  // The walk keeps its results in locals and publishes them once at the end (or at the error):
+  // a module global is a memory access on every update.
+  let present: u32 = 0;
+  let count: u32 = 0;
+  let unknown: u32 = 0;
   const end = msg + len;
   let p = msg + NLMSG_HDRLEN;
+  let status = OK;
+  walkedMsg = msg;
+  walkedValues = values;
   while (<isize>(end - p) >= <isize>NLA_HDRLEN) {
     const nlaLen = <u32>load<u16>(p, NLA_LEN);
     const type = load<u16>(p, NLA_TYPE);
     if (nlaLen < NLA_HDRLEN || <usize>nlaLen > end - p) {
       if (mode == WALK_LIBNL) break;
-      return fail(E_BAD_ATTR_LEN, <u32>(p - msg), <u32>(type & NLA_TYPE_MASK));
+      status = fail(E_BAD_ATTR_LEN, <u32>(p - msg), <u32>(type & NLA_TYPE_MASK));
+      break;
     }
-    if (listCount < listCap) {
-      const e = list + <usize>listCount * DA_SIZE;
+    if (count < listCap) {
+      const e = list + <usize>count * DA_SIZE;
       store<u16>(e + DA_TYPE, type);
       store<u16>(e + DA_LEN, <u16>nlaLen);
       store<u32>(e + DA_OFFSET, <u32>(p - msg));
     }
-    listCount++;
+    count++;
     const id = <u32>(type & NLA_TYPE_MASK);
     const kind = id >= 1 && id <= maxId ? load<u8>(kinds + id) : KIND_NONE;
     if (kind != KIND_NONE) {
-      const status = checkSize(kind, p + NLA_HDRLEN, nlaLen - NLA_HDRLEN);
-      if (status != OK) return fail(status, <u32>(p - msg), id);
-      presentMask |= 1 << id;
-      store<u32>(ATTR_PTR + (<usize>id << 2), <u32>(p + NLA_HDRLEN));
-      store<u32>(ATTR_LEN + (<usize>id << 2), nlaLen - NLA_HDRLEN);
+      const sized = checkSize(kind, p + NLA_HDRLEN, nlaLen - NLA_HDRLEN);
+      if (sized != OK) {
+        status = fail(sized, <u32>(p - msg), id);
+        break;
+      }
+      present |= 1 << id;
+      const v = values + <usize>id * DV_SIZE;
+      store<u32>(v + DV_OFFSET, <u32>(p + NLA_HDRLEN - msg));
+      store<u32>(v + DV_LEN, nlaLen - NLA_HDRLEN);
     } else {
-      unknownCount++;
+      unknown++;
     }
     p += nlaAlign(nlaLen);
   }
-  for (let id: u32 = 1; id <= maxId; id++) {
-    if (!attrPresent(id)) return fail(E_MISSING_ATTR, len, id);
-  }
+  presentMask = present;
+  listCount = count;
+  unknownCount = unknown;
+  if (status != OK) return status;
+  errorOffset = 0;
+  errorAttr = 0;
+  // Ids 1..maxId, as bits: the lowest one missing is the one to name.
+  const required = ((<u32>2) << maxId) - 2;
+  const missing = required & ~present;
+  if (missing != 0) return fail(E_MISSING_ATTR, len, ctz(missing));
   return OK;
 }
 

@@ -4,7 +4,7 @@
 /** What coreRole() answers in each core, and the ABI version this host code speaks to it. */
 export const CORE_ROLE_CLIENT = 1;
 export const CORE_ROLE_DAEMON = 2;
-export const CLIENT_ABI_VERSION = 9;
+export const CLIENT_ABI_VERSION = 10;
 export const DAEMON_ABI_VERSION = 3;
 
 export const DIR_TO_DAEMON = 0;
@@ -458,10 +458,10 @@ export const D_ERROR_ATTR = 60;
 export const D_UNKNOWN_COUNT = 64;
 export const D_ATTR_COUNT = 68;
 export const D_EXTRA_LEN = 72;
-export const D_VALUES = 76;
-export const D_ATTRS = 132;
-export const D_EXTRA = 8324;
-export const D_SIZE = 12420;
+export const D_MSG = 76;
+export const D_VALUES = 80;
+export const D_ATTRS = 136;
+export const D_SIZE = 8328;
 export const DA_TYPE = 0;
 export const DA_LEN = 2;
 export const DA_OFFSET = 4;

@@ -25,8 +25,8 @@ import {
   D_CONTROL_VALUE,
   D_ERROR_ATTR,
   D_ERROR_OFFSET,
-  D_EXTRA,
   D_KIND,
+  D_MSG,
   D_ORIG_HEADER,
   D_PRESENT,
   D_VALUES,
@@ -690,11 +690,12 @@ export class CaptureDecoder {
     m.code = iwpmCode(m.dir, op);
     m.label = messageLabel(m.dir, op);
     const present = view.getUint32(base + D_PRESENT, true);
+    // The record refers to the message where it lies in core memory; offsets count from its start.
+    const msg = view.getUint32(base + D_MSG, true);
     for (const spec of specs) {
       if ((present & (1 << spec.id)) === 0) continue;
       const entry = base + D_VALUES + (spec.id - 1) * DV_SIZE;
-      // The payload sits in the kept body, which starts after the header.
-      const at = base + D_EXTRA + view.getUint32(entry + DV_OFFSET, true) - NLMSG_HDRLEN;
+      const at = msg + view.getUint32(entry + DV_OFFSET, true);
       if (spec.kind === "u32") m.attrs[spec.name] = view.getUint32(at, true);
       else if (spec.kind === "u16") m.attrs[spec.name] = view.getUint16(at, true);
       else if (spec.kind === "addr") m.attrs[spec.name] = formatSockaddr(view, at);

@@ -40,8 +40,6 @@ const D = {
   orig: G.D_ORIG_HEADER,
   unknown: G.D_UNKNOWN_COUNT,
 };
-const D_ECHOED_LEN = G.D_EXTRA_LEN;
-const D_ECHOED = G.D_EXTRA;
 const KIND = { iwpm: G.MSG_IWPM, done: G.MSG_DONE, error: G.MSG_ERROR } as const;
 
 let core: Core;
@@ -93,9 +91,11 @@ function expectDecodedFields(m: GeneratedMessage): void {
   if (m.kind === "error") {
     expect(view.getInt32(d + D.value, true), what).toBe(m.value);
     expect(hex(core.bytes().slice(d + D.orig, d + D.orig + 16)), what).toBe(hex(m.orig as Uint8Array));
+    // The echo is the message's tail, which the record refers to where it lies.
     const echoed = m.echoed as Uint8Array;
-    expect(view.getUint32(d + D_ECHOED_LEN, true), what).toBe(echoed.length);
-    expect(hex(core.bytes().slice(d + D_ECHOED, d + D_ECHOED + echoed.length)), what).toBe(hex(echoed));
+    expect(view.getUint32(d + G.D_EXTRA_LEN, true), what).toBe(echoed.length);
+    const end = view.getUint32(d + G.D_MSG, true) + m.bytes.length;
+    expect(hex(core.bytes().slice(end - echoed.length, end)), what).toBe(hex(echoed));
     return;
   }
   expect(view.getUint32(d + D.client, true), what).toBe(m.client);
