@@ -5,8 +5,8 @@
 
 import { DECODED, decodeMessage } from "../iwpm/codec";
 import {
-  D_EXTRA,
   D_KIND,
+  D_MSG,
   D_PRESENT,
   D_SEQ,
   D_TYPE,
@@ -26,7 +26,6 @@ import {
   OP_REG_PID,
 } from "../gen/protocol";
 import { IWPM_UABI_VERSION, IWPM_UABI_VERSION_MIN, NLMSG_ERROR, NLMSG_MIN_TYPE, typeOp } from "../iwpm/constants";
-import { NLMSG_HDRLEN } from "../netlink/align";
 import { OK } from "../status";
 
 const STATUS_MASK: u32 = (1 << DECODE_VERSION_SHIFT) - 1;
@@ -47,19 +46,24 @@ function unknownCount(): u32 {
  * leaves over an attribute v4 knows. The decoded record is that of the returned result: the
  * status, and from DECODE_VERSION_SHIFT up the version that gave it (the tracked one on failure).
  */
+/** decodeMessage, inlined here once: decodeWithTracked may try a message three times. */
+function decodeAs(msg: usize, len: u32, dir: u32, version: u32): i32 {
+  return decodeMessage(msg, len, dir, version);
+}
+
 export function decodeWithTracked(msg: usize, len: u32, dir: u32, tracked: u32): i32 {
   const first = tracked == 0 ? IWPM_UABI_VERSION : tracked;
-  const status = decodeMessage(msg, len, dir, first);
+  const status = decodeAs(msg, len, dir, first);
   if (status == OK) {
     if (first == IWPM_UABI_VERSION_MIN && unknownCount() > 0) {
-      if (decodeMessage(msg, len, dir, IWPM_UABI_VERSION) == OK && unknownCount() == 0) return packed(OK, IWPM_UABI_VERSION);
-      decodeMessage(msg, len, dir, first);
+      if (decodeAs(msg, len, dir, IWPM_UABI_VERSION) == OK && unknownCount() == 0) return packed(OK, IWPM_UABI_VERSION);
+      decodeAs(msg, len, dir, first);
     }
     return packed(OK, first);
   }
   const other = first == IWPM_UABI_VERSION ? IWPM_UABI_VERSION_MIN : IWPM_UABI_VERSION;
-  if (decodeMessage(msg, len, dir, other) == OK) return packed(OK, other);
-  decodeMessage(msg, len, dir, first);
+  if (decodeAs(msg, len, dir, other) == OK) return packed(OK, other);
+  decodeAs(msg, len, dir, first);
   return packed(status, first);
 }
 
@@ -67,7 +71,7 @@ export function decodeWithTracked(msg: usize, len: u32, dir: u32, tracked: u32):
 function decodedU16(id: u32): u32 {
   if ((load<u32>(DECODED + D_PRESENT) & (1 << id)) == 0) return 0;
   const offset = load<u32>(DECODED + D_VALUES + <usize>(id - 1) * DV_SIZE + DV_OFFSET);
-  return <u32>load<u16>(DECODED + D_EXTRA + <usize>(offset - NLMSG_HDRLEN));
+  return <u32>load<u16>(<usize>load<u32>(DECODED + D_MSG) + <usize>offset);
 }
 
 /**
