@@ -231,6 +231,11 @@ export interface DecoderOptions {
   origin?: Timestamp;
   /** Keep a copy of every message's bytes in `bytes` (for hex dumps). */
   keepBytes?: boolean;
+  /**
+   * Leave `attrs`, `attrSpans` and `unknownAttrs` empty (except the version attributes the
+   * decoder follows): for a first pass that lists messages by header, code and status only.
+   */
+  headersOnly?: boolean;
   /** Receives each message, and its bytes (the netlink message, or a peer one's UDP payload), which stay valid only during the call. */
   onMessage: (m: CaptureMessage, bytes: Uint8Array) => void;
 }
@@ -244,6 +249,9 @@ export async function loadDecoderCore(source: BufferSource | WebAssembly.Module)
   rememberCoreModule(module);
   return core.exports;
 }
+
+/** The ops whose attributes `track` reads: decoded in full also with DecoderOptions.headersOnly. */
+const VERSION_OPS: ReadonlySet<number> = new Set([OP_HELLO, OP_REG_PID, OP_MAPINFO]);
 
 // Records held back until the side is known, and the votes that decide it.
 const HOLD_MAX_RECORDS = 4096;
@@ -263,6 +271,7 @@ export class CaptureDecoder {
   private weakVotes = { client: 0, daemon: 0 };
   private readonly onMessage: (m: CaptureMessage, bytes: Uint8Array) => void;
   private readonly keepBytes: boolean;
+  private readonly headersOnly: boolean;
   private readonly textDecoder = new TextDecoder();
   private readonly decoded: number;
   private readonly codecPtr: number;
@@ -284,6 +293,7 @@ export class CaptureDecoder {
   ) {
     this.onMessage = opts.onMessage;
     this.keepBytes = opts.keepBytes === true;
+    this.headersOnly = opts.headersOnly === true;
     this.decoded = x.decodedPtr();
     this.codecPtr = x.codecPtr();
     this.codecCap = x.codecCap();
@@ -675,6 +685,12 @@ export class CaptureDecoder {
     m.op = op;
     m.opName = OP_NAMES[op] ?? `OP_${op}`;
     m.version = version;
+    if (status === 0 && this.headersOnly && !VERSION_OPS.has(op)) {
+      m.kind = "iwpm";
+      m.code = iwpmCode(m.dir, op);
+      m.label = messageLabel(m.dir, op);
+      return;
+    }
     const specs = layoutOf(m.dir, op, version);
     const count = view.getUint32(base + D_ATTR_COUNT, true);
     for (let i = 0; i < count; i++) {
