@@ -96,6 +96,8 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
     await p.setInputFiles("#picker", files);
     await p.waitForSelector('body[data-status="ready"]');
     await expect.poll(() => p.locator("#count").textContent()).toBe(`${messages} messages`);
+    // the replay beside the list: anomalies, reply links and the state
+    await p.waitForSelector('body[data-analysis="done"]');
     // every row in view has its text from the worker
     await p.waitForSelector('#rows[data-pending="0"]');
   }
@@ -152,6 +154,28 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
     await p.evaluate(() => new Promise((resolve) => setTimeout(resolve, 500)));
     await check();
     expect(await p.evaluate(() => document.body.textContent)).not.toMatch(/10\.0\.0\.\d+:5000|big\.pcap/);
+    expect(consoleErrors).toEqual([]);
+    await p.close();
+  });
+
+  it("is ready once every message is listed; a filter on anomalies asked for before the analysis ends waits for it", async () => {
+    const p = await page();
+    await p.setInputFiles("#picker", bigFile);
+    await p.waitForSelector('body[data-status="ready"]');
+    // ready: the whole list, and the rows in view read, whether the replay beside it has ended or not
+    expect(await p.locator("#count").textContent()).toBe(`${BIG.toLocaleString("en")} messages`);
+    await p.waitForSelector('#rows[data-pending="0"]');
+    expect(await p.locator("#status").textContent()).toMatch(/^Decoded in [\d.]+ s · (analysing…|analysed in [\d.]+ s)/);
+    const want = messageLines(decode("-Y", "anomaly", bigFile)).map((l) => l.frame);
+    expect(want.length).toBeGreaterThan(0);
+    await p.fill("#filter", "anomaly");
+    await p.press("#filter", "Enter");
+    await p.waitForSelector('body[data-filter="applied"]', { timeout: 60_000 });
+    expect(await p.locator("#filter-status").textContent()).toBe(`${want.length} of ${BIG.toLocaleString("en")} match`);
+    await expect.poll(() => cells(p, "frame")).toEqual(want);
+    await p.waitForSelector('body[data-analysis="done"]');
+    expect(await p.locator("#status").textContent()).toMatch(/^Decoded in [\d.]+ s · analysed in [\d.]+ s$/);
+    expect(await p.locator("#summary").textContent()).toMatch(/ · \d+ anomalies$/);
     expect(consoleErrors).toEqual([]);
     await p.close();
   });
