@@ -191,7 +191,9 @@ lister.onmessage = analyst.onmessage = (ev: MessageEvent<FromWorker>) => {
       finished(msg);
       break;
     case "analysing":
-      if (done !== undefined) setStatus("ready", `${decodedText(done)} · analysing… ${Math.round(100 * msg.fraction)}%`);
+      if (done === undefined) break;
+      setStatus("ready", `${decodedText(done)} · analysing… ${Math.round(100 * msg.fraction)}%`);
+      $("progress").style.width = `${100 * msg.fraction}%`;
       break;
     case "analysed":
       gotAnalysis(msg);
@@ -249,8 +251,15 @@ function finished(d: Listed): void {
   filterBox.disabled = count === 0;
   renderList();
   drawTrack();
-  if (analysed === undefined) setStatus("ready", `${decodedText(d)} · analysing…`);
-  else analysisShown();
+  if (analysed !== undefined) {
+    analysisShown();
+    return;
+  }
+  setStatus("ready", `${decodedText(d)} · analysing…`);
+  const wait = document.createElement("p");
+  wait.id = "analysing";
+  wait.textContent = "Analysing: the state over time, the anomalies and the reply links come when the replay ends.";
+  $("state").replaceChildren(wait);
 }
 
 function gotAnalysis(a: Analysed): void {
@@ -270,6 +279,7 @@ function analysisShown(): void {
   send({ type: "kinds", gen, index: a.kindIndex, kinds: a.kindNames });
   summaryLine();
   setStatus("ready", `${decodedText(d)} · analysed in ${(a.ms / 1000).toFixed(2)} s`);
+  $("progress").style.width = "0";
   document.body.dataset.analysis = "done";
   scrub.disabled = count === 0;
   atBox.disabled = count === 0;

@@ -283,6 +283,8 @@ async function decodeFile(
 async function begin(files: OpenFile[], gen: number): Promise<CoreExports | undefined> {
   if (gen < generation) return undefined;
   generation = gen;
+  // A filter still waiting for the replaced opening's anomaly kinds ends unheard.
+  session?.gotKinds(new Map());
   session = undefined;
   analysis = undefined;
   const x = await core();
