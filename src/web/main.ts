@@ -2,10 +2,10 @@
 // timeline merged by timestamp), list their messages (virtualised: only the rows in view exist
 // in the DOM), filter them with the language of `iwpm decode -Y`, see a message's fields and
 // bytes, follow a request to its reply, pick a moment on the scrubber and see both tables, the
-// pending requests and the anomalies then. Decoding runs in two workers (worker.ts) side by side:
-// one lists the messages (the page is ready to scroll, read and filter once it has), the other
-// replays them for the state, the anomalies and the reply links ("analysing…" until it has). This
-// thread keeps only compact per-message columns.
+// pending requests and the anomalies then. Decoding runs in two workers (worker.ts): one lists
+// the messages (the page is ready to scroll, read and filter once it has), the other replays them
+// for the state, the anomalies and the reply links ("analysing…" until it has), beside the
+// listing or after it (ANALYSE_BESIDE). This thread keeps only compact per-message columns.
 
 import { secondsBetween } from "../capture/pcap.js";
 import type { ByteRange } from "../replay/format.js";
@@ -103,6 +103,7 @@ function reset(): void {
   anomalies = new Map();
   done = undefined;
   analysed = undefined;
+  analyseNext = undefined;
   selected = -1;
   view = null;
   filterWanted = 0;
@@ -145,10 +146,23 @@ function openFiles(files: File[]): void {
   start(files.map((f) => ({ blob: f, name: f.name })));
 }
 
-/** Both workers take the opening; the lister's columns come first, the analysis beside them. */
+/**
+ * With logical CPUs to spare for both workers, the page's own thread and the browser's reads, the
+ * replay runs beside the listing; with fewer it would slow the listing down, so it starts once
+ * every message is listed.
+ */
+const ANALYSE_BESIDE = navigator.hardwareConcurrency >= 4;
+/** The opening the analyst takes once the list is whole. */
+let analyseNext: OpenFile[] | undefined;
+
 function start(files: OpenFile[]): void {
   document.body.dataset.analysis = "running";
   lister.postMessage({ type: "open", gen, files, role: "list" } satisfies ToWorker);
+  if (ANALYSE_BESIDE) analyse(files);
+  else analyseNext = files;
+}
+
+function analyse(files: OpenFile[]): void {
   analyst.postMessage({ type: "open", gen, files, role: "analysis" } satisfies ToWorker);
 }
 
@@ -245,6 +259,8 @@ const decodedText = (d: Listed) => `Decoded in ${(d.ms / 1000).toFixed(2)} s`;
 
 function finished(d: Listed): void {
   done = d;
+  if (analyseNext !== undefined) analyse(analyseNext);
+  analyseNext = undefined;
   summaryLine();
   $("warnings").textContent = d.warnings.join(" · ");
   $("progress").style.width = "0";
