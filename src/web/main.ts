@@ -302,6 +302,8 @@ function analysisShown(): void {
   renderList();
   drawTrack();
   setMoment(selected >= 0 ? { index: selected } : { time: d.duration }, false);
+  // A message selected before: its details get their reply link.
+  if (selected >= 0) send({ type: "detail", gen, index: selected });
 }
 
 function summaryLine(): void {

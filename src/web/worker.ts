@@ -1,8 +1,8 @@
 // The page's decoding worker: reads captures in slices and decodes them with the core (the same
-// iwpm.wasm as everywhere). The page runs two of these side by side on each opening: one lists
-// the messages (headers only, posted as compact per-message columns in chunks) and then answers
-// for rows, details and filters; the other rebuilds the state over time (anomalies, reply links)
-// and then answers for states. The lister keeps only per-record offsets, not decoded messages:
+// iwpm.wasm as everywhere). The page runs two of these on each opening: one lists the messages
+// (headers only, posted as compact per-message columns in chunks) and then answers for rows,
+// details and filters; the other rebuilds the state over time (anomalies, reply links), beside
+// the listing or after it, and then answers for states. The lister keeps only per-record offsets, not decoded messages:
 // rows, details and filters are decoded again on request from the files themselves. Several
 // files become one timeline merged by timestamp, as `iwpm decode` and `iwpm replay` merge them.
 
@@ -294,7 +294,7 @@ async function begin(files: OpenFile[], gen: number): Promise<CoreExports | unde
 
 /**
  * Lists the messages: decodes headers only (no attribute values) and posts the columns, so the
- * list is whole as soon as the files are read once. The analysis runs beside it (analyse).
+ * list is whole as soon as the files are read once. The other worker replays them (analyse).
  */
 async function list(files: OpenFile[], gen: number): Promise<void> {
   const started = performance.now();

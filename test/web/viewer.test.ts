@@ -173,6 +173,9 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
       expect(await p.locator("#count").textContent()).toBe(`${BIG.toLocaleString("en")} messages`);
       await p.waitForSelector('#rows[data-pending="0"]');
       expect(await p.locator("#status").textContent()).toMatch(/^Decoded in [\d.]+ s · (analysing…|analysed in [\d.]+ s)/);
+      // a request selected now: its details link its reply once the replay knows it
+      await p.locator('.row[data-index="2"]').click();
+      await expect.poll(() => p.locator("#detail h3").textContent()).toBe("#2 ADD_MAPPING request");
       const want = messageLines(decode("-Y", "anomaly", bigFile)).map((l) => l.frame);
       expect(want.length).toBeGreaterThan(0);
       await p.fill("#filter", "anomaly");
@@ -182,6 +185,7 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
       await expect.poll(() => cells(p, "frame")).toEqual(want);
       await p.waitForSelector('body[data-analysis="done"]');
       expect(await p.locator("#status").textContent()).toMatch(/^Decoded in [\d.]+ s · analysed in [\d.]+ s$/);
+      await expect.poll(() => p.locator("#follow").textContent()).toMatch(/^answered by message #3, /);
       expect(await p.locator("#summary").textContent()).toMatch(/ · \d+ anomalies$/);
       expect(consoleErrors).toEqual([]);
       await p.close();
