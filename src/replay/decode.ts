@@ -235,6 +235,11 @@ export interface DecoderOptions {
   keepBytes?: boolean;
   /** The compiled daemon core that reads peer (UDP 3935) messages (default: the one loadDaemonCore remembered). */
   daemonModule?: WebAssembly.Module;
+  /**
+   * Leave `attrs`, `attrSpans` and `unknownAttrs` empty (the core follows the ABI version from its
+   * own record): for a first pass that lists messages by header, code and status only.
+   */
+  headersOnly?: boolean;
   /** Receives each message, and its bytes (the netlink message, or a peer one's UDP payload), which stay valid only during the call. */
   onMessage: (m: CaptureMessage, bytes: Uint8Array) => void;
 }
@@ -269,6 +274,7 @@ export class CaptureDecoder {
   private readonly onMessage: (m: CaptureMessage, bytes: Uint8Array) => void;
   private readonly keepBytes: boolean;
   private readonly daemonModule: WebAssembly.Module | undefined;
+  private readonly headersOnly: boolean;
   private readonly textDecoder = new TextDecoder();
   private readonly decoded: number;
   private readonly codecPtr: number;
@@ -292,6 +298,7 @@ export class CaptureDecoder {
     this.keepBytes = opts.keepBytes === true;
     this.daemonModule = opts.daemonModule;
     this.tx = x as CoreExports & TrackedDecodeExports;
+    this.headersOnly = opts.headersOnly === true;
     this.decoded = x.decodedPtr();
     this.codecPtr = x.codecPtr();
     this.codecCap = x.codecCap();
@@ -665,6 +672,12 @@ export class CaptureDecoder {
     m.op = op;
     m.opName = OP_NAMES[op] ?? `OP_${op}`;
     m.version = version;
+    if (status === 0 && this.headersOnly) {
+      m.kind = "iwpm";
+      m.code = iwpmCode(m.dir, op);
+      m.label = messageLabel(m.dir, op);
+      return;
+    }
     const specs = layoutOf(m.dir, op, version);
     const count = view.getUint32(base + D_ATTR_COUNT, true);
     for (let i = 0; i < count; i++) {

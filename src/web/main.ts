@@ -2,15 +2,17 @@
 // timeline merged by timestamp), list their messages (virtualised: only the rows in view exist
 // in the DOM), filter them with the language of `iwpm decode -Y`, see a message's fields and
 // bytes, follow a request to its reply, pick a moment on the scrubber and see both tables, the
-// pending requests and the anomalies then. Decoding runs in a worker (worker.ts); this thread
-// keeps only compact per-message columns.
+// pending requests and the anomalies then. Decoding runs in two workers (worker.ts): one lists
+// the messages (the page is ready to scroll, read and filter once it has), the other replays them
+// for the state, the anomalies and the reply links ("analysing…" until it has), beside the
+// listing or after it (ANALYSE_BESIDE). This thread keeps only compact per-message columns.
 
 import { secondsBetween } from "../capture/pcap.js";
 import type { ByteRange } from "../replay/format.js";
 import { isoTime, mappingFlagsText } from "../replay/format.js";
 import { CODE_INVALID, CODE_PEER, codeLabel } from "../replay/names.js";
 import type { State } from "../replay/state.js";
-import type { Columns, Detail, Done, FromWorker, RowText, ToWorker } from "./protocol.js";
+import type { Analysed, Columns, Detail, FromWorker, Listed, OpenFile, RowText, ToWorker } from "./protocol.js";
 
 const ROW_H = 22;
 /** Browsers cap an element's height (Chromium near 33.5M px); beyond this the scroll is scaled. */
@@ -70,7 +72,9 @@ let cols = newColumns();
 let count = 0;
 /** Severity by message index (0 info, 1 warning, 2 error) for the anomalies found. */
 let anomalies = new Map<number, number>();
-let done: Done | undefined;
+/** Every message listed; then the replay's results. */
+let done: Listed | undefined;
+let analysed: Analysed | undefined;
 let selected = -1;
 /** The messages the filter keeps, in order; null shows every message. */
 let view: Uint32Array | null = null;
@@ -78,8 +82,12 @@ let filterWanted = 0;
 
 // ---- the worker ---------------------------------------------------------------------------
 
-const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-const send = (msg: ToWorker) => worker.postMessage(msg);
+const workerUrl = new URL("./worker.js", import.meta.url);
+/** Lists the messages, then answers for rows, details and filters. */
+const lister = new Worker(workerUrl, { type: "module" });
+/** Replays the messages, then answers for states. */
+const analyst = new Worker(workerUrl, { type: "module" });
+const send = (msg: ToWorker) => lister.postMessage(msg);
 let nextId = 1;
 
 function setStatus(status: "idle" | "loading" | "ready" | "error", text: string): void {
@@ -94,6 +102,8 @@ function reset(): void {
   count = 0;
   anomalies = new Map();
   done = undefined;
+  analysed = undefined;
+  analyseNext = undefined;
   selected = -1;
   view = null;
   filterWanted = 0;
@@ -107,6 +117,7 @@ function reset(): void {
   statePending = undefined;
   for (const id of ["detail", "hex", "state", "summary", "warnings", "file", "count", "filter-status"]) $(id).replaceChildren();
   delete document.body.dataset.moment;
+  delete document.body.dataset.analysis;
   delete document.body.dataset.filter;
   filterBox.value = "";
   filterBox.classList.remove("bad");
@@ -132,10 +143,46 @@ function openFiles(files: File[]): void {
   reset();
   const names = files.map((f) => f.name).join(" + ");
   setStatus("loading", `Opening ${names}…`);
-  send({ type: "open", gen, files: files.map((f) => ({ blob: f, name: f.name })) });
+  start(files.map((f) => ({ blob: f, name: f.name })));
 }
 
-worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+/**
+ * With logical CPUs to spare for both workers, the page's own thread and the browser's reads, the
+ * replay runs beside the listing; with fewer it would slow the listing down, so it starts once
+ * every message is listed.
+ */
+const ANALYSE_BESIDE = navigator.hardwareConcurrency >= 4;
+/** The opening the analyst takes once the list is whole. */
+let analyseNext: OpenFile[] | undefined;
+
+function start(files: OpenFile[]): void {
+  document.body.dataset.analysis = "running";
+  lister.postMessage({ type: "open", gen, files, role: "list" } satisfies ToWorker);
+  if (ANALYSE_BESIDE) analyse(files);
+  else analyseNext = files;
+}
+
+function analyse(files: OpenFile[]): void {
+  analyst.postMessage({ type: "open", gen, files, role: "analysis" } satisfies ToWorker);
+}
+
+/** Opens a capture by URL (#capture=); an opening made while it downloads wins. */
+async function openUrl(url: string): Promise<void> {
+  reset();
+  const mine = gen;
+  setStatus("loading", `Loading ${url}…`);
+  try {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`cannot load ${url}: HTTP ${res.status}`);
+    const blob = await res.blob();
+    if (mine !== gen) return;
+    start([{ blob, name: decodeURIComponent(url.split("/").pop() ?? url) }]);
+  } catch (err) {
+    if (mine === gen) setStatus("error", err instanceof Error ? err.message : String(err));
+  }
+}
+
+lister.onmessage = analyst.onmessage = (ev: MessageEvent<FromWorker>) => {
   const msg = ev.data;
   if (msg.gen !== gen) return; // about a capture no longer shown
   switch (msg.type) {
@@ -154,8 +201,16 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       $("progress").style.width = `${(100 * msg.bytes) / Math.max(1, msg.total)}%`;
       scheduleList();
       break;
-    case "done":
+    case "listed":
       finished(msg);
+      break;
+    case "analysing":
+      if (done === undefined) break;
+      setStatus("ready", `${decodedText(done)} · analysing… ${Math.round(100 * msg.fraction)}%`);
+      $("progress").style.width = `${100 * msg.fraction}%`;
+      break;
+    case "analysed":
+      gotAnalysis(msg);
       break;
     case "error":
       setStatus("error", msg.message);
@@ -200,13 +255,60 @@ function appendColumns(c: Columns): void {
   count = cols.time.n;
 }
 
-function finished(d: Done): void {
+const decodedText = (d: Listed) => `Decoded in ${(d.ms / 1000).toFixed(2)} s`;
+
+function finished(d: Listed): void {
   done = d;
+  if (analyseNext !== undefined) analyse(analyseNext);
+  analyseNext = undefined;
+  summaryLine();
+  $("warnings").textContent = d.warnings.join(" · ");
+  $("progress").style.width = "0";
+  filterBox.disabled = count === 0;
+  renderList();
+  drawTrack();
+  if (analysed !== undefined) {
+    analysisShown();
+    return;
+  }
+  setStatus("ready", `${decodedText(d)} · analysing…`);
+  const wait = document.createElement("p");
+  wait.id = "analysing";
+  wait.textContent = "Analysing: the state over time, the anomalies and the reply links come when the replay ends.";
+  $("state").replaceChildren(wait);
+}
+
+function gotAnalysis(a: Analysed): void {
+  analysed = a;
   anomalies = new Map();
-  d.anomalyIndex.forEach((i, k) => {
-    anomalies.set(i, d.anomalySeverity[k] as number);
+  a.anomalyIndex.forEach((i, k) => {
+    anomalies.set(i, a.anomalySeverity[k] as number);
   });
-  const sum = (f: (s: Done["stats"][number]) => number) => d.stats.reduce((n, s) => n + f(s), 0).toLocaleString("en");
+  if (done !== undefined) analysisShown();
+}
+
+/** The analysis on the page, once every message is listed too. */
+function analysisShown(): void {
+  const d = done as Listed;
+  const a = analysed as Analysed;
+  // The filter's anomaly field needs the kinds; the lister waits for them when asked before.
+  send({ type: "kinds", gen, index: a.kindIndex, kinds: a.kindNames });
+  summaryLine();
+  setStatus("ready", `${decodedText(d)} · analysed in ${(a.ms / 1000).toFixed(2)} s`);
+  $("progress").style.width = "0";
+  document.body.dataset.analysis = "done";
+  scrub.disabled = count === 0;
+  atBox.disabled = count === 0;
+  renderList();
+  drawTrack();
+  setMoment(selected >= 0 ? { index: selected } : { time: d.duration }, false);
+  // A message selected before: its details get their reply link.
+  if (selected >= 0) send({ type: "detail", gen, index: selected });
+}
+
+function summaryLine(): void {
+  const d = done as Listed;
+  const sum = (f: (s: Listed["stats"][number]) => number) => d.stats.reduce((n, s) => n + f(s), 0).toLocaleString("en");
   const sides = d.stats
     .map((s, k) =>
       s.netlinkMessages > 0 ? `${d.names.length > 1 ? `${d.names[k]}: ` : ""}${s.side}${s.sideInferred ? " (inferred)" : ""}` : "",
@@ -217,16 +319,8 @@ function finished(d: Done): void {
   const files = d.names.length > 1 ? ` from ${d.names.length} captures merged by time` : "";
   $("summary").textContent =
     `${sum((s) => s.messages)} messages (${sum((s) => s.netlinkMessages)} netlink, ${sum((s) => s.peerMessages)} peer)` +
-    ` in ${sum((s) => s.records)} packets${files} over ${d.duration.toFixed(6)} s${side}${invalid} · ${anomalies.size} anomalies`;
-  $("warnings").textContent = d.warnings.join(" · ");
-  setStatus("ready", `Decoded in ${(d.ms / 1000).toFixed(2)} s`);
-  $("progress").style.width = "0";
-  scrub.disabled = count === 0;
-  atBox.disabled = count === 0;
-  filterBox.disabled = count === 0;
-  renderList();
-  drawTrack();
-  setMoment({ time: d.duration }, false);
+    ` in ${sum((s) => s.records)} packets${files} over ${d.duration.toFixed(6)} s${side}${invalid} · ` +
+    (analysed === undefined ? "analysing…" : `${anomalies.size} anomalies`);
 }
 
 // ---- columns of the list ------------------------------------------------------------------
@@ -472,7 +566,7 @@ function rowElement(): HTMLElement {
   row.addEventListener("click", (e) => {
     const i = Number(row.dataset.index);
     if (!Number.isInteger(i)) return;
-    if ((e.target as HTMLElement).classList.contains("reply") && done !== undefined && (done.partner[i] as number) >= 0) {
+    if ((e.target as HTMLElement).classList.contains("reply") && analysed !== undefined && (analysed.partner[i] as number) >= 0) {
       follow(i);
       return;
     }
@@ -499,7 +593,7 @@ function between(i: number, j: number): string {
 
 /** The reply cell of message `i`, and in words: "answered by message #7, 1.000 ms later". */
 function replyText(i: number): [string, string] {
-  const p = done === undefined ? -1 : (done.partner[i] as number);
+  const p = analysed === undefined ? -1 : (analysed.partner[i] as number);
   if (p < 0) return ["", ""];
   const dt = between(i, p);
   return p > i ? [`→ #${p} ${dt}`, `answered by message #${p}, ${dt} later`] : [`← #${p} ${dt}`, `answers message #${p}, ${dt} earlier`];
@@ -682,7 +776,7 @@ function select(i: number, moveMoment: boolean): void {
 
 /** Goes from a request to its reply, or from a reply to its request. */
 function follow(i: number): void {
-  const p = done === undefined ? -1 : (done.partner[i] as number);
+  const p = analysed === undefined ? -1 : (analysed.partner[i] as number);
   if (p < 0) return;
   if (positionOf(p) < 0) clearFilter();
   select(p, true);
@@ -815,12 +909,12 @@ function askState(at: { time?: number; index?: number }): void {
   }
   stateInFlight = true;
   stateWanted = nextId++;
-  send({ type: "state", gen, id: stateWanted, limit: TABLE_LIMIT, ...at });
+  analyst.postMessage({ type: "state", gen, id: stateWanted, limit: TABLE_LIMIT, ...at } satisfies ToWorker);
 }
 
 /** Moves the moment to a time or to a message; `follow` scrolls the list to it. */
 function setMoment(at: { time?: number; index?: number }, followIt: boolean): void {
-  if (done === undefined) return;
+  if (done === undefined || analysed === undefined) return;
   const duration = done.duration;
   const time = at.index !== undefined ? (cols.time.a[at.index] as number) : (at.time ?? duration);
   scrub.value = String(duration > 0 ? Math.round((time / duration) * SCRUB_STEPS) : SCRUB_STEPS);
@@ -844,7 +938,7 @@ function lastIndexAt(time: number): number {
 }
 
 scrub.addEventListener("input", () => {
-  if (done === undefined) return;
+  if (done === undefined || analysed === undefined) return;
   setMoment({ time: (Number(scrub.value) / SCRUB_STEPS) * done.duration }, true);
 });
 atBox.addEventListener("change", () => {
@@ -1090,9 +1184,7 @@ layoutColumns();
 const hash = new URLSearchParams(location.hash.slice(1));
 const preset = hash.get("capture");
 if (preset) {
-  reset();
-  setStatus("loading", `Loading ${preset}…`);
-  send({ type: "openUrl", gen, url: preset });
+  void openUrl(preset);
 } else {
   setStatus("idle", "Open a capture (pcap or pcapng) with the button, or drop it on this page; several become one timeline.");
 }

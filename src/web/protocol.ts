@@ -32,16 +32,21 @@ export interface OpenFile {
   name: string;
 }
 
+/** What a worker does with an opening: list the messages, or replay them (worker.ts). */
+export type Role = "list" | "analysis";
+
 export type ToWorker =
-  | { type: "open"; gen: number; files: OpenFile[] }
-  | { type: "openUrl"; gen: number; url: string }
+  | { type: "open"; gen: number; files: OpenFile[]; role: Role }
   | { type: "rows"; gen: number; id: number; indices: number[] }
   | { type: "detail"; gen: number; index: number }
   | { type: "state"; gen: number; id: number; time?: number; index?: number; limit: number }
-  | { type: "filter"; gen: number; id: number; expr: string };
+  | { type: "filter"; gen: number; id: number; expr: string }
+  /** The analysis's anomaly kinds, by message index, handed to the lister for the filter. */
+  | { type: "kinds"; gen: number; index: Uint32Array; kinds: string[] };
 
-export interface Done {
-  type: "done";
+/** Every message listed: the page is ready to scroll, read and filter. */
+export interface Listed {
+  type: "listed";
   gen: number;
   /** The input files' names, in the order of `Columns.file`. */
   names: string[];
@@ -50,14 +55,24 @@ export interface Done {
   /** The timestamp that `Columns.time` counts from. */
   origin: Timestamp;
   duration: number;
+  hasNetlink: boolean;
+  hasPeer: boolean;
+  warnings: string[];
+  ms: number;
+}
+
+/** The replay done: the state over time can be asked for. */
+export interface Analysed {
+  type: "analysed";
+  gen: number;
   /** Anomalies by message: index and severity (0 info, 1 warning, 2 error). */
   anomalyIndex: Int32Array;
   anomalySeverity: Uint8Array;
   /** By message: the reply of a request, the request of a reply, −1 for neither. */
   partner: Int32Array;
-  hasNetlink: boolean;
-  hasPeer: boolean;
-  warnings: string[];
+  /** Each anomaly's message and kind, for the filter's `anomaly` field (each file's own replay when merged). */
+  kindIndex: Uint32Array;
+  kindNames: string[];
   ms: number;
 }
 
@@ -74,7 +89,9 @@ export interface Detail {
 export type FromWorker =
   | { type: "loading"; gen: number; names: string[]; total: number }
   | { type: "progress"; gen: number; bytes: number; total: number; messages: number; columns?: Columns }
-  | Done
+  | Listed
+  | { type: "analysing"; gen: number; fraction: number }
+  | Analysed
   | { type: "error"; gen: number; message: string }
   | { type: "rows"; gen: number; id: number; indices: number[]; rows: RowText[] }
   | Detail

@@ -1,8 +1,10 @@
-// The page's decoding worker: reads captures in slices, decodes them with the core (the same
-// iwpm.wasm as everywhere), rebuilds the state over time, and posts compact per-message columns
-// back in chunks. It keeps only per-record offsets, not decoded messages: rows, details, states
-// and filters are computed again on request from the files themselves. Several files become one
-// timeline merged by timestamp, as `iwpm decode` and `iwpm replay` merge them.
+// The page's decoding worker: reads captures in slices and decodes them with the core (the same
+// iwpm.wasm as everywhere). The page runs two of these on each opening: one lists the messages
+// (headers only, posted as compact per-message columns in chunks) and then answers for rows,
+// details and filters; the other rebuilds the state over time (anomalies, reply links), beside
+// the listing or after it, and then answers for states. The lister keeps only per-record offsets, not decoded messages:
+// rows, details and filters are decoded again on request from the files themselves. Several
+// files become one timeline merged by timestamp, as `iwpm decode` and `iwpm replay` merge them.
 
 import { CaptureReader, type CaptureRecord, secondsBetween, type Timestamp } from "../capture/pcap.js";
 import type { CoreExports } from "../core/core.js";
@@ -27,21 +29,24 @@ const MERGED_CHUNK = 1 << 16;
 /** Columns.file is a byte. */
 const MAX_FILES = 255;
 
+async function compile(name: string): Promise<WebAssembly.Module> {
+  const url = new URL(`./${name}`, import.meta.url);
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`cannot load ${url.pathname}: HTTP ${res.status}`);
+  return WebAssembly.compileStreaming(res);
+}
+
 let corePromise: Promise<CoreExports> | undefined;
 function core(): Promise<CoreExports> {
-  corePromise ??= (async () => {
-    const compile = async (name: string) => {
-      const url = new URL(`./${name}`, import.meta.url);
-      const res = await fetch(url);
-      if (!res.ok) throw new Error(`cannot load ${url.pathname}: HTTP ${res.status}`);
-      return WebAssembly.compileStreaming(res);
-    };
-    // The daemon core replays the peers' UDP exchanges.
-    const [client, daemon] = await Promise.all([compile("iwpm.wasm"), compile("iwpmd.wasm")]);
-    await loadDaemonCore(daemon);
-    return loadDecoderCore(client);
-  })();
+  corePromise ??= compile("iwpm.wasm").then(loadDecoderCore);
   return corePromise;
+}
+
+/** The daemon core replays the peers' UDP exchanges: only the analysis needs it. */
+let daemonPromise: Promise<void> | undefined;
+function daemonCore(): Promise<void> {
+  daemonPromise ??= compile("iwpmd.wasm").then(loadDaemonCore);
+  return daemonPromise;
 }
 
 /** A growable typed array. */
@@ -94,47 +99,89 @@ interface Session {
   /** Per message of a merged timeline: its file and its index there. */
   msgFile?: Uint8Array;
   msgLocal?: Uint32Array;
+  /** Anomaly kinds by message, for the filter's `anomaly` field: the analysis sends them. */
+  kinds: Promise<Map<number, string[]>>;
+  gotKinds(kinds: Map<number, string[]>): void;
+}
+
+/** What the analysing worker keeps of an opening. */
+interface Analysis {
+  gen: number;
   timeline: Timeline;
-  /** Anomaly kinds by message, for the filter's `anomaly` field. */
-  kinds: Map<number, string[]>;
 }
 
 let session: Session | undefined;
+let analysis: Analysis | undefined;
 let generation = 0;
 let filterRun = 0;
 
 class Stale extends Error {}
 
-/** Fills a columns chunk from messages with their timeline index, file and time. */
-function columnsOf(ms: readonly CaptureMessage[], files: Uint8Array | number, times: ArrayLike<number>): Columns {
-  const n = ms.length;
-  const cols: Columns = {
-    time: new Float64Array(n),
-    code: new Uint8Array(n),
-    client: new Uint8Array(n),
-    seq: new Uint32Array(n),
-    pid: new Uint32Array(n),
-    invalid: new Uint8Array(n),
-    frame: new Uint32Array(n),
-    part: new Uint16Array(n),
-    file: typeof files === "number" ? new Uint8Array(n).fill(files) : files,
-  };
-  ms.forEach((m, i) => {
-    cols.time[i] = times[i] as number;
-    cols.code[i] = m.code;
-    cols.frame[i] = m.record + 1;
+/**
+ * The columns of the messages posted next, written as each message is decoded, so that no
+ * message object outlives its own decoding.
+ */
+class ColumnWriter {
+  private cols = ColumnWriter.fresh(1024);
+
+  private static fresh(size: number) {
+    const g = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(make: (n: number) => T) => new Grow(make(size), make);
+    const u8 = (n: number) => new Uint8Array(n);
+    const u32 = (n: number) => new Uint32Array(n);
+    return {
+      time: g((n) => new Float64Array(n)),
+      code: g(u8),
+      client: g(u8),
+      seq: g(u32),
+      pid: g(u32),
+      invalid: g(u8),
+      frame: g(u32),
+      part: g((n) => new Uint16Array(n)),
+      file: g(u8),
+    };
+  }
+
+  get length(): number {
+    return this.cols.time.n;
+  }
+
+  add(m: CaptureMessage, file: number, time: number): void {
+    const c = this.cols;
+    c.time.push(time);
+    c.code.push(m.code);
+    c.frame.push(m.record + 1);
+    c.file.push(file);
     if (m.proto === "netlink") {
-      cols.client[i] = m.client ?? 255;
-      cols.seq[i] = m.seq;
-      cols.pid[i] = m.pid;
-      cols.invalid[i] = m.status !== 0 ? 1 : 0;
-      cols.part[i] = m.parts > 1 ? m.part + 1 : 0;
+      c.client.push(m.client ?? 255);
+      c.seq.push(m.seq);
+      c.pid.push(m.pid);
+      c.invalid.push(m.status !== 0 ? 1 : 0);
+      c.part.push(m.parts > 1 ? m.part + 1 : 0);
     } else {
-      cols.client[i] = 255;
-      cols.invalid[i] = m.wire.problem ? 1 : 0;
+      c.client.push(255);
+      c.seq.push(0);
+      c.pid.push(0);
+      c.invalid.push(m.wire.problem ? 1 : 0);
+      c.part.push(0);
     }
-  });
-  return cols;
+  }
+
+  /** The columns written so far; the next ones start afresh, sized like these. */
+  take(): Columns {
+    const c = this.cols;
+    this.cols = ColumnWriter.fresh(Math.max(1024, c.time.n));
+    return {
+      time: c.time.done(),
+      code: c.code.done(),
+      client: c.client.done(),
+      seq: c.seq.done(),
+      pid: c.pid.done(),
+      invalid: c.invalid.done(),
+      frame: c.frame.done(),
+      part: c.part.done(),
+      file: c.file.done(),
+    };
+  }
 }
 
 const transfers = (c: Columns): Transferable[] =>
@@ -142,9 +189,17 @@ const transfers = (c: Columns): Transferable[] =>
 
 /** Reads a blob slice by slice into a CaptureReader; throws Stale once `alive` says so. */
 async function feed(blob: Blob, reader: CaptureReader, alive: () => boolean, progress: (bytes: number) => void): Promise<void> {
+  const read = (at: number) => blob.slice(at, Math.min(blob.size, at + SLICE)).arrayBuffer();
+  // The next slice is read while this one decodes.
+  let next = read(0);
   for (let at = 0; at < blob.size; at += SLICE) {
-    const bytes = new Uint8Array(await blob.slice(at, Math.min(blob.size, at + SLICE)).arrayBuffer());
-    if (!alive()) throw new Stale();
+    const bytes = new Uint8Array(await next);
+    if (at + SLICE < blob.size) next = read(at + SLICE);
+    if (!alive()) {
+      // A read still under way when this opening is dropped fails or ends unheard.
+      next.catch(() => {});
+      throw new Stale();
+    }
     reader.push(bytes);
     progress(Math.min(blob.size, at + SLICE));
   }
@@ -158,6 +213,7 @@ async function decodeFile(
   x: CoreExports,
   f: OpenFile,
   gen: number,
+  headersOnly: boolean,
   /** `bytes` are the message's own, valid only during the call (the state replays them). */
   onMessage: (m: CaptureMessage, bytes: Uint8Array) => void,
   onSlice: (bytes: number, messages: number) => void,
@@ -172,6 +228,7 @@ async function decodeFile(
   const msgRecord = grow32();
   const msgPart = new Grow(new Uint16Array(1024), (n) => new Uint16Array(n));
   const decoder = new CaptureDecoder(x, {
+    headersOnly,
     onMessage: (m, bytes) => {
       msgRecord.push(m.record);
       msgPart.push(m.proto === "netlink" ? m.part : 0);
@@ -222,19 +279,31 @@ async function decodeFile(
   return { data, warnings };
 }
 
-async function open(files: OpenFile[], gen: number): Promise<void> {
-  // A URL still being fetched when a newer opening came is not opened at all.
-  if (gen < generation) return;
+/** Starts an opening: a newer generation replaces whatever this worker held. */
+async function begin(files: OpenFile[], gen: number): Promise<CoreExports | undefined> {
+  if (gen < generation) return undefined;
   generation = gen;
+  // A filter still waiting for the replaced opening's anomaly kinds ends unheard.
+  session?.gotKinds(new Map());
   session = undefined;
-  const started = performance.now();
+  analysis = undefined;
   const x = await core();
   if (files.length > MAX_FILES) throw new Error(`at most ${MAX_FILES} captures open at once; pick fewer files`);
+  return x;
+}
+
+/**
+ * Lists the messages: decodes headers only (no attribute values) and posts the columns, so the
+ * list is whole as soon as the files are read once. The other worker replays them (analyse).
+ */
+async function list(files: OpenFile[], gen: number): Promise<void> {
+  const started = performance.now();
+  const x = await begin(files, gen);
+  if (x === undefined) return;
   const names = files.map((f) => f.name);
   const total = files.reduce((n, f) => n + f.blob.size, 0);
   post({ type: "loading", gen, names, total });
 
-  const builder = new StateBuilder();
   let hasNetlink = false;
   let hasPeer = false;
   const note = (m: CaptureMessage) => {
@@ -246,32 +315,25 @@ async function open(files: OpenFile[], gen: number): Promise<void> {
   let times: Float64Array;
   let msgFile: Uint8Array | undefined;
   let msgLocal: Uint32Array | undefined;
-  /** Several files: each one's anomalies, from its own replay. */
-  let perFile: (readonly Anomaly[])[] | undefined;
 
   if (files.length === 1) {
     // One file: the list fills while it decodes.
     const f = files[0] as OpenFile;
-    let chunk: CaptureMessage[] = [];
+    const chunk = new ColumnWriter();
     const time = new Grow(new Float64Array(1024), (n) => new Float64Array(n));
     const flush = (bytes: number, messages: number) => {
-      const columns = columnsOf(
-        chunk,
-        0,
-        chunk.map((m) => m.time),
-      );
-      chunk = [];
+      const columns = chunk.take();
       post({ type: "progress", gen, bytes, total, messages, columns }, transfers(columns));
     };
     const { data, warnings: w } = await decodeFile(
       x,
       f,
       gen,
-      (m, bytes) => {
+      true,
+      (m) => {
         note(m);
-        builder.add(m, bytes);
         time.push(m.time);
-        chunk.push(m);
+        chunk.add(m, 0, m.time);
       },
       flush,
     );
@@ -282,7 +344,6 @@ async function open(files: OpenFile[], gen: number): Promise<void> {
   } else {
     // Several: each is decoded whole, then the timeline is merged by timestamp.
     const kept: { messages: CaptureMessage[]; first: Timestamp | undefined }[] = [];
-    perFile = [];
     let before = 0;
     for (const f of files) {
       const messages: CaptureMessage[] = [];
@@ -290,10 +351,9 @@ async function open(files: OpenFile[], gen: number): Promise<void> {
         x,
         f,
         gen,
-        (m, bytes) => {
+        true,
+        (m) => {
           note(m);
-          // Replayed after the merge, so each keeps a copy of its bytes.
-          m.bytes = bytes.slice();
           messages.push(m);
         },
         (bytes, n) => post({ type: "progress", gen, bytes: before + bytes, total, messages: n }),
@@ -302,7 +362,6 @@ async function open(files: OpenFile[], gen: number): Promise<void> {
       datas.push(data);
       warnings.push(...w);
       kept.push({ messages, first: data.stats.first });
-      perFile.push(buildTimeline(messages).anomalies);
     }
     const n = kept.reduce((k, f) => k + f.messages.length, 0);
     times = new Float64Array(n);
@@ -310,28 +369,93 @@ async function open(files: OpenFile[], gen: number): Promise<void> {
     msgLocal = new Uint32Array(n);
     for (const d of datas) d.toMerged = new Uint32Array(d.count);
     let g = 0;
-    let chunk: CaptureMessage[] = [];
+    const chunk = new ColumnWriter();
     const flush = () => {
-      const from = g - chunk.length;
-      const columns = columnsOf(chunk, (msgFile as Uint8Array).slice(from, g), (times as Float64Array).subarray(from, g));
-      chunk = [];
+      const columns = chunk.take();
       post({ type: "progress", gen, bytes: total, total, messages: g, columns }, transfers(columns));
     };
     for (const [f, m, time] of mergeByTime(kept)) {
-      builder.add({ ...m, index: g, time });
       times[g] = time;
       msgFile[g] = f;
       msgLocal[g] = m.index;
       ((datas[f] as FileData).toMerged as Uint32Array)[m.index] = g;
-      chunk.push(m);
+      chunk.add(m, f, time);
       g++;
       if (chunk.length === MERGED_CHUNK) flush();
     }
     flush();
   }
 
+  let origin: Timestamp | undefined;
+  for (const d of datas) {
+    const first = d.stats.first;
+    if (first && (origin === undefined || secondsBetween(first, origin) > 0)) origin = first;
+  }
+  let gotKinds: (kinds: Map<number, string[]>) => void = () => {};
+  const kinds = new Promise<Map<number, string[]>>((resolve) => {
+    gotKinds = resolve;
+  });
+  session = { gen, files: datas, times, kinds, gotKinds, ...(msgFile && msgLocal ? { msgFile, msgLocal } : {}) };
+  post({
+    type: "listed",
+    gen,
+    names,
+    stats: datas.map((d) => d.stats),
+    origin: origin ?? { sec: 0, nsec: 0 },
+    // The replay's end: the last message of the timeline.
+    duration: times.length > 0 ? (times[times.length - 1] as number) : 0,
+    hasNetlink,
+    hasPeer,
+    warnings,
+    ms: performance.now() - started,
+  });
+}
+
+/** Replays the messages: the state over time, the anomalies and which reply answers which request. */
+async function analyse(files: OpenFile[], gen: number): Promise<void> {
+  const started = performance.now();
+  const x = await begin(files, gen);
+  if (x === undefined) return;
+  await daemonCore();
+  const total = files.reduce((n, f) => n + f.blob.size, 0);
+  const progress = (bytes: number) => post({ type: "analysing", gen, fraction: bytes / Math.max(1, total) });
+  const builder = new StateBuilder();
+  /** Several files: each one's anomalies, from its own replay, and where its messages went in the merge. */
+  let perFile: { anomalies: readonly Anomaly[]; toMerged: Uint32Array }[] | undefined;
+
+  if (files.length === 1) {
+    await decodeFile(x, files[0] as OpenFile, gen, false, (m, bytes) => builder.add(m, bytes), progress);
+  } else {
+    const kept: { messages: CaptureMessage[]; first: Timestamp | undefined }[] = [];
+    perFile = [];
+    let before = 0;
+    for (const f of files) {
+      const messages: CaptureMessage[] = [];
+      const { data } = await decodeFile(
+        x,
+        f,
+        gen,
+        false,
+        (m, bytes) => {
+          // Replayed after the merge, so each keeps a copy of its bytes.
+          m.bytes = bytes.slice();
+          messages.push(m);
+        },
+        (bytes) => progress(before + bytes),
+      );
+      before += f.blob.size;
+      kept.push({ messages, first: data.stats.first });
+      perFile.push({ anomalies: buildTimeline(messages).anomalies, toMerged: new Uint32Array(data.count) });
+    }
+    let g = 0;
+    for (const [f, m, time] of mergeByTime(kept)) {
+      (perFile[f] as (typeof perFile)[number]).toMerged[m.index] = g;
+      builder.add({ ...m, index: g, time });
+      g++;
+    }
+  }
+
   const timeline = builder.finish();
-  const count = times.length;
   const anomalies = timeline.anomalyIndex();
   const anomalyIndex = new Int32Array(anomalies.size);
   const anomalySeverity = new Uint8Array(anomalies.size);
@@ -341,47 +465,39 @@ async function open(files: OpenFile[], gen: number): Promise<void> {
     anomalySeverity[k++] = a.severity === "error" ? 2 : a.severity === "warning" ? 1 : 0;
   }
   // The filter's `anomaly` field is what `iwpm decode -Y` sees: each file's own replay.
-  const kinds = new Map<number, string[]>();
-  const addKind = (g: number, kind: string) => {
-    const list = kinds.get(g);
-    if (list) list.push(kind);
-    else kinds.set(g, [kind]);
-  };
-  if (perFile === undefined) for (const a of timeline.anomalies) addKind(a.index, a.kind);
+  const kindIndex: number[] = [];
+  const kindNames: string[] = [];
+  if (perFile === undefined)
+    for (const a of timeline.anomalies) {
+      kindIndex.push(a.index);
+      kindNames.push(a.kind);
+    }
   else
-    perFile.forEach((anomalies, f) => {
-      const toMerged = (datas[f] as FileData).toMerged as Uint32Array;
-      for (const a of anomalies) addKind(toMerged[a.index] as number, a.kind);
-    });
-  const partner = new Int32Array(count).fill(-1);
+    for (const f of perFile)
+      for (const a of f.anomalies) {
+        kindIndex.push(f.toMerged[a.index] as number);
+        kindNames.push(a.kind);
+      }
+  const partner = new Int32Array(timeline.times.length).fill(-1);
   for (const r of timeline.requests) {
     if (r.answeredAt === undefined) continue;
     partner[r.sentAt] = r.answeredAt;
     partner[r.answeredAt] = r.sentAt;
   }
-  let origin: Timestamp | undefined;
-  for (const d of datas) {
-    const first = d.stats.first;
-    if (first && (origin === undefined || secondsBetween(first, origin) > 0)) origin = first;
-  }
-  session = { gen, files: datas, times, timeline, kinds, ...(msgFile && msgLocal ? { msgFile, msgLocal } : {}) };
+  analysis = { gen, timeline };
+  const kinds = Uint32Array.from(kindIndex);
   post(
     {
-      type: "done",
+      type: "analysed",
       gen,
-      names,
-      stats: datas.map((d) => d.stats),
-      origin: origin ?? { sec: 0, nsec: 0 },
-      duration: timeline.end,
       anomalyIndex,
       anomalySeverity,
       partner,
-      hasNetlink,
-      hasPeer,
-      warnings,
+      kindIndex: kinds,
+      kindNames,
       ms: performance.now() - started,
     },
-    [partner.buffer],
+    [partner.buffer, kinds.buffer],
   );
 }
 
@@ -448,6 +564,8 @@ async function timelineMessages(s: Session, indices: readonly number[], keepByte
 /** The timeline indices of the messages `filter` selects, in order; null when another run replaced this one. */
 async function runFilter(s: Session, filter: Filter, id: number): Promise<Uint32Array | null> {
   const x = await core();
+  const kinds = await s.kinds;
+  if (id !== filterRun || s !== session) return null;
   const hits = grow32();
   const total = s.files.reduce((n, f) => n + f.blob.size, 0);
   let before = 0;
@@ -458,14 +576,14 @@ async function runFilter(s: Session, filter: Filter, id: number): Promise<Uint32
         origin: f.origin,
         onMessage: (m) => {
           const g = f.toMerged ? (f.toMerged[m.index] as number) : m.index;
-          const kinds = s.kinds.get(g);
+          const its = kinds.get(g);
           const subject = {
             m,
             frame: m.record + 1,
             msg: m.proto === "netlink" ? m.part + 1 : 1,
             file: f.name,
             time: s.times[g] as number,
-            ...(kinds ? { anomalies: kinds } : {}),
+            ...(its ? { anomalies: its } : {}),
           };
           if (filter.test(subject)) hits.push(g);
         },
@@ -491,14 +609,15 @@ async function runFilter(s: Session, filter: Filter, id: number): Promise<Uint32
 }
 
 async function handle(msg: ToWorker): Promise<void> {
-  if (msg.type === "open") return open(msg.files, msg.gen);
-  if (msg.type === "openUrl") {
-    generation = msg.gen;
-    session = undefined;
-    const res = await fetch(msg.url);
-    if (!res.ok) throw new Error(`cannot load ${msg.url}: HTTP ${res.status}`);
-    const name = decodeURIComponent(msg.url.split("/").pop() ?? msg.url);
-    return open([{ blob: await res.blob(), name }], msg.gen);
+  if (msg.type === "open") return msg.role === "list" ? list(msg.files, msg.gen) : analyse(msg.files, msg.gen);
+  if (msg.type === "state") {
+    const a = analysis;
+    if (a === undefined || a.gen !== msg.gen) return;
+    const opts = { limit: msg.limit };
+    const tl = a.timeline;
+    const state = msg.index !== undefined ? tl.stateAtIndex(msg.index, opts) : tl.stateAt(msg.time ?? tl.end, opts);
+    post({ type: "state", gen: a.gen, id: msg.id, state });
+    return;
   }
   const s = session;
   if (s === undefined || s.gen !== msg.gen) return;
@@ -516,11 +635,15 @@ async function handle(msg: ToWorker): Promise<void> {
       post({ type: "detail", gen: s.gen, index: msg.index, label: m.label, fields: fields(m), bytes, ranges: byteRanges(m) });
       return;
     }
-    case "state": {
-      const opts = { limit: msg.limit };
-      const tl = s.timeline;
-      const state = msg.index !== undefined ? tl.stateAtIndex(msg.index, opts) : tl.stateAt(msg.time ?? tl.end, opts);
-      post({ type: "state", gen: s.gen, id: msg.id, state });
+    case "kinds": {
+      const kinds = new Map<number, string[]>();
+      msg.index.forEach((g, k) => {
+        const kind = msg.kinds[k] as string;
+        const list = kinds.get(g);
+        if (list) list.push(kind);
+        else kinds.set(g, [kind]);
+      });
+      s.gotKinds(kinds);
       return;
     }
     case "filter": {

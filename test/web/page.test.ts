@@ -57,6 +57,7 @@ describe.skipIf(skipReason !== undefined)("the replay page in Chromium", () => {
     const p = await page();
     await p.setInputFiles("#picker", scenarioFile);
     await p.waitForSelector('body[data-status="ready"]');
+    await p.waitForSelector('body[data-analysis="done"]');
     await expect.poll(() => p.locator("#summary").innerText()).toContain("25 messages (25 netlink, 0 peer) in 24 packets");
     // rows, with their summaries once the worker sent them
     await expect
@@ -128,6 +129,7 @@ describe.skipIf(skipReason !== undefined)("the replay page in Chromium", () => {
     const p = await page();
     await p.setInputFiles("#picker", demoFile);
     await p.waitForSelector('body[data-status="ready"]');
+    await p.waitForSelector('body[data-analysis="done"]');
     await expect.poll(() => p.locator("#summary").innerText()).toMatch(/^18 messages \(18 netlink, 0 peer\)/);
     await expect.poll(() => rowText(p, 0)).toMatch(/daemon→client\s+HELLO/);
     await expect.poll(() => rowText(p, 5)).toMatch(/client→daemon\s+ADD_MAPPING request[\s\S]*127\.0\.0\.1:5000 flags 0/);
@@ -165,6 +167,7 @@ describe.skipIf(skipReason !== undefined)("the replay page in Chromium", () => {
 
     const q = await page(web.url);
     await q.waitForSelector('body[data-status="ready"]');
+    await q.waitForSelector('body[data-analysis="done"]');
     expect(await q.locator("#file").innerText()).toBe("scenario.pcap");
     await expect.poll(() => q.locator("#moment").innerText()).toBe("At 12.090000 s, after message #24");
     await q.close();
@@ -208,10 +211,15 @@ describe.skipIf(skipReason !== undefined)("the replay page in Chromium", () => {
     await p.waitForSelector('body[data-status="ready"]', { timeout: 150_000 });
     const loadMs = Date.now() - started;
     expect(await p.locator("#summary").innerText()).toContain("1,000,000 messages");
+    // ready: every message listed, and the rows in view read from the worker
+    expect(await p.locator("#count").innerText()).toBe("1,000,000 messages");
+    await p.waitForSelector('#rows[data-pending="0"]');
+    await p.waitForSelector('body[data-analysis="done"]', { timeout: 150_000 });
+    const analysedMs = Date.now() - started;
     const gap = await p.evaluate(() => (window as unknown as { __gap: number }).__gap);
     const workerMs = Number(/Decoded in ([\d.]+) s/.exec(await p.locator("#status").innerText())?.[1]) * 1000;
     console.log(
-      `[web/page] 1M messages: ready ${loadMs} ms after the file was picked (worker ${workerMs.toFixed(0)} ms), ` +
+      `[web/page] 1M messages: ready ${loadMs} ms after the file was picked (worker ${workerMs.toFixed(0)} ms), analysed ${analysedMs} ms, ` +
         `longest main-thread gap ${gap.toFixed(0)} ms, an evaluate during decoding answered in ${answerMs} ms`,
     );
     // only the rows in view are in the DOM

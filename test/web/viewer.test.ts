@@ -81,9 +81,11 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function page(size?: { width: number; height: number }): Promise<Page> {
+  /** A new page; `cpus` is the logical CPU count it sees (whether the replay runs beside the listing). */
+  async function page(size?: { width: number; height: number }, cpus?: number): Promise<Page> {
     const p = await context.newPage();
     if (size) await p.setViewportSize(size);
+    if (cpus !== undefined) await p.addInitScript((n) => Object.defineProperty(navigator, "hardwareConcurrency", { get: () => n }), cpus);
     p.on("console", (m) => {
       if (m.type() === "error") consoleErrors.push(m.text());
     });
@@ -96,6 +98,8 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
     await p.setInputFiles("#picker", files);
     await p.waitForSelector('body[data-status="ready"]');
     await expect.poll(() => p.locator("#count").textContent()).toBe(`${messages} messages`);
+    // the replay beside the list: anomalies, reply links and the state
+    await p.waitForSelector('body[data-analysis="done"]');
     // every row in view has its text from the worker
     await p.waitForSelector('#rows[data-pending="0"]');
   }
@@ -155,6 +159,38 @@ describe.skipIf(skipReason !== undefined)("the capture viewer in Chromium, again
     expect(consoleErrors).toEqual([]);
     await p.close();
   });
+
+  it.each([
+    ["after the listing", 2],
+    ["beside the listing", 8],
+  ])(
+    "is ready once every message is listed; with the replay %s, a filter on anomalies asked for before it ends waits for it",
+    async (_, cpus) => {
+      const p = await page(undefined, cpus);
+      await p.setInputFiles("#picker", bigFile);
+      await p.waitForSelector('body[data-status="ready"]');
+      // ready: the whole list, and the rows in view read, whether the replay beside it has ended or not
+      expect(await p.locator("#count").textContent()).toBe(`${BIG.toLocaleString("en")} messages`);
+      await p.waitForSelector('#rows[data-pending="0"]');
+      expect(await p.locator("#status").textContent()).toMatch(/^Decoded in [\d.]+ s · (analysing…|analysed in [\d.]+ s)/);
+      // a request selected now: its details link its reply once the replay knows it
+      await p.locator('.row[data-index="2"]').click();
+      await expect.poll(() => p.locator("#detail h3").textContent()).toBe("#2 ADD_MAPPING request");
+      const want = messageLines(decode("-Y", "anomaly", bigFile)).map((l) => l.frame);
+      expect(want.length).toBeGreaterThan(0);
+      await p.fill("#filter", "anomaly");
+      await p.press("#filter", "Enter");
+      await p.waitForSelector('body[data-filter="applied"]', { timeout: 60_000 });
+      expect(await p.locator("#filter-status").textContent()).toBe(`${want.length} of ${BIG.toLocaleString("en")} match`);
+      await expect.poll(() => cells(p, "frame")).toEqual(want);
+      await p.waitForSelector('body[data-analysis="done"]');
+      expect(await p.locator("#status").textContent()).toMatch(/^Decoded in [\d.]+ s · analysed in [\d.]+ s$/);
+      await expect.poll(() => p.locator("#follow").textContent()).toMatch(/^answered by message #3, /);
+      expect(await p.locator("#summary").textContent()).toMatch(/ · \d+ anomalies$/);
+      expect(consoleErrors).toEqual([]);
+      await p.close();
+    },
+  );
 
   it("the filter keeps exactly the frames `iwpm decode -Y` prints, and says what is wrong with a bad one", async () => {
     const p = await page();
