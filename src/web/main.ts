@@ -213,6 +213,8 @@ lister.onmessage = analyst.onmessage = (ev: MessageEvent<FromWorker>) => {
       gotAnalysis(msg);
       break;
     case "error":
+      // A failed replay ends the analysis too, so nothing waits for it.
+      if (ev.target === analyst) document.body.dataset.analysis = "failed";
       setStatus("error", msg.message);
       break;
     case "rows":
