@@ -55,7 +55,7 @@ import {
   ulibNamePtr,
 } from "../iwpm/messages";
 import { attrU16, attrU32, DIR_TO_CLIENT, parseMessage, schemaMaxId } from "../iwpm/schema";
-import { ADDR_SIZE, addrFromSockaddr, sockaddrFamilyOk, sockaddrMatches } from "../iwpm/sockaddr";
+import { sockaddrFamilyOk, sockaddrMatches } from "../iwpm/sockaddr";
 import {
   E_BAD_CONTROL,
   E_BAD_FAMILY,
@@ -151,11 +151,8 @@ import { bump, drop, STAT_RX_DATAGRAMS, STAT_RX_MESSAGES, STAT_TX_MESSAGES } fro
 // and counted under its reason; nothing here can leave a table half-changed,
 // because every check runs before the first write.
 
-// A reply's sockaddrs reach the events as they are; they are checked where they lie, and only the
-// remote info table's keys are made compact.
-const KEY_MAPPED_LOCAL: usize = memory.data(<i32>ADDR_SIZE, 8);
-const KEY_MAPPED_REMOTE: usize = memory.data(<i32>ADDR_SIZE, 8);
-const KEY_REMOTE: usize = memory.data(<i32>ADDR_SIZE, 8);
+// A reply's sockaddrs reach the events as they are and are checked where they lie; only the
+// remote info table makes its keys compact, in its record.
 
 // The MAPINFO_NUM each client sent last, so its ack can be matched.
 const MAPINFO_NUM_SEQ: usize = memory.data(<i32>MAX_NL_CLIENTS * 4, 4);
@@ -360,10 +357,7 @@ function onRemoteInfo(msg: usize, client: u32): void {
   ) {
     return drop(E_BAD_FAMILY);
   }
-  addrFromSockaddr(KEY_MAPPED_LOCAL, mappedLocal);
-  addrFromSockaddr(KEY_MAPPED_REMOTE, mappedRemote);
-  addrFromSockaddr(KEY_REMOTE, remote);
-  if (!remoteInfoInsert(KEY_MAPPED_LOCAL, KEY_MAPPED_REMOTE, KEY_REMOTE, client)) return drop(E_REMOTE_INFO_FULL);
+  if (!remoteInfoInsert(mappedLocal, mappedRemote, remote, client)) return drop(E_REMOTE_INFO_FULL);
   setEchoSeq(msgSeq(msg));
   const e = pushEvent(EV_REMOTE_INFO, client, OK, msgSeq(msg));
   setEventAddr(e, 0, local);

@@ -99,6 +99,17 @@ const SIN6_ADDR = 8;
 const SIN6_SCOPE_ID = 24;
 
 /**
+ * Stores a big-endian word byte by byte: a small typed array lives in the JS heap until its
+ * `.buffer` is asked for, which moves it out at a cost far above formatting it.
+ */
+function putWord(bytes: Uint8Array, at: number, word: number): void {
+  bytes[at] = word >>> 24;
+  bytes[at + 1] = (word >>> 16) & 0xff;
+  bytes[at + 2] = (word >>> 8) & 0xff;
+  bytes[at + 3] = word & 0xff;
+}
+
+/**
  * An event slot's address, kept as numbers (the queue's memory is reused once drained) until it is
  * read; then its SockAddr, made once, with the same fields readSockaddr gives.
  */
@@ -142,16 +153,15 @@ class SlotAddr {
   private make(): SockAddr | null {
     if (this.family === AF_INET) {
       const bytes = new Uint8Array(4);
-      new DataView(bytes.buffer).setUint32(0, this.w0, false);
+      putWord(bytes, 0, this.w0);
       return { family: "ipv4", address: formatIPv4(bytes), port: this.port };
     }
     if (this.family !== AF_INET6) return null;
     const bytes = new Uint8Array(16);
-    const v = new DataView(bytes.buffer);
-    v.setUint32(0, this.w0, false);
-    v.setUint32(4, this.w1, false);
-    v.setUint32(8, this.w2, false);
-    v.setUint32(12, this.w3, false);
+    putWord(bytes, 0, this.w0);
+    putWord(bytes, 4, this.w1);
+    putWord(bytes, 8, this.w2);
+    putWord(bytes, 12, this.w3);
     const addr: SockAddr = { family: "ipv6", address: formatIPv6(bytes), port: this.port };
     if (this.flowinfo !== 0) addr.flowinfo = this.flowinfo;
     if (this.scopeId !== 0) addr.scopeId = this.scopeId;
