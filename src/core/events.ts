@@ -34,7 +34,7 @@ import {
   readMapinfoSent,
   readMappingError,
 } from "../gen/events.js";
-import { formatIPv4, formatIPv6 } from "./ip.js";
+import { formatIPv4Number, formatIPv6 } from "./ip.js";
 import { AF_INET, AF_INET6, type SockAddr } from "./sockaddr.js";
 
 // Event records the core appends for its host: each kind's fields are declared in
@@ -151,11 +151,7 @@ class SlotAddr {
   }
 
   private make(): SockAddr | null {
-    if (this.family === AF_INET) {
-      const bytes = new Uint8Array(4);
-      putWord(bytes, 0, this.w0);
-      return { family: "ipv4", address: formatIPv4(bytes), port: this.port };
-    }
+    if (this.family === AF_INET) return { family: "ipv4", address: formatIPv4Number(this.w0), port: this.port };
     if (this.family !== AF_INET6) return null;
     const bytes = new Uint8Array(16);
     putWord(bytes, 0, this.w0);

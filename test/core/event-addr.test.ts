@@ -10,10 +10,11 @@ import { FakeDaemon, v4, v6 } from "../support/fake-daemon.js";
 
 vi.mock("../../src/core/ip.js", async (original) => {
   const m = await original<typeof import("../../src/core/ip.js")>();
-  return { ...m, formatIPv4: vi.fn(m.formatIPv4), formatIPv6: vi.fn(m.formatIPv6) };
+  return { ...m, formatIPv4: vi.fn(m.formatIPv4), formatIPv4Number: vi.fn(m.formatIPv4Number), formatIPv6: vi.fn(m.formatIPv6) };
 });
 
-const formatted = () => vi.mocked(ip.formatIPv4).mock.calls.length + vi.mocked(ip.formatIPv6).mock.calls.length;
+const FORMATTERS = [ip.formatIPv4, ip.formatIPv4Number, ip.formatIPv6] as const;
+const formatted = () => FORMATTERS.reduce((n, f) => n + vi.mocked(f).mock.calls.length, 0);
 
 async function registered() {
   const t = await loadTestCore();
@@ -25,8 +26,7 @@ async function registered() {
   t.core.feed(daemon.regPidReply(seq, "siw0", { version: 4 }), daemon.port);
   t.core.drainEvents();
   t.socket.take();
-  vi.mocked(ip.formatIPv4).mockClear();
-  vi.mocked(ip.formatIPv6).mockClear();
+  for (const f of FORMATTERS) vi.mocked(f).mockClear();
   return { ...t, daemon };
 }
 
@@ -40,7 +40,7 @@ describe("event addresses", () => {
     t.core.feed(t.daemon.addReply(seq, local, mapped), t.daemon.port);
     const slot = t.core.exports.eventsPtr() + EVENT_SLOT_BASE;
     const fromSlot = readSockaddr(t.core.view(), slot);
-    vi.mocked(ip.formatIPv6).mockClear();
+    for (const f of FORMATTERS) vi.mocked(f).mockClear();
 
     const [done] = t.core.drainEvents();
     expect(formatted()).toBe(0);
@@ -58,8 +58,8 @@ describe("event addresses", () => {
   it("of REMOTE_INFO are formatted one by one, as each is read", async () => {
     const t = await registered();
     const info = {
-      local: v4("10.0.0.2", 7000),
-      remote: v4("10.0.0.1", 6000),
+      local: v4("255.254.128.1", 7000),
+      remote: v4("0.0.0.0", 6000),
       mappedLocal: v4("10.0.0.2", 47000),
       mappedRemote: v4("10.0.0.1", 46000),
     };
