@@ -1,7 +1,7 @@
 import { strnlen } from "../netlink/attr";
 import { IWPM_GROUP_MASK, IWPM_UABI_VERSION_MIN, MAX_NL_CLIENTS, OP_ADD_MAPPING, OP_QUERY_MAPPING, OP_REG_PID } from "../iwpm/constants";
 import { buildAddMapping, buildQueryMapping, buildRegPid, buildRemoveMapping } from "../iwpm/messages";
-import { ADDR_SIZE, addrFromSockaddr, addrToSockaddr } from "../iwpm/sockaddr";
+import { ADDR_SIZE, addrFromSockaddr, addrToSockaddr, sockaddrFamilyOk } from "../iwpm/sockaddr";
 import {
   E_CLIENT_EXITED,
   E_DAEMON_GONE,
@@ -231,14 +231,18 @@ function mappingGate(client: u32, flags: u32): i32 {
   return OK;
 }
 
+// The arguments' sockaddrs go into the datagram as they are; the request keeps only the compact
+// keys its reply's echoed addresses are checked against.
+
 export function addMapping(client: u32, flags: u32): i32 {
-  if (!addrFromSockaddr(C_LOCAL, argAddr(0))) return -E_INVALID_ARG;
+  const local = argAddr(0);
+  if (!sockaddrFamilyOk(local)) return -E_INVALID_ARG;
   const gate = mappingGate(client, flags);
   if (gate != OK) return -gate;
   const seq = takeSeq();
-  const len = buildAddMapping(txBuf(), client, seq, ownPort, echoSeq, C_LOCAL, flags, abiVersion > IWPM_UABI_VERSION_MIN);
+  const len = buildAddMapping(txBuf(), client, seq, ownPort, echoSeq, local, flags, abiVersion > IWPM_UABI_VERSION_MIN);
   const i = newRequest(seq, OP_ADD_MAPPING, client);
-  memory.copy(requestPtr(i) + R_LOCAL, C_LOCAL, ADDR_SIZE);
+  addrFromSockaddr(requestPtr(i) + R_LOCAL, local);
   const status = sendTx(len, daemonPort, 0);
   if (status != OK) {
     requestSettle(i, OUTCOME_UNKNOWN);
@@ -250,15 +254,17 @@ export function addMapping(client: u32, flags: u32): i32 {
 }
 
 export function addAndQueryMapping(client: u32, flags: u32): i32 {
-  if (!addrFromSockaddr(C_LOCAL, argAddr(0)) || !addrFromSockaddr(C_REMOTE, argAddr(1))) return -E_INVALID_ARG;
+  const local = argAddr(0);
+  const remote = argAddr(1);
+  if (!sockaddrFamilyOk(local) || !sockaddrFamilyOk(remote)) return -E_INVALID_ARG;
   const gate = mappingGate(client, flags);
   if (gate != OK) return -gate;
   const seq = takeSeq();
-  const len = buildQueryMapping(txBuf(), client, seq, ownPort, echoSeq, C_LOCAL, C_REMOTE, flags, abiVersion > IWPM_UABI_VERSION_MIN);
+  const len = buildQueryMapping(txBuf(), client, seq, ownPort, echoSeq, local, remote, flags, abiVersion > IWPM_UABI_VERSION_MIN);
   const i = newRequest(seq, OP_QUERY_MAPPING, client);
   const r = requestPtr(i);
-  memory.copy(r + R_LOCAL, C_LOCAL, ADDR_SIZE);
-  memory.copy(r + R_REMOTE, C_REMOTE, ADDR_SIZE);
+  addrFromSockaddr(r + R_LOCAL, local);
+  addrFromSockaddr(r + R_REMOTE, remote);
   // Unlike add and remove, a failed query send leaves the daemon pid as it is (reference §4.2).
   const status = sendTx(len, daemonPort, 0);
   if (status != OK) {
@@ -271,11 +277,12 @@ export function addAndQueryMapping(client: u32, flags: u32): i32 {
 
 /** Fire and forget: no reply exists. Without a daemon there is nothing to release. */
 export function removeMapping(client: u32): i32 {
-  if (!addrFromSockaddr(C_LOCAL, argAddr(0))) return -E_INVALID_ARG;
+  const local = argAddr(0);
+  if (!sockaddrFamilyOk(local)) return -E_INVALID_ARG;
   if (!clientValid(client)) return -E_NOT_INITIALIZED;
   if (!daemonKnown()) return OK;
   if (registration(client) == REG_UNDEF) return -E_NOT_REGISTERED;
-  const len = buildRemoveMapping(txBuf(), client, takeSeq(), ownPort, echoSeq, C_LOCAL);
+  const len = buildRemoveMapping(txBuf(), client, takeSeq(), ownPort, echoSeq, local);
   const status = sendTx(len, daemonPort, 0);
   if (status != OK) {
     setPidState(PID_UNDEFINED);

@@ -19,6 +19,7 @@ export {
   eventsClear,
   pushEvent,
   setEventAddr,
+  setEventKeyAddr,
   setEventOp,
   setEventPort,
   setEventStatus,

@@ -55,7 +55,7 @@ import {
   ulibNamePtr,
 } from "../iwpm/messages";
 import { attrU16, attrU32, DIR_TO_CLIENT, parseMessage, schemaMaxId } from "../iwpm/schema";
-import { ADDR_SIZE, addrEqual, addrFromSockaddr } from "../iwpm/sockaddr";
+import { sockaddrFamilyOk, sockaddrMatches } from "../iwpm/sockaddr";
 import {
   E_BAD_CONTROL,
   E_BAD_FAMILY,
@@ -111,6 +111,7 @@ import {
   EVENT_SIZE,
   pushEvent,
   setEventAddr,
+  setEventKeyAddr,
   setEventOp,
   setEventPort,
   setEventStatus,
@@ -150,10 +151,8 @@ import { bump, drop, STAT_RX_DATAGRAMS, STAT_RX_MESSAGES, STAT_TX_MESSAGES } fro
 // and counted under its reason; nothing here can leave a table half-changed,
 // because every check runs before the first write.
 
-const C_A: usize = memory.data(<i32>ADDR_SIZE, 8);
-const C_B: usize = memory.data(<i32>ADDR_SIZE, 8);
-const C_C: usize = memory.data(<i32>ADDR_SIZE, 8);
-const C_D: usize = memory.data(<i32>ADDR_SIZE, 8);
+// A reply's sockaddrs reach the events as they are and are checked where they lie; only the
+// remote info table makes its keys compact, in its record.
 
 // The MAPINFO_NUM each client sent last, so its ack can be matched.
 const MAPINFO_NUM_SEQ: usize = memory.data(<i32>MAX_NL_CLIENTS * 4, 4);
@@ -303,17 +302,15 @@ function onAddMappingReply(msg: usize): void {
   const i = matchRequest(attrU32(IWPM_NLA_RMANAGE_MAPPING_SEQ), OP_ADD_MAPPING);
   if (i == NIL) return;
   let status = OK;
-  // The daemon echoes the local address; it must be ours, and mapping keeps the family.
-  if (
-    !addrFromSockaddr(C_A, attrPtr(IWPM_NLA_RMANAGE_ADDR)) ||
-    !addrFromSockaddr(C_B, attrPtr(IWPM_NLA_RMANAGE_MAPPED_LOC_ADDR)) ||
-    !addrEqual(C_A, requestPtr(i) + R_LOCAL) ||
-    load<u16>(C_A) != load<u16>(C_B)
-  ) {
+  // The daemon echoes the local address; it must be ours (so of a known family), and mapping
+  // keeps the family.
+  const local = attrPtr(IWPM_NLA_RMANAGE_ADDR);
+  const mapped = attrPtr(IWPM_NLA_RMANAGE_MAPPED_LOC_ADDR);
+  if (!sockaddrMatches(local, requestPtr(i) + R_LOCAL) || load<u16>(local) != load<u16>(mapped)) {
     status = IWPM_USER_LIB_INFO_ERR;
   }
   const e = complete(i, status);
-  if (status == OK) setEventAddr(e, 0, C_B);
+  if (status == OK) setEventAddr(e, 0, mapped);
   requestSettle(i, OUTCOME_SETTLED);
 }
 
@@ -322,49 +319,51 @@ function onQueryMappingReply(msg: usize): void {
   const i = matchRequest(attrU32(IWPM_NLA_RQUERY_MAPPING_SEQ), OP_QUERY_MAPPING);
   if (i == NIL) return;
   let status = OK;
+  const mappedLocal = attrPtr(IWPM_NLA_RQUERY_MAPPED_LOC_ADDR);
+  const mappedRemote = attrPtr(IWPM_NLA_RQUERY_MAPPED_REM_ADDR);
   if (<i32>attrU16(IWPM_NLA_RQUERY_MAPPING_ERR) == IWPM_REMOTE_QUERY_REJECT) {
     status = IWPM_REMOTE_QUERY_REJECT;
   } else {
     const r = requestPtr(i);
+    const local = attrPtr(IWPM_NLA_RQUERY_LOCAL_ADDR);
+    const remote = attrPtr(IWPM_NLA_RQUERY_REMOTE_ADDR);
     if (
-      !addrFromSockaddr(C_A, attrPtr(IWPM_NLA_RQUERY_LOCAL_ADDR)) ||
-      !addrFromSockaddr(C_B, attrPtr(IWPM_NLA_RQUERY_REMOTE_ADDR)) ||
-      !addrFromSockaddr(C_C, attrPtr(IWPM_NLA_RQUERY_MAPPED_LOC_ADDR)) ||
-      !addrFromSockaddr(C_D, attrPtr(IWPM_NLA_RQUERY_MAPPED_REM_ADDR)) ||
-      !addrEqual(C_A, r + R_LOCAL) ||
-      !addrEqual(C_B, r + R_REMOTE) ||
-      load<u16>(C_A) != load<u16>(C_C) ||
-      load<u16>(C_B) != load<u16>(C_D)
+      !sockaddrMatches(local, r + R_LOCAL) ||
+      !sockaddrMatches(remote, r + R_REMOTE) ||
+      load<u16>(local) != load<u16>(mappedLocal) ||
+      load<u16>(remote) != load<u16>(mappedRemote)
     ) {
       status = IWPM_USER_LIB_INFO_ERR;
     }
   }
   const e = complete(i, status);
   if (status == OK) {
-    setEventAddr(e, 0, C_C);
-    setEventAddr(e, 1, C_D);
+    setEventAddr(e, 0, mappedLocal);
+    setEventAddr(e, 1, mappedRemote);
   }
   requestSettle(i, OUTCOME_SETTLED);
 }
 
 function onRemoteInfo(msg: usize, client: u32): void {
+  const local = attrPtr(IWPM_NLA_RQUERY_LOCAL_ADDR);
+  const remote = attrPtr(IWPM_NLA_RQUERY_REMOTE_ADDR);
+  const mappedLocal = attrPtr(IWPM_NLA_RQUERY_MAPPED_LOC_ADDR);
+  const mappedRemote = attrPtr(IWPM_NLA_RQUERY_MAPPED_REM_ADDR);
   if (
-    !addrFromSockaddr(C_A, attrPtr(IWPM_NLA_RQUERY_LOCAL_ADDR)) ||
-    !addrFromSockaddr(C_B, attrPtr(IWPM_NLA_RQUERY_REMOTE_ADDR)) ||
-    !addrFromSockaddr(C_C, attrPtr(IWPM_NLA_RQUERY_MAPPED_LOC_ADDR)) ||
-    !addrFromSockaddr(C_D, attrPtr(IWPM_NLA_RQUERY_MAPPED_REM_ADDR)) ||
-    load<u16>(C_A) != load<u16>(C_C) ||
-    load<u16>(C_B) != load<u16>(C_D)
+    !sockaddrFamilyOk(local) ||
+    !sockaddrFamilyOk(remote) ||
+    load<u16>(local) != load<u16>(mappedLocal) ||
+    load<u16>(remote) != load<u16>(mappedRemote)
   ) {
     return drop(E_BAD_FAMILY);
   }
-  if (!remoteInfoInsert(C_C, C_D, C_B, client)) return drop(E_REMOTE_INFO_FULL);
+  if (!remoteInfoInsert(mappedLocal, mappedRemote, remote, client)) return drop(E_REMOTE_INFO_FULL);
   setEchoSeq(msgSeq(msg));
   const e = pushEvent(EV_REMOTE_INFO, client, OK, msgSeq(msg));
-  setEventAddr(e, 0, C_A);
-  setEventAddr(e, 1, C_B);
-  setEventAddr(e, 2, C_C);
-  setEventAddr(e, 3, C_D);
+  setEventAddr(e, 0, local);
+  setEventAddr(e, 1, remote);
+  setEventAddr(e, 2, mappedLocal);
+  setEventAddr(e, 3, mappedRemote);
 }
 
 function onMappingError(msg: usize, client: u32): void {
@@ -549,8 +548,8 @@ function onMapinfoRefused(msg: usize, client: u32, k: u32, code: i32): void {
   const datagram = load<u32>(refused + LOG_DATAGRAM);
   store<u32>(refused + LOG_SEQ, 0);
   const e = pushEvent(EV_MAPINFO_REFUSED, client, code, msgSeq(msg));
-  setEventAddr(e, 0, mapinfoLocal(record));
-  setEventAddr(e, 1, mapinfoMapped(record));
+  setEventKeyAddr(e, 0, mapinfoLocal(record));
+  setEventKeyAddr(e, 1, mapinfoMapped(record));
   setEventPort(e, msgPid(msg));
   // Unread: the entries after it that travelled in the same datagram. The log grows while they are
   // resent, so the end of the datagram is found first.

@@ -1,5 +1,5 @@
 import { NLA_HDRLEN, NLMSG_HDRLEN } from "../netlink/align";
-import { putFixedString, putReserved, putU16, putU32 } from "../netlink/attr";
+import { putBytes, putFixedString, putReserved, putU16, putU32 } from "../netlink/attr";
 import { msgPid, msgSeq, putHeader } from "../netlink/message";
 import {
   IWPM_NLA_HELLO_ABI_VERSION,
@@ -41,8 +41,9 @@ import {
 import { addrToSockaddr, SOCKADDR_SIZE } from "./sockaddr";
 
 // Builders for what a client sends (reference §2.2), straight into a buffer
-// the caller owns. Each returns the message length. Addresses come in compact
-// form and go out as zero-filled sockaddr_storage, as the kernel sends them.
+// the caller owns. Each returns the message length. A caller's address is a
+// sockaddr_storage copied whole, as the kernel's nla_put copies it; only the
+// mapinfo records, which a table keeps in compact form, are expanded.
 
 /** The library name as a NUL-padded char[32], built once. */
 const ULIB: usize = memory.data(<i32>ULIBNAME_SIZE);
@@ -54,7 +55,14 @@ export function ulibNamePtr(): usize {
 
 // @ts-ignore: decorator
 @inline
-function putAddr(p: usize, id: u32, compact: usize): usize {
+function putAddr(p: usize, id: u32, sa: usize): usize {
+  return putBytes(p, id, sa, SOCKADDR_SIZE);
+}
+
+/** A table's compact address as the zero-filled sockaddr_storage the kernel would hold. */
+// @ts-ignore: decorator
+@inline
+function putKeyAddr(p: usize, id: u32, compact: usize): usize {
   addrToSockaddr(p + NLA_HDRLEN, compact);
   return putReserved(p, id, SOCKADDR_SIZE);
 }
@@ -107,10 +115,10 @@ export function buildRemoveMapping(dst: usize, client: u32, seq: u32, pid: u32, 
   return len;
 }
 
-/** One MAPINFO record of a resend batch: NLM_F_MULTI, seq 0. */
+/** One MAPINFO record of a resend batch, from the mapinfo table's compact addresses: NLM_F_MULTI, seq 0. */
 export function buildMapinfoRecord(dst: usize, client: u32, pid: u32, local: usize, mapped: usize, flags: u32, withFlags: bool): u32 {
-  let p = putAddr(dst + NLMSG_HDRLEN, IWPM_NLA_MAPINFO_LOCAL_ADDR, local);
-  p = putAddr(p, IWPM_NLA_MAPINFO_MAPPED_ADDR, mapped);
+  let p = putKeyAddr(dst + NLMSG_HDRLEN, IWPM_NLA_MAPINFO_LOCAL_ADDR, local);
+  p = putKeyAddr(p, IWPM_NLA_MAPINFO_MAPPED_ADDR, mapped);
   if (withFlags) p = putU32(p, IWPM_NLA_MAPINFO_FLAGS, flags);
   const len = <u32>(p - dst);
   putHeader(dst, len, rdmaType(client, OP_MAPINFO), NLM_F_MULTI, 0, pid);

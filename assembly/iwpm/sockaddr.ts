@@ -1,7 +1,9 @@
 // struct sockaddr_storage (128 bytes, reference §3) and the compact form the
-// tables keep (28 bytes). Both compare as the kernel compares them: family,
-// address bytes and port; flowinfo, scope id and trailing bytes are kept for
-// faithful re-encoding but never compared.
+// tables keep (28 bytes). A sockaddr that passes through (argument slot to
+// datagram, datagram to event) is copied as it is, all 128 bytes, as the
+// kernel's nla_put does; the compact form exists only as a table key. Both
+// compare as the kernel compares them: family, address bytes and port;
+// flowinfo, scope id and trailing bytes are carried but never compared.
 
 export const SOCKADDR_SIZE: u32 = 128;
 export const AF_INET: u16 = 2;
@@ -68,6 +70,25 @@ export function addrEqual(a: usize, b: usize): bool {
     load<u64>(a, C_ADDR) == load<u64>(b, C_ADDR) &&
     load<u64>(a, C_ADDR + 8) == load<u64>(b, C_ADDR + 8)
   );
+}
+
+/** True for the two families the protocol carries. */
+// @ts-ignore: decorator
+@inline
+export function sockaddrFamilyOk(sa: usize): bool {
+  const family = load<u16>(sa);
+  return family == AF_INET || family == AF_INET6;
+}
+
+/** iwpm_compare_sockaddr between a sockaddr_storage and a compact key, with nothing converted. */
+export function sockaddrMatches(sa: usize, key: usize): bool {
+  const family = load<u16>(sa);
+  if (family != load<u16>(key, C_FAMILY) || load<u16>(sa, SIN_PORT) != load<u16>(key, C_PORT)) return false;
+  if (family == AF_INET) return load<u32>(sa, SIN_ADDR) == load<u32>(key, C_ADDR);
+  if (family == AF_INET6) {
+    return load<u64>(sa, SIN6_ADDR) == load<u64>(key, C_ADDR) && load<u64>(sa, SIN6_ADDR + 8) == load<u64>(key, C_ADDR + 8);
+  }
+  return false;
 }
 
 /** Same comparison straight on two sockaddr_storage buffers (used to check echoed addresses). */

@@ -12,7 +12,7 @@ import {
   EVENT_WORD_OP,
   EVENT_WORD_PORT,
 } from "../gen/events";
-import { addrToSockaddr } from "../iwpm/sockaddr";
+import { addrToSockaddr, SOCKADDR_SIZE } from "../iwpm/sockaddr";
 
 // What a core tells its host, as fixed-size records in a growable array that the host drains after
 // each call. Only the host's drain frees space, so nothing accepted is dropped here; a core stops
@@ -78,9 +78,15 @@ export function setEventValues(e: usize, a: u32, b: u32, c: u32): void {
 export function setEventPort(e: usize, port: u32): void {
   store<u32>(e + EVENT_WORD_PORT, port);
 }
-/** Writes a compact address into slot `n` as a sockaddr_storage. */
+/** Copies a message's sockaddr_storage into slot `n` as it is, all of it. */
 // @ts-ignore: decorator
 @inline
-export function setEventAddr(e: usize, n: u32, compact: usize): void {
+export function setEventAddr(e: usize, n: u32, sa: usize): void {
+  memory.copy(e + EVENT_SLOT_BASE + <usize>n * EVENT_SLOT_SIZE, sa, SOCKADDR_SIZE);
+}
+/** Writes a table's compact address into slot `n` as the zero-filled sockaddr_storage the kernel would hold. */
+// @ts-ignore: decorator
+@inline
+export function setEventKeyAddr(e: usize, n: u32, compact: usize): void {
   addrToSockaddr(e + EVENT_SLOT_BASE + <usize>n * EVENT_SLOT_SIZE, compact);
 }

@@ -1,4 +1,4 @@
-import { ADDR_SIZE, addrEqual, addrHash } from "../iwpm/sockaddr";
+import { ADDR_SIZE, addrEqual, addrFromSockaddr, addrHash } from "../iwpm/sockaddr";
 import { HashIndex } from "./hash-index";
 import { NIL, Slab, SLAB_MAX_RECORDS } from "./slab";
 
@@ -31,16 +31,19 @@ function keyHash(mappedLocal: usize, mappedRemote: usize): u32 {
   return addrHash(mappedRemote, addrHash(mappedLocal, SEED));
 }
 
-/** Adds an entry; false when the table is at its limit. */
+/**
+ * Adds an entry from a REMOTE_INFO's sockaddrs (of families the caller checked), made compact
+ * straight into the record; false when the table is at its limit.
+ */
 export function remoteInfoInsert(mappedLocal: usize, mappedRemote: usize, remote: usize, client: u32): bool {
   if (slab.live >= limit) return false;
   const i = slab.alloc();
   const r = slab.ptr(i);
-  memory.copy(r + R_MAPPED_LOCAL, mappedLocal, ADDR_SIZE);
-  memory.copy(r + R_MAPPED_REMOTE, mappedRemote, ADDR_SIZE);
-  memory.copy(r + R_REMOTE, remote, ADDR_SIZE);
+  addrFromSockaddr(r + R_MAPPED_LOCAL, mappedLocal);
+  addrFromSockaddr(r + R_MAPPED_REMOTE, mappedRemote);
+  addrFromSockaddr(r + R_REMOTE, remote);
   store<u8>(r + R_CLIENT, <u8>client);
-  index.insert(i, keyHash(mappedLocal, mappedRemote));
+  index.insert(i, keyHash(r + R_MAPPED_LOCAL, r + R_MAPPED_REMOTE));
   return true;
 }
 

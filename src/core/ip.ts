@@ -72,6 +72,11 @@ export function formatIPv4(bytes: Uint8Array): string {
   return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
 }
 
+/** formatIPv4 of an address as one u32 (first octet highest), as parseIPv4Number gives it. */
+export function formatIPv4Number(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
+}
+
 /** Groups 0..4 of an IPv4-mapped address are zero; group 5 is all ones (RFC 4291 §2.5.5.2). */
 const MAPPED_MARK = 0xffff;
 const MAPPED_MARK_GROUP = 5;

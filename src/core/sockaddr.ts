@@ -37,6 +37,7 @@ const SIN_ZERO = 8;
 const SIN6_FLOWINFO = 4;
 const SIN6_ADDR = 8;
 const SIN6_SCOPE_ID = 24;
+const SOCKADDR_IN6_SIZE = 28;
 
 /** Writes `addr` at `offset`; throws RangeError with the reason when the address text is invalid. */
 export function writeSockaddr(view: DataView, offset: number, addr: SockAddr): void {
@@ -69,18 +70,17 @@ export function writeParsedSockaddr(view: DataView, offset: number, { addr, v4, 
 }
 
 /**
- * Writes a whole struct sockaddr_in (address as one u32, first octet highest; sin_zero cleared);
- * nothing is checked. The rest of the storage is left as it is: fine for the core's argument
- * slots, whose reader takes no byte past the struct of the family it finds (assembly/iwpm/sockaddr.ts
- * addrFromSockaddr), where clearing 128 bytes per argument was a cost of every call; a storage
- * that goes on the wire is written whole by writeSockaddr.
+ * Writes a struct sockaddr_in (address as one u32, first octet highest) and clears the storage up
+ * to the end of a sockaddr_in6; nothing is checked. The core copies an argument slot into the
+ * datagram whole, so no byte of an earlier IPv6 address may stay behind; the bytes past a
+ * sockaddr_in6 are left as they are, as every writer of a slot (writeParsedSockaddr, the core's own)
+ * leaves them zero, and clearing all 128 bytes per argument was a cost of every call.
  */
 export function writeSockaddrV4(view: DataView, offset: number, v4: number, port: number): void {
   view.setUint16(offset + SA_FAMILY, AF_INET, true);
   view.setUint16(offset + SA_PORT, port, false);
   view.setUint32(offset + SIN_ADDR, v4, false);
-  view.setUint32(offset + SIN_ZERO, 0);
-  view.setUint32(offset + SIN_ZERO + 4, 0);
+  for (let at = SIN_ZERO; at < SOCKADDR_IN6_SIZE; at += 4) view.setUint32(offset + at, 0);
 }
 
 /** Reads a sockaddr_storage; null for a family other than AF_INET / AF_INET6. */
