@@ -10,7 +10,7 @@ import type { CoreEvent } from "../core/events.js";
 import type { SockAddr } from "../core/sockaddr.js";
 import { STATUS_LIMIT, Status, statusInfo } from "../core/status.js";
 import type { NetlinkSocket } from "../host/shim.js";
-import { type AddressInput, formatAddress, packedAddress, packedIPv4, packedPort, parseSockAddr } from "./address.js";
+import { type AddressInput, formatAddress, parseSockAddr, plainPort, plainText, plainTextEnd } from "./address.js";
 import { IWPM_FLAGS_NO_PORT_MAP, IWPM_GROUP_MASK, IWPM_NL_TIMEOUT_MS, MAX_NL_CLIENTS, RDMA_NL_IWCM } from "./constants.js";
 import { TypedEmitter } from "./emitter.js";
 
@@ -549,8 +549,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   getRemoteInfo(mappedLocal: AddressInput, mappedRemote: AddressInput, opts?: ClientIndexOption): SockAddr | null {
     this.open("getRemoteInfo");
     const c = this.index(optionsObject<ClientIndexOption>(opts, "getRemoteInfo").nlClient, "getRemoteInfo");
-    this.putAddr(0, mappedLocal);
-    this.putAddr(1, mappedRemote);
+    this.putAddrs(mappedLocal, mappedRemote);
     const r = this.core.exports.getRemoteInfo(c);
     if (r === -Status.NOT_FOUND) return null;
     if (r < 0) throw this.syncError(-r, label("getRemoteInfo", mappedLocal, mappedRemote));
@@ -567,8 +566,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     this.open("createMapinfo");
     const o = optionsObject<MappingOptions>(opts, "createMapinfo");
     const c = this.index(o.nlClient, "createMapinfo");
-    this.putAddr(0, local);
-    this.putAddr(1, mapped);
+    this.putAddrs(local, mapped);
     const flags = this.flags(o, "createMapinfo");
     const r = this.core.exports.createMapinfo(c, flags);
     if (r < 0) throw this.syncError(-r, label("createMapinfo", local, mapped));
@@ -580,8 +578,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
    */
   removeMapinfo(local: AddressInput, mapped: AddressInput): boolean {
     this.open("removeMapinfo");
-    this.putAddr(0, local);
-    this.putAddr(1, mapped);
+    this.putAddrs(local, mapped);
     const r = this.core.exports.removeMapinfo();
     if (r === -Status.NOT_FOUND) return false;
     if (r < 0) throw this.syncError(-r, label("removeMapinfo", local, mapped));
@@ -696,9 +693,31 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
    * input, allocating nothing; any other parsed (and refused with INVALID_ARGUMENT when invalid).
    */
   private putAddr(slot: number, input: AddressInput): void {
-    const packed = packedIPv4(input);
-    if (packed >= 0) this.core.writeAddrV4(slot, packedAddress(packed), packedPort(packed));
-    else this.core.writeParsedAddr(slot, parseSockAddr(input));
+    const text = plainText(input);
+    if (text === undefined || !this.putPlain(slot, input, text)) this.core.writeParsedAddr(slot, parseSockAddr(input));
+  }
+
+  /** Writes a plain IPv4 input whose plainText is `text`; false, writing nothing, when it is not one after all. */
+  private putPlain(slot: number, input: AddressInput, text: string): boolean {
+    const end = plainTextEnd(input, text);
+    const port = plainPort(input, text, end);
+    return port >= 0 && this.core.writeTextV4(slot, text, end, port);
+  }
+
+  /**
+   * putAddr(0, a) then putAddr(1, b). Both inputs' texts are reached, down to their first
+   * character, before either is parsed: with a large table and calls in random order every input
+   * is a cache miss, and the second input's misses then overlap the first's instead of waiting for
+   * its parse.
+   */
+  private putAddrs(a: AddressInput, b: AddressInput): void {
+    const textA = plainText(a);
+    const textB = plainText(b);
+    if (textA !== undefined && textB !== undefined && startsWithDigit(textA) && startsWithDigit(textB)) {
+      if (this.putPlain(0, a, textA) && this.putPlain(1, b, textB)) return;
+    }
+    this.putAddr(0, a);
+    this.putAddr(1, b);
   }
 
   private index(nlClient: unknown, what: string): number {
@@ -950,6 +969,15 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     const error = err instanceof Error ? err : new Error(String(err));
     this.emit("error", error);
   }
+}
+
+const CHAR_0 = 48;
+const CHAR_9 = 57;
+
+/** Every plain IPv4 text starts with a digit (an input that does not is left to the full parse). */
+function startsWithDigit(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return c >= CHAR_0 && c <= CHAR_9;
 }
 
 function mustAddr(addr: SockAddr | null, what: Label): SockAddr {
