@@ -262,7 +262,10 @@ export interface ClientStats {
 
 type RequestDone = Extract<CoreEvent, { kind: "requestDone" }>;
 
+/** A call waiting for a request's outcome. */
 interface Waiter {
+  /** The call, for its errors; a request's own errors name its first caller's. */
+  readonly what: Label;
   resolve(done: RequestDone): void;
   reject(err: IwpmError): void;
 }
@@ -290,11 +293,17 @@ function label(op: string, a: AddressInput, b?: AddressInput): CallLabel {
 /** A call's label: text, or a CallLabel formatted on demand. */
 type Label = string | CallLabel;
 
-/** A request in flight and everyone waiting for it (several for a coalesced registerPid). */
-interface Pending {
-  what: Label;
-  waiters: Set<Waiter>;
+/** A request several calls wait for (a coalesced registerPid), named by its first caller's label. */
+class SharedRequest {
+  readonly waiters = new Set<Waiter>();
+  constructor(readonly what: Label) {}
 }
+
+/**
+ * A request in flight, on the TypeScript side: its one waiter, which is all a request has in the
+ * common case, or the waiters of a shared one.
+ */
+type Pending = Waiter | SharedRequest;
 
 const REG_UNDEF = 1;
 const REG_VALID = 2;
@@ -651,7 +660,8 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     this.registering.clear();
     for (const p of pending) {
       const err = new IwpmError("CLOSED", `${p.what}: the client was closed before the port mapper answered`);
-      for (const w of p.waiters) w.reject(err);
+      if (p instanceof SharedRequest) for (const w of p.waiters) w.reject(err);
+      else p.reject(err);
     }
     try {
       this.transport.close();
@@ -765,26 +775,17 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
 
   /** Waits for request `seq`; an abort leaves the request to the others waiting for it, or to the core. */
   private await(seq: number, what: Label, signal: AbortSignal | undefined): Promise<RequestDone> {
-    let entry = this.pending.get(seq);
-    if (entry === undefined) {
-      entry = { what, waiters: new Set() };
-      this.pending.set(seq, entry);
-    }
-    const p = entry;
     const done = new Promise<RequestDone>((resolve, reject) => {
       if (signal === undefined) {
-        p.waiters.add({ resolve, reject });
+        this.join(seq, { what, resolve, reject });
         return;
       }
       const onAbort = () => {
-        p.waiters.delete(waiter);
-        if (p.waiters.size === 0 && this.pending.get(seq) === p) {
-          this.pending.delete(seq);
-          this.abandoned.add(seq);
-        }
+        this.leave(seq, waiter);
         reject(new IwpmError("ABORTED", `${what}: the call was aborted; a reply that comes later is ignored`, { cause: signal.reason }));
       };
       const waiter: Waiter = {
+        what,
         resolve: (d) => {
           signal.removeEventListener("abort", onAbort);
           resolve(d);
@@ -794,11 +795,35 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
           reject(e);
         },
       };
-      p.waiters.add(waiter);
+      this.join(seq, waiter);
       signal.addEventListener("abort", onAbort, { once: true });
     });
     this.pump();
     return done;
+  }
+
+  /** Adds a waiter to request `seq`: its first is the request; a second makes it a shared one. */
+  private join(seq: number, waiter: Waiter): void {
+    const p = this.pending.get(seq);
+    if (p === undefined) {
+      this.pending.set(seq, waiter);
+    } else if (p instanceof SharedRequest) {
+      p.waiters.add(waiter);
+    } else {
+      const shared = new SharedRequest(p.what);
+      shared.waiters.add(p);
+      shared.waiters.add(waiter);
+      this.pending.set(seq, shared);
+    }
+  }
+
+  /** Takes an aborted waiter off request `seq`; the request is abandoned when nobody waits for it any more. */
+  private leave(seq: number, waiter: Waiter): void {
+    const p = this.pending.get(seq);
+    const last = p === waiter || (p instanceof SharedRequest && p.waiters.delete(waiter) && p.waiters.size === 0);
+    if (!last) return;
+    this.pending.delete(seq);
+    this.abandoned.add(seq);
   }
 
   /** Drives the core (src/core/driver.ts): reads what the socket holds, settles requests, emits events, arms the timer. */
@@ -957,11 +982,13 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     if (p === undefined) return;
     this.pending.delete(ev.seq);
     if (ev.status === Status.OK) {
-      for (const w of p.waiters) w.resolve(ev);
+      if (p instanceof SharedRequest) for (const w of p.waiters) w.resolve(ev);
+      else p.resolve(ev);
       return;
     }
     const err = errorFromStatus(ev.status, String(p.what), ev.status === Status.SEND_FAILED ? ev.errno : undefined, "sendto");
-    for (const w of p.waiters) w.reject(err);
+    if (p instanceof SharedRequest) for (const w of p.waiters) w.reject(err);
+    else p.reject(err);
   }
 
   private hostError(err: unknown): void {

@@ -53,14 +53,16 @@ describe("parseIPv4Number", () => {
       return seed >>> 8;
     };
     let accepted = 0;
+    const differ: string[] = [];
     for (let k = 0; k < 200_000; k++) {
       let text = "";
       const len = 1 + (next() % 17);
       for (let i = 0; i < len; i++) text += alphabet[next() % alphabet.length];
       const want = reference(text);
       if (want >= 0) accepted++;
-      expect(parseIPv4Number(text), JSON.stringify(text)).toBe(want);
+      if (parseIPv4Number(text) !== want) differ.push(text);
     }
+    expect(differ).toEqual([]);
     // The random text must reach the accepting path too, or the comparison proves little.
     expect(accepted).toBeGreaterThan(100);
   });
