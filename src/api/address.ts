@@ -148,7 +148,7 @@ export function parseSockAddr(input: AddressInput): ParsedSockAddr {
 const CHAR_0 = 48;
 const CHAR_9 = 57;
 const PORT_DIGITS = 5;
-const PORT_SPAN = 0x1_0000;
+const PORT_MAX = 65535;
 
 /** The port of "a.b.c.d:port" text from `at`: 1..5 decimal digits up to 65535, else -1. */
 function portDigits(text: string, at: number): number {
@@ -160,42 +160,42 @@ function portDigits(text: string, at: number): number {
     if (c < CHAR_0 || c > CHAR_9) return -1;
     port = port * 10 + (c - CHAR_0);
   }
-  return port < PORT_SPAN ? port : -1;
+  return port <= PORT_MAX ? port : -1;
 }
+
+// The common input is a plain IPv4 address: "a.b.c.d:port", or an object with no IPv6 field. The
+// API writes it from the input straight into the core's argument slot, allocating nothing (the
+// SockAddr of parseSockAddr is made only by a call that returns or reports the address); anything
+// else goes to parseSockAddr, which parses or refuses it. The steps are apart so that a call
+// taking two addresses reaches both texts before parsing either (PortMapperClient's putAddrs).
 
 /**
- * The common input, a plain IPv4 address ("a.b.c.d:port", or an object with no IPv6 field), as
- * one number: address × 65536 + port (below 2^48, exact). -1 for anything else, which
- * parseSockAddr then parses or refuses. Allocates nothing, unlike parseSockAddr, whose SockAddr
- * only a call that returns or reports the address needs.
+ * The text of a plain IPv4 input, not parsed yet: a string input itself, or the address of an
+ * object with no IPv6 field (family "ipv4" or left out); undefined for any other input.
  */
-export function packedIPv4(input: AddressInput): number {
+export function plainText(input: AddressInput): string | undefined {
+  if (typeof input === "string") return input;
+  if (typeof input !== "object" || input === null) return undefined;
+  const { family, address } = input;
+  if ((family !== undefined && family !== "ipv4") || input.scopeId !== undefined || input.flowinfo !== undefined) return undefined;
+  return typeof address === "string" ? address : undefined;
+}
+
+/** Where the dotted quad in an input's plainText ends: its last ":" in "a.b.c.d:port" (-1 if none), the whole text of an object. */
+export function plainTextEnd(input: AddressInput, text: string): number {
+  return typeof input === "string" ? text.lastIndexOf(":") : text.length;
+}
+
+/** The port of an input whose plainText is `text` and plainTextEnd `end`: 0..65535, or -1 if it is not a plain one. */
+export function plainPort(input: AddressInput, text: string, end: number): number {
   if (typeof input === "string") {
-    const colon = input.lastIndexOf(":");
     // A digit at both ends: nothing for parseSockAddr's trim to remove.
-    const first = input.charCodeAt(0);
-    if (colon < 0 || first < CHAR_0 || first > CHAR_9) return -1;
-    const port = portDigits(input, colon + 1);
-    if (port < 0) return -1;
-    const v4 = parseIPv4Number(input.slice(0, colon));
-    return v4 < 0 ? -1 : v4 * PORT_SPAN + port;
+    const first = text.charCodeAt(0);
+    if (end < 0 || first < CHAR_0 || first > CHAR_9) return -1;
+    return portDigits(text, end + 1);
   }
-  if (typeof input !== "object" || input === null) return -1;
-  const { family, port, address } = input;
-  if ((family !== undefined && family !== "ipv4") || input.scopeId !== undefined || input.flowinfo !== undefined) return -1;
-  if (typeof address !== "string" || typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) return -1;
-  const v4 = parseIPv4Number(address);
-  return v4 < 0 ? -1 : v4 * PORT_SPAN + port;
-}
-
-/** The address part of a packedIPv4 result. */
-export function packedAddress(packed: number): number {
-  return Math.floor(packed / PORT_SPAN);
-}
-
-/** The port part of a packedIPv4 result. */
-export function packedPort(packed: number): number {
-  return packed % PORT_SPAN;
+  const port = (input as Exclude<AddressInput, string>).port;
+  return typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= PORT_MAX ? port : -1;
 }
 
 /** `"1.2.3.4:5"`, `"[::1]:5"`, `"[fe80::1%3]:5"`; flowinfo has no text form and is left out. */

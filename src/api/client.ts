@@ -10,7 +10,7 @@ import type { CoreEvent } from "../core/events.js";
 import type { SockAddr } from "../core/sockaddr.js";
 import { STATUS_LIMIT, Status, statusInfo } from "../core/status.js";
 import type { NetlinkSocket } from "../host/shim.js";
-import { type AddressInput, formatAddress, packedAddress, packedIPv4, packedPort, parseSockAddr } from "./address.js";
+import { type AddressInput, formatAddress, parseSockAddr, plainPort, plainText, plainTextEnd } from "./address.js";
 import { IWPM_FLAGS_NO_PORT_MAP, IWPM_GROUP_MASK, IWPM_NL_TIMEOUT_MS, MAX_NL_CLIENTS, RDMA_NL_IWCM } from "./constants.js";
 import { TypedEmitter } from "./emitter.js";
 
@@ -262,7 +262,10 @@ export interface ClientStats {
 
 type RequestDone = Extract<CoreEvent, { kind: "requestDone" }>;
 
+/** A call waiting for a request's outcome. */
 interface Waiter {
+  /** The call, for its errors; a request's own errors name its first caller's. */
+  readonly what: Label;
   resolve(done: RequestDone): void;
   reject(err: IwpmError): void;
 }
@@ -290,11 +293,17 @@ function label(op: string, a: AddressInput, b?: AddressInput): CallLabel {
 /** A call's label: text, or a CallLabel formatted on demand. */
 type Label = string | CallLabel;
 
-/** A request in flight and everyone waiting for it (several for a coalesced registerPid). */
-interface Pending {
-  what: Label;
-  waiters: Set<Waiter>;
+/** A request several calls wait for (a coalesced registerPid), named by its first caller's label. */
+class SharedRequest {
+  readonly waiters = new Set<Waiter>();
+  constructor(readonly what: Label) {}
 }
+
+/**
+ * A request in flight, on the TypeScript side: its one waiter, which is all a request has in the
+ * common case, or the waiters of a shared one.
+ */
+type Pending = Waiter | SharedRequest;
 
 const REG_UNDEF = 1;
 const REG_VALID = 2;
@@ -549,8 +558,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
   getRemoteInfo(mappedLocal: AddressInput, mappedRemote: AddressInput, opts?: ClientIndexOption): SockAddr | null {
     this.open("getRemoteInfo");
     const c = this.index(optionsObject<ClientIndexOption>(opts, "getRemoteInfo").nlClient, "getRemoteInfo");
-    this.putAddr(0, mappedLocal);
-    this.putAddr(1, mappedRemote);
+    this.putAddrs(mappedLocal, mappedRemote);
     const r = this.core.exports.getRemoteInfo(c);
     if (r === -Status.NOT_FOUND) return null;
     if (r < 0) throw this.syncError(-r, label("getRemoteInfo", mappedLocal, mappedRemote));
@@ -567,8 +575,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     this.open("createMapinfo");
     const o = optionsObject<MappingOptions>(opts, "createMapinfo");
     const c = this.index(o.nlClient, "createMapinfo");
-    this.putAddr(0, local);
-    this.putAddr(1, mapped);
+    this.putAddrs(local, mapped);
     const flags = this.flags(o, "createMapinfo");
     const r = this.core.exports.createMapinfo(c, flags);
     if (r < 0) throw this.syncError(-r, label("createMapinfo", local, mapped));
@@ -580,8 +587,7 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
    */
   removeMapinfo(local: AddressInput, mapped: AddressInput): boolean {
     this.open("removeMapinfo");
-    this.putAddr(0, local);
-    this.putAddr(1, mapped);
+    this.putAddrs(local, mapped);
     const r = this.core.exports.removeMapinfo();
     if (r === -Status.NOT_FOUND) return false;
     if (r < 0) throw this.syncError(-r, label("removeMapinfo", local, mapped));
@@ -654,7 +660,8 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     this.registering.clear();
     for (const p of pending) {
       const err = new IwpmError("CLOSED", `${p.what}: the client was closed before the port mapper answered`);
-      for (const w of p.waiters) w.reject(err);
+      if (p instanceof SharedRequest) for (const w of p.waiters) w.reject(err);
+      else p.reject(err);
     }
     try {
       this.transport.close();
@@ -696,9 +703,31 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
    * input, allocating nothing; any other parsed (and refused with INVALID_ARGUMENT when invalid).
    */
   private putAddr(slot: number, input: AddressInput): void {
-    const packed = packedIPv4(input);
-    if (packed >= 0) this.core.writeAddrV4(slot, packedAddress(packed), packedPort(packed));
-    else this.core.writeParsedAddr(slot, parseSockAddr(input));
+    const text = plainText(input);
+    if (text === undefined || !this.putPlain(slot, input, text)) this.core.writeParsedAddr(slot, parseSockAddr(input));
+  }
+
+  /** Writes a plain IPv4 input whose plainText is `text`; false, writing nothing, when it is not one after all. */
+  private putPlain(slot: number, input: AddressInput, text: string): boolean {
+    const end = plainTextEnd(input, text);
+    const port = plainPort(input, text, end);
+    return port >= 0 && this.core.writeTextV4(slot, text, end, port);
+  }
+
+  /**
+   * putAddr(0, a) then putAddr(1, b). Both inputs' texts are reached, down to their first
+   * character, before either is parsed: with a large table and calls in random order every input
+   * is a cache miss, and the second input's misses then overlap the first's instead of waiting for
+   * its parse.
+   */
+  private putAddrs(a: AddressInput, b: AddressInput): void {
+    const textA = plainText(a);
+    const textB = plainText(b);
+    if (textA !== undefined && textB !== undefined && startsWithDigit(textA) && startsWithDigit(textB)) {
+      if (this.putPlain(0, a, textA) && this.putPlain(1, b, textB)) return;
+    }
+    this.putAddr(0, a);
+    this.putAddr(1, b);
   }
 
   private index(nlClient: unknown, what: string): number {
@@ -746,26 +775,17 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
 
   /** Waits for request `seq`; an abort leaves the request to the others waiting for it, or to the core. */
   private await(seq: number, what: Label, signal: AbortSignal | undefined): Promise<RequestDone> {
-    let entry = this.pending.get(seq);
-    if (entry === undefined) {
-      entry = { what, waiters: new Set() };
-      this.pending.set(seq, entry);
-    }
-    const p = entry;
     const done = new Promise<RequestDone>((resolve, reject) => {
       if (signal === undefined) {
-        p.waiters.add({ resolve, reject });
+        this.join(seq, { what, resolve, reject });
         return;
       }
       const onAbort = () => {
-        p.waiters.delete(waiter);
-        if (p.waiters.size === 0 && this.pending.get(seq) === p) {
-          this.pending.delete(seq);
-          this.abandoned.add(seq);
-        }
+        this.leave(seq, waiter);
         reject(new IwpmError("ABORTED", `${what}: the call was aborted; a reply that comes later is ignored`, { cause: signal.reason }));
       };
       const waiter: Waiter = {
+        what,
         resolve: (d) => {
           signal.removeEventListener("abort", onAbort);
           resolve(d);
@@ -775,11 +795,35 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
           reject(e);
         },
       };
-      p.waiters.add(waiter);
+      this.join(seq, waiter);
       signal.addEventListener("abort", onAbort, { once: true });
     });
     this.pump();
     return done;
+  }
+
+  /** Adds a waiter to request `seq`: its first is the request; a second makes it a shared one. */
+  private join(seq: number, waiter: Waiter): void {
+    const p = this.pending.get(seq);
+    if (p === undefined) {
+      this.pending.set(seq, waiter);
+    } else if (p instanceof SharedRequest) {
+      p.waiters.add(waiter);
+    } else {
+      const shared = new SharedRequest(p.what);
+      shared.waiters.add(p);
+      shared.waiters.add(waiter);
+      this.pending.set(seq, shared);
+    }
+  }
+
+  /** Takes an aborted waiter off request `seq`; the request is abandoned when nobody waits for it any more. */
+  private leave(seq: number, waiter: Waiter): void {
+    const p = this.pending.get(seq);
+    const last = p === waiter || (p instanceof SharedRequest && p.waiters.delete(waiter) && p.waiters.size === 0);
+    if (!last) return;
+    this.pending.delete(seq);
+    this.abandoned.add(seq);
   }
 
   /** Drives the core (src/core/driver.ts): reads what the socket holds, settles requests, emits events, arms the timer. */
@@ -938,11 +982,13 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     if (p === undefined) return;
     this.pending.delete(ev.seq);
     if (ev.status === Status.OK) {
-      for (const w of p.waiters) w.resolve(ev);
+      if (p instanceof SharedRequest) for (const w of p.waiters) w.resolve(ev);
+      else p.resolve(ev);
       return;
     }
     const err = errorFromStatus(ev.status, String(p.what), ev.status === Status.SEND_FAILED ? ev.errno : undefined, "sendto");
-    for (const w of p.waiters) w.reject(err);
+    if (p instanceof SharedRequest) for (const w of p.waiters) w.reject(err);
+    else p.reject(err);
   }
 
   private hostError(err: unknown): void {
@@ -950,6 +996,15 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
     const error = err instanceof Error ? err : new Error(String(err));
     this.emit("error", error);
   }
+}
+
+const CHAR_0 = 48;
+const CHAR_9 = 57;
+
+/** Every plain IPv4 text starts with a digit (an input that does not is left to the full parse). */
+function startsWithDigit(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return c >= CHAR_0 && c <= CHAR_9;
 }
 
 function mustAddr(addr: SockAddr | null, what: Label): SockAddr {

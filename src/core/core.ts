@@ -2,6 +2,7 @@ import { CLIENT_ABI_VERSION, CORE_ROLE_CLIENT } from "../gen/protocol.js";
 import { CORE_FILES, type CoreName } from "./core-files.js";
 import { IwpmError } from "./errors.js";
 import { type CoreEvent, readEvent } from "./events.js";
+import { parseIPv4Number } from "./ip.js";
 import {
   type ParsedSockAddr,
   readSockaddr,
@@ -218,9 +219,15 @@ export class Core<E extends CoreExports = CoreExports> {
     writeParsedSockaddr(this.view(), this.argsAt + slot * SOCKADDR_SIZE, parsed);
   }
 
-  /** Writes an IPv4 address (one u32, first octet highest) and port, checked by the caller, into argument slot `slot`. */
-  writeAddrV4(slot: number, v4: number, port: number): void {
+  /**
+   * Writes the IPv4 address of dotted-quad `text` (up to `end`) and `port` (checked by the caller)
+   * into argument slot `slot`; false, writing nothing, when the text is not a dotted quad.
+   */
+  writeTextV4(slot: number, text: string, end: number, port: number): boolean {
+    const v4 = parseIPv4Number(text, end);
+    if (v4 < 0) return false;
     writeSockaddrV4(this.view(), this.argsAt + slot * SOCKADDR_SIZE, v4, port);
+    return true;
   }
 
   readAddr(slot: number): SockAddr | null {

@@ -214,6 +214,38 @@ describe("signal and timeoutMs per call", () => {
     expect(h.client.stats().abortedReplies).toBe(0);
   });
 
+  it("when every caller of a shared registration aborts, its reply is ignored and counted", async () => {
+    const h = await harness();
+    const first = new AbortController();
+    const second = new AbortController();
+    const a = h.client.registerPid(DEV, { signal: first.signal });
+    const b = h.client.registerPid(DEV, { signal: second.signal });
+    const req = h.sentOne();
+    first.abort();
+    expect(h.client.stats().pending).toBe(1);
+    second.abort();
+    expect(h.client.stats().pending).toBe(0);
+    for (const p of [a, b]) expect((await rejection(p)).code).toBe("ABORTED");
+    h.deliver(h.daemon.regPidReply(req.msg.seq, DEV.devName));
+    expect(h.client.stats()).toMatchObject({ abortedReplies: 1, pending: 0 });
+  });
+
+  it("a shared registration's failure and close name its first caller", async () => {
+    const h = await harness();
+    const other = { devName: "siw9", ifName: "eth9" };
+    const failed = [h.client.registerPid(DEV), h.client.registerPid(other)];
+    h.deliver(h.daemon.handleErr(h.sentOne().msg.seq, 14));
+    for (const p of failed) expect((await rejection(p)).message).toContain(`registerPid("${DEV.devName}", "${DEV.ifName}")`);
+    const closed = [h.client.registerPid(other), h.client.registerPid(DEV)];
+    h.sentOne();
+    await h.client.close();
+    for (const p of closed) {
+      const err = await rejection(p);
+      expect(err.code).toBe("CLOSED");
+      expect(err.message).toContain(`registerPid("${other.devName}", "${other.ifName}")`);
+    }
+  });
+
   it("timeoutMs bounds one call; the others keep the client's timeout", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const h = await registered({ timeoutMs: 5000 }, dateClock);
