@@ -148,7 +148,8 @@ describe("outgoing messages copy the caller's sockaddr as it is", () => {
   it("an IPv4 argument written over an IPv6 one leaves none of its bytes in the datagram", async () => {
     const t = await registered();
     t.core.writeAddr(0, { ...v6("fd00::1:2:3:4", 5555), flowinfo: 0xfffff, scopeId: 9 });
-    t.core.writeAddrV4(0, 0x0a000001, 5555);
+    const text = "10.0.0.1";
+    expect(t.core.writeTextV4(0, text, text.length, 5555)).toBe(true);
     expect(t.core.exports.addMapping(2, 0)).toBeGreaterThan(0);
     const sa = sentMessage(t).attrs.get(G.IWPM_NLA_MANAGE_ADDR) as Uint8Array;
     const expected = new Uint8Array(SOCKADDR_SIZE);
