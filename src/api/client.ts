@@ -847,6 +847,8 @@ export class PortMapperClient extends TypedEmitter<PortMapperEvents> {
         this.settle(ev);
         break;
       case "remoteInfo":
+        // The core already stored it for getRemoteInfo; its addresses are made only for a listener.
+        if (this.listenerCount("remoteInfo") === 0) break;
         this.emit("remoteInfo", {
           nlClient: ev.nlClient,
           local: ev.local,
