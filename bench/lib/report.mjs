@@ -152,6 +152,26 @@ export function evaluateTargets(r) {
         );
       }
     }
+    // The issue's bar for the public API: each call it has for the W1 and W2 phases.
+    const apiW1 = w1.impls.api?.[big]?.phases;
+    const mapW1 = w1.impls["ts-map"]?.[big]?.phases;
+    const apiW2 = r.workloads.w2?.impls.api?.[big]?.phases;
+    const mapW2 = r.workloads.w2?.impls["ts-map"]?.[big]?.phases;
+    if (apiW1?.insert && apiW1?.remove && mapW1 && apiW2?.get && mapW2?.get) {
+      const calls = [
+        ["W1 insert", med(mapW1.insert) / med(apiW1.insert)],
+        ["W1 remove", med(mapW1.remove) / med(apiW1.remove)],
+        ["W2 get", med(mapW2.get) / med(apiW2.get)],
+      ];
+      const worst = Math.min(...calls.map(([, x]) => x));
+      add(
+        "api-vs-map",
+        `W1 and W2 at ${sizeLabel(big)}: public API insert, remove and get each ≥ 1.5× the Map baseline`,
+        `worst ${ratio(worst)} (${calls.map(([name, x]) => `${name} ${ratio(x)}`).join(", ")})`,
+        worst >= 1.5,
+        { value: worst },
+      );
+    }
     const tunedRow = w1.impls["tuned-c"]?.[big]?.phases;
     const coreRow = w1.impls["core-raw"]?.[big]?.phases;
     if (tunedRow && coreRow) {
@@ -222,6 +242,18 @@ export function evaluateTargets(r) {
         value: x,
         kind,
       });
+    }
+    const full = med(k.encodeAddMapping);
+    const lean = med(k.encodeAddMappingLean);
+    if (full && lean) {
+      const x = full / lean;
+      add(
+        "w3-shim-vs-lean",
+        "W3 addMapping() through the project's shim ≤ 2× the same core behind a minimal host",
+        `${ratio(x)} (${ns(full)} vs ${ns(lean)} ns per call)`,
+        x <= 2,
+        { value: x },
+      );
     }
   }
   const w4 = r.workloads.w4;
