@@ -183,7 +183,7 @@ export function encodeMessage(dst: usize, cap: u32, dir: u32, version: u32): i32
     memory.copy(dst + NLMSG_HDRLEN + CONTROL_VALUE_SIZE, DECODED + D_ORIG_HEADER, NLMSG_HDRLEN);
     len = ERROR_ECHO_AT + tail;
   } else if (kind == MSG_IWPM) {
-    memory.copy(dst + NLMSG_HDRLEN, src + NLMSG_HDRLEN, tail);
+    if (src != dst) memory.copy(dst + NLMSG_HDRLEN, src + NLMSG_HDRLEN, tail);
     len += tail;
   }
   putHeader(dst, len, type, load<u16>(DECODED + D_FLAGS), load<u32>(DECODED + D_SEQ), load<u32>(DECODED + D_PID));

@@ -1,6 +1,6 @@
 import { IWPM_UABI_VERSION_MIN } from "./constants";
-import { ATTR_VALUES, attrPtr, WALK_STRICT, walkAttrs, walkNothing } from "../netlink/attr";
-import { NUM_OPS, POLICY_KIND, POLICY_MAX_V3, POLICY_MAX_V4, POLICY_ROW } from "../gen/protocol";
+import { ATTR_VALUES, attrPtr, kindRule, WALK_STRICT, walkAttrs, walkNothing } from "../netlink/attr";
+import { DIR_TO_CLIENT, NUM_OPS, POLICY_KIND, POLICY_MAX_V3, POLICY_MAX_V4, POLICY_ROW } from "../gen/protocol";
 import { E_UNKNOWN_OP } from "../status";
 
 // Attribute layouts of every iwpm message in both directions and the size rules each receiver
@@ -30,6 +30,21 @@ export function schemaMaxId(dir: u32, op: u32, version: u32): u32 {
 @inline
 function policyRow(dir: u32, op: u32): usize {
   return POLICY_KIND + <usize>((dir * NUM_OPS + op) * POLICY_ROW);
+}
+
+/** Policy rows: every op in each direction. */
+const POLICY_ROWS: u32 = (DIR_TO_CLIENT + 1) * NUM_OPS;
+
+/** POLICY_KIND as the walk's rule words (kindRule), filled once when the core starts: one load per attribute. */
+const POLICY_RULES: usize = memory.data(<i32>(POLICY_ROWS * POLICY_ROW * 4), 4);
+for (let i: u32 = 0; i < POLICY_ROWS * POLICY_ROW; i++) {
+  store<u32>(POLICY_RULES + (<usize>i << 2), kindRule(load<u8>(POLICY_KIND + i)));
+}
+
+// @ts-ignore: decorator
+@inline
+function rulesRow(dir: u32, op: u32): usize {
+  return POLICY_RULES + (<usize>((dir * NUM_OPS + op) * POLICY_ROW) << 2);
 }
 
 export function schemaKind(dir: u32, op: u32, id: u32): u8 {
@@ -63,7 +78,7 @@ export function walkMessage(
     walkNothing();
     return E_UNKNOWN_OP;
   }
-  return walkAttrs(msg, len, policyRow(dir, op), maxId, mode, list, listCap, values);
+  return walkAttrs(msg, len, rulesRow(dir, op), maxId, mode, list, listCap, values);
 }
 
 /** walkMessage with the client's (kernel) rules. */
