@@ -113,14 +113,24 @@ function checkSize(rule: u32, payload: usize, n: u32): i32 {
  * records it, then requires every id from 1 to `maxId` (iwpmd and the kernel both do). The first
  * error wins and names the attribute and its offset. With a `list` (room for `listCap` entries),
  * every attribute is also listed there in arrival order. `values` is the value table to fill (entry
- * `id` at values + id·DV_SIZE; only present ids are written); attrPtr and attrLen read it until the
- * next walk. The remaining length is signed, so a zero-length attribute is an error and never an
+ * `id` at values + id·DV_SIZE; only present ids are written), or 0 for a walk that only validates
+ * and leaves the last table as it was; attrPtr and attrLen read it until the next walk that fills
+ * one. The remaining length is signed, so a zero-length attribute is an error and never an
  * endless loop (libmnl's rule). Inlined: each caller's constant mode, list and table then fold into
  * its copy of the loop, which is the decoder's hot path.
  */
 // @ts-ignore: decorator
 @inline
-export function walkAttrs(msg: usize, len: u32, rules: usize, maxId: u32, mode: u32, list: usize, listCap: u32, values: usize): i32 {
+export function walkAttrs(
+  msg: usize,
+  len: u32,
+  rules: usize,
+  maxId: u32,
+  mode: u32,
+  list: usize,
+  listCap: u32,
+  values: usize,
+): i32 {
   // The walk keeps its results in locals and publishes them once at the end (or at the error):
   // a module global is a memory access on every update.
   let present: u32 = 0;
@@ -129,12 +139,16 @@ export function walkAttrs(msg: usize, len: u32, rules: usize, maxId: u32, mode: 
   const end = msg + len;
   let p = msg + NLMSG_HDRLEN;
   let status = OK;
-  walkedMsg = msg;
-  walkedValues = values;
+  if (values != 0) {
+    walkedMsg = msg;
+    walkedValues = values;
+  }
   while (<isize>(end - p) >= <isize>NLA_HDRLEN) {
     const nlaLen = <u32>load<u16>(p, NLA_LEN);
     const type = load<u16>(p, NLA_TYPE);
-    if (nlaLen < NLA_HDRLEN || <usize>nlaLen > end - p) {
+    // One unsigned compare for NLA_HDRLEN <= nla_len <= what is left (at least NLA_HDRLEN here):
+    // a shorter nla_len wraps past any remainder.
+    if (nlaLen - NLA_HDRLEN > <u32>(end - p) - NLA_HDRLEN) {
       if (mode == WALK_LIBNL) break;
       status = fail(E_BAD_ATTR_LEN, <u32>(p - msg), <u32>(type & NLA_TYPE_MASK));
       break;
@@ -147,7 +161,8 @@ export function walkAttrs(msg: usize, len: u32, rules: usize, maxId: u32, mode: 
     }
     count++;
     const id = <u32>(type & NLA_TYPE_MASK);
-    const rule = id >= 1 && id <= maxId ? load<u32>(rules + (<usize>id << 2)) : 0;
+    // Ids 1..maxId as one unsigned compare: id 0 wraps past any maximum.
+    const rule = id - 1 < maxId ? load<u32>(rules + (<usize>id << 2)) : 0;
     if (rule != 0) {
       const sized = checkSize(rule, p + NLA_HDRLEN, nlaLen - NLA_HDRLEN);
       if (sized != OK) {
@@ -155,9 +170,11 @@ export function walkAttrs(msg: usize, len: u32, rules: usize, maxId: u32, mode: 
         break;
       }
       present |= 1 << id;
-      const v = values + <usize>id * DV_SIZE;
-      store<u32>(v + DV_OFFSET, <u32>(p + NLA_HDRLEN - msg));
-      store<u32>(v + DV_LEN, nlaLen - NLA_HDRLEN);
+      if (values != 0) {
+        const v = values + <usize>id * DV_SIZE;
+        store<u32>(v + DV_OFFSET, <u32>(p + NLA_HDRLEN - msg));
+        store<u32>(v + DV_LEN, nlaLen - NLA_HDRLEN);
+      }
     } else {
       unknown++;
     }

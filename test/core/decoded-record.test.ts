@@ -140,6 +140,30 @@ describe("encode() over the message its record refers to", () => {
     }
   });
 
+  it("writes changed flags and pid from the record into the header", () => {
+    const m = randomMessage(rng, { dir: DIR_TO_CLIENT, op: G.OP_ADD_MAPPING, version: 4 }, { unknownChance: 1 });
+    decode(core, whole("ADD_MAPPING reply", m.bytes, m.dir));
+    const d = core.exports.decodedPtr();
+    core.view().setUint16(d + G.D_FLAGS, m.flags ^ 0x0300, true);
+    core.view().setUint32(d + G.D_PID, m.pid ^ 0x5a5a5a, true);
+    const want = nlmsg(
+      { type: m.type, flags: m.flags ^ 0x0300, seq: m.seq, pid: m.pid ^ 0x5a5a5a },
+      m.attrs.map((a) => attrRaw(a.id, a.payload)),
+    );
+    const len = core.exports.encode(m.dir, m.version);
+    expect(hex(core.bytes().slice(core.exports.codecPtr(), core.exports.codecPtr() + len))).toBe(hex(want));
+  });
+
+  it("keeps type, flags, seq and pid in the record as struct nlmsghdr lays them out after nlmsg_len", () => {
+    // encode() copies them as two wide words: the record's layout must stay the header's.
+    const m = randomMessage(rng, { dir: DIR_TO_DAEMON, op: G.OP_QUERY_MAPPING, version: 4 }, {});
+    decode(core, whole("QUERY_MAPPING", m.bytes, m.dir));
+    const d = core.exports.decodedPtr();
+    const nlmsgLenSize = Uint32Array.BYTES_PER_ELEMENT;
+    const record = core.bytes().slice(d + G.D_TYPE, d + G.D_TYPE + G.NLMSG_HDRLEN - nlmsgLenSize);
+    expect(hex(record)).toBe(hex(m.bytes.slice(nlmsgLenSize, G.NLMSG_HDRLEN)));
+  });
+
   it("writes an NLMSG_ERROR with a changed error and offending header the same way twice", () => {
     const m = randomError(rng, DIR_TO_DAEMON, true);
     decode(core, whole("NLMSG_ERROR", m.bytes, m.dir));
