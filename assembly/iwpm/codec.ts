@@ -195,7 +195,7 @@ export function encodeMessage(dst: usize, cap: u32, dir: u32, version: u32): i32
   store<u32>(dst, load<u32>(DECODED + D_TYPE), NLMSG_TYPE);
   store<u64>(dst, load<u64>(DECODED + D_SEQ), NLMSG_SEQ);
   if (kind == MSG_IWPM) {
-    // Validation only: the walk leaves the value table the state machines read alone.
+    // Validation only: the walk leaves the value table and results the state machines read alone.
     const status = walkMessage(dst, len, dir, typeOp(type), version, WALK_STRICT, 0, 0, 0);
     if (status != OK) return -status;
   }

@@ -74,8 +74,9 @@ export function walkMessage(
 ): i32 {
   const maxId = schemaMaxId(dir, op, version);
   if (maxId == 0) {
-    // A caller reads the walk's results after a failure too: none may be left from the walk before.
-    walkNothing();
+    // A caller reads the walk's results after a failure too: none may be left from the walk before
+    // (a walk that only validates publishes nothing, as walkAttrs).
+    if (values != 0) walkNothing();
     return E_UNKNOWN_OP;
   }
   return walkAttrs(msg, len, rulesRow(dir, op), maxId, mode, list, listCap, values);

@@ -71,9 +71,11 @@ export function walkNothing(): void {
 
 // @ts-ignore: decorator
 @inline
-function fail(status: i32, offset: u32, attr: u32): i32 {
-  errorOffset = offset;
-  errorAttr = attr;
+function fail(publish: bool, status: i32, offset: u32, attr: u32): i32 {
+  if (publish) {
+    errorOffset = offset;
+    errorAttr = attr;
+  }
   return status;
 }
 
@@ -113,11 +115,12 @@ function checkSize(rule: u32, payload: usize, n: u32): i32 {
  * records it, then requires every id from 1 to `maxId` (iwpmd and the kernel both do). The first
  * error wins and names the attribute and its offset. With a `list` (room for `listCap` entries),
  * every attribute is also listed there in arrival order. `values` is the value table to fill (entry
- * `id` at values + id·DV_SIZE; only present ids are written), or 0 for a walk that only validates
- * and leaves the last table as it was; attrPtr and attrLen read it until the next walk that fills
- * one. The remaining length is signed, so a zero-length attribute is an error and never an
- * endless loop (libmnl's rule). Inlined: each caller's constant mode, list and table then fold into
- * its copy of the loop, which is the decoder's hot path.
+ * `id` at values + id·DV_SIZE; only present ids are written); attrPtr, attrLen and the result
+ * getters read that walk until the next one. With `values` 0 the walk only validates: it returns
+ * its status and publishes nothing, so they keep describing the last walk that did. The remaining
+ * length is signed, so a zero-length attribute is an error and never an endless loop (libmnl's
+ * rule). Inlined: each caller's constant mode, list and table then fold into its copy of the loop,
+ * which is the decoder's hot path.
  */
 // @ts-ignore: decorator
 @inline
@@ -139,7 +142,8 @@ export function walkAttrs(
   const end = msg + len;
   let p = msg + NLMSG_HDRLEN;
   let status = OK;
-  if (values != 0) {
+  const publish = values != 0;
+  if (publish) {
     walkedMsg = msg;
     walkedValues = values;
   }
@@ -150,7 +154,7 @@ export function walkAttrs(
     // a shorter nla_len wraps past any remainder.
     if (nlaLen - NLA_HDRLEN > <u32>(end - p) - NLA_HDRLEN) {
       if (mode == WALK_LIBNL) break;
-      status = fail(E_BAD_ATTR_LEN, <u32>(p - msg), <u32>(type & NLA_TYPE_MASK));
+      status = fail(publish, E_BAD_ATTR_LEN, <u32>(p - msg), <u32>(type & NLA_TYPE_MASK));
       break;
     }
     if (count < listCap) {
@@ -166,11 +170,11 @@ export function walkAttrs(
     if (rule != 0) {
       const sized = checkSize(rule, p + NLA_HDRLEN, nlaLen - NLA_HDRLEN);
       if (sized != OK) {
-        status = fail(sized, <u32>(p - msg), id);
+        status = fail(publish, sized, <u32>(p - msg), id);
         break;
       }
       present |= 1 << id;
-      if (values != 0) {
+      if (publish) {
         const v = values + <usize>id * DV_SIZE;
         store<u32>(v + DV_OFFSET, <u32>(p + NLA_HDRLEN - msg));
         store<u32>(v + DV_LEN, nlaLen - NLA_HDRLEN);
@@ -180,16 +184,20 @@ export function walkAttrs(
     }
     p += nlaAlign(nlaLen);
   }
-  presentMask = present;
-  listCount = count;
-  unknownCount = unknown;
+  if (publish) {
+    presentMask = present;
+    listCount = count;
+    unknownCount = unknown;
+  }
   if (status != OK) return status;
-  errorOffset = 0;
-  errorAttr = 0;
+  if (publish) {
+    errorOffset = 0;
+    errorAttr = 0;
+  }
   // Ids 1..maxId, as bits: the lowest one missing is the one to name.
   const required = ((<u32>2) << maxId) - 2;
   const missing = required & ~present;
-  if (missing != 0) return fail(E_MISSING_ATTR, len, ctz(missing));
+  if (missing != 0) return fail(publish, E_MISSING_ATTR, len, ctz(missing));
   return OK;
 }
 
