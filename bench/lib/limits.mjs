@@ -48,7 +48,7 @@ const TEXT = {
     "The kernel design's chains are N/512 long, so its lookups and removals grow linearly with N; where it is not far behind, N is small enough for its 512 buckets.",
   "w3-encode-record": (r) => {
     const k = r.workloads.w3.core.phases;
-    return `\`encode()\` takes ${f(m(k.encodeRecord), 1)} ns against C's ${f(m(r.workloads.w3.c.phases.encode), 1)} ns. ${f(m(k.callOverhead), 1)} ns of it is the JS → Wasm call itself (the trivial-export row); the rest is the schema-driven loop over attribute ids, where C writes three fixed attributes.`;
+    return `\`encode()\` takes ${f(m(k.encodeRecord), 1)} ns against C's ${f(m(r.workloads.w3.c.phases.encode), 1)} ns. ${f(m(k.callOverhead), 1)} ns of it is the JS → Wasm call itself (the trivial-export row); the rest is writing the header from the record (two wide copies; the tail stays where the record refers to it, in the codec buffer) and, most of it, validating the message again so that a value a host changed cannot make a receiver drop it: one walk over the attributes (\`walkAttrs\`, assembly/netlink/attr.ts), each framed from the length of the one before and checked against one packed size rule per (direction, op, id). C writes three fixed attributes and validates nothing.`;
   },
   "w3-decode": (r) => {
     const k = r.workloads.w3.core.phases;
