@@ -36,15 +36,15 @@ function policyRow(dir: u32, op: u32): usize {
 const POLICY_ROWS: u32 = (DIR_TO_CLIENT + 1) * NUM_OPS;
 
 /** POLICY_KIND as the walk's rule words (kindRule), filled once when the core starts: one load per attribute. */
-const POLICY_RULES: usize = memory.data(<i32>(POLICY_ROWS * POLICY_ROW * 4), 4);
+const POLICY_RULES: usize = memory.data(<i32>(POLICY_ROWS * POLICY_ROW * sizeof<u32>()), sizeof<u32>());
 for (let i: u32 = 0; i < POLICY_ROWS * POLICY_ROW; i++) {
-  store<u32>(POLICY_RULES + (<usize>i << 2), kindRule(load<u8>(POLICY_KIND + i)));
+  store<u32>(POLICY_RULES + <usize>i * sizeof<u32>(), kindRule(load<u8>(POLICY_KIND + i)));
 }
 
 // @ts-ignore: decorator
 @inline
 function rulesRow(dir: u32, op: u32): usize {
-  return POLICY_RULES + (<usize>((dir * NUM_OPS + op) * POLICY_ROW) << 2);
+  return POLICY_RULES + <usize>((dir * NUM_OPS + op) * POLICY_ROW) * sizeof<u32>();
 }
 
 export function schemaKind(dir: u32, op: u32, id: u32): u8 {
