@@ -161,7 +161,7 @@ function decodeControl(msg: usize, len: u32, type: u16): i32 {
  * Encodes DECODED back into wire form at `dst` (room for `cap` bytes): the header fields, then
  * the message's tail from where the record refers to it, with any value a host changed there. The
  * record may describe the message at `dst` itself (decode and encode share the codec buffer): the
- * tail is then copied onto itself, and the fields written around it come from the record, never
+ * tail then stays where it is, and the fields written around it come from the record, never
  * from the bytes they overwrite. An iwpm message is walked again under `dir` and `version`, so an
  * edit that would make a receiver drop it is refused. Returns the length, or a negative status.
  * Inlined into the encode export, its one caller, as decodeMessage is: the call is a share of it.
@@ -175,19 +175,19 @@ export function encodeMessage(dst: usize, cap: u32, dir: u32, version: u32): i32
   const src = <usize>load<u32>(DECODED + D_MSG);
   const tail = load<u32>(DECODED + D_EXTRA_LEN);
   let len = NLMSG_HDRLEN;
-  if (kind == MSG_DONE) {
+  if (kind == MSG_IWPM) {
+    if (src != dst) memory.copy(dst + NLMSG_HDRLEN, src + NLMSG_HDRLEN, tail);
+    len += tail;
+  } else if (kind == MSG_DONE) {
     if (load<u32>(DECODED + D_CONTROL_HAS_VALUE) != 0) {
       store<i32>(dst, load<i32>(DECODED + D_CONTROL_VALUE), NLMSG_HDRLEN);
       len += CONTROL_VALUE_SIZE;
     }
   } else if (kind == MSG_ERROR) {
-    memory.copy(dst + ERROR_ECHO_AT, src + ERROR_ECHO_AT, tail);
+    if (src != dst) memory.copy(dst + ERROR_ECHO_AT, src + ERROR_ECHO_AT, tail);
     store<i32>(dst, load<i32>(DECODED + D_CONTROL_VALUE), NLMSG_HDRLEN);
     memory.copy(dst + NLMSG_HDRLEN + CONTROL_VALUE_SIZE, DECODED + D_ORIG_HEADER, NLMSG_HDRLEN);
     len = ERROR_ECHO_AT + tail;
-  } else if (kind == MSG_IWPM) {
-    if (src != dst) memory.copy(dst + NLMSG_HDRLEN, src + NLMSG_HDRLEN, tail);
-    len += tail;
   }
   // The record keeps type, flags, seq and pid in nlmsghdr's order (test/core/decoded-record.test.ts
   // holds the layout to it): one 4-byte and one 8-byte copy write them.
