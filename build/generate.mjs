@@ -119,6 +119,11 @@ function asProtocol() {
     `export const POLICY_MAX_V4: usize = memory.data<u8>([${maxV4.join(", ")}]);`,
   );
   const byKind = (f) => [0, ...P.KINDS.map(f)].join(", ");
+  // The walk packs a kind's rules in one word (assembly/netlink/attr.ts kindRule): 14 bits of minimum.
+  for (const k of P.KINDS) {
+    if (k.min > 0x3fff || k.max > 0xffff)
+      throw new Error(`KINDS ${k.name}: sizes above 16383 (min) or 65535 (max) do not fit kindRule's word`);
+  }
   out.push(
     "/** Size rules by kind (protocol reference §2.3): minimum and maximum payload (0: none), NUL last. */",
     `export const KIND_MIN: usize = memory.data<u16>([${byKind((k) => k.min)}]);`,
