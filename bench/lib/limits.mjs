@@ -102,14 +102,14 @@ const TEXT = {
     );
     if (api) {
       lines.push(
-        `- **API layer.** The public API adds ~${f(cpu(api, "sequential") - cpu(core, "sequential"), 1)} µs per pair one at a time and ~${f(cpu(api, "pipelined") - cpu(core, "pipelined"), 1)} µs with ${w4.settings.inflight} in flight over the raw exports: a promise per request and an event object per reply with its addresses formatted as text. The request timer stays armed while requests come and go (it was cleared and set again for every pair one at a time), and \`removeMapping()\` writes a plain IPv4 address without allocating. An address is parsed once, into the bytes the core takes, and a call's error label is formatted only when an error is made. Garbage collection took ~5% of its samples.`,
+        `- **API layer.** The public API adds ~${f(cpu(api, "sequential") - cpu(core, "sequential"), 1)} µs per pair one at a time and ~${f(cpu(api, "pipelined") - cpu(core, "pipelined"), 1)} µs with ${w4.settings.inflight} in flight over the raw exports: a promise per request and an event object per reply (its mapped address turned into a \`SockAddr\` when the result is built). The request timer stays armed while requests come and go (it was cleared and set again for every pair one at a time), and \`removeMapping()\` writes a plain IPv4 address without allocating. An address is parsed once, into the bytes the core takes, a call's error label is formatted only when an error is made, and a request's TS side is its one waiter. Garbage collection took ~5% of its samples.`,
       );
     }
     lines.push(
       `- **p99 one at a time.** The C client's p99 (${f(m(c?.sequential.p99Us))} µs) is a scheduler wake-up; the Node clients' add garbage-collection pauses and the longer wake-up path above, on a machine shared with other work (core ${f(m(core?.sequential.p99Us))} µs${api ? `, API ${f(m(api.sequential.p99Us))} µs` : ""}).`,
     );
     lines.push(
-      "The levers left in the API: build the reply's result without an event object, and keep a request's one waiter without a `Set`; the rest is the core and the socket path (the raw row).",
+      "The lever left in the API: build the reply's result without an event object; the rest is the core and the socket path (the raw row). A p99 on this machine also moves from run to run with what else runs on its two CPUs.",
     );
     return `${lines[0]}\n\n${lines.slice(1, 3).join("\n")}\n\n${lines[3]}\n\n${lines.slice(4, -1).join("\n")}\n\n${lines[lines.length - 1]}`;
   },
