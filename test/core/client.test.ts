@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Core } from "../../src/core/core.js";
 import type { CoreEvent } from "../../src/core/events.js";
-import { loadTestCore } from "../support/core.js";
+import { loadRegisteredCore, loadTestCore } from "../support/core.js";
 import { FakeDaemon, v4, v6 } from "../support/fake-daemon.js";
 import { concat, parseDatagram, str, u16, u32 } from "../support/nl.js";
 
@@ -10,19 +10,6 @@ import { concat, parseDatagram, str, u16, u32 } from "../support/nl.js";
 const REG_UNDEF = 1;
 const REG_VALID = 2;
 const REG_INCOMPL = 4;
-
-async function registered(version = 4) {
-  const t = await loadTestCore();
-  const daemon = new FakeDaemon(1234);
-  t.core.exports.init(2);
-  t.core.exports.setPort(4321);
-  t.core.writeNames("siw0", "lo");
-  const seq = t.core.exports.registerPid(2);
-  t.core.feed(daemon.regPidReply(seq, "siw0", { version }), daemon.port);
-  t.core.drainEvents();
-  t.socket.take();
-  return { ...t, daemon };
-}
 
 function only<K extends CoreEvent["kind"]>(core: Core, kind: K): Extract<CoreEvent, { kind: K }> {
   const events = core.drainEvents();
@@ -94,7 +81,7 @@ describe("registration", () => {
 
 describe("mappings", () => {
   it("adds a mapping and reports the daemon's mapped address", async () => {
-    const { core, socket, daemon } = await registered();
+    const { core, socket, daemon } = await loadRegisteredCore();
     core.writeAddr(0, v4("10.0.0.1", 5555));
     const seq = core.exports.addMapping(2, 0);
     const [sent] = socket.take();
@@ -109,7 +96,7 @@ describe("mappings", () => {
   });
 
   it("refuses a reply that echoes another local address", async () => {
-    const { core, daemon } = await registered();
+    const { core, daemon } = await loadRegisteredCore();
     core.writeAddr(0, v6("fd00::1", 5555));
     const seq = core.exports.addMapping(2, 1);
     core.feed(daemon.addReply(seq, v6("fd00::2", 5555), v6("fd00::2", 40000)), daemon.port);
@@ -119,7 +106,7 @@ describe("mappings", () => {
   });
 
   it("queries a mapping: both mapped addresses, or the peer's reject", async () => {
-    const { core, daemon } = await registered();
+    const { core, daemon } = await loadRegisteredCore();
     const local = v4("10.0.0.1", 5555);
     const remote = v4("10.0.0.2", 6000);
     core.writeAddr(0, local);
@@ -137,7 +124,7 @@ describe("mappings", () => {
   });
 
   it("sends REMOVE_MAPPING without waiting", async () => {
-    const { core, socket, daemon } = await registered();
+    const { core, socket, daemon } = await loadRegisteredCore();
     core.writeAddr(0, v4("10.0.0.1", 5555));
     expect(core.exports.removeMapping(2)).toBe(0);
     const [sent] = socket.take();
@@ -148,7 +135,7 @@ describe("mappings", () => {
   });
 
   it("fails exactly the request a HANDLE_ERR names", async () => {
-    const { core, daemon } = await registered();
+    const { core, daemon } = await loadRegisteredCore();
     core.writeAddr(0, v4("10.0.0.1", 5555));
     const a = core.exports.addMapping(2, 0);
     core.writeAddr(0, v4("10.0.0.1", 5556));
@@ -164,7 +151,7 @@ describe("mappings", () => {
   });
 
   it("handles every message of a datagram", async () => {
-    const { core, daemon } = await registered();
+    const { core, daemon } = await loadRegisteredCore();
     core.writeAddr(0, v4("10.0.0.1", 1));
     const a = core.exports.addMapping(2, 0);
     core.writeAddr(0, v4("10.0.0.1", 2));
@@ -179,7 +166,7 @@ describe("mappings", () => {
 
 describe("remote info", () => {
   it("stores REMOTE_INFO and hands the remote address out once", async () => {
-    const { core, daemon } = await registered();
+    const { core, daemon } = await loadRegisteredCore();
     const info = {
       local: v4("10.0.0.2", 7000),
       remote: v4("10.0.0.1", 6000),
@@ -200,7 +187,7 @@ describe("remote info", () => {
 
 describe("daemon (re)start", () => {
   it("answers HELLO with the negotiated version and learns the daemon's port", async () => {
-    const { core, socket, daemon: old } = await registered();
+    const { core, socket, daemon: old } = await loadRegisteredCore();
     const daemon = new FakeDaemon(5555);
     // While the known daemon still holds its port, another one cannot take its place.
     core.feed(daemon.hello(4), daemon.port);
@@ -237,7 +224,7 @@ describe("daemon (re)start", () => {
   });
 
   it("adopts v3 from a HELLO offering 3, then sends no FLAGS", async () => {
-    const { core, socket, daemon } = await registered();
+    const { core, socket, daemon } = await loadRegisteredCore();
     core.feed(daemon.hello(3), daemon.port);
     expect(core.exports.negotiatedVersion()).toBe(3);
     core.writeNames("siw0", "lo");
@@ -279,7 +266,7 @@ describe("daemon (re)start", () => {
   });
 
   it("resends every record of this client in datagrams iwpmd reads whole, then MAPINFO_NUM with the count", async () => {
-    const { core, socket, daemon } = await registered();
+    const { core, socket, daemon } = await loadRegisteredCore();
     const n = 1000;
     core.exports.init(3);
     for (let i = 0; i < n; i++) {
@@ -321,7 +308,7 @@ describe("daemon (re)start", () => {
   });
 
   it("sends nothing back when no client holds any record", async () => {
-    const { core, socket, daemon } = await registered();
+    const { core, socket, daemon } = await loadRegisteredCore();
     core.feed(daemon.mapinfoRequest(4), daemon.port);
     expect(core.drainEvents().map((e) => e.kind)).toEqual(["mapinfoRequest"]);
     expect(socket.sent).toHaveLength(0);
@@ -330,7 +317,7 @@ describe("daemon (re)start", () => {
 
 describe("timeouts", () => {
   it("settles a request at its deadline with TIMEOUT and frees it", async () => {
-    const { core, clock } = await registered();
+    const { core, clock } = await loadRegisteredCore();
     core.exports.setTimeoutMs(1000);
     // Only the deadline here; liveness probes have their own tests.
     core.exports.setLivenessMs(0);
@@ -349,7 +336,7 @@ describe("timeouts", () => {
   });
 
   it("expires by deadline, not by send order, when the timeout changes", async () => {
-    const { core, clock } = await registered();
+    const { core, clock } = await loadRegisteredCore();
     core.writeAddr(0, v4("10.0.0.1", 1));
     core.exports.setTimeoutMs(5000);
     const slow = core.exports.addMapping(2, 0);
@@ -366,7 +353,7 @@ describe("timeouts", () => {
 
 describe("lifecycle and failures", () => {
   it("fails a client's pending requests when its last init is undone", async () => {
-    const { core } = await registered();
+    const { core } = await loadRegisteredCore();
     // A second init resets registration (as the refcounted kernel API did): register again.
     core.exports.init(2);
     expect(core.exports.registration(2)).toBe(REG_UNDEF);
@@ -383,7 +370,7 @@ describe("lifecycle and failures", () => {
   });
 
   it("applies the kernel's pid rules to a failed send", async () => {
-    const { core, socket } = await registered();
+    const { core, socket } = await loadRegisteredCore();
     core.writeAddr(0, v4("10.0.0.1", 5555));
     socket.failWith = 14;
     expect(core.exports.addMapping(2, 0)).toBe(-125);

@@ -2,8 +2,8 @@ import { describe, expect, it, vi } from "vitest";
 import * as ip from "../../src/core/ip.js";
 import { readSockaddr, type SockAddr } from "../../src/core/sockaddr.js";
 import { EVENT_SLOT_BASE } from "../../src/gen/events.js";
-import { loadTestCore } from "../support/core.js";
-import { FakeDaemon, v4, v6 } from "../support/fake-daemon.js";
+import { loadRegisteredCore } from "../support/core.js";
+import { v4, v6 } from "../support/fake-daemon.js";
 
 // An event's addresses become SockAddr objects (their text above all) only when read, once; what
 // is read equals what readSockaddr makes of the slot, even after the queue's memory is reused.
@@ -17,17 +17,9 @@ const FORMATTERS = [ip.formatIPv4, ip.formatIPv4Number, ip.formatIPv6] as const;
 const formatted = () => FORMATTERS.reduce((n, f) => n + vi.mocked(f).mock.calls.length, 0);
 
 async function registered() {
-  const t = await loadTestCore();
-  const daemon = new FakeDaemon(1234);
-  t.core.exports.init(2);
-  t.core.exports.setPort(4321);
-  t.core.writeNames("siw0", "lo");
-  const seq = t.core.exports.registerPid(2);
-  t.core.feed(daemon.regPidReply(seq, "siw0", { version: 4 }), daemon.port);
-  t.core.drainEvents();
-  t.socket.take();
+  const t = await loadRegisteredCore();
   for (const f of FORMATTERS) vi.mocked(f).mockClear();
-  return { ...t, daemon };
+  return t;
 }
 
 describe("event addresses", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Status } from "../../src/gen/protocol.js";
-import { loadTestCore } from "../support/core.js";
+import { loadRegisteredCore, loadTestCore } from "../support/core.js";
 import { FakeDaemon, v4 } from "../support/fake-daemon.js";
 import { parseDatagram } from "../support/nl.js";
 
@@ -10,20 +10,7 @@ import { parseDatagram } from "../support/nl.js";
 const NLMSG_DONE = 3;
 const PID_UNDEFINED = -1;
 
-async function registered() {
-  const t = await loadTestCore();
-  const daemon = new FakeDaemon(1234);
-  t.core.exports.init(2);
-  t.core.exports.setPort(4321);
-  t.core.writeNames("siw0", "lo");
-  const seq = t.core.exports.registerPid(2);
-  t.core.feed(daemon.regPidReply(seq, "siw0"), daemon.port);
-  t.core.drainEvents();
-  t.socket.take();
-  return { ...t, daemon };
-}
-
-function addMappings(t: Awaited<ReturnType<typeof registered>>, n: number): number[] {
+function addMappings(t: Awaited<ReturnType<typeof loadRegisteredCore>>, n: number): number[] {
   const seqs: number[] = [];
   for (let k = 0; k < n; k++) {
     t.core.writeAddr(0, v4("10.0.0.1", 5000 + k));
@@ -37,7 +24,7 @@ function addMappings(t: Awaited<ReturnType<typeof registered>>, n: number): numb
 
 describe("liveness probes", () => {
   it("arms the probe before the timeout and sends a bare NLMSG_DONE to the daemon's port", async () => {
-    const t = await registered();
+    const t = await loadRegisteredCore();
     t.core.exports.setLivenessMs(300);
     addMappings(t, 1);
     expect(t.core.exports.nextTimeoutMs()).toBe(300);
@@ -59,7 +46,7 @@ describe("liveness probes", () => {
   });
 
   it("fails every pending request with DAEMON_GONE when the daemon's port is refused", async () => {
-    const t = await registered();
+    const t = await loadRegisteredCore();
     const seqs = addMappings(t, 100);
     t.socket.gone.add(t.daemon.port);
     t.clock.advance(250);
@@ -76,7 +63,7 @@ describe("liveness probes", () => {
   });
 
   it("lets a restarted daemon announce itself from a new port after it was found gone", async () => {
-    const t = await registered();
+    const t = await loadRegisteredCore();
     addMappings(t, 1);
     t.socket.gone.add(t.daemon.port);
     t.clock.advance(250);
@@ -89,7 +76,7 @@ describe("liveness probes", () => {
   });
 
   it("probes nothing with liveness 0, or without a known daemon", async () => {
-    const off = await registered();
+    const off = await loadRegisteredCore();
     off.core.exports.setLivenessMs(0);
     addMappings(off, 1);
     off.socket.gone.add(off.daemon.port);
@@ -112,7 +99,7 @@ describe("liveness probes", () => {
   });
 
   it("counts the interval from when requests started waiting again, not from an earlier idle time", async () => {
-    const t = await registered();
+    const t = await loadRegisteredCore();
     const [first] = addMappings(t, 1);
     t.core.feed(t.daemon.addReply(first as number, v4("10.0.0.1", 5000), v4("10.0.0.1", 40000)), t.daemon.port);
     expect(t.core.drainEvents()).toMatchObject([{ kind: "requestDone", status: Status.OK }]);

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { SOCKADDR_SIZE } from "../../src/core/sockaddr.js";
 import { EVENT_SLOT_BASE, EVENT_SLOT_SIZE } from "../../src/gen/events.js";
 import * as G from "../../src/gen/protocol.js";
-import { loadTestCore } from "../support/core.js";
-import { FakeDaemon, v6 } from "../support/fake-daemon.js";
+import { loadRegisteredCore } from "../support/core.js";
+import { type FakeDaemon, v6 } from "../support/fake-daemon.js";
 import { attrRaw, attrU16, attrU32, nlmsg, parseDatagram, rdma } from "../support/nl.js";
 
 // A sockaddr_storage passes through the client core as it is, all 128 bytes, as the kernel's
@@ -39,20 +39,7 @@ const FD00_1 = [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 const FD00_2 = [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
 const FE80_9 = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9];
 
-async function registered() {
-  const t = await loadTestCore();
-  const daemon = new FakeDaemon(1234);
-  t.core.exports.init(2);
-  t.core.exports.setPort(4321);
-  t.core.writeNames("siw0", "lo");
-  const seq = t.core.exports.registerPid(2);
-  t.core.feed(daemon.regPidReply(seq, "siw0", { version: 4 }), daemon.port);
-  t.core.drainEvents();
-  t.socket.take();
-  return { ...t, daemon };
-}
-
-type Loaded = Awaited<ReturnType<typeof registered>>;
+type Loaded = Awaited<ReturnType<typeof loadRegisteredCore>>;
 
 function putSlot(t: Loaded, slot: number, sa: Uint8Array): void {
   t.core.bytes().set(sa, t.core.exports.argsPtr() + slot * SOCKADDR_SIZE);
@@ -110,7 +97,7 @@ describe("outgoing messages copy the caller's sockaddr as it is", () => {
 
   it("ADD_MAPPING carries slot 0's 128 bytes", async () => {
     for (const local of [local6, local4]) {
-      const t = await registered();
+      const t = await loadRegisteredCore();
       putSlot(t, 0, local);
       expect(t.core.exports.addMapping(2, 0)).toBeGreaterThan(0);
       expect(sentMessage(t).attrs.get(G.IWPM_NLA_MANAGE_ADDR)).toEqual(local);
@@ -118,7 +105,7 @@ describe("outgoing messages copy the caller's sockaddr as it is", () => {
   });
 
   it("QUERY_MAPPING carries slots 0 and 1 as they are", async () => {
-    const t = await registered();
+    const t = await loadRegisteredCore();
     putSlot(t, 0, local6);
     putSlot(t, 1, remote6);
     expect(t.core.exports.addAndQueryMapping(2, 0)).toBeGreaterThan(0);
@@ -128,14 +115,14 @@ describe("outgoing messages copy the caller's sockaddr as it is", () => {
   });
 
   it("REMOVE_MAPPING carries slot 0 as it is", async () => {
-    const t = await registered();
+    const t = await loadRegisteredCore();
     putSlot(t, 0, local6);
     expect(t.core.exports.removeMapping(2)).toBe(0);
     expect(sentMessage(t).attrs.get(G.IWPM_NLA_MANAGE_ADDR)).toEqual(local6);
   });
 
   it("refuses a family other than AF_INET and AF_INET6 and sends nothing", async () => {
-    const t = await registered();
+    const t = await loadRegisteredCore();
     putSlot(t, 0, rawSockaddr({ family: 1, port: 5555, addr: [], fill: 0x10 }));
     expect(t.core.exports.addMapping(2, 0)).toBe(-G.Status.INVALID_ARGUMENT);
     expect(t.core.exports.removeMapping(2)).toBe(-G.Status.INVALID_ARGUMENT);
@@ -146,7 +133,7 @@ describe("outgoing messages copy the caller's sockaddr as it is", () => {
   });
 
   it("an IPv4 argument written over an IPv6 one leaves none of its bytes in the datagram", async () => {
-    const t = await registered();
+    const t = await loadRegisteredCore();
     t.core.writeAddr(0, { ...v6("fd00::1:2:3:4", 5555), flowinfo: 0xfffff, scopeId: 9 });
     const text = "10.0.0.1";
     expect(t.core.writeTextV4(0, text, text.length, 5555)).toBe(true);
@@ -160,7 +147,7 @@ describe("outgoing messages copy the caller's sockaddr as it is", () => {
 
 describe("events copy the reply's sockaddr as it is", () => {
   it("an ADD reply's mapped address reaches the event slot byte for byte", async () => {
-    const t = await registered();
+    const t = await loadRegisteredCore();
     const local = rawSockaddr({ family: AF_INET6, port: 5555, addr: FE80_9, flowinfo: 1, scopeId: 7, fill: 0x40 });
     putSlot(t, 0, local);
     const seq = t.core.exports.addMapping(2, 0);
@@ -177,7 +164,7 @@ describe("events copy the reply's sockaddr as it is", () => {
   });
 
   it("a QUERY reply's mapped addresses reach the event slots byte for byte", async () => {
-    const t = await registered();
+    const t = await loadRegisteredCore();
     const local = rawSockaddr({ family: AF_INET, port: 5555, addr: [10, 0, 0, 1], fill: 0x01 });
     const remote = rawSockaddr({ family: AF_INET, port: 6000, addr: [10, 0, 0, 2], fill: 0x02 });
     putSlot(t, 0, local);
@@ -192,7 +179,7 @@ describe("events copy the reply's sockaddr as it is", () => {
   });
 
   it("REMOTE_INFO's four addresses reach the event slots byte for byte", async () => {
-    const t = await registered();
+    const t = await loadRegisteredCore();
     const four = [
       rawSockaddr({ family: AF_INET6, port: 7000, addr: FD00_2, flowinfo: 5, scopeId: 1, fill: 0x11 }),
       rawSockaddr({ family: AF_INET6, port: 6000, addr: FD00_1, flowinfo: 6, scopeId: 2, fill: 0x22 }),
@@ -212,7 +199,7 @@ describe("keys compare as the kernel compares them: family, port, address", () =
   const mapped4 = rawSockaddr({ family: AF_INET, port: 40000, addr: [10, 0, 0, 9], fill: 0x73 });
 
   async function addStatus(local: Uint8Array, echoed: Uint8Array, mapped: Uint8Array): Promise<number> {
-    const t = await registered();
+    const t = await loadRegisteredCore();
     putSlot(t, 0, local);
     const seq = t.core.exports.addMapping(2, 0);
     t.core.feed(addReply(t.daemon, seq, echoed, mapped), t.daemon.port);
@@ -251,7 +238,7 @@ describe("keys compare as the kernel compares them: family, port, address", () =
   });
 
   it("finds remote info by mapped addresses that differ only outside family, port and address", async () => {
-    const t = await registered();
+    const t = await loadRegisteredCore();
     const remote = rawSockaddr({ family: AF_INET6, port: 6000, addr: FE80_9, flowinfo: 0x54321, scopeId: 5, fill: 0x7a });
     const mappedLocal = rawSockaddr({ family: AF_INET6, port: 47000, addr: FD00_2, flowinfo: 9, scopeId: 6, fill: 0x7b });
     const mappedRemote = rawSockaddr({ family: AF_INET6, port: 46000, addr: FD00_1, flowinfo: 8, scopeId: 7, fill: 0x7c });

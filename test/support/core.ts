@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { type Core, type CoreExports, instantiateCore, TRUST_ANY } from "../../src/core/core.js";
 import { Errno } from "../../src/core/errno.js";
 import { type Clock, createShim, type Datagram, type DatagramSocket, SocketMap } from "../../src/host/shim.js";
+import { FakeDaemon } from "./fake-daemon.js";
 
 // The real cores under a fake socket and a fake clock: the unit-test harness for the core. The
 // fakes stand in for the host only. The test builds (*.debug.wasm) are the release code with
@@ -117,4 +118,18 @@ export async function loadTestCore(): Promise<{ core: TestCore; socket: FakeSock
   // has tests of its own (test/core/trust.test.ts).
   core.exports.setTrust(TRUST_ANY, 0);
   return { core, socket, clock, logs };
+}
+
+/** A test core whose client 2 is registered with a fake daemon at port 1234 (ABI `version`); its socket emptied. */
+export async function loadRegisteredCore(version = 4) {
+  const t = await loadTestCore();
+  const daemon = new FakeDaemon(1234);
+  t.core.exports.init(2);
+  t.core.exports.setPort(4321);
+  t.core.writeNames("siw0", "lo");
+  const seq = t.core.exports.registerPid(2);
+  t.core.feed(daemon.regPidReply(seq, "siw0", { version }), daemon.port);
+  t.core.drainEvents();
+  t.socket.take();
+  return { ...t, daemon };
 }
