@@ -91,7 +91,7 @@ export function sockaddrMatches(sa: usize, key: usize): bool {
   return false;
 }
 
-/** Same comparison straight on two sockaddr_storage buffers (used to check echoed addresses). */
+/** Same comparison straight on two sockaddr_storage buffers (the daemon's tables keep whole sockaddrs). */
 export function sockaddrEqual(a: usize, b: usize): bool {
   const family = load<u16>(a);
   if (family != load<u16>(b) || load<u16>(a, SIN_PORT) != load<u16>(b, SIN_PORT)) return false;
